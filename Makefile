@@ -1,0 +1,279 @@
+# Makefile: build, run, test and install kiln; configure writes objs/Makefile.
+#
+#   make              build objs/kiln and objs/libkiln.a (configure first,
+#                     installing missing Debian packages when root)
+#   make run          build, then run kiln in the foreground on
+#                     http://127.0.0.1:8080/ with the repo as its prefix
+#   make test         build, then unit, check-headers, check-style, prove
+#   make unit         t/unit/test_*.c, each linked against objs/libkiln.a
+#   make prove        t/*.t, the Perl integration tests
+#   make check-style  clang-format --dry-run, and the 1500-line cap
+#   make check-headers  every header compiles on its own
+#   make fuzz [FUZZ_SECONDS=10]  each t/fuzz/fuzz_*.c for that long
+#   make bench        t/bench/run
+#   make install [DESTDIR=...]
+#   make clean
+#
+# The configured tree is objs/ unless ./configure --builddir=DIR; then
+# make BUILDDIR=DIR. When configure or auto/* changes, the next make re-runs
+# ./configure with the arguments it was last given (objs/reconfigure).
+
+BUILDDIR ?= objs
+FUZZ_SECONDS ?= 10
+PROVE_JOBS ?= 2
+CLANG_FORMAT ?= $(firstword $(shell command -v clang-format-14 clang-format \
+                                    2>/dev/null))
+
+# make V=1 shows each command whole.
+ifeq ($(V),1)
+KL_QUIET_CC =
+KL_QUIET_LINK =
+KL_QUIET_AR =
+else
+KL_QUIET_CC = @echo "    CC    $@";
+KL_QUIET_LINK = @echo "    LINK  $@";
+KL_QUIET_AR = @echo "    AR    $@";
+endif
+
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+# Goals that do not need a configured tree.
+KL_NOCONF_GOALS := clean check-style deps help
+
+ifneq ($(filter-out $(KL_NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
+include $(BUILDDIR)/Makefile
+endif
+
+KL_CONFIGURE_PARTS := configure \
+    $(filter-out auto/deps auto/size-exempt,$(wildcard auto/*))
+
+$(BUILDDIR)/Makefile: $(KL_CONFIGURE_PARTS) $(KL_ADDON_CONFIGS)
+	@if [ -f $(BUILDDIR)/reconfigure ]; then \
+	    echo "make: configure or its parts changed: running it again"; \
+	    sh $(BUILDDIR)/reconfigure; \
+	else \
+	    ./auto/deps && \
+	    ./configure $(if $(filter-out objs,$(BUILDDIR)),--builddir=$(BUILDDIR)); \
+	fi
+
+
+all: $(KL_BIN) $(KL_LIB)
+
+$(KL_BIN): $(KL_MAIN_OBJ) $(KL_LIB_OBJS) $(BUILDDIR)/Makefile
+	$(KL_QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $(KL_MAIN_OBJ) $(KL_LIB_OBJS) \
+	    $(KL_LIBS)
+
+# Everything but main(): what the unit tests link against.
+$(KL_LIB): $(KL_LIB_OBJS) $(BUILDDIR)/Makefile
+	@rm -f $@
+	$(KL_QUIET_AR)ar rcs $@ $(KL_LIB_OBJS)
+
+
+# The repo is the prefix: conf/kiln.conf, html/, and logs/ (git-ignored).
+run: all
+	@mkdir -p logs
+	@echo "kiln: http://127.0.0.1:8080/ serves html/; logs/ has the logs;" \
+	      "Ctrl-C stops it"
+	$(KL_BIN) -p $(CURDIR)/ -c conf/kiln.conf -g 'daemon off;'
+
+
+test: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory check-headers
+	@$(MAKE) --no-print-directory check-style
+	@$(MAKE) --no-print-directory prove
+
+
+# Unit tests: t/unit/test_<component>.c, criterion, one binary each.
+
+KL_UNIT_SRCS := $(sort $(wildcard t/unit/test_*.c))
+KL_UNIT_BINS := $(patsubst t/unit/%.c,$(BUILDDIR)/t/unit/%,$(KL_UNIT_SRCS))
+
+# criterion's assertion macros declare variables after statements.
+KL_UNIT_CFLAGS = $(CFLAGS) -Wno-declaration-after-statement
+
+$(BUILDDIR)/t/unit/test_%: t/unit/test_%.c $(KL_LIB)
+	@mkdir -p $(@D)
+	$(KL_QUIET_LINK)$(CC) $(KL_UNIT_CFLAGS) -iquote t/unit $(KL_INCS) \
+	    -MMD -MP $(LDFLAGS) -o $@ $< $(KL_LIB) -lcriterion $(KL_LIBS)
+
+# Each binary runs whole, its output kept in objs/t/unit/test_x.log;
+# criterion's Synthesis lines are added up into one closing line (its
+# Failing count includes the crashes). A binary that exits non-zero with
+# no failure counted (it died before its summary) counts as one failure.
+ifeq ($(KL_CRITERION),yes)
+unit: $(KL_UNIT_BINS)
+	@if [ -z "$(KL_UNIT_BINS)" ]; then echo "unit: no t/unit/test_*.c"; \
+	    exit 0; fi; \
+	passed=0; failed=0; bad=; \
+	for t in $(KL_UNIT_BINS); do \
+	    echo "$$t"; \
+	    "$$t" > "$$t.log" 2>&1; rc=$$?; \
+	    cat "$$t.log"; \
+	    s=`sed -n -e 's/\x1b\[[0-9;]*m//g' \
+	        -e 's/.*Synthesis: Tested: [0-9]* | Passing: \([0-9]*\)/\1/' \
+	        -e 's/ | Failing: \([0-9]*\) | Crashing: .*/ \1/p' \
+	        "$$t.log" | tail -n 1`; \
+	    set -- $${s:-0 0}; \
+	    passed=$$((passed + $$1)); \
+	    if [ $$rc -ne 0 ]; then \
+	        bad="$$bad $${t##*/}"; \
+	        if [ $$2 -eq 0 ]; then set -- $$1 1; fi; \
+	    fi; \
+	    failed=$$((failed + $$2)); \
+	done; \
+	echo "unit: $$passed passed, $$failed failed"; \
+	if [ -n "$$bad" ]; then echo "unit: failed:$$bad"; exit 1; fi
+else
+unit:
+	@echo "make unit: ./configure did not find criterion;" \
+	      "apt-get install libcriterion-dev, then ./configure" >&2
+	@exit 1
+endif
+
+
+# Integration tests: t/*.t (Perl, Test::More) against objs/kiln.
+
+export KILN_BINARY := $(abspath $(KL_BIN))
+
+prove: all
+	@if ls t/*.t > /dev/null 2>&1; then \
+	    echo "prove -j$(PROVE_JOBS) -r t/"; \
+	    prove -j$(PROVE_JOBS) -r t/; \
+	else \
+	    echo "prove: no t/*.t"; \
+	fi
+
+
+# STYLE.md rules 15 and 17: every C file of the tree (tracked or new, not
+# ignored) is as clang-format would write it, and no file is over 1500
+# lines unless auto/size-exempt names it.
+check-style:
+	@if [ -z "$(CLANG_FORMAT)" ]; then \
+	    echo "check-style: clang-format not found" \
+	         "(apt-get install clang-format)" >&2; exit 1; fi
+	@files=`git ls-files --cached --others --exclude-standard \
+	        -- '*.c' '*.h' 2>/dev/null` \
+	    || files=`find core master worker modules t -name '*.[ch]'`; \
+	files=`for f in $$files; do [ ! -f "$$f" ] || echo "$$f"; done`; \
+	$(CLANG_FORMAT) --version | grep -q 'version 14\.' \
+	    || echo "check-style: .clang-format is written for clang-format 14;" \
+	            "`$(CLANG_FORMAT) --version` may disagree"; \
+	fail=0; \
+	$(CLANG_FORMAT) --dry-run -Werror $$files || fail=1; \
+	exempt=`sed -e 's/#.*//' auto/size-exempt 2>/dev/null`; \
+	for f in $$files; do \
+	    n=`wc -l < "$$f"`; \
+	    if [ $$n -gt 1500 ]; then \
+	        case " `echo $$exempt` " in \
+	        *" $$f "*) ;; \
+	        *) echo "$$f: $$n lines, over 1500 (STYLE.md rule 15)"; \
+	           fail=1 ;; \
+	        esac; \
+	    fi; \
+	done; \
+	if [ $$fail = 0 ]; then \
+	    echo "check-style: `echo $$files | wc -w` files formatted," \
+	         "none over 1500 lines"; \
+	else \
+	    echo "check-style: failed; $(CLANG_FORMAT) -i FILE formats one" >&2; \
+	    exit 1; \
+	fi
+
+
+# STYLE.md rule 16: each header compiles alone (and twice: guarded).
+check-headers: $(BUILDDIR)/Makefile
+	@fail=0; n=0; \
+	for h in `find core master worker modules -name '*.h' | sort`; do \
+	    n=$$((n + 1)); \
+	    printf '#include "%s"\n#include "%s"\n' "$$h" "$$h" \
+	    | $(CC) $(CFLAGS) $(KL_INCS) -fsyntax-only -x c - \
+	    || { echo "check-headers: $$h does not compile alone"; fail=1; }; \
+	done; \
+	if [ $$fail = 0 ]; then \
+	    echo "check-headers: $$n headers compile alone"; \
+	else \
+	    exit 1; \
+	fi
+
+
+# Fuzzing: t/fuzz/fuzz_<name>.c is built with clang and libFuzzer against
+# the sources compiled again with clang (objs/fuzz/), then run for
+# FUZZ_SECONDS with the seeds of t/fuzz/corpus/<name>/. What it finds
+# goes to objs/fuzz/corpus/<name>/ (new inputs) and objs/fuzz/artifacts/
+# (crashes), so the tree stays clean; copy a crash into t/fuzz/corpus to
+# keep it as a regression seed.
+
+KL_FUZZ_SRCS := $(sort $(wildcard t/fuzz/fuzz_*.c))
+KL_FUZZ_BINS := $(patsubst t/fuzz/%.c,$(BUILDDIR)/fuzz/%,$(KL_FUZZ_SRCS))
+
+fuzz:
+	@if [ -z "$(KL_FUZZ_SRCS)" ]; then \
+	    echo "fuzz: no t/fuzz/fuzz_*.c"; exit 0; fi; \
+	./auto/deps fuzz || exit 1; \
+	if [ "$(KL_FUZZER)" != yes ]; then sh $(BUILDDIR)/reconfigure; fi; \
+	$(MAKE) --no-print-directory fuzz-run
+
+ifeq ($(KL_FUZZER),yes)
+fuzz-run: $(KL_FUZZ_BINS)
+	@fail=0; \
+	for b in $(KL_FUZZ_BINS); do \
+	    name=$${b##*/fuzz_}; \
+	    seeds=t/fuzz/corpus/$$name; \
+	    mkdir -p $$seeds $(BUILDDIR)/fuzz/corpus/$$name \
+	             $(BUILDDIR)/fuzz/artifacts/$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS)s (seeds in $$seeds)"; \
+	    if $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	           -artifact_prefix=$(BUILDDIR)/fuzz/artifacts/$$name/ \
+	           $(BUILDDIR)/fuzz/corpus/$$name $$seeds > $$b.log 2>&1; \
+	    then \
+	        grep -E '^(#[0-9]+|Done)' $$b.log | tail -n 2; \
+	    else \
+	        tail -n 40 $$b.log; \
+	        echo "fuzz: $$name FAILED: $$b.log," \
+	             "$(BUILDDIR)/fuzz/artifacts/$$name/"; \
+	        fail=1; \
+	    fi; \
+	done; \
+	exit $$fail
+else
+fuzz-run:
+	@echo "make fuzz: ./configure found no libFuzzer" \
+	      "($(KL_FUZZ_CC) -fsanitize=fuzzer): install clang" >&2
+	@exit 1
+endif
+
+$(BUILDDIR)/fuzz/fuzz_%: t/fuzz/fuzz_%.c $(KL_FUZZ_LIB)
+	$(KL_QUIET_LINK)$(KL_FUZZ_CC) $(KL_FUZZ_CFLAGS) -fsanitize=fuzzer \
+	    $(KL_INCS) -MMD -MP -o $@ $< $(KL_FUZZ_LIB) $(KL_LIBS)
+
+$(KL_FUZZ_LIB): $(KL_FUZZ_OBJS) $(BUILDDIR)/Makefile
+	@rm -f $@
+	$(KL_QUIET_AR)ar rcs $@ $(KL_FUZZ_OBJS)
+
+
+bench: all
+	@if [ -f t/bench/run ]; then \
+	    ./t/bench/run; \
+	else \
+	    echo "bench: nothing yet (t/bench/run)"; \
+	fi
+
+
+deps:
+	@./auto/deps build test
+
+clean:
+	rm -rf $(BUILDDIR)
+
+help:
+	@sed -n -e '3,/^$$/s/^# \{0,1\}//p' Makefile
+
+
+-include $(KL_MAIN_OBJ:.o=.d) $(KL_LIB_OBJS:.o=.d) $(KL_FUZZ_OBJS:.o=.d) \
+         $(KL_UNIT_BINS:=.d) $(KL_FUZZ_BINS:=.d)
+
+.PHONY: all run test unit prove check-style check-headers fuzz fuzz-run \
+        bench deps clean help

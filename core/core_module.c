@@ -1,0 +1,358 @@
+/* core_module.c: the main-context process directives (daemon, workers, pid, error_log, user). */
+
+#include "kl_core.h"
+
+#include <grp.h>
+#include <pwd.h>
+
+
+static void *kl_core_create_conf(kl_cycle_t *cycle);
+static char *kl_core_init_conf(kl_cycle_t *cycle, void *conf);
+static char *kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
+
+static kl_command_t  kl_core_commands[] = {
+
+    { kl_string("daemon"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      0,
+      offsetof(kl_core_conf_t, daemon),
+      NULL },
+
+    { kl_string("master_process"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      0,
+      offsetof(kl_core_conf_t, master),
+      NULL },
+
+    { kl_string("worker_processes"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_set_worker_processes,
+      0,
+      0,
+      NULL },
+
+    { kl_string("worker_shutdown_timeout"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_msec_slot,
+      0,
+      offsetof(kl_core_conf_t, shutdown_timeout),
+      NULL },
+
+    { kl_string("worker_rlimit_nofile"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_num_slot,
+      0,
+      offsetof(kl_core_conf_t, rlimit_nofile),
+      NULL },
+
+    { kl_string("pid"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_str_slot,
+      0,
+      offsetof(kl_core_conf_t, pid),
+      NULL },
+
+    { kl_string("error_log"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_1MORE,
+      kl_set_error_log,
+      0,
+      0,
+      NULL },
+
+    { kl_string("user"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE12,
+      kl_set_user,
+      0,
+      0,
+      NULL },
+
+    { kl_string("working_directory"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_str_slot,
+      0,
+      offsetof(kl_core_conf_t, working_directory),
+      NULL },
+
+    { kl_string("pcre_jit"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_FLAG,
+      kl_set_pcre_jit,
+      0,
+      0,
+      NULL },
+
+    kl_null_command
+};
+
+
+static kl_core_module_t  kl_core_module_ctx = {
+    .create_conf = kl_core_create_conf,
+    .init_conf = kl_core_init_conf,
+};
+
+
+kl_module_t  kl_core_module = {
+    .name = "kl_core_module",
+    .type = KL_CORE_MODULE,
+    .ctx = &kl_core_module_ctx,
+    .commands = kl_core_commands,
+};
+
+
+static void *
+kl_core_create_conf(kl_cycle_t *cycle)
+{
+    kl_core_conf_t  *ccf;
+
+    ccf = kl_pcalloc(cycle->pool, sizeof(kl_core_conf_t));
+    if (ccf == NULL) {
+        return NULL;
+    }
+
+    ccf->daemon = KL_CONF_UNSET;
+    ccf->master = KL_CONF_UNSET;
+    ccf->worker_processes = KL_CONF_UNSET;
+    ccf->shutdown_timeout = KL_CONF_UNSET_MSEC;
+    ccf->rlimit_nofile = KL_CONF_UNSET;
+    ccf->user = (uid_t) KL_CONF_UNSET_UINT;
+    ccf->group = (gid_t) KL_CONF_UNSET_UINT;
+
+    return ccf;
+}
+
+
+static char *
+kl_core_init_conf(kl_cycle_t *cycle, void *conf)
+{
+    kl_core_conf_t  *ccf = conf;
+    kl_str_t         name;
+    struct passwd   *pwd;
+    struct group    *grp;
+
+    kl_conf_init_value(ccf->daemon, 1);
+    kl_conf_init_value(ccf->master, 1);
+    kl_conf_init_value(ccf->worker_processes, 1);
+    kl_conf_init_msec_value(ccf->shutdown_timeout, 0);
+
+    if (ccf->pid.data == NULL) {
+        kl_str_set(&ccf->pid, KL_PID_PATH);
+    }
+
+    if (kl_conf_full_name(cycle, &ccf->pid, 0) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    ccf->oldpid.len = ccf->pid.len + sizeof(".oldbin") - 1;
+    ccf->oldpid.data = kl_pnalloc(cycle->pool, ccf->oldpid.len + 1);
+    if (ccf->oldpid.data == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    kl_memcpy(kl_cpymem(ccf->oldpid.data, ccf->pid.data, ccf->pid.len),
+              ".oldbin", sizeof(".oldbin"));
+
+    if (cycle->new_log.file == NULL) {
+        name = cycle->error_log;
+        cycle->new_log.file = kl_cycle_open_file(cycle, &name);
+        if (cycle->new_log.file == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        cycle->new_log.log_level = KL_LOG_ERR;
+    }
+
+    if (ccf->user == (uid_t) KL_CONF_UNSET_UINT && geteuid() == 0) {
+        /* As root, workers run as the compiled-in user, as nginx's do. */
+        pwd = getpwnam(KL_USER);
+        grp = getgrnam(KL_GROUP);
+
+        if (pwd == NULL || grp == NULL) {
+            kl_log_error(KL_LOG_EMERG, cycle->log, errno,
+                         "getpwnam(\"" KL_USER "\") or getgrnam(\""
+                         KL_GROUP "\") failed");
+            return KL_CONF_ERROR;
+        }
+
+        ccf->user_name.data = (u_char *) KL_USER;
+        ccf->user_name.len = sizeof(KL_USER) - 1;
+        ccf->user = pwd->pw_uid;
+        ccf->group = grp->gr_gid;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_core_conf_t  *ccf = conf;
+    kl_str_t        *value;
+    long             n;
+
+    (void) cmd;
+
+    if (ccf->worker_processes != KL_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 4 && kl_strncmp(value[1].data, "auto", 4) == 0) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        ccf->worker_processes = (n > 0) ? n : 1;
+        return KL_CONF_OK;
+    }
+
+    ccf->worker_processes = kl_atoi(value[1].data, value[1].len);
+
+    if (ccf->worker_processes == KL_ERROR || ccf->worker_processes == 0) {
+        return "invalid value";
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_log_t    *log, *last;
+    kl_int_t     level;
+    kl_str_t    *value, name;
+    kl_cycle_t  *cycle;
+
+    (void) cmd;
+    (void) conf;
+
+    cycle = cf->cycle;
+    value = cf->args->elts;
+
+    if (cf->args->nelts > 3) {
+        return "has too many arguments";
+    }
+
+    if (cycle->new_log.file == NULL) {
+        log = &cycle->new_log;
+
+    } else {
+        log = kl_pcalloc(cf->pool, sizeof(kl_log_t));
+        if (log == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        for (last = &cycle->new_log; last->next; last = last->next) {
+            /* find the tail */
+        }
+
+        last->next = log;
+    }
+
+    name = value[1];
+    log->file = kl_cycle_open_file(cycle, &name);
+    if (log->file == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    log->log_level = KL_LOG_ERR;
+
+    if (cf->args->nelts == 3) {
+        level = kl_log_level_parse(&value[2]);
+
+        if (level == -1 || level == KL_LOG_STDERR) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "invalid log level \"%V\"", &value[2]);
+            return KL_CONF_ERROR;
+        }
+
+        log->log_level = (kl_uint_t) level;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_core_conf_t  *ccf = conf;
+    kl_str_t        *value;
+    struct passwd   *pwd;
+    struct group    *grp;
+    const char      *group;
+
+    (void) cmd;
+
+    if (ccf->user != (uid_t) KL_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    if (geteuid() != 0) {
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "the \"user\" directive makes sense only "
+                          "if the master process runs "
+                          "with super-user privileges, ignored");
+        return KL_CONF_OK;
+    }
+
+    value = cf->args->elts;
+
+    ccf->user_name = value[1];
+
+    pwd = getpwnam((const char *) value[1].data);
+    if (pwd == NULL) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, errno,
+                          "getpwnam(\"%s\") failed", value[1].data);
+        return KL_CONF_ERROR;
+    }
+
+    ccf->user = pwd->pw_uid;
+
+    group = (cf->args->nelts == 2) ? (const char *) value[1].data
+                                   : (const char *) value[2].data;
+
+    grp = getgrnam(group);
+    if (grp == NULL && cf->args->nelts == 2) {
+        grp = getgrgid(pwd->pw_gid);
+    }
+
+    if (grp == NULL) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, errno,
+                          "getgrnam(\"%s\") failed", group);
+        return KL_CONF_ERROR;
+    }
+
+    ccf->group = grp->gr_gid;
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_str_t  *value;
+
+    (void) cmd;
+    (void) conf;
+
+    /* kiln always JIT-compiles regexes when PCRE2 has JIT: accept both. */
+    value = cf->args->elts;
+
+    if (kl_strcasecmp(value[1].data, (u_char *) "on") != 0
+        && kl_strcasecmp(value[1].data, (u_char *) "off") != 0)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid value \"%V\" in \"pcre_jit\" directive, "
+                          "it must be \"on\" or \"off\"", &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}

@@ -1,0 +1,510 @@
+/* event.c: the events module, the worker's loop iteration, posted events and accept. */
+
+#include "kl_core.h"
+
+
+static void *kl_event_create_conf(kl_cycle_t *cycle);
+static char *kl_event_init_conf(kl_cycle_t *cycle, void *conf);
+static char *kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_event_connections(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static kl_int_t kl_event_listen_connections(kl_cycle_t *cycle);
+static void kl_event_accept_retry(kl_event_t *ev);
+
+
+static kl_command_t  kl_events_commands[] = {
+
+    { kl_string("events"),
+      KL_MAIN_CONF | KL_CONF_BLOCK | KL_CONF_NOARGS,
+      kl_events_block,
+      0,
+      0,
+      NULL },
+
+    { kl_string("worker_connections"),
+      KL_EVENT_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_event_connections,
+      0,
+      0,
+      NULL },
+
+    { kl_string("multi_accept"),
+      KL_EVENT_CONF | KL_DIRECT_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      0,
+      offsetof(kl_event_conf_t, multi_accept),
+      NULL },
+
+    { kl_string("accept_mutex"),
+      KL_EVENT_CONF | KL_DIRECT_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      0,
+      offsetof(kl_event_conf_t, accept_mutex),
+      NULL },
+
+    { kl_string("accept_mutex_delay"),
+      KL_EVENT_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_msec_slot,
+      0,
+      offsetof(kl_event_conf_t, accept_mutex_delay),
+      NULL },
+
+    { kl_string("use"),
+      KL_EVENT_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_event_use,
+      0,
+      0,
+      NULL },
+
+    kl_null_command
+};
+
+
+static kl_core_module_t  kl_events_module_ctx = {
+    .create_conf = kl_event_create_conf,
+    .init_conf = kl_event_init_conf,
+};
+
+
+kl_module_t  kl_events_module = {
+    .name = "kl_events_module",
+    .type = KL_CORE_MODULE,
+    .ctx = &kl_events_module_ctx,
+    .commands = kl_events_commands,
+};
+
+
+static void *
+kl_event_create_conf(kl_cycle_t *cycle)
+{
+    kl_event_conf_t  *ecf;
+
+    ecf = kl_pcalloc(cycle->pool, sizeof(kl_event_conf_t));
+    if (ecf == NULL) {
+        return NULL;
+    }
+
+    ecf->connections = KL_CONF_UNSET_UINT;
+    ecf->multi_accept = KL_CONF_UNSET;
+    ecf->accept_mutex = KL_CONF_UNSET;
+    ecf->accept_mutex_delay = KL_CONF_UNSET_MSEC;
+
+    return ecf;
+}
+
+
+static char *
+kl_event_init_conf(kl_cycle_t *cycle, void *conf)
+{
+    kl_event_conf_t  *ecf = conf;
+
+    (void) cycle;
+
+    kl_conf_init_uint_value(ecf->connections, 512);
+    kl_conf_init_value(ecf->multi_accept, 0);
+    kl_conf_init_value(ecf->accept_mutex, 0);
+    kl_conf_init_msec_value(ecf->accept_mutex_delay, 500);
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    char       *rv;
+    kl_conf_t   pcf;
+
+    (void) cmd;
+    (void) conf;
+
+    pcf = *cf;
+    cf->cmd_type = KL_EVENT_CONF;
+
+    rv = kl_conf_parse(cf, NULL);
+
+    *cf = pcf;
+
+    return rv;
+}
+
+
+static char *
+kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_event_conf_t  *ecf = conf;
+    kl_str_t         *value;
+    kl_int_t          n;
+
+    (void) cmd;
+
+    if (ecf->connections != KL_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    n = kl_atoi(value[1].data, value[1].len);
+
+    if (n == KL_ERROR || n < 2) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid number \"%V\"", &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    ecf->connections = (kl_uint_t) n;
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_event_conf_t  *ecf = conf;
+    kl_str_t         *value;
+
+    (void) cmd;
+
+    value = cf->args->elts;
+
+    if (value[1].len != 5 || kl_strncmp(value[1].data, "epoll", 5) != 0) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid event type \"%V\"", &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    ecf->use = value[1];
+
+    return KL_CONF_OK;
+}
+
+
+kl_int_t
+kl_event_process_init(kl_cycle_t *cycle)
+{
+    kl_uint_t         i;
+    kl_event_t       *rev, *wev;
+    kl_event_conf_t  *ecf;
+    kl_connection_t  *c, *next;
+
+    ecf = (kl_event_conf_t *) kl_get_conf(cycle->conf_ctx, kl_events_module);
+
+    kl_queue_init(&kl_loop.posted);
+    kl_queue_init(&kl_loop.posted_accept);
+    kl_queue_init(&kl_loop.posted_next);
+    kl_queue_init(&kl_loop.reusable);
+    kl_loop.reusable_n = 0;
+    kl_event_timer_init(&kl_loop.timers, &kl_loop.timer_sentinel);
+
+    kl_loop.multi_accept = ecf->multi_accept;
+    kl_loop.accept_strategy = ecf->accept_mutex ? KL_ACCEPT_MUTEX
+                                                : KL_ACCEPT_EXCLUSIVE;
+
+    kl_loop.actions = &kl_epoll_actions;
+
+    if (kl_loop.actions->init(cycle) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    cycle->connection_n = ecf->connections;
+
+    cycle->connections = kl_calloc(sizeof(kl_connection_t)
+                                   * cycle->connection_n, cycle->log);
+    cycle->read_events = kl_calloc(sizeof(kl_event_t) * cycle->connection_n,
+                                   cycle->log);
+    cycle->write_events = kl_calloc(sizeof(kl_event_t) * cycle->connection_n,
+                                    cycle->log);
+
+    if (cycle->connections == NULL || cycle->read_events == NULL
+        || cycle->write_events == NULL)
+    {
+        return KL_ERROR;
+    }
+
+    for (i = 0; i < cycle->connection_n; i++) {
+        rev = &cycle->read_events[i];
+        wev = &cycle->write_events[i];
+
+        /* instance starts at 1 so the first use flips it to 0. */
+        rev->closed = 1;
+        rev->instance = 1;
+        wev->closed = 1;
+        wev->write = 1;
+    }
+
+    next = NULL;
+    i = cycle->connection_n;
+    c = cycle->connections;
+
+    do {
+        i--;
+
+        c[i].data = next;
+        c[i].read = &cycle->read_events[i];
+        c[i].write = &cycle->write_events[i];
+        c[i].fd = -1;
+
+        next = &c[i];
+    } while (i);
+
+    cycle->free_connections = next;
+    cycle->free_connection_n = cycle->connection_n;
+
+    return kl_event_listen_connections(cycle);
+}
+
+
+static kl_int_t
+kl_event_listen_connections(kl_cycle_t *cycle)
+{
+    kl_uint_t         i;
+    kl_event_t       *rev;
+    kl_listening_t   *ls;
+    kl_connection_t  *c;
+
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+
+        if (ls[i].reuseport && (kl_int_t) ls[i].worker != kl_loop.worker) {
+            continue;
+        }
+
+        if (ls[i].fd == -1) {
+            continue;
+        }
+
+        c = kl_get_connection(ls[i].fd, cycle->log);
+        if (c == NULL) {
+            return KL_ERROR;
+        }
+
+        c->log = &ls[i].log;
+        c->listening = &ls[i];
+        ls[i].connection = c;
+
+        rev = c->read;
+        rev->log = c->log;
+        rev->accept = 1;
+        rev->handler = kl_event_accept;
+
+        if (kl_loop.actions->add(rev) != KL_OK) {
+            return KL_ERROR;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+void
+kl_event_process_events_and_timers(kl_cycle_t *cycle)
+{
+    kl_msec_t    timer;
+    kl_queue_t  *q;
+
+    timer = kl_event_find_timer();
+
+    /* Work deferred to this iteration must not wait for a timer. */
+    if (!kl_queue_empty(&kl_loop.posted_next)) {
+        while (!kl_queue_empty(&kl_loop.posted_next)) {
+            q = kl_queue_head(&kl_loop.posted_next);
+            kl_queue_remove(q);
+            kl_queue_insert_tail(&kl_loop.posted, q);
+        }
+
+        timer = 0;
+    }
+
+    (void) kl_loop.actions->process(cycle, timer,
+                                    KL_UPDATE_TIME | KL_POST_EVENTS);
+
+    kl_event_process_posted(&kl_loop.posted_accept);
+
+    kl_event_expire_timers();
+
+    kl_event_process_posted(&kl_loop.posted);
+}
+
+
+void
+kl_event_process_posted(kl_queue_t *posted)
+{
+    kl_queue_t  *q;
+    kl_event_t  *ev;
+
+    while (!kl_queue_empty(posted)) {
+        q = kl_queue_head(posted);
+        ev = kl_queue_data(q, kl_event_t, queue);
+
+        kl_delete_posted_event(ev);
+
+        ev->handler(ev);
+    }
+}
+
+
+void
+kl_event_accept(kl_event_t *ev)
+{
+    int               s, err;
+    socklen_t         socklen;
+    kl_log_t         *log;
+    kl_sockaddr_t     sa;
+    kl_listening_t   *ls;
+    kl_connection_t  *c, *lc;
+    u_char            text[KL_SOCKADDR_STRLEN];
+
+    lc = ev->data;
+    ls = lc->listening;
+    ev->ready = 0;
+
+    do {
+        socklen = sizeof(kl_sockaddr_t);
+
+        s = accept4(lc->fd, &sa.sockaddr, &socklen,
+                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (s == -1) {
+            err = errno;
+
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                return;
+            }
+
+            if (err == ECONNABORTED || err == EINTR) {
+                continue;
+            }
+
+            kl_log_error((err == EMFILE || err == ENFILE) ? KL_LOG_CRIT
+                                                          : KL_LOG_ALERT,
+                         ev->log, err, "accept4() failed");
+
+            if (err == EMFILE || err == ENFILE) {
+                /* Stop polling listeners briefly rather than spin on them. */
+                kl_event_disable_accept(kl_cycle);
+                ev->handler = kl_event_accept_retry;
+                kl_event_add_timer(ev, 500);
+                kl_close_idle_connections(kl_cycle);
+            }
+
+            return;
+        }
+
+        c = kl_get_connection(s, ev->log);
+
+        if (c == NULL) {
+            close(s);
+            kl_close_idle_connections(kl_cycle);
+            return;
+        }
+
+        c->pool = kl_pool_create(ls->pool_size, ev->log);
+        if (c->pool == NULL) {
+            kl_close_connection(c);
+            return;
+        }
+
+        c->sockaddr = kl_palloc(c->pool, socklen);
+        log = kl_palloc(c->pool, sizeof(kl_log_t));
+
+        if (c->sockaddr == NULL || log == NULL) {
+            kl_close_connection(c);
+            return;
+        }
+
+        kl_memcpy(c->sockaddr, &sa, socklen);
+        c->socklen = socklen;
+
+        *log = ls->log;
+        c->log = log;
+        c->pool->log = log;
+        c->listening = ls;
+        c->local_sockaddr = &ls->sockaddr.sockaddr;
+        c->local_socklen = ls->socklen;
+        c->number = ++kl_loop.connection_counter;
+
+        c->read->log = log;
+        c->write->log = log;
+        c->write->ready = 1;
+
+        c->addr_text.len = kl_sock_ntop(c->sockaddr, c->socklen, text,
+                                        sizeof(text), 0);
+        c->addr_text.data = kl_pnalloc(c->pool, c->addr_text.len);
+        if (c->addr_text.data == NULL) {
+            kl_close_connection(c);
+            return;
+        }
+
+        kl_memcpy(c->addr_text.data, text, c->addr_text.len);
+
+        if (kl_loop.actions->add_conn(c) != KL_OK) {
+            kl_close_connection(c);
+            return;
+        }
+
+        log->connection = c->number;
+        log->data = NULL;
+        log->handler = NULL;
+
+        ls->handler(c);
+
+    } while (kl_loop.multi_accept);
+}
+
+
+static void
+kl_event_accept_retry(kl_event_t *ev)
+{
+    ev->handler = kl_event_accept;
+    ev->timedout = 0;
+
+    if (!kl_loop.exiting) {
+        (void) kl_event_enable_accept(kl_cycle);
+    }
+}
+
+
+void
+kl_event_disable_accept(kl_cycle_t *cycle)
+{
+    kl_uint_t        i;
+    kl_listening_t  *ls;
+
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].connection == NULL || !ls[i].connection->read->active) {
+            continue;
+        }
+
+        (void) kl_loop.actions->del(ls[i].connection->read, 0);
+    }
+
+    kl_loop.accept_disabled = 1;
+}
+
+
+kl_int_t
+kl_event_enable_accept(kl_cycle_t *cycle)
+{
+    kl_uint_t        i;
+    kl_listening_t  *ls;
+
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].connection == NULL || ls[i].connection->read->active) {
+            continue;
+        }
+
+        if (kl_loop.actions->add(ls[i].connection->read) != KL_OK) {
+            return KL_ERROR;
+        }
+    }
+
+    kl_loop.accept_disabled = 0;
+
+    return KL_OK;
+}

@@ -1,0 +1,156 @@
+/* log.c: nginx-format error lines, written whole to each admitting file. */
+
+/*
+ * A line is built once in a stack buffer and written with a single
+ * write(2) to each O_APPEND destination, so lines from concurrent workers
+ * never interleave.  It is cut at KL_MAX_ERROR_STR, keeping the newline.
+ */
+
+#include "kl_config.h"
+#include "kl_types.h"
+#include "string.h"
+#include "time.h"
+#include "files.h"
+#include "log.h"
+
+static const char *kl_log_levels[] = { "stderr", "emerg", "alert",
+                                       "crit",   "error", "warn",
+                                       "notice", "info",  "debug" };
+
+
+void
+kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
+                  ...)
+{
+    u_char     *p, *last;
+    ssize_t     n;
+    va_list     args;
+    kl_log_t   *l;
+    const char *name;
+    u_char      errstr[KL_MAX_ERROR_STR];
+
+    /* one byte is kept back for the newline */
+    last = errstr + KL_MAX_ERROR_STR - 1;
+
+    p = kl_time_log_string(errstr);
+
+    name = kl_log_level_name(level);
+
+    p = kl_slprintf(p, last, " [%s] %d#0: ", name ? name : "unknown",
+                    (int) getpid());
+
+    if (log->connection) {
+        p = kl_slprintf(p, last, "*%ui ", log->connection);
+    }
+
+    va_start(args, fmt);
+    p = kl_vslprintf(p, last, fmt, args);
+    va_end(args);
+
+    if (err) {
+        p = kl_log_errno(p, last, err);
+    }
+
+    if (log->action) {
+        p = kl_slprintf(p, last, " while %s", log->action);
+    }
+
+    if (level != KL_LOG_DEBUG && log->handler) {
+        p = log->handler(log, p, (size_t) (last - p));
+    }
+
+    *p++ = '\n';
+
+    for (l = log; l; l = l->next) {
+        if (l->log_level < level || l->file == NULL || l->file->fd == -1) {
+            continue;
+        }
+
+        /* nowhere to report a failed log write; the next line may succeed */
+        do {
+            n = write(l->file->fd, errstr, (size_t) (p - errstr));
+        } while (n == -1 && errno == EINTR);
+    }
+}
+
+
+void
+kl_log_stderr(kl_err_t err, const char *fmt, ...)
+{
+    u_char *p, *last;
+    ssize_t n;
+    va_list args;
+    u_char  errstr[KL_MAX_ERROR_STR];
+
+    last = errstr + KL_MAX_ERROR_STR - 1;
+
+    p = kl_cpymem(errstr, "kiln: ", sizeof("kiln: ") - 1);
+
+    va_start(args, fmt);
+    p = kl_vslprintf(p, last, fmt, args);
+    va_end(args);
+
+    if (err) {
+        p = kl_log_errno(p, last, err);
+    }
+
+    *p++ = '\n';
+
+    do {
+        n = write(STDERR_FILENO, errstr, (size_t) (p - errstr));
+    } while (n == -1 && errno == EINTR);
+}
+
+
+/* " (2: No such file or directory)", as nginx prints it. */
+u_char *
+kl_log_errno(u_char *buf, u_char *last, kl_err_t err)
+{
+    char *msg;
+    char  text[256];
+
+    msg = strerror_r(err, text, sizeof(text));
+
+    return kl_slprintf(buf, last, " (%d: %s)", err, msg);
+}
+
+
+const char *
+kl_log_level_name(kl_uint_t level)
+{
+    if (level > KL_LOG_DEBUG) {
+        return NULL;
+    }
+
+    return kl_log_levels[level];
+}
+
+
+/* Only the levels error_log accepts: "stderr" names a file, not a level. */
+kl_int_t
+kl_log_level_parse(kl_str_t *name)
+{
+    kl_uint_t n;
+
+    for (n = KL_LOG_EMERG; n <= KL_LOG_DEBUG; n++) {
+        if (name->len == kl_strlen(kl_log_levels[n])
+            && kl_strncmp(name->data, kl_log_levels[n], name->len) == 0)
+        {
+            return (kl_int_t) n;
+        }
+    }
+
+    return -1;
+}
+
+
+kl_fd_t
+kl_log_open_file(u_char *name)
+{
+    if (kl_strcmp(name, "stderr") == 0) {
+        return STDERR_FILENO;
+    }
+
+    return kl_open_file(name, KL_FILE_APPEND, KL_FILE_CREATE_OR_OPEN,
+                        KL_FILE_DEFAULT_ACCESS);
+}

@@ -1,0 +1,84 @@
+/* pool.h: arenas freed whole, one per cycle, connection and request, with cleanups. */
+
+#ifndef KL_POOL_H
+#define KL_POOL_H
+
+#include "kl_config.h"
+#include "kl_types.h"
+
+/* Requests above this go to a malloc'd "large" block the pool tracks. */
+#define KL_MAX_ALLOC_FROM_POOL  (4096 - 1)
+#define KL_DEFAULT_POOL_SIZE    (16 * 1024)
+#define KL_POOL_ALIGNMENT       16
+#define KL_MIN_POOL_SIZE                                                     \
+    kl_align((sizeof(kl_pool_t) + 2 * sizeof(kl_pool_large_t)),              \
+             KL_POOL_ALIGNMENT)
+
+typedef void (*kl_pool_cleanup_pt)(void *data);
+
+typedef struct kl_pool_cleanup_s kl_pool_cleanup_t;
+
+struct kl_pool_cleanup_s {
+    kl_pool_cleanup_pt   handler;
+    void                *data;
+    kl_pool_cleanup_t   *next;
+};
+
+typedef struct kl_pool_large_s kl_pool_large_t;
+
+struct kl_pool_large_s {
+    kl_pool_large_t  *next;
+    void             *alloc;
+};
+
+typedef struct {
+    u_char      *last;
+    u_char      *end;
+    kl_pool_t   *next;
+    kl_uint_t    failed;
+} kl_pool_data_t;
+
+struct kl_pool_s {
+    kl_pool_data_t      d;
+    size_t              max;
+    kl_pool_t          *current;
+    kl_pool_large_t    *large;
+    kl_pool_cleanup_t  *cleanup;
+    kl_log_t           *log;
+};
+
+typedef struct {
+    kl_fd_t      fd;
+    u_char      *name;
+    kl_log_t    *log;
+} kl_pool_cleanup_file_t;
+
+/* A new pool whose first block is size bytes; NULL if malloc fails. */
+kl_pool_t *kl_pool_create(size_t size, kl_log_t *log);
+
+/* Run the cleanups, then free every block and large allocation. */
+void kl_pool_free(kl_pool_t *pool);
+
+/* Free large allocations and rewind every block, keeping the memory. */
+void kl_pool_reset(kl_pool_t *pool);
+
+void *kl_palloc(kl_pool_t *pool, size_t size);   /* aligned */
+void *kl_pnalloc(kl_pool_t *pool, size_t size);  /* unaligned (strings) */
+void *kl_pcalloc(kl_pool_t *pool, size_t size);  /* aligned, zeroed */
+void *kl_pmemalign(kl_pool_t *pool, size_t size, size_t alignment);
+
+/* Free a large allocation early; KL_DECLINED if p is not one. */
+kl_int_t kl_pfree(kl_pool_t *pool, void *p);
+
+/* Register a cleanup with size bytes of data (0: none); NULL on failure. */
+kl_pool_cleanup_t *kl_pool_cleanup_add(kl_pool_t *p, size_t size);
+
+/* Cleanup handler closing a kl_pool_cleanup_file_t's fd. */
+void kl_pool_cleanup_file(void *data);
+
+/* Heap helpers that log failures; core's only malloc/free call sites. */
+void *kl_alloc(size_t size, kl_log_t *log);
+void *kl_calloc(size_t size, kl_log_t *log);
+#define kl_free free
+
+#endif /* KL_POOL_H */

@@ -1,0 +1,732 @@
+/*
+ * master.c: the master process: signals, daemon, process titles, spawning
+ * and reaping workers, reload and stop.
+ *
+ * The master keeps its signals blocked and waits in sigsuspend(), so a
+ * signal is only ever handled at that one point: handlers set flags and
+ * the loop below acts on them with the whole program state consistent.
+ */
+
+#include "kl_core.h"
+#include "master.h"
+
+#include <sys/wait.h>
+#include <sys/prctl.h>
+
+
+#define KL_MAX_PROCESSES  1024
+
+/* A worker whose life was shorter than this is a crash-loop suspect. */
+#define KL_RESPAWN_MIN_LIFE  1000
+#define KL_RESPAWN_MAX_DELAY 30000
+
+typedef struct {
+    pid_t        pid;
+    int          status;
+    kl_msec_t    started;
+    kl_msec_t    delay;         /* current crash-loop back-off */
+    kl_msec_t    respawn_at;    /* 0: not waiting to respawn */
+    kl_cycle_t  *cycle;
+    kl_int_t     worker;        /* 0..worker_processes-1 of its cycle */
+    unsigned     respawn:1;     /* restart it when it dies */
+    unsigned     exiting:1;     /* sent QUIT */
+    unsigned     exited:1;
+} kl_process_t;
+
+typedef struct {
+    kl_process_t  procs[KL_MAX_PROCESSES];
+    kl_int_t      last;         /* one past the highest slot in use */
+    kl_uint_t     live;
+} kl_master_t;
+
+
+static void kl_signal_handler(int signo);
+static void kl_master_start_workers(kl_master_t *m, kl_cycle_t *cycle,
+    kl_int_t n);
+static pid_t kl_master_spawn(kl_master_t *m, kl_cycle_t *cycle, kl_int_t s,
+    kl_int_t worker);
+static void kl_master_reap(kl_master_t *m);
+static void kl_master_signal_workers(kl_master_t *m, int signo);
+static void kl_master_reload(kl_master_t *m);
+static void kl_master_respawn_due(kl_master_t *m);
+static void kl_master_set_alarm(kl_master_t *m, kl_msec_t delay);
+static void kl_master_exit(kl_cycle_t *cycle);
+
+
+static struct {
+    int          signo;
+    const char  *name;
+} kl_signals[] = {
+    { SIGHUP, "SIGHUP" },
+    { SIGUSR1, "SIGUSR1" },
+    { SIGUSR2, "SIGUSR2" },
+    { SIGWINCH, "SIGWINCH" },
+    { SIGTERM, "SIGTERM" },
+    { SIGINT, "SIGINT" },
+    { SIGQUIT, "SIGQUIT" },
+    { SIGCHLD, "SIGCHLD" },
+    { SIGALRM, "SIGALRM" },
+    { SIGIO, "SIGIO" },
+    { SIGPIPE, "SIGPIPE" },
+    { 0, NULL }
+};
+
+
+kl_int_t
+kl_signals_init(kl_log_t *log)
+{
+    kl_uint_t         i;
+    sigset_t          set;
+    struct sigaction  sa;
+
+    sigemptyset(&set);
+
+    for (i = 0; kl_signals[i].signo; i++) {
+        kl_memzero(&sa, sizeof(struct sigaction));
+
+        if (kl_signals[i].signo == SIGPIPE || kl_signals[i].signo == SIGIO) {
+            sa.sa_handler = SIG_IGN;
+        } else {
+            sa.sa_handler = kl_signal_handler;
+            sigaddset(&set, kl_signals[i].signo);
+        }
+
+        sigemptyset(&sa.sa_mask);
+
+        if (sigaction(kl_signals[i].signo, &sa, NULL) == -1) {
+            kl_log_error(KL_LOG_EMERG, log, errno,
+                         "sigaction(%s) failed", kl_signals[i].name);
+            return KL_ERROR;
+        }
+    }
+
+    /* Blocked everywhere; sigsuspend and epoll_pwait open the window. */
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+        kl_log_error(KL_LOG_ALERT, log, errno, "sigprocmask() failed");
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+static void
+kl_signal_handler(int signo)
+{
+    int  err;
+
+    err = errno;
+
+    switch (signo) {
+
+    case SIGHUP:
+        kl_sig_reconfigure = 1;
+        break;
+
+    case SIGUSR1:
+        kl_sig_reopen = 1;
+        break;
+
+    case SIGUSR2:
+        kl_sig_change_binary = 1;
+        break;
+
+    case SIGWINCH:
+        kl_sig_noaccept = 1;
+        break;
+
+    case SIGQUIT:
+        kl_sig_quit = 1;
+        break;
+
+    case SIGTERM:
+    case SIGINT:
+        kl_sig_terminate = 1;
+        break;
+
+    case SIGCHLD:
+        kl_sig_child = 1;
+        break;
+
+    case SIGALRM:
+        kl_sig_alarm = 1;
+        break;
+    }
+
+    errno = err;
+}
+
+
+kl_int_t
+kl_daemonize(kl_log_t *log)
+{
+    int  fd;
+
+    switch (fork()) {
+    case -1:
+        kl_log_error(KL_LOG_EMERG, log, errno, "fork() failed");
+        return KL_ERROR;
+
+    case 0:
+        break;
+
+    default:
+        _exit(0);
+    }
+
+    kl_loop.parent = kl_loop.pid;
+    kl_loop.pid = getpid();
+
+    if (setsid() == -1) {
+        kl_log_error(KL_LOG_EMERG, log, errno, "setsid() failed");
+        return KL_ERROR;
+    }
+
+    umask(0);
+
+    fd = open("/dev/null", O_RDWR);
+    if (fd == -1) {
+        kl_log_error(KL_LOG_EMERG, log, errno,
+                     "open(\"/dev/null\") failed");
+        return KL_ERROR;
+    }
+
+    if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1) {
+        kl_log_error(KL_LOG_EMERG, log, errno, "dup2() failed");
+        return KL_ERROR;
+    }
+
+    if (fd > STDERR_FILENO) {
+        close(fd);
+    }
+
+    return KL_OK;
+}
+
+
+/*
+ * The process title overwrites argv's memory, extended over the
+ * environment strings that follow it, which are first copied to the heap.
+ */
+kl_int_t
+kl_proctitle_init(int argc, char **argv, kl_log_t *log)
+{
+    int        i;
+    char      *end, *p;
+    size_t     size;
+    extern char  **environ;
+
+    end = argv[0];
+
+    for (i = 0; i < argc; i++) {
+        if (argv[i] == end) {
+            end = argv[i] + strlen(argv[i]) + 1;
+        }
+    }
+
+    for (i = 0; environ[i]; i++) {
+        if (environ[i] == end) {
+            size = strlen(environ[i]) + 1;
+            p = kl_alloc(size, log);
+            if (p == NULL) {
+                return KL_ERROR;
+            }
+
+            end = environ[i] + size;
+            kl_memcpy(p, environ[i], size);
+            environ[i] = p;
+        }
+    }
+
+    kl_loop.title_start = argv[0];
+    kl_loop.title_size = end - argv[0];
+    argv[1] = NULL;
+
+    return KL_OK;
+}
+
+
+void
+kl_proctitle_set(const char *title)
+{
+    size_t  n;
+
+    if (kl_loop.title_start == NULL || kl_loop.title_size < 2) {
+        return;
+    }
+
+    n = kl_min(strlen(title), kl_loop.title_size - 1);
+
+    kl_memcpy(kl_loop.title_start, title, n);
+    kl_memzero(kl_loop.title_start + n, kl_loop.title_size - n);
+
+    (void) prctl(PR_SET_NAME, (unsigned long) title, 0, 0, 0);
+}
+
+
+void
+kl_master_process_cycle(kl_cycle_t *cycle)
+{
+    sigset_t         set;
+    kl_master_t     *m;
+    kl_core_conf_t  *ccf;
+    kl_uint_t        terminating, quitting, delay;
+
+    m = kl_calloc(sizeof(kl_master_t), cycle->log);
+    if (m == NULL) {
+        kl_master_exit(cycle);
+    }
+
+    kl_proctitle_set("kiln: master process");
+
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+
+    kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "kiln/" KL_VERSION
+                 " master process started, pid %d", (int) kl_loop.pid);
+
+    kl_master_start_workers(m, cycle, ccf->worker_processes);
+
+    sigemptyset(&set);
+    terminating = 0;
+    quitting = 0;
+    delay = 0;
+
+    for ( ;; ) {
+        sigsuspend(&set);
+
+        kl_time_update(&kl_loop.clock);
+
+        if (kl_sig_child) {
+            kl_sig_child = 0;
+            kl_master_reap(m);
+
+            if (m->live == 0 && (terminating || quitting)) {
+                kl_master_exit(kl_cycle);
+            }
+        }
+
+        if (kl_sig_alarm) {
+            kl_sig_alarm = 0;
+
+            if (terminating) {
+                /* Workers did not stop in time: escalate. */
+                delay *= 2;
+
+                if (delay > 1000) {
+                    kl_master_signal_workers(m, SIGKILL);
+                } else {
+                    kl_master_signal_workers(m, SIGTERM);
+                }
+
+                kl_master_set_alarm(m, delay);
+
+            } else {
+                kl_master_respawn_due(m);
+            }
+        }
+
+        if (kl_sig_terminate) {
+            kl_sig_terminate = 0;
+
+            if (!terminating) {
+                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                             "exiting on signal (fast shutdown)");
+                terminating = 1;
+                delay = 50;
+                kl_master_set_alarm(m, delay);
+            }
+
+            kl_master_signal_workers(m, SIGTERM);
+
+            if (m->live == 0) {
+                kl_master_exit(kl_cycle);
+            }
+
+            continue;
+        }
+
+        if (kl_sig_quit) {
+            kl_sig_quit = 0;
+
+            if (!quitting) {
+                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                             "gracefully shutting down");
+                quitting = 1;
+            }
+
+            kl_master_signal_workers(m, SIGQUIT);
+            kl_close_listening_sockets(kl_cycle);
+
+            if (m->live == 0) {
+                kl_master_exit(kl_cycle);
+            }
+
+            continue;
+        }
+
+        if (terminating || quitting) {
+            continue;
+        }
+
+        if (kl_sig_reconfigure) {
+            kl_sig_reconfigure = 0;
+            kl_master_reload(m);
+        }
+
+        if (kl_sig_reopen) {
+            kl_sig_reopen = 0;
+            kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "reopening logs");
+            kl_cycle_reopen_files(kl_cycle);
+            kl_master_signal_workers(m, SIGUSR1);
+        }
+
+        if (kl_sig_noaccept) {
+            kl_sig_noaccept = 0;
+            kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                         "gracefully shutting down worker processes");
+            kl_master_signal_workers(m, SIGQUIT);
+        }
+    }
+}
+
+
+static void
+kl_master_start_workers(kl_master_t *m, kl_cycle_t *cycle, kl_int_t n)
+{
+    kl_int_t  i, s;
+
+    for (i = 0; i < n; i++) {
+        /* Reuse a free slot: slot numbers become worker numbers. */
+        for (s = 0; s < m->last; s++) {
+            if (m->procs[s].pid == -1) {
+                break;
+            }
+        }
+
+        if (s == KL_MAX_PROCESSES) {
+            kl_log_error(KL_LOG_ALERT, cycle->log, 0,
+                         "no more than %d processes can be spawned",
+                         KL_MAX_PROCESSES);
+            return;
+        }
+
+        (void) kl_master_spawn(m, cycle, s, i);
+    }
+}
+
+
+static pid_t
+kl_master_spawn(kl_master_t *m, kl_cycle_t *cycle, kl_int_t s,
+    kl_int_t worker)
+{
+    pid_t          pid;
+    kl_process_t  *p;
+
+    p = &m->procs[s];
+
+    pid = fork();
+
+    switch (pid) {
+
+    case -1:
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                     "fork() failed while spawning worker process");
+        return -1;
+
+    case 0:
+        kl_loop.parent = kl_loop.pid;
+        kl_loop.pid = getpid();
+        kl_free(m);
+        kl_worker_process_cycle(cycle, worker);
+        /* unreachable: the worker exits */
+        _exit(2);
+
+    default:
+        break;
+    }
+
+    kl_log_error(KL_LOG_NOTICE, cycle->log, 0,
+                 "start worker process %d", (int) pid);
+
+    p->pid = pid;
+    p->status = 0;
+    p->started = kl_now();
+    p->respawn_at = 0;
+    p->cycle = cycle;
+    p->worker = worker;
+    p->respawn = 1;
+    p->exiting = 0;
+    p->exited = 0;
+
+    if (s == m->last) {
+        m->last++;
+    }
+
+    m->live++;
+
+    return pid;
+}
+
+
+static void
+kl_master_reap(kl_master_t *m)
+{
+    int            status, sig;
+    pid_t          pid;
+    kl_int_t       s;
+    kl_msec_t      life, next;
+    kl_process_t  *p;
+
+    next = 0;
+
+    for ( ;; ) {
+        pid = waitpid(-1, &status, WNOHANG);
+
+        if (pid == 0) {
+            break;
+        }
+
+        if (pid == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            break;
+        }
+
+        for (s = 0; s < m->last; s++) {
+            if (m->procs[s].pid == pid) {
+                break;
+            }
+        }
+
+        if (s == m->last) {
+            continue;
+        }
+
+        p = &m->procs[s];
+        p->status = status;
+        p->exited = 1;
+        m->live--;
+
+        if (WIFSIGNALED(status)) {
+            sig = WTERMSIG(status);
+            kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                         "worker process %d exited on signal %d%s",
+                         (int) pid, sig,
+                         WCOREDUMP(status) ? " (core dumped)" : "");
+
+        } else if (WEXITSTATUS(status) != 0) {
+            kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                         "worker process %d exited with code %d",
+                         (int) pid, WEXITSTATUS(status));
+
+        } else {
+            kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                         "worker process %d exited with code 0", (int) pid);
+        }
+
+        /* Exit code 2 means the worker could not start: do not loop. */
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && p->respawn) {
+            kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                         "worker process %d exited with fatal code 2 "
+                         "and cannot be respawned", (int) pid);
+            p->respawn = 0;
+        }
+
+        if (!p->respawn || p->exiting || p->cycle != kl_cycle
+            || kl_sig_terminate || kl_sig_quit)
+        {
+            p->pid = -1;
+            continue;
+        }
+
+        life = kl_now() - p->started;
+
+        if (life >= KL_RESPAWN_MIN_LIFE) {
+            p->delay = 0;
+            (void) kl_master_spawn(m, kl_cycle, s, p->worker);
+            continue;
+        }
+
+        /* Died young: back off exponentially so a crash loop cannot spin. */
+        p->delay = p->delay ? kl_min(p->delay * 2, KL_RESPAWN_MAX_DELAY)
+                            : 500;
+        p->respawn_at = kl_now() + p->delay;
+        p->pid = -2;
+
+        kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                     "worker process %d died %M ms after start, "
+                     "respawning in %M ms", (int) pid, life, p->delay);
+
+        if (next == 0 || p->delay < next) {
+            next = p->delay;
+        }
+    }
+
+    if (next) {
+        kl_master_set_alarm(m, next);
+    }
+}
+
+
+static void
+kl_master_respawn_due(kl_master_t *m)
+{
+    kl_int_t   s;
+    kl_msec_t  next, left;
+
+    next = 0;
+
+    for (s = 0; s < m->last; s++) {
+        if (m->procs[s].pid != -2) {
+            continue;
+        }
+
+        if ((kl_msec_int_t) (m->procs[s].respawn_at - kl_now()) <= 0) {
+            m->procs[s].respawn_at = 0;
+            (void) kl_master_spawn(m, kl_cycle, s, m->procs[s].worker);
+            continue;
+        }
+
+        left = m->procs[s].respawn_at - kl_now();
+
+        if (next == 0 || left < next) {
+            next = left;
+        }
+    }
+
+    if (next) {
+        kl_master_set_alarm(m, next);
+    }
+}
+
+
+static void
+kl_master_set_alarm(kl_master_t *m, kl_msec_t delay)
+{
+    struct itimerval  itv;
+
+    (void) m;
+
+    itv.it_interval.tv_sec = 0;
+    itv.it_interval.tv_usec = 0;
+    itv.it_value.tv_sec = delay / 1000;
+    itv.it_value.tv_usec = (delay % 1000) * 1000;
+
+    if (setitimer(ITIMER_REAL, &itv, NULL) == -1) {
+        kl_log_error(KL_LOG_ALERT, kl_cycle->log, errno,
+                     "setitimer() failed");
+    }
+}
+
+
+static void
+kl_master_signal_workers(kl_master_t *m, int signo)
+{
+    kl_int_t  s;
+
+    for (s = 0; s < m->last; s++) {
+        if (m->procs[s].pid <= 0) {
+            if (m->procs[s].pid == -2
+                && (signo == SIGQUIT || signo == SIGTERM))
+            {
+                /* A worker waiting to respawn will not be needed now. */
+                m->procs[s].pid = -1;
+            }
+            continue;
+        }
+
+        if (signo == SIGQUIT) {
+            m->procs[s].exiting = 1;
+        }
+
+        if (kill(m->procs[s].pid, signo) == -1) {
+            kl_log_error(KL_LOG_ALERT, kl_cycle->log, errno,
+                         "kill(%d, %d) failed", (int) m->procs[s].pid, signo);
+        }
+    }
+}
+
+
+static void
+kl_master_reload(kl_master_t *m)
+{
+    kl_int_t         s, last;
+    kl_cycle_t      *cycle, *old;
+    kl_core_conf_t  *ccf;
+
+    kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "reconfiguring");
+
+    old = kl_cycle;
+    cycle = kl_cycle_init(old, 0);
+
+    if (cycle == NULL) {
+        kl_log_error(KL_LOG_ALERT, old->log, 0,
+                     "reload failed, still serving the old configuration");
+        return;
+    }
+
+    kl_cycle = cycle;
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+
+    /* Old workers first get QUIT, so new ones can take their slots later. */
+    last = m->last;
+
+    for (s = 0; s < last; s++) {
+        if (m->procs[s].pid == -2) {
+            m->procs[s].pid = -1;
+        }
+
+        if (m->procs[s].pid > 0) {
+            m->procs[s].respawn = 0;
+        }
+    }
+
+    kl_master_start_workers(m, cycle, ccf->worker_processes);
+
+    for (s = 0; s < last; s++) {
+        if (m->procs[s].pid > 0 && m->procs[s].cycle == old) {
+            m->procs[s].exiting = 1;
+
+            if (kill(m->procs[s].pid, SIGQUIT) == -1) {
+                kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                             "kill(%d, SIGQUIT) failed",
+                             (int) m->procs[s].pid);
+            }
+        }
+    }
+
+    /* Listeners the new cycle did not keep are closed with the old cycle. */
+    kl_cycle_free(old, 1);
+}
+
+
+static void
+kl_master_exit(kl_cycle_t *cycle)
+{
+    kl_uint_t  i;
+
+    kl_cycle_delete_pidfile(cycle);
+
+    kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exit");
+
+    for (i = 0; kl_modules[i]; i++) {
+        if (kl_modules[i]->exit_master) {
+            kl_modules[i]->exit_master(cycle);
+        }
+    }
+
+    kl_close_listening_sockets(cycle);
+
+    exit(0);
+}
+
+
+void
+kl_single_process_cycle(kl_cycle_t *cycle)
+{
+    kl_proctitle_set("kiln: single process");
+
+    kl_worker_process_cycle(cycle, 0);
+}

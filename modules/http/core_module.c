@@ -1,0 +1,1267 @@
+/*
+ * core_module.c: the HTTP core module: server, location, listen,
+ * server_name, root, types and the engine's timeouts, sizes and flags.
+ */
+
+#include "kl_http.h"
+
+
+static void *kl_http_core_create_main_conf(kl_conf_t *cf);
+static char *kl_http_core_init_main_conf(kl_conf_t *cf, void *conf);
+static void *kl_http_core_create_srv_conf(kl_conf_t *cf);
+static char *kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent,
+    void *child);
+static void *kl_http_core_create_loc_conf(kl_conf_t *cf);
+static char *kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent,
+    void *child);
+static kl_http_conf_ctx_t *kl_http_core_new_ctx(kl_conf_t *cf,
+    kl_uint_t srv);
+
+static char *kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_http_core_root(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_http_core_types(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_http_core_type(kl_conf_t *cf, kl_command_t *dummy,
+    void *conf);
+static char *kl_http_core_keepalive(kl_conf_t *cf, kl_command_t *cmd,
+    void *conf);
+static char *kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static kl_int_t kl_http_core_add_listen(kl_conf_t *cf,
+    kl_http_core_srv_conf_t *cscf, kl_http_listen_opt_t *lsopt);
+
+
+static kl_conf_enum_t  kl_http_core_lingering_close[] = {
+    { kl_string("off"), KL_HTTP_LINGERING_OFF },
+    { kl_string("on"), KL_HTTP_LINGERING_ON },
+    { kl_string("always"), KL_HTTP_LINGERING_ALWAYS },
+    { kl_null_string, 0 }
+};
+
+
+#define KL_HTTP_ANY_LOC                                                      \
+    (KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF)
+
+#define kl_http_core_loc_slot(nm, args, setter, field)                       \
+    { kl_string(nm), KL_HTTP_ANY_LOC | args, setter,                         \
+      KL_HTTP_LOC_CONF_OFFSET, offsetof(kl_http_core_loc_conf_t, field),     \
+      NULL }
+
+#define kl_http_core_srv_slot(nm, args, setter, field)                       \
+    { kl_string(nm), KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | args, setter,    \
+      KL_HTTP_SRV_CONF_OFFSET, offsetof(kl_http_core_srv_conf_t, field),     \
+      NULL }
+
+#define kl_http_core_main_slot(nm, setter, field)                            \
+    { kl_string(nm), KL_HTTP_MAIN_CONF | KL_CONF_TAKE1, setter,              \
+      KL_HTTP_MAIN_CONF_OFFSET, offsetof(kl_http_core_main_conf_t, field),   \
+      NULL }
+
+
+static kl_command_t  kl_http_core_commands[] = {
+
+    { kl_string("server"),
+      KL_HTTP_MAIN_CONF | KL_CONF_BLOCK | KL_CONF_NOARGS,
+      kl_http_core_server,
+      0,
+      0,
+      NULL },
+
+    { kl_string("location"),
+      KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_BLOCK | KL_CONF_TAKE12,
+      kl_http_core_location,
+      KL_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("listen"),
+      KL_HTTP_SRV_CONF | KL_CONF_1MORE,
+      kl_http_core_listen,
+      KL_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("server_name"),
+      KL_HTTP_SRV_CONF | KL_CONF_1MORE,
+      kl_http_core_server_name,
+      KL_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("root"),
+      KL_HTTP_ANY_LOC | KL_HTTP_LIF_CONF | KL_CONF_TAKE1,
+      kl_http_core_root,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("types"),
+      KL_HTTP_ANY_LOC | KL_CONF_BLOCK | KL_CONF_NOARGS,
+      kl_http_core_types,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("keepalive_timeout"),
+      KL_HTTP_ANY_LOC | KL_CONF_TAKE12,
+      kl_http_core_keepalive,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("large_client_header_buffers"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_CONF_TAKE2,
+      kl_http_core_bufs,
+      KL_HTTP_SRV_CONF_OFFSET,
+      offsetof(kl_http_core_srv_conf_t, large_client_header_buffers),
+      NULL },
+
+    kl_http_core_loc_slot("default_type", KL_CONF_TAKE1,
+                          kl_conf_set_str_slot, default_type),
+    kl_http_core_loc_slot("keepalive_requests", KL_CONF_TAKE1,
+                          kl_conf_set_num_slot, keepalive_requests),
+    kl_http_core_loc_slot("keepalive_time", KL_CONF_TAKE1,
+                          kl_conf_set_msec_slot, keepalive_time),
+    kl_http_core_loc_slot("client_max_body_size", KL_CONF_TAKE1,
+                          kl_conf_set_off_slot, client_max_body_size),
+    kl_http_core_loc_slot("client_body_timeout", KL_CONF_TAKE1,
+                          kl_conf_set_msec_slot, client_body_timeout),
+    kl_http_core_loc_slot("send_timeout", KL_CONF_TAKE1,
+                          kl_conf_set_msec_slot, send_timeout),
+    { kl_string("lingering_close"),
+      KL_HTTP_ANY_LOC | KL_CONF_TAKE1,
+      kl_conf_set_enum_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_core_loc_conf_t, lingering_close),
+      kl_http_core_lingering_close },
+    kl_http_core_loc_slot("lingering_time", KL_CONF_TAKE1,
+                          kl_conf_set_msec_slot, lingering_time),
+    kl_http_core_loc_slot("lingering_timeout", KL_CONF_TAKE1,
+                          kl_conf_set_msec_slot, lingering_timeout),
+    kl_http_core_loc_slot("sendfile", KL_CONF_FLAG | KL_HTTP_LIF_CONF,
+                          kl_conf_set_flag_slot, sendfile),
+    kl_http_core_loc_slot("sendfile_max_chunk", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot, sendfile_max_chunk),
+    kl_http_core_loc_slot("postpone_output", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot, postpone_output),
+    kl_http_core_loc_slot("tcp_nopush", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, tcp_nopush),
+    kl_http_core_loc_slot("tcp_nodelay", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, tcp_nodelay),
+    kl_http_core_loc_slot("server_tokens", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, server_tokens),
+    kl_http_core_loc_slot("reset_timedout_connection", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, reset_timedout_connection),
+    kl_http_core_loc_slot("absolute_redirect", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, absolute_redirect),
+    kl_http_core_loc_slot("port_in_redirect", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, port_in_redirect),
+    kl_http_core_loc_slot("server_name_in_redirect", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, server_name_in_redirect),
+    kl_http_core_loc_slot("log_not_found", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, log_not_found),
+    kl_http_core_loc_slot("etag", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, etag),
+
+    kl_http_core_srv_slot("client_header_timeout", KL_CONF_TAKE1,
+                          kl_conf_set_msec_slot, client_header_timeout),
+    kl_http_core_srv_slot("client_header_buffer_size", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot, client_header_buffer_size),
+    kl_http_core_srv_slot("connection_pool_size", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot, connection_pool_size),
+    kl_http_core_srv_slot("request_pool_size", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot, request_pool_size),
+    kl_http_core_srv_slot("ignore_invalid_headers", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, ignore_invalid_headers),
+    kl_http_core_srv_slot("merge_slashes", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, merge_slashes),
+    kl_http_core_srv_slot("underscores_in_headers", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, underscores_in_headers),
+
+    /* nginx's hash tuning; kiln's lookups need none, values are kept. */
+    kl_http_core_main_slot("server_names_hash_max_size",
+                           kl_conf_set_num_slot, server_names_hash_max_size),
+    kl_http_core_main_slot("server_names_hash_bucket_size",
+                           kl_conf_set_num_slot,
+                           server_names_hash_bucket_size),
+    kl_http_core_main_slot("types_hash_max_size",
+                           kl_conf_set_num_slot, types_hash_max_size),
+    kl_http_core_main_slot("types_hash_bucket_size",
+                           kl_conf_set_num_slot, types_hash_bucket_size),
+
+    kl_null_command
+};
+
+
+static kl_http_module_t  kl_http_core_module_ctx = {
+    .create_main_conf = kl_http_core_create_main_conf,
+    .init_main_conf = kl_http_core_init_main_conf,
+    .create_srv_conf = kl_http_core_create_srv_conf,
+    .merge_srv_conf = kl_http_core_merge_srv_conf,
+    .create_loc_conf = kl_http_core_create_loc_conf,
+    .merge_loc_conf = kl_http_core_merge_loc_conf,
+};
+
+
+kl_module_t  kl_http_core_module = {
+    .name = "kl_http_core_module",
+    .type = KL_HTTP_MODULE,
+    .ctx = &kl_http_core_module_ctx,
+    .commands = kl_http_core_commands,
+};
+
+
+static void *
+kl_http_core_create_main_conf(kl_conf_t *cf)
+{
+    kl_uint_t                  i;
+    kl_http_core_main_conf_t  *cmcf;
+
+    cmcf = kl_pcalloc(cf->pool, sizeof(kl_http_core_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    if (kl_array_init(&cmcf->servers, cf->pool, 4, sizeof(void *)) != KL_OK
+        || kl_array_init(&cmcf->listens, cf->pool, 4,
+                         sizeof(kl_http_listen_t)) != KL_OK)
+    {
+        return NULL;
+    }
+
+    for (i = 0; i <= KL_HTTP_LOG_PHASE; i++) {
+        if (kl_array_init(&cmcf->phases[i], cf->pool, 2,
+                          sizeof(kl_http_handler_pt)) != KL_OK)
+        {
+            return NULL;
+        }
+    }
+
+    cmcf->server_names_hash_max_size = KL_CONF_UNSET_UINT;
+    cmcf->server_names_hash_bucket_size = KL_CONF_UNSET_UINT;
+    cmcf->types_hash_max_size = KL_CONF_UNSET_UINT;
+    cmcf->types_hash_bucket_size = KL_CONF_UNSET_UINT;
+
+    return cmcf;
+}
+
+
+static char *
+kl_http_core_init_main_conf(kl_conf_t *cf, void *conf)
+{
+    kl_http_core_main_conf_t  *cmcf = conf;
+
+    if (cmcf->servers.nelts == 0) {
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "no \"server\" blocks in \"http\", "
+                          "nothing will be served");
+    }
+
+    kl_conf_init_uint_value(cmcf->server_names_hash_max_size, 512);
+    kl_conf_init_uint_value(cmcf->server_names_hash_bucket_size, 64);
+    kl_conf_init_uint_value(cmcf->types_hash_max_size, 1024);
+    kl_conf_init_uint_value(cmcf->types_hash_bucket_size, 64);
+
+    return KL_CONF_OK;
+}
+
+
+static void *
+kl_http_core_create_srv_conf(kl_conf_t *cf)
+{
+    kl_http_core_srv_conf_t  *cscf;
+
+    cscf = kl_pcalloc(cf->pool, sizeof(kl_http_core_srv_conf_t));
+    if (cscf == NULL) {
+        return NULL;
+    }
+
+    if (kl_array_init(&cscf->server_names, cf->pool, 4,
+                      sizeof(kl_http_server_name_t)) != KL_OK)
+    {
+        return NULL;
+    }
+
+    cscf->connection_pool_size = KL_CONF_UNSET_SIZE;
+    cscf->request_pool_size = KL_CONF_UNSET_SIZE;
+    cscf->client_header_buffer_size = KL_CONF_UNSET_SIZE;
+    cscf->client_header_timeout = KL_CONF_UNSET_MSEC;
+    cscf->ignore_invalid_headers = KL_CONF_UNSET;
+    cscf->merge_slashes = KL_CONF_UNSET;
+    cscf->underscores_in_headers = KL_CONF_UNSET;
+    cscf->file_name = cf->conf_file ? cf->conf_file->file.name.data
+                                    : (u_char *) "command line";
+    cscf->line = cf->conf_file ? cf->conf_file->line : 0;
+
+    return cscf;
+}
+
+
+static char *
+kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
+{
+    kl_http_core_srv_conf_t  *prev = parent;
+    kl_http_core_srv_conf_t  *conf = child;
+    kl_http_listen_opt_t      lsopt;
+    kl_http_server_name_t    *sn;
+    const char               *err;
+    kl_str_t                  addr;
+
+    kl_conf_merge_size_value(conf->connection_pool_size,
+                             prev->connection_pool_size, 512);
+    kl_conf_merge_size_value(conf->request_pool_size,
+                             prev->request_pool_size, 4096);
+    kl_conf_merge_size_value(conf->client_header_buffer_size,
+                             prev->client_header_buffer_size, 1024);
+    kl_conf_merge_msec_value(conf->client_header_timeout,
+                             prev->client_header_timeout, 60000);
+    kl_conf_merge_value(conf->ignore_invalid_headers,
+                        prev->ignore_invalid_headers, 1);
+    kl_conf_merge_value(conf->merge_slashes, prev->merge_slashes, 1);
+    kl_conf_merge_value(conf->underscores_in_headers,
+                        prev->underscores_in_headers, 0);
+
+    if (conf->large_client_header_buffers.num == 0) {
+        if (prev->large_client_header_buffers.num) {
+            conf->large_client_header_buffers =
+                prev->large_client_header_buffers;
+        } else {
+            conf->large_client_header_buffers.num = 4;
+            conf->large_client_header_buffers.size = 8192;
+        }
+    }
+
+    if (conf->large_client_header_buffers.size < conf->connection_pool_size)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "the \"large_client_header_buffers\" size must be "
+                          "equal to or greater than \"connection_pool_size\"");
+        return KL_CONF_ERROR;
+    }
+
+    if (conf->server_names.nelts == 0) {
+        /* nginx: a server without server_name answers to "". */
+        sn = kl_array_push(&conf->server_names);
+        if (sn == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        kl_str_null(&sn->name);
+        sn->name.data = (u_char *) "";
+        sn->server = conf;
+    }
+
+    sn = conf->server_names.elts;
+    conf->server_name = sn[0].name;
+
+    if (conf->listen || conf->ctx == NULL) {
+        return KL_CONF_OK;
+    }
+
+    /* No listen: *:80 as root, *:8000 otherwise, as nginx. */
+    kl_memzero(&lsopt, sizeof(kl_http_listen_opt_t));
+
+    if (geteuid() == 0) {
+        kl_str_set(&addr, "80");
+    } else {
+        kl_str_set(&addr, "8000");
+    }
+
+    if (kl_sock_parse(&addr, 80, &lsopt.sockaddr, &lsopt.socklen, &err)
+        != KL_OK)
+    {
+        return KL_CONF_ERROR;
+    }
+
+    lsopt.backlog = 511;
+    lsopt.rcvbuf = -1;
+    lsopt.sndbuf = -1;
+    lsopt.wildcard = 1;
+    lsopt.ipv6only = 1;
+
+    if (kl_http_core_add_listen(cf, conf, &lsopt) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static void *
+kl_http_core_create_loc_conf(kl_conf_t *cf)
+{
+    kl_http_core_loc_conf_t  *clcf;
+
+    clcf = kl_pcalloc(cf->pool, sizeof(kl_http_core_loc_conf_t));
+    if (clcf == NULL) {
+        return NULL;
+    }
+
+    clcf->types = KL_CONF_UNSET_PTR;
+    clcf->client_max_body_size = KL_CONF_UNSET;
+    clcf->client_body_timeout = KL_CONF_UNSET_MSEC;
+    clcf->send_timeout = KL_CONF_UNSET_MSEC;
+    clcf->keepalive_timeout = KL_CONF_UNSET_MSEC;
+    clcf->keepalive_header = KL_CONF_UNSET;
+    clcf->keepalive_requests = KL_CONF_UNSET_UINT;
+    clcf->keepalive_time = KL_CONF_UNSET_MSEC;
+    clcf->lingering_time = KL_CONF_UNSET_MSEC;
+    clcf->lingering_timeout = KL_CONF_UNSET_MSEC;
+    clcf->lingering_close = KL_CONF_UNSET_UINT;
+    clcf->sendfile_max_chunk = KL_CONF_UNSET_SIZE;
+    clcf->postpone_output = KL_CONF_UNSET_SIZE;
+    clcf->sendfile = KL_CONF_UNSET;
+    clcf->tcp_nopush = KL_CONF_UNSET;
+    clcf->tcp_nodelay = KL_CONF_UNSET;
+    clcf->server_tokens = KL_CONF_UNSET;
+    clcf->reset_timedout_connection = KL_CONF_UNSET;
+    clcf->absolute_redirect = KL_CONF_UNSET;
+    clcf->port_in_redirect = KL_CONF_UNSET;
+    clcf->server_name_in_redirect = KL_CONF_UNSET;
+    clcf->log_not_found = KL_CONF_UNSET;
+    clcf->etag = KL_CONF_UNSET;
+
+    return clcf;
+}
+
+
+static int
+kl_http_cmp_types(const void *one, const void *two)
+{
+    const kl_http_type_t  *a = one, *b = two;
+    size_t                 n;
+    int                    rc;
+
+    n = kl_min(a->exten.len, b->exten.len);
+    rc = memcmp(a->exten.data, b->exten.data, n);
+
+    if (rc) {
+        return rc;
+    }
+
+    return (a->exten.len > b->exten.len) - (a->exten.len < b->exten.len);
+}
+
+
+/* Sort by extension and keep the last definition of each, as nginx does. */
+static void
+kl_http_core_sort_types(kl_array_t *types)
+{
+    kl_uint_t        i, j, n;
+    kl_http_type_t  *t;
+
+    t = types->elts;
+    n = 0;
+
+    /* Drop every definition that a later one overrides, keeping order. */
+    for (i = 0; i < types->nelts; i++) {
+        for (j = i + 1; j < types->nelts; j++) {
+            if (t[j].exten.len == t[i].exten.len
+                && kl_strncmp(t[j].exten.data, t[i].exten.data,
+                              t[i].exten.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == types->nelts) {
+            t[n++] = t[i];
+        }
+    }
+
+    types->nelts = n;
+
+    qsort(t, types->nelts, sizeof(kl_http_type_t), kl_http_cmp_types);
+}
+
+
+static char *
+kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
+{
+    kl_http_core_loc_conf_t  *prev = parent;
+    kl_http_core_loc_conf_t  *conf = child;
+    kl_http_type_t           *type;
+
+    if (conf->root.data == NULL) {
+        conf->root = prev->root;
+        conf->root_set = prev->root_set;
+
+        if (conf->root.data == NULL) {
+            kl_str_set(&conf->root, "html");
+
+            if (kl_conf_full_name(cf->cycle, &conf->root, 0) != KL_OK) {
+                return KL_CONF_ERROR;
+            }
+        }
+    }
+
+    if (conf->types == KL_CONF_UNSET_PTR) {
+        if (prev->types == KL_CONF_UNSET_PTR) {
+            /* nginx's built-in three, when no types block is anywhere. */
+            prev->types = kl_array_create(cf->pool, 3,
+                                          sizeof(kl_http_type_t));
+            if (prev->types == NULL) {
+                return KL_CONF_ERROR;
+            }
+
+            type = kl_array_push_n(prev->types, 3);
+            if (type == NULL) {
+                return KL_CONF_ERROR;
+            }
+
+            kl_str_set(&type[0].exten, "gif");
+            kl_str_set(&type[0].type, "image/gif");
+            kl_str_set(&type[1].exten, "html");
+            kl_str_set(&type[1].type, "text/html");
+            kl_str_set(&type[2].exten, "jpg");
+            kl_str_set(&type[2].type, "image/jpeg");
+        }
+
+        conf->types = prev->types;
+    }
+
+    /* Idempotent, so an inherited array may be sorted again. */
+    kl_http_core_sort_types(conf->types);
+
+    kl_conf_merge_str_value(conf->default_type, prev->default_type,
+                            "text/plain");
+    kl_conf_merge_off_value(conf->client_max_body_size,
+                            prev->client_max_body_size, 1024 * 1024);
+    kl_conf_merge_msec_value(conf->client_body_timeout,
+                             prev->client_body_timeout, 60000);
+    kl_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
+    kl_conf_merge_msec_value(conf->keepalive_timeout,
+                             prev->keepalive_timeout, 75000);
+    kl_conf_merge_sec_value(conf->keepalive_header, prev->keepalive_header,
+                            0);
+    kl_conf_merge_uint_value(conf->keepalive_requests,
+                             prev->keepalive_requests, 1000);
+    kl_conf_merge_msec_value(conf->keepalive_time, prev->keepalive_time,
+                             3600000);
+    kl_conf_merge_msec_value(conf->lingering_time, prev->lingering_time,
+                             30000);
+    kl_conf_merge_msec_value(conf->lingering_timeout,
+                             prev->lingering_timeout, 5000);
+    kl_conf_merge_uint_value(conf->lingering_close, prev->lingering_close,
+                             KL_HTTP_LINGERING_ON);
+    kl_conf_merge_size_value(conf->sendfile_max_chunk,
+                             prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    kl_conf_merge_size_value(conf->postpone_output, prev->postpone_output,
+                             1460);
+    kl_conf_merge_value(conf->sendfile, prev->sendfile, 0);
+    kl_conf_merge_value(conf->tcp_nopush, prev->tcp_nopush, 0);
+    kl_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
+    kl_conf_merge_value(conf->server_tokens, prev->server_tokens, 1);
+    kl_conf_merge_value(conf->reset_timedout_connection,
+                        prev->reset_timedout_connection, 0);
+    kl_conf_merge_value(conf->absolute_redirect, prev->absolute_redirect, 1);
+    kl_conf_merge_value(conf->port_in_redirect, prev->port_in_redirect, 1);
+    kl_conf_merge_value(conf->server_name_in_redirect,
+                        prev->server_name_in_redirect, 0);
+    kl_conf_merge_value(conf->log_not_found, prev->log_not_found, 1);
+    kl_conf_merge_value(conf->etag, prev->etag, 1);
+
+    return KL_CONF_OK;
+}
+
+
+static kl_http_conf_ctx_t *
+kl_http_core_new_ctx(kl_conf_t *cf, kl_uint_t srv)
+{
+    void                *mconf;
+    kl_uint_t            m, mi, n;
+    kl_http_module_t    *module;
+    kl_http_conf_ctx_t  *ctx, *pctx;
+
+    ctx = kl_pcalloc(cf->pool, sizeof(kl_http_conf_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    pctx = cf->ctx;
+    n = kl_modules_count(KL_HTTP_MODULE);
+
+    ctx->main_conf = pctx->main_conf;
+    ctx->srv_conf = srv ? kl_pcalloc(cf->pool, sizeof(void *) * n)
+                        : pctx->srv_conf;
+    ctx->loc_conf = kl_pcalloc(cf->pool, sizeof(void *) * n);
+
+    if (ctx->srv_conf == NULL || ctx->loc_conf == NULL) {
+        return NULL;
+    }
+
+    for (m = 0; kl_modules[m]; m++) {
+        if (kl_modules[m]->type != KL_HTTP_MODULE) {
+            continue;
+        }
+
+        module = kl_modules[m]->ctx;
+        mi = kl_modules[m]->ctx_index;
+
+        if (srv && module->create_srv_conf) {
+            mconf = module->create_srv_conf(cf);
+            if (mconf == NULL) {
+                return NULL;
+            }
+
+            ctx->srv_conf[mi] = mconf;
+        }
+
+        if (module->create_loc_conf) {
+            mconf = module->create_loc_conf(cf);
+            if (mconf == NULL) {
+                return NULL;
+            }
+
+            ctx->loc_conf[mi] = mconf;
+        }
+    }
+
+    return ctx;
+}
+
+
+static char *
+kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
+{
+    char                      *rv;
+    kl_conf_t                  pcf;
+    kl_http_conf_ctx_t        *ctx;
+    kl_http_core_srv_conf_t   *cscf, **cscfp;
+    kl_http_core_loc_conf_t   *clcf;
+    kl_http_core_main_conf_t  *cmcf;
+
+    (void) cmd;
+    (void) dummy;
+
+    ctx = kl_http_core_new_ctx(cf, 1);
+    if (ctx == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    cscf = ctx->srv_conf[kl_http_core_module.ctx_index];
+    cscf->ctx = ctx;
+
+    clcf = ctx->loc_conf[kl_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+
+    cmcf = ctx->main_conf[kl_http_core_module.ctx_index];
+
+    cscfp = kl_array_push(&cmcf->servers);
+    if (cscfp == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    *cscfp = cscf;
+
+    pcf = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = KL_HTTP_SRV_CONF;
+
+    rv = kl_conf_parse(cf, NULL);
+
+    *cf = pcf;
+
+    return rv;
+}
+
+
+static char *
+kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
+{
+    char                      *rv;
+    u_char                    *mod;
+    size_t                     len;
+    kl_str_t                  *value, *name;
+    kl_uint_t                  i;
+    kl_conf_t                  save;
+    kl_http_conf_ctx_t        *ctx, *pctx;
+    kl_http_core_loc_conf_t   *clcf, *pclcf, **clcfp;
+
+    (void) cmd;
+    (void) dummy;
+
+    ctx = kl_http_core_new_ctx(cf, 0);
+    if (ctx == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    pctx = cf->ctx;
+    clcf = ctx->loc_conf[kl_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 3) {
+        mod = value[1].data;
+        len = value[1].len;
+        name = &value[2];
+
+        if (len == 1 && mod[0] == '=') {
+            clcf->exact_match = 1;
+
+        } else if (len == 2 && mod[0] == '^' && mod[1] == '~') {
+            clcf->noregex = 1;
+
+        } else if ((len == 1 && mod[0] == '~')
+                   || (len == 2 && mod[0] == '~' && mod[1] == '*'))
+        {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "regular expression locations (\"%V\") are "
+                              "not supported yet", &value[1]);
+            return KL_CONF_ERROR;
+
+        } else {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "invalid location modifier \"%V\"", &value[1]);
+            return KL_CONF_ERROR;
+        }
+
+    } else {
+        name = &value[1];
+
+        if (name->len && name->data[0] == '=') {
+            clcf->exact_match = 1;
+            name->data++;
+            name->len--;
+
+        } else if (name->len > 1 && name->data[0] == '^'
+                   && name->data[1] == '~')
+        {
+            clcf->noregex = 1;
+            name->data += 2;
+            name->len -= 2;
+
+        } else if (name->len && name->data[0] == '~') {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "regular expression locations (\"%V\") are "
+                              "not supported yet", name);
+            return KL_CONF_ERROR;
+
+        } else if (name->len && name->data[0] == '@') {
+            clcf->named = 1;
+        }
+    }
+
+    clcf->name = *name;
+
+    pclcf = pctx->loc_conf[kl_http_core_module.ctx_index];
+
+    if (cf->cmd_type == KL_HTTP_LOC_CONF) {
+        /* Nested: checked as nginx does. */
+        if (pclcf->exact_match) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "location \"%V\" cannot be inside "
+                              "the exact location \"%V\"",
+                              &clcf->name, &pclcf->name);
+            return KL_CONF_ERROR;
+        }
+
+        if (pclcf->named) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "location \"%V\" cannot be inside "
+                              "the named location \"%V\"",
+                              &clcf->name, &pclcf->name);
+            return KL_CONF_ERROR;
+        }
+
+        if (clcf->named) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "named location \"%V\" can be "
+                              "on the server level only", &clcf->name);
+            return KL_CONF_ERROR;
+        }
+
+        if (clcf->name.len < pclcf->name.len
+            || kl_strncmp(clcf->name.data, pclcf->name.data,
+                          pclcf->name.len) != 0)
+        {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "location \"%V\" is outside location \"%V\"",
+                              &clcf->name, &pclcf->name);
+            return KL_CONF_ERROR;
+        }
+
+        clcf->parent = pclcf;
+    }
+
+    if (pclcf->locations == NULL) {
+        pclcf->locations = kl_array_create(cf->pool, 4, sizeof(void *));
+        if (pclcf->locations == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    clcfp = pclcf->locations->elts;
+
+    for (i = 0; i < pclcf->locations->nelts; i++) {
+        if (clcfp[i]->exact_match == clcf->exact_match
+            && clcfp[i]->name.len == clcf->name.len
+            && kl_strncmp(clcfp[i]->name.data, clcf->name.data,
+                          clcf->name.len) == 0)
+        {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "duplicate location \"%V\"", &clcf->name);
+            return KL_CONF_ERROR;
+        }
+    }
+
+    clcfp = kl_array_push(pclcf->locations);
+    if (clcfp == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    *clcfp = clcf;
+
+    save = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = KL_HTTP_LOC_CONF;
+
+    rv = kl_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    return rv;
+}
+
+
+static kl_int_t
+kl_http_core_add_listen(kl_conf_t *cf, kl_http_core_srv_conf_t *cscf,
+    kl_http_listen_opt_t *lsopt)
+{
+    u_char                     text[KL_SOCKADDR_STRLEN];
+    kl_http_listen_t          *l;
+    kl_http_core_main_conf_t  *cmcf;
+
+    cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
+
+    lsopt->addr_text.len = kl_sock_ntop(&lsopt->sockaddr.sockaddr,
+                                        lsopt->socklen, text, sizeof(text),
+                                        1);
+    lsopt->addr_text.data = kl_pnalloc(cf->pool, lsopt->addr_text.len);
+    if (lsopt->addr_text.data == NULL) {
+        return KL_ERROR;
+    }
+
+    kl_memcpy(lsopt->addr_text.data, text, lsopt->addr_text.len);
+
+    l = kl_array_push(&cmcf->listens);
+    if (l == NULL) {
+        return KL_ERROR;
+    }
+
+    l->opt = *lsopt;
+    l->server = cscf;
+    cscf->listen = 1;
+
+    return KL_OK;
+}
+
+
+static kl_uint_t
+kl_http_core_is_wildcard(kl_sockaddr_t *sa)
+{
+    if (sa->sockaddr.sa_family == AF_INET) {
+        return sa->sockaddr_in.sin_addr.s_addr == htonl(INADDR_ANY);
+    }
+
+    if (sa->sockaddr.sa_family == AF_INET6) {
+        return IN6_IS_ADDR_UNSPECIFIED(&sa->sockaddr_in6.sin6_addr);
+    }
+
+    return 0;
+}
+
+
+static char *
+kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_srv_conf_t  *cscf = conf;
+    kl_str_t                 *value, v;
+    kl_int_t                  n;
+    kl_uint_t                 i;
+    const char               *err;
+    kl_http_listen_opt_t      lsopt;
+
+    (void) cmd;
+
+    value = cf->args->elts;
+
+    kl_memzero(&lsopt, sizeof(kl_http_listen_opt_t));
+
+    if (kl_sock_parse(&value[1], 80, &lsopt.sockaddr, &lsopt.socklen, &err)
+        != KL_OK)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%s in \"%V\" of the "
+                          "\"listen\" directive", err, &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    if (lsopt.sockaddr.sockaddr.sa_family == AF_UNIX) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "unix domain sockets in \"listen\" are not "
+                          "supported yet");
+        return KL_CONF_ERROR;
+    }
+
+    lsopt.backlog = 511;
+    lsopt.rcvbuf = -1;
+    lsopt.sndbuf = -1;
+    lsopt.ipv6only = 1;
+    lsopt.wildcard = kl_http_core_is_wildcard(&lsopt.sockaddr);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        v = value[i];
+
+        if (kl_strcmp(v.data, "default_server") == 0
+            || kl_strcmp(v.data, "default") == 0)
+        {
+            lsopt.default_server = 1;
+            continue;
+        }
+
+        if (kl_strcmp(v.data, "bind") == 0) {
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (kl_strcmp(v.data, "reuseport") == 0) {
+#if (KL_HAVE_REUSEPORT)
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            lsopt.reuseport = 1;
+            continue;
+#else
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "reuseport is not supported on this platform");
+            return KL_CONF_ERROR;
+#endif
+        }
+
+        if (kl_strcmp(v.data, "deferred") == 0) {
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            lsopt.deferred_accept = 1;
+            continue;
+        }
+
+        if (kl_strncmp(v.data, "backlog=", 8) == 0) {
+            n = kl_atoi(v.data + 8, v.len - 8);
+            if (n == KL_ERROR || n == 0 || n > INT_MAX) {
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid backlog \"%V\"", &v);
+                return KL_CONF_ERROR;
+            }
+
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            lsopt.backlog = (int) n;
+            continue;
+        }
+
+        if (kl_strncmp(v.data, "rcvbuf=", 7) == 0
+            || kl_strncmp(v.data, "sndbuf=", 7) == 0)
+        {
+            kl_str_t  size = { v.len - 7, v.data + 7 };
+            ssize_t   sz;
+
+            sz = kl_conf_parse_size(&size);
+            if (sz == KL_ERROR || sz > INT_MAX) {
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid %*s \"%V\"", (size_t) 6, v.data,
+                                  &size);
+                return KL_CONF_ERROR;
+            }
+
+            if (v.data[0] == 'r') {
+                lsopt.rcvbuf = (int) sz;
+            } else {
+                lsopt.sndbuf = (int) sz;
+            }
+
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (kl_strncmp(v.data, "ipv6only=", 9) == 0) {
+            if (kl_strcmp(v.data + 9, "on") == 0) {
+                lsopt.ipv6only = 1;
+            } else if (kl_strcmp(v.data + 9, "off") == 0) {
+                lsopt.ipv6only = 0;
+            } else {
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid ipv6only flags \"%s\"",
+                                  v.data + 9);
+                return KL_CONF_ERROR;
+            }
+
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid parameter \"%V\"", &v);
+        return KL_CONF_ERROR;
+    }
+
+    if (kl_http_core_add_listen(cf, cscf, &lsopt) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_srv_conf_t  *cscf = conf;
+    kl_str_t                 *value, name;
+    kl_uint_t                 i;
+    kl_http_server_name_t    *sn;
+
+    (void) cmd;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        name = value[i];
+
+        if (name.len && name.data[0] == '~') {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "regular expression server names (\"%V\") "
+                              "are not supported yet", &name);
+            return KL_CONF_ERROR;
+        }
+
+        if (name.len == 9 && kl_strncmp(name.data, "$hostname", 9) == 0) {
+            name = cf->cycle->hostname;
+        }
+
+        if (kl_strchr(name.data, '/')) {
+            kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                              "server name \"%V\" has suspicious symbols",
+                              &name);
+        }
+
+        sn = kl_array_push(&cscf->server_names);
+        if (sn == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        sn->server = cscf;
+        sn->name.len = name.len;
+        sn->name.data = kl_pnalloc(cf->pool, name.len + 1);
+        if (sn->name.data == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        kl_strlow(sn->name.data, name.data, name.len);
+        sn->name.data[name.len] = '\0';
+
+        /* "example.com." names the same host as "example.com". */
+        if (sn->name.len > 1 && sn->name.data[sn->name.len - 1] == '.') {
+            sn->name.len--;
+        }
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_core_root(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_loc_conf_t  *clcf = conf;
+    kl_str_t                 *value;
+
+    (void) cmd;
+
+    if (clcf->root.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    clcf->root = value[1];
+    clcf->root_set = 1;
+
+    /* "root /srv/www/;" maps "/a" to "/srv/www/a", not "/srv/www//a". */
+    if (clcf->root.len > 1 && clcf->root.data[clcf->root.len - 1] == '/') {
+        clcf->root.len--;
+    }
+
+    if (kl_conf_full_name(cf->cycle, &clcf->root, 0) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_core_types(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_loc_conf_t  *clcf = conf;
+    char                     *rv;
+    kl_conf_t                 save;
+
+    (void) cmd;
+
+    if (clcf->types == KL_CONF_UNSET_PTR || clcf->types == NULL) {
+        clcf->types = kl_array_create(cf->pool, 64, sizeof(kl_http_type_t));
+        if (clcf->types == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    save = *cf;
+    cf->handler = kl_http_core_type;
+    cf->handler_conf = conf;
+
+    rv = kl_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    return rv;
+}
+
+
+static char *
+kl_http_core_type(kl_conf_t *cf, kl_command_t *dummy, void *conf)
+{
+    kl_http_core_loc_conf_t  *clcf = conf;
+    kl_str_t                 *value, type;
+    kl_uint_t                 i;
+    kl_http_type_t           *t;
+
+    (void) dummy;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts < 2) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid number of arguments in \"types\" "
+                          "directive");
+        return KL_CONF_ERROR;
+    }
+
+    type = value[0];
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        t = kl_array_push(clcf->types);
+        if (t == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        t->type = type;
+        t->exten.len = value[i].len;
+        t->exten.data = kl_pnalloc(cf->pool, value[i].len);
+        if (t->exten.data == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        kl_strlow(t->exten.data, value[i].data, value[i].len);
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_core_keepalive(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_loc_conf_t  *clcf = conf;
+    kl_str_t                 *value;
+    kl_int_t                  t;
+
+    (void) cmd;
+
+    if (clcf->keepalive_timeout != KL_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    t = kl_conf_parse_time(&value[1], 0);
+    if (t == KL_ERROR) {
+        return "invalid value";
+    }
+
+    clcf->keepalive_timeout = (kl_msec_t) t;
+
+    if (cf->args->nelts == 2) {
+        return KL_CONF_OK;
+    }
+
+    t = kl_conf_parse_time(&value[2], 1);
+    if (t == KL_ERROR) {
+        return "invalid value";
+    }
+
+    clcf->keepalive_header = (time_t) t;
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_bufs_t  *bufs;
+    kl_str_t   *value;
+    kl_int_t    n;
+    ssize_t     size;
+
+    bufs = (kl_bufs_t *) ((char *) conf + cmd->offset);
+
+    if (bufs->num) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = kl_atoi(value[1].data, value[1].len);
+    size = kl_conf_parse_size(&value[2]);
+
+    if (n == KL_ERROR || n == 0 || size == KL_ERROR || size == 0) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid value \"%V %V\"", &value[1], &value[2]);
+        return KL_CONF_ERROR;
+    }
+
+    bufs->num = (size_t) n;
+    bufs->size = (size_t) size;
+
+    return KL_CONF_OK;
+}
+
+
+kl_int_t
+kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
+    kl_http_handler_pt h)
+{
+    kl_http_handler_pt        *hp;
+    kl_http_core_main_conf_t  *cmcf;
+
+    cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
+
+    hp = kl_array_push(&cmcf->phases[phase]);
+    if (hp == NULL) {
+        return KL_ERROR;
+    }
+
+    *hp = h;
+
+    return KL_OK;
+}

@@ -1,0 +1,587 @@
+/*
+ * http.c: the "http" block: creating every HTTP module's confs, merging
+ * them down servers and locations, building the phase engine, and turning
+ * listen directives into listening sockets with their servers.
+ */
+
+#include "kl_http.h"
+
+
+static char *kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_http_merge_servers(kl_conf_t *cf,
+    kl_http_core_main_conf_t *cmcf, kl_http_module_t *module,
+    kl_uint_t ctx_index);
+static char *kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations,
+    void **loc_conf, kl_http_module_t *module, kl_uint_t ctx_index);
+static kl_int_t kl_http_sort_locations(kl_array_t *locations);
+static kl_int_t kl_http_optimize_servers(kl_conf_t *cf,
+    kl_http_core_main_conf_t *cmcf);
+static kl_int_t kl_http_add_addr_server(kl_conf_t *cf,
+    kl_http_addr_conf_t *ac, kl_http_listen_t *l);
+
+
+static kl_command_t  kl_http_commands[] = {
+
+    { kl_string("http"),
+      KL_MAIN_CONF | KL_CONF_BLOCK | KL_CONF_NOARGS,
+      kl_http_block,
+      0,
+      0,
+      NULL },
+
+    kl_null_command
+};
+
+
+static kl_core_module_t  kl_http_module_ctx = {
+    .create_conf = NULL,
+    .init_conf = NULL,
+};
+
+
+kl_module_t  kl_http_module = {
+    .name = "kl_http_module",
+    .type = KL_CORE_MODULE,
+    .ctx = &kl_http_module_ctx,
+    .commands = kl_http_commands,
+};
+
+
+static char *
+kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    char                      *rv;
+    kl_uint_t                  m, mi, n, s;
+    kl_conf_t                  pcf;
+    kl_http_module_t          *module;
+    kl_http_conf_ctx_t        *ctx;
+    kl_http_core_srv_conf_t  **cscfp;
+    kl_http_core_main_conf_t  *cmcf;
+
+    (void) cmd;
+
+    if (*(kl_http_conf_ctx_t **) conf) {
+        return "is duplicate";
+    }
+
+    ctx = kl_pcalloc(cf->pool, sizeof(kl_http_conf_ctx_t));
+    if (ctx == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    *(kl_http_conf_ctx_t **) conf = ctx;
+
+    n = kl_modules_count(KL_HTTP_MODULE);
+
+    ctx->main_conf = kl_pcalloc(cf->pool, sizeof(void *) * n);
+    ctx->srv_conf = kl_pcalloc(cf->pool, sizeof(void *) * n);
+    ctx->loc_conf = kl_pcalloc(cf->pool, sizeof(void *) * n);
+
+    if (ctx->main_conf == NULL || ctx->srv_conf == NULL
+        || ctx->loc_conf == NULL)
+    {
+        return KL_CONF_ERROR;
+    }
+
+    for (m = 0; kl_modules[m]; m++) {
+        if (kl_modules[m]->type != KL_HTTP_MODULE) {
+            continue;
+        }
+
+        module = kl_modules[m]->ctx;
+        mi = kl_modules[m]->ctx_index;
+
+        if (module->create_main_conf) {
+            ctx->main_conf[mi] = module->create_main_conf(cf);
+            if (ctx->main_conf[mi] == NULL) {
+                return KL_CONF_ERROR;
+            }
+        }
+
+        if (module->create_srv_conf) {
+            ctx->srv_conf[mi] = module->create_srv_conf(cf);
+            if (ctx->srv_conf[mi] == NULL) {
+                return KL_CONF_ERROR;
+            }
+        }
+
+        if (module->create_loc_conf) {
+            ctx->loc_conf[mi] = module->create_loc_conf(cf);
+            if (ctx->loc_conf[mi] == NULL) {
+                return KL_CONF_ERROR;
+            }
+        }
+    }
+
+    pcf = *cf;
+    cf->ctx = ctx;
+
+    for (m = 0; kl_modules[m]; m++) {
+        if (kl_modules[m]->type != KL_HTTP_MODULE) {
+            continue;
+        }
+
+        module = kl_modules[m]->ctx;
+
+        if (module->preconfiguration
+            && module->preconfiguration(cf) != KL_OK)
+        {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    cf->module_type = KL_HTTP_MODULE;
+    cf->cmd_type = KL_HTTP_MAIN_CONF;
+
+    rv = kl_conf_parse(cf, NULL);
+
+    if (rv != KL_CONF_OK) {
+        *cf = pcf;
+        return rv;
+    }
+
+    cmcf = ctx->main_conf[kl_http_core_module.ctx_index];
+    cscfp = cmcf->servers.elts;
+
+    for (m = 0; kl_modules[m]; m++) {
+        if (kl_modules[m]->type != KL_HTTP_MODULE) {
+            continue;
+        }
+
+        module = kl_modules[m]->ctx;
+        mi = kl_modules[m]->ctx_index;
+
+        if (module->init_main_conf) {
+            rv = module->init_main_conf(cf, ctx->main_conf[mi]);
+            if (rv != KL_CONF_OK) {
+                *cf = pcf;
+                return rv;
+            }
+        }
+
+        rv = kl_http_merge_servers(cf, cmcf, module, mi);
+        if (rv != KL_CONF_OK) {
+            *cf = pcf;
+            return rv;
+        }
+    }
+
+    for (s = 0; s < cmcf->servers.nelts; s++) {
+        kl_http_core_loc_conf_t  *clcf;
+
+        clcf = cscfp[s]->ctx->loc_conf[kl_http_core_module.ctx_index];
+
+        if (clcf->locations
+            && kl_http_sort_locations(clcf->locations) != KL_OK)
+        {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    for (m = 0; kl_modules[m]; m++) {
+        if (kl_modules[m]->type != KL_HTTP_MODULE) {
+            continue;
+        }
+
+        module = kl_modules[m]->ctx;
+
+        if (module->postconfiguration
+            && module->postconfiguration(cf) != KL_OK)
+        {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    if (kl_http_init_phase_handlers(cf, cmcf) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    *cf = pcf;
+
+    if (kl_http_optimize_servers(cf, cmcf) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_merge_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf,
+    kl_http_module_t *module, kl_uint_t ctx_index)
+{
+    char                      *rv;
+    kl_uint_t                  s;
+    kl_http_conf_ctx_t        *ctx, saved;
+    kl_http_core_loc_conf_t   *clcf;
+    kl_http_core_srv_conf_t  **cscfp;
+
+    cscfp = cmcf->servers.elts;
+    ctx = (kl_http_conf_ctx_t *) cf->ctx;
+    saved = *ctx;
+    rv = KL_CONF_OK;
+
+    for (s = 0; s < cmcf->servers.nelts; s++) {
+
+        /* http -> server */
+        ctx->srv_conf = cscfp[s]->ctx->srv_conf;
+
+        if (module->merge_srv_conf) {
+            rv = module->merge_srv_conf(cf, saved.srv_conf[ctx_index],
+                                        cscfp[s]->ctx->srv_conf[ctx_index]);
+            if (rv != KL_CONF_OK) {
+                goto failed;
+            }
+        }
+
+        if (module->merge_loc_conf) {
+
+            /* http -> server's own location-level conf */
+            ctx->loc_conf = cscfp[s]->ctx->loc_conf;
+
+            rv = module->merge_loc_conf(cf, saved.loc_conf[ctx_index],
+                                        cscfp[s]->ctx->loc_conf[ctx_index]);
+            if (rv != KL_CONF_OK) {
+                goto failed;
+            }
+
+            /* server -> each location, recursively */
+            clcf = cscfp[s]->ctx->loc_conf[kl_http_core_module.ctx_index];
+
+            rv = kl_http_merge_locations(cf, clcf->locations,
+                                         cscfp[s]->ctx->loc_conf,
+                                         module, ctx_index);
+            if (rv != KL_CONF_OK) {
+                goto failed;
+            }
+        }
+    }
+
+failed:
+
+    *ctx = saved;
+
+    return rv;
+}
+
+
+static char *
+kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations,
+    void **loc_conf, kl_http_module_t *module, kl_uint_t ctx_index)
+{
+    char                      *rv;
+    kl_uint_t                  i;
+    kl_http_conf_ctx_t        *ctx, saved;
+    kl_http_core_loc_conf_t  **clcfp;
+
+    if (locations == NULL) {
+        return KL_CONF_OK;
+    }
+
+    ctx = (kl_http_conf_ctx_t *) cf->ctx;
+    saved = *ctx;
+    clcfp = locations->elts;
+
+    for (i = 0; i < locations->nelts; i++) {
+
+        ctx->loc_conf = clcfp[i]->loc_conf;
+
+        rv = module->merge_loc_conf(cf, loc_conf[ctx_index],
+                                    clcfp[i]->loc_conf[ctx_index]);
+        if (rv != KL_CONF_OK) {
+            return rv;
+        }
+
+        rv = kl_http_merge_locations(cf, clcfp[i]->locations,
+                                     clcfp[i]->loc_conf, module, ctx_index);
+        if (rv != KL_CONF_OK) {
+            return rv;
+        }
+    }
+
+    *ctx = saved;
+
+    return KL_CONF_OK;
+}
+
+
+static int
+kl_http_cmp_locations(const void *one, const void *two)
+{
+    kl_int_t                  rc;
+    kl_http_core_loc_conf_t  *first, *second;
+
+    first = *(kl_http_core_loc_conf_t **) one;
+    second = *(kl_http_core_loc_conf_t **) two;
+
+    /* Named locations last; among the rest, by name, exact before prefix. */
+    if (first->named != second->named) {
+        return first->named ? 1 : -1;
+    }
+
+    rc = kl_strcmp(first->name.data, second->name.data);
+
+    if (rc == 0 && first->exact_match != second->exact_match) {
+        return first->exact_match ? -1 : 1;
+    }
+
+    return (int) rc;
+}
+
+
+static kl_int_t
+kl_http_sort_locations(kl_array_t *locations)
+{
+    kl_uint_t                  i;
+    kl_http_core_loc_conf_t  **clcfp;
+
+    qsort(locations->elts, locations->nelts, sizeof(void *),
+          kl_http_cmp_locations);
+
+    clcfp = locations->elts;
+
+    for (i = 0; i < locations->nelts; i++) {
+        if (clcfp[i]->locations
+            && kl_http_sort_locations(clcfp[i]->locations) != KL_OK)
+        {
+            return KL_ERROR;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+/*
+ * Group listens by port and family. When a group holds a wildcard
+ * address (0.0.0.0 or ::), only the wildcard socket is opened, unless an
+ * address asks for "bind" (or reuseport, deferred, backlog... which
+ * need their own socket): the kernel refuses a specific address next to
+ * the wildcard on the same port, and nginx resolves the local address
+ * per connection instead (getsockname in kl_http_init_connection).
+ */
+static kl_int_t
+kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
+{
+    kl_uint_t              i, j, k, w, naddrs, used_n;
+    kl_http_port_t        *port;
+    kl_listening_t        *ls;
+    kl_http_listen_t      *l;
+    kl_http_in_addr_t     *addr;
+    kl_core_conf_t        *ccf;
+    u_char                *used;
+    in_port_t              pi, pj;
+
+    l = cmcf->listens.elts;
+    used_n = cmcf->listens.nelts;
+
+    used = kl_pcalloc(cf->temp_pool, used_n + 1);
+    if (used == NULL) {
+        return KL_ERROR;
+    }
+
+    ccf = (kl_core_conf_t *) kl_get_conf(cf->cycle->conf_ctx,
+                                         kl_core_module);
+
+    for (i = 0; i < cmcf->listens.nelts; i++) {
+
+        if (used[i]) {
+            continue;
+        }
+
+        /* The socket to open: this one, or its group's wildcard. */
+        pi = (l[i].opt.sockaddr.sockaddr.sa_family == AF_INET6)
+             ? l[i].opt.sockaddr.sockaddr_in6.sin6_port
+             : l[i].opt.sockaddr.sockaddr_in.sin_port;
+
+        w = i;
+
+        if (!l[i].opt.bind) {
+            for (j = 0; j < cmcf->listens.nelts; j++) {
+                pj = (l[j].opt.sockaddr.sockaddr.sa_family == AF_INET6)
+                     ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
+                     : l[j].opt.sockaddr.sockaddr_in.sin_port;
+
+                if (!used[j] && l[j].opt.wildcard && pj == pi
+                    && l[j].opt.sockaddr.sockaddr.sa_family
+                       == l[i].opt.sockaddr.sockaddr.sa_family)
+                {
+                    w = j;
+                    break;
+                }
+            }
+        }
+
+        port = kl_pcalloc(cf->pool, sizeof(kl_http_port_t));
+        addr = kl_pcalloc(cf->pool, sizeof(kl_http_in_addr_t) * used_n);
+        if (port == NULL || addr == NULL) {
+            return KL_ERROR;
+        }
+
+        port->addrs = addr;
+        naddrs = 0;
+
+        /* Every address this socket serves, each with its servers. */
+        for (j = 0; j < cmcf->listens.nelts; j++) {
+
+            if (used[j]) {
+                continue;
+            }
+
+            pj = (l[j].opt.sockaddr.sockaddr.sa_family == AF_INET6)
+                 ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
+                 : l[j].opt.sockaddr.sockaddr_in.sin_port;
+
+            if (j != w) {
+                if (!l[w].opt.wildcard || l[j].opt.bind || pj != pi
+                    || l[j].opt.sockaddr.sockaddr.sa_family
+                       != l[w].opt.sockaddr.sockaddr.sa_family)
+                {
+                    /* Only listens with the very same address join. */
+                    if (!kl_sock_cmp(&l[j].opt.sockaddr.sockaddr,
+                                     l[j].opt.socklen,
+                                     &l[w].opt.sockaddr.sockaddr,
+                                     l[w].opt.socklen))
+                    {
+                        continue;
+                    }
+                }
+            }
+
+            for (k = 0; k < naddrs; k++) {
+                if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
+                                &l[j].opt.sockaddr.sockaddr,
+                                l[j].opt.socklen))
+                {
+                    break;
+                }
+            }
+
+            if (k == naddrs) {
+                addr[k].sockaddr = l[j].opt.sockaddr;
+                addr[k].socklen = l[j].opt.socklen;
+
+                if (kl_array_init(&addr[k].conf.names, cf->pool, 4,
+                                  sizeof(kl_http_server_name_t))
+                    != KL_OK)
+                {
+                    return KL_ERROR;
+                }
+
+                naddrs++;
+            }
+
+            if (addr[k].conf.default_explicit && l[j].opt.default_server
+                && addr[k].conf.default_server != l[j].server)
+            {
+                kl_log_error(KL_LOG_EMERG, cf->log, 0,
+                             "a duplicate default server for %V in %s:%ui",
+                             &l[j].opt.addr_text, l[j].server->file_name,
+                             l[j].server->line);
+                return KL_ERROR;
+            }
+
+            if (kl_http_add_addr_server(cf, &addr[k].conf, &l[j]) != KL_OK) {
+                return KL_ERROR;
+            }
+
+            used[j] = 1;
+        }
+
+        /* The wildcard address goes last: specific ones match first. */
+        for (k = 0; k + 1 < naddrs; k++) {
+            if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
+                            &l[w].opt.sockaddr.sockaddr, l[w].opt.socklen))
+            {
+                kl_http_in_addr_t  tmp = addr[k];
+
+                addr[k] = addr[naddrs - 1];
+                addr[naddrs - 1] = tmp;
+                break;
+            }
+        }
+
+        port->naddrs = naddrs;
+
+        for (k = 0; k < (l[w].opt.reuseport
+                         ? (kl_uint_t) ccf->worker_processes : 1); k++)
+        {
+            ls = kl_create_listening(cf->cycle, &l[w].opt.sockaddr.sockaddr,
+                                     l[w].opt.socklen);
+            if (ls == NULL) {
+                return KL_ERROR;
+            }
+
+            ls->handler = kl_http_init_connection;
+            ls->servers = port;
+            ls->backlog = l[w].opt.backlog;
+            ls->rcvbuf = l[w].opt.rcvbuf;
+            ls->sndbuf = l[w].opt.sndbuf;
+            ls->ipv6only = l[w].opt.ipv6only;
+            ls->reuseport = l[w].opt.reuseport;
+            ls->deferred_accept = l[w].opt.deferred_accept;
+            ls->worker = k;
+            ls->pool_size = l[w].server->connection_pool_size;
+            ls->logp = cf->cycle->log;
+            ls->log.log_level = cf->cycle->new_log.log_level;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
+    kl_http_listen_t *l)
+{
+    kl_uint_t               i, j;
+    kl_http_server_name_t  *sn, *name;
+
+    /* The first server on an address is its default, unless one says so. */
+    if (l->opt.default_server) {
+        ac->default_server = l->server;
+        ac->default_explicit = 1;
+
+    } else if (ac->default_server == NULL) {
+        ac->default_server = l->server;
+    }
+
+    sn = l->server->server_names.elts;
+
+    for (i = 0; i < l->server->server_names.nelts; i++) {
+
+        if (sn[i].name.len == 0) {
+            continue;
+        }
+
+        name = ac->names.elts;
+
+        for (j = 0; j < ac->names.nelts; j++) {
+            if (name[j].name.len == sn[i].name.len
+                && kl_strncmp(name[j].name.data, sn[i].name.data,
+                              sn[i].name.len) == 0)
+            {
+                if (name[j].server != l->server) {
+                    kl_log_error(KL_LOG_WARN, cf->log, 0,
+                                 "conflicting server name \"%V\" on %V, "
+                                 "ignored", &sn[i].name, &l->opt.addr_text);
+                }
+                break;
+            }
+        }
+
+        if (j < ac->names.nelts) {
+            continue;
+        }
+
+        name = kl_array_push(&ac->names);
+        if (name == NULL) {
+            return KL_ERROR;
+        }
+
+        *name = sn[i];
+    }
+
+    return KL_OK;
+}

@@ -1,0 +1,555 @@
+/*
+ * phases.c: the phase engine: handlers flattened into one array at
+ * config time, run by checkers that decide where each result leads;
+ * location lookup and internal redirects.
+ */
+
+#include "kl_http.h"
+
+
+static kl_int_t kl_http_core_generic_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_rewrite_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_find_config_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_post_rewrite_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_access_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_post_access_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_content_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph);
+static kl_http_core_loc_conf_t *kl_http_find_static_location(
+    kl_http_request_t *r, kl_array_t *locations, kl_uint_t *stop);
+
+
+kl_int_t
+kl_http_init_phase_handlers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
+{
+    kl_int_t                   j;
+    kl_uint_t                  i, n, find_config_index;
+    kl_http_handler_pt        *h;
+    kl_http_phase_handler_t   *ph;
+    kl_http_phase_handler_pt   checker;
+
+    /* find_config, post_rewrite, post_access, the final content slot, end */
+    n = 5;
+
+    for (i = 0; i < KL_HTTP_LOG_PHASE; i++) {
+        n += cmcf->phases[i].nelts;
+    }
+
+    ph = kl_pcalloc(cf->pool, n * sizeof(kl_http_phase_handler_t));
+    if (ph == NULL) {
+        return KL_ERROR;
+    }
+
+    cmcf->phase_engine.handlers = ph;
+    find_config_index = 0;
+    n = 0;
+
+    /* The log phase runs at request end, outside the engine. */
+    for (i = 0; i < KL_HTTP_LOG_PHASE; i++) {
+        h = cmcf->phases[i].elts;
+
+        switch (i) {
+
+        case KL_HTTP_SERVER_REWRITE_PHASE:
+            cmcf->phase_engine.server_rewrite_index = n;
+            checker = kl_http_core_rewrite_phase;
+            break;
+
+        case KL_HTTP_FIND_CONFIG_PHASE:
+            find_config_index = n;
+            ph[n].checker = kl_http_core_find_config_phase;
+            n++;
+            continue;
+
+        case KL_HTTP_REWRITE_PHASE:
+            cmcf->phase_engine.location_rewrite_index = n;
+            checker = kl_http_core_rewrite_phase;
+            break;
+
+        case KL_HTTP_POST_REWRITE_PHASE:
+            ph[n].checker = kl_http_core_post_rewrite_phase;
+            ph[n].next = (kl_int_t) find_config_index;
+            n++;
+            continue;
+
+        case KL_HTTP_ACCESS_PHASE:
+            checker = kl_http_core_access_phase;
+            break;
+
+        case KL_HTTP_POST_ACCESS_PHASE:
+            ph[n].checker = kl_http_core_post_access_phase;
+            ph[n].next = (kl_int_t) n + 1;
+            n++;
+            continue;
+
+        case KL_HTTP_CONTENT_PHASE:
+            checker = kl_http_core_content_phase;
+            break;
+
+        default:
+            checker = kl_http_core_generic_phase;
+        }
+
+        /* Registration order is run order: auto/modules is the order. */
+        for (j = 0; j < (kl_int_t) cmcf->phases[i].nelts; j++) {
+            ph[n].checker = checker;
+            ph[n].handler = h[j];
+            ph[n].next = (kl_int_t) (n - j + cmcf->phases[i].nelts);
+            n++;
+        }
+
+        if (i == KL_HTTP_CONTENT_PHASE) {
+            /* Reached when every content handler declined. */
+            ph[n].checker = kl_http_core_content_phase;
+            ph[n].handler = NULL;
+            ph[n].next = (kl_int_t) n + 1;
+            n++;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+void
+kl_http_handler(kl_http_request_t *r)
+{
+    kl_http_core_main_conf_t  *cmcf;
+
+    if (!r->internal) {
+        switch (r->headers_in.connection_type) {
+        case 0:
+            r->keepalive = (r->http_version > KL_HTTP_VERSION_10);
+            break;
+
+        case KL_HTTP_CONNECTION_CLOSE:
+            r->keepalive = 0;
+            break;
+
+        case KL_HTTP_CONNECTION_KEEP_ALIVE:
+            r->keepalive = 1;
+            break;
+        }
+
+        r->phase_handler = 0;
+
+    } else {
+        cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
+        r->phase_handler = cmcf->phase_engine.server_rewrite_index;
+    }
+
+    r->valid_location = 1;
+    r->write_event_handler = kl_http_core_run_phases;
+
+    kl_http_core_run_phases(r);
+}
+
+
+void
+kl_http_core_run_phases(kl_http_request_t *r)
+{
+    kl_int_t                   rc;
+    kl_http_phase_handler_t   *ph;
+    kl_http_core_main_conf_t  *cmcf;
+
+    cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
+    ph = cmcf->phase_engine.handlers;
+
+    while (ph[r->phase_handler].checker) {
+
+        rc = ph[r->phase_handler].checker(r, &ph[r->phase_handler]);
+
+        if (rc == KL_OK) {
+            return;
+        }
+    }
+}
+
+
+static kl_int_t
+kl_http_core_generic_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
+{
+    kl_int_t  rc;
+
+    rc = ph->handler(r);
+
+    if (rc == KL_OK) {
+        r->phase_handler = ph->next;
+        return KL_AGAIN;
+    }
+
+    if (rc == KL_DECLINED) {
+        r->phase_handler++;
+        return KL_AGAIN;
+    }
+
+    if (rc == KL_AGAIN || rc == KL_DONE) {
+        return KL_OK;
+    }
+
+    kl_http_finalize_request(r, rc);
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_core_rewrite_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
+{
+    kl_int_t  rc;
+
+    rc = ph->handler(r);
+
+    if (rc == KL_DECLINED) {
+        r->phase_handler++;
+        return KL_AGAIN;
+    }
+
+    if (rc == KL_DONE) {
+        return KL_OK;
+    }
+
+    kl_http_finalize_request(r, rc);
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_core_find_config_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph)
+{
+    kl_http_core_loc_conf_t  *clcf;
+
+    (void) ph;
+
+    r->content_handler = NULL;
+    r->uri_changed = 0;
+
+    if (kl_http_find_location(r) != KL_OK) {
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return KL_OK;
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (!r->internal && clcf->internal) {
+        kl_http_finalize_request(r, KL_HTTP_NOT_FOUND);
+        return KL_OK;
+    }
+
+    kl_http_update_location_config(r);
+
+    if (r->headers_in.content_length_n > 0
+        && clcf->client_max_body_size
+        && r->headers_in.content_length_n > clcf->client_max_body_size)
+    {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "client intended to send too large body: %O bytes",
+                     r->headers_in.content_length_n);
+
+        r->keepalive = 0;
+        kl_http_finalize_request(r, KL_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return KL_OK;
+    }
+
+    r->phase_handler++;
+
+    return KL_AGAIN;
+}
+
+
+static kl_int_t
+kl_http_core_post_rewrite_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph)
+{
+    if (!r->uri_changed) {
+        r->phase_handler++;
+        return KL_AGAIN;
+    }
+
+    /* uri_changes counts down; it is 4 bits wide and starts at 11. */
+    r->uri_changes--;
+
+    if (r->uri_changes == 0) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "rewrite or internal redirection cycle "
+                     "while processing \"%V\"", &r->uri);
+
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return KL_OK;
+    }
+
+    r->phase_handler = ph->next;
+
+    return KL_AGAIN;
+}
+
+
+static kl_int_t
+kl_http_core_access_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
+{
+    kl_int_t  rc;
+
+    if (r != r->main) {
+        r->phase_handler = ph->next;
+        return KL_AGAIN;
+    }
+
+    rc = ph->handler(r);
+
+    if (rc == KL_DECLINED || rc == KL_OK) {
+        r->phase_handler++;
+        return KL_AGAIN;
+    }
+
+    if (rc == KL_AGAIN || rc == KL_DONE) {
+        return KL_OK;
+    }
+
+    kl_http_finalize_request(r, rc);
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_core_post_access_phase(kl_http_request_t *r,
+    kl_http_phase_handler_t *ph)
+{
+    kl_int_t  access_code;
+
+    (void) ph;
+
+    access_code = (kl_int_t) r->access_code;
+
+    if (access_code) {
+        r->access_code = 0;
+        kl_http_finalize_request(r, access_code);
+        return KL_OK;
+    }
+
+    r->phase_handler++;
+
+    return KL_AGAIN;
+}
+
+
+static kl_int_t
+kl_http_core_content_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
+{
+    kl_int_t  rc;
+
+    if (r->content_handler) {
+        r->write_event_handler = kl_http_request_empty_handler;
+        kl_http_finalize_request(r, r->content_handler(r));
+        return KL_OK;
+    }
+
+    if (ph->handler) {
+        rc = ph->handler(r);
+
+        if (rc != KL_DECLINED) {
+            kl_http_finalize_request(r, rc);
+            return KL_OK;
+        }
+
+        r->phase_handler++;
+        return KL_AGAIN;
+    }
+
+    /* No handler took it: nginx's answers, directory or not. */
+    if (r->uri.len && r->uri.data[r->uri.len - 1] == '/') {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "directory index of \"%V\" is forbidden", &r->uri);
+
+        kl_http_finalize_request(r, KL_HTTP_FORBIDDEN);
+        return KL_OK;
+    }
+
+    kl_log_error(KL_LOG_ERR, r->connection->log, 0, "no handler found");
+
+    kl_http_finalize_request(r, KL_HTTP_NOT_FOUND);
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_http_find_location(kl_http_request_t *r)
+{
+    kl_uint_t                 stop;
+    kl_array_t               *locations;
+    kl_http_core_loc_conf_t  *clcf, *found;
+    kl_http_core_srv_conf_t  *cscf;
+
+    cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+
+    /* The server level applies when no location matches. */
+    r->loc_conf = cscf->ctx->loc_conf;
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+    locations = clcf->locations;
+    stop = 0;
+
+    while (locations && !stop) {
+        found = kl_http_find_static_location(r, locations, &stop);
+
+        if (found == NULL) {
+            break;
+        }
+
+        r->loc_conf = found->loc_conf;
+        locations = found->locations;
+    }
+
+    return KL_OK;
+}
+
+
+/*
+ * The longest prefix among siblings wins; "=" wins outright. Regex
+ * locations, which a "^~" prefix would skip, come with the regex issue.
+ */
+static kl_http_core_loc_conf_t *
+kl_http_find_static_location(kl_http_request_t *r, kl_array_t *locations,
+    kl_uint_t *stop)
+{
+    kl_uint_t                  i;
+    kl_http_core_loc_conf_t  **clcfp, *best;
+
+    clcfp = locations->elts;
+    best = NULL;
+
+    for (i = 0; i < locations->nelts; i++) {
+
+        if (clcfp[i]->named) {
+            continue;
+        }
+
+        if (clcfp[i]->name.len > r->uri.len
+            || kl_strncmp(clcfp[i]->name.data, r->uri.data,
+                          clcfp[i]->name.len) != 0)
+        {
+            continue;
+        }
+
+        if (clcfp[i]->exact_match) {
+            if (clcfp[i]->name.len == r->uri.len) {
+                *stop = 1;
+                return clcfp[i];
+            }
+
+            continue;
+        }
+
+        if (best == NULL || clcfp[i]->name.len > best->name.len) {
+            best = clcfp[i];
+        }
+    }
+
+    return best;
+}
+
+
+void
+kl_http_update_location_config(kl_http_request_t *r)
+{
+    kl_connection_t          *c;
+    kl_http_connection_t     *hc;
+    kl_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    hc = r->http_connection;
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (r->keepalive) {
+        if (clcf->keepalive_timeout == 0) {
+            r->keepalive = 0;
+
+        } else if (c->requests >= clcf->keepalive_requests) {
+            r->keepalive = 0;
+
+        } else if (kl_now() - hc->start_msec > clcf->keepalive_time) {
+            r->keepalive = 0;
+        }
+    }
+
+    c->sendfile = clcf->sendfile ? 1 : 0;
+
+    if (clcf->handler) {
+        r->content_handler = clcf->handler;
+    }
+}
+
+
+void
+kl_http_set_exten(kl_http_request_t *r)
+{
+    kl_int_t  i;
+
+    kl_str_null(&r->exten);
+
+    for (i = (kl_int_t) r->uri.len - 1; i > 1; i--) {
+        if (r->uri.data[i] == '.' && r->uri.data[i - 1] != '/') {
+            r->exten.len = r->uri.len - i - 1;
+            r->exten.data = &r->uri.data[i + 1];
+            return;
+        }
+
+        if (r->uri.data[i] == '/') {
+            return;
+        }
+    }
+}
+
+
+kl_int_t
+kl_http_internal_redirect(kl_http_request_t *r, kl_str_t *uri,
+    kl_str_t *args)
+{
+    kl_http_core_srv_conf_t  *cscf;
+
+    r->uri_changes--;
+
+    if (r->uri_changes == 0) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "rewrite or internal redirection cycle "
+                     "while internally redirecting to \"%V\"", uri);
+
+        r->main->count++;
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return KL_DONE;
+    }
+
+    r->uri = *uri;
+
+    if (args) {
+        r->args = *args;
+    } else {
+        kl_str_null(&r->args);
+    }
+
+    kl_http_set_exten(r);
+
+    /* Module state belongs to the old URI. */
+    kl_memzero(r->ctx, sizeof(void *) * kl_modules_count(KL_HTTP_MODULE));
+
+    cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+    r->loc_conf = cscf->ctx->loc_conf;
+
+    kl_http_update_location_config(r);
+
+    r->internal = 1;
+    r->valid_unparsed_uri = 0;
+    r->main->count++;
+
+    kl_http_handler(r);
+
+    return KL_DONE;
+}

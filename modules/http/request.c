@@ -1,0 +1,1670 @@
+/*
+ * request.c: a connection's HTTP life: waiting for a request, reading and
+ * parsing its head, choosing the server, keep-alive and lingering close.
+ *
+ * A connection moves through these read handlers, one at a time:
+ *
+ *   wait_request      idle after accept: no buffer until bytes arrive
+ *   request_line      reading and parsing the request line
+ *   request_headers   reading and parsing the header fields
+ *   request_handler   the phases run; reads are blocked, writes drive
+ *   keepalive         idle between requests: request pool released
+ *   lingering_close   response sent, draining the client before close
+ *
+ * Every handler first honours c->close (graceful exit, idle reclaim).
+ */
+
+#include "kl_http.h"
+
+
+typedef struct {
+    kl_connection_t    *connection;
+    kl_http_request_t  *request;
+} kl_http_log_ctx_t;
+
+typedef kl_int_t (*kl_http_header_handler_pt)(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+
+typedef struct {
+    kl_str_t                    name;
+    kl_uint_t                   offset;
+    kl_http_header_handler_pt   handler;
+} kl_http_header_t;
+
+
+static void kl_http_wait_request_handler(kl_event_t *rev);
+static kl_http_request_t *kl_http_create_request(kl_connection_t *c);
+static void kl_http_process_request_line(kl_event_t *rev);
+static void kl_http_process_request_headers(kl_event_t *rev);
+static ssize_t kl_http_read_request_header(kl_http_request_t *r);
+static kl_int_t kl_http_alloc_large_header_buffer(kl_http_request_t *r,
+    kl_uint_t request_line);
+static kl_int_t kl_http_process_request_uri(kl_http_request_t *r);
+static kl_int_t kl_http_process_request_header(kl_http_request_t *r);
+static void kl_http_process_request(kl_http_request_t *r);
+static kl_int_t kl_http_validate_host(kl_str_t *host, kl_pool_t *pool);
+static kl_int_t kl_http_set_virtual_server(kl_http_request_t *r,
+    kl_str_t *host);
+static void kl_http_request_handler(kl_event_t *ev);
+static void kl_http_keepalive_handler(kl_event_t *rev);
+static void kl_http_lingering_close_handler(kl_event_t *rev);
+static void kl_http_empty_handler(kl_event_t *wev);
+static u_char *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
+
+static kl_int_t kl_http_process_header_line(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_unique_header_line(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_host(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_connection(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_content_length(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+
+
+#define kl_http_hdr(name, field, handler)                                    \
+    { kl_string(name), offsetof(kl_http_headers_in_t, field), handler }
+
+static kl_http_header_t  kl_http_headers_in[] = {
+    kl_http_hdr("host", host, kl_http_process_host),
+    kl_http_hdr("connection", connection, kl_http_process_connection),
+    kl_http_hdr("if-modified-since", if_modified_since,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("if-unmodified-since", if_unmodified_since,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("if-match", if_match, kl_http_process_header_line),
+    kl_http_hdr("if-none-match", if_none_match, kl_http_process_header_line),
+    kl_http_hdr("user-agent", user_agent, kl_http_process_header_line),
+    kl_http_hdr("referer", referer, kl_http_process_header_line),
+    kl_http_hdr("content-length", content_length,
+                kl_http_process_content_length),
+    kl_http_hdr("content-type", content_type,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("range", range, kl_http_process_unique_header_line),
+    kl_http_hdr("if-range", if_range, kl_http_process_unique_header_line),
+    kl_http_hdr("transfer-encoding", transfer_encoding,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("te", te, kl_http_process_header_line),
+    kl_http_hdr("expect", expect, kl_http_process_unique_header_line),
+    kl_http_hdr("upgrade", upgrade, kl_http_process_header_line),
+    kl_http_hdr("accept-encoding", accept_encoding,
+                kl_http_process_header_line),
+    kl_http_hdr("authorization", authorization,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("keep-alive", keep_alive, kl_http_process_header_line),
+    kl_http_hdr("cookie", cookie, kl_http_process_header_line),
+    kl_http_hdr("x-forwarded-for", x_forwarded_for,
+                kl_http_process_header_line),
+    { kl_null_string, 0, NULL }
+};
+
+
+void
+kl_http_init_connection(kl_connection_t *c)
+{
+    kl_uint_t                 i;
+    socklen_t                 len;
+    kl_sockaddr_t             sa;
+    kl_event_t               *rev;
+    kl_http_port_t           *port;
+    kl_http_in_addr_t        *addr;
+    kl_http_log_ctx_t        *ctx;
+    kl_http_connection_t     *hc;
+    kl_http_core_srv_conf_t  *cscf;
+
+    hc = kl_pcalloc(c->pool, sizeof(kl_http_connection_t));
+    ctx = kl_palloc(c->pool, sizeof(kl_http_log_ctx_t));
+
+    if (hc == NULL || ctx == NULL) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    c->data = hc;
+
+    port = c->listening->servers;
+    addr = &port->addrs[0];
+
+    if (port->naddrs > 1) {
+        /* A wildcard socket: which of its addresses was connected to? */
+        len = sizeof(kl_sockaddr_t);
+
+        if (getsockname(c->fd, &sa.sockaddr, &len) == -1) {
+            kl_log_error(KL_LOG_ERR, c->log, errno, "getsockname() failed");
+            kl_http_close_connection(c);
+            return;
+        }
+
+        addr = &port->addrs[port->naddrs - 1];
+
+        for (i = 0; i < port->naddrs - 1; i++) {
+            if (kl_sock_cmp(&port->addrs[i].sockaddr.sockaddr,
+                            port->addrs[i].socklen, &sa.sockaddr, len))
+            {
+                addr = &port->addrs[i];
+                break;
+            }
+        }
+    }
+
+    hc->addr_conf = &addr->conf;
+    hc->conf_ctx = addr->conf.default_server->ctx;
+    hc->start_msec = kl_now();
+
+    ctx->connection = c;
+    ctx->request = NULL;
+
+    c->log->connection = c->number;
+    c->log->handler = kl_http_log_error;
+    c->log->data = ctx;
+    c->log->action = "waiting for request";
+
+    rev = c->read;
+    rev->handler = kl_http_wait_request_handler;
+    c->write->handler = kl_http_empty_handler;
+
+    if (c->listening->deferred_accept) {
+        /* The kernel only hands over connections with data waiting. */
+        rev->ready = 1;
+        kl_http_wait_request_handler(rev);
+        return;
+    }
+
+    cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
+
+    kl_event_add_timer(rev, cscf->client_header_timeout);
+    kl_reusable_connection(c, 1);
+}
+
+
+static kl_int_t
+kl_http_get_buffer(kl_connection_t *c, size_t size)
+{
+    if (c->buffer == NULL) {
+        c->buffer = kl_buf_create_temp(c->pool, size);
+        if (c->buffer == NULL) {
+            return KL_ERROR;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+/*
+ * An idle connection gives its header buffer back (DESIGN.md section 4);
+ * kl_pfree succeeds when the buffer was a large allocation, which it is
+ * whenever client_header_buffer_size exceeds connection_pool_size.
+ */
+static void
+kl_http_release_buffer(kl_connection_t *c)
+{
+    if (c->buffer && c->buffer->pos == c->buffer->last
+        && kl_pfree(c->pool, c->buffer->start) == KL_OK)
+    {
+        c->buffer = NULL;
+        return;
+    }
+
+    if (c->buffer) {
+        c->buffer->pos = c->buffer->start;
+        c->buffer->last = c->buffer->start;
+    }
+}
+
+
+static void
+kl_http_wait_request_handler(kl_event_t *rev)
+{
+    ssize_t                   n;
+    kl_connection_t          *c;
+    kl_http_connection_t     *hc;
+    kl_http_core_srv_conf_t  *cscf;
+
+    c = rev->data;
+
+    if (rev->timedout) {
+        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        kl_http_close_connection(c);
+        return;
+    }
+
+    if (c->close) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    hc = c->data;
+    cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
+
+    if (kl_http_get_buffer(c, cscf->client_header_buffer_size) != KL_OK) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    n = kl_connection_recv(c, c->buffer->last,
+                           c->buffer->end - c->buffer->last);
+
+    if (n == KL_AGAIN) {
+        if (!rev->timer_set) {
+            kl_event_add_timer(rev, cscf->client_header_timeout);
+        }
+
+        kl_reusable_connection(c, 1);
+        kl_http_release_buffer(c);
+        return;
+    }
+
+    if (n == KL_ERROR) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    if (n == 0) {
+        kl_log_error(KL_LOG_INFO, c->log, 0,
+                     "client closed connection while waiting for request");
+        kl_http_close_connection(c);
+        return;
+    }
+
+    c->buffer->last += n;
+
+    kl_reusable_connection(c, 0);
+
+    c->data = kl_http_create_request(c);
+    if (c->data == NULL) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    c->log->action = "reading client request line";
+
+    rev->handler = kl_http_process_request_line;
+    kl_http_process_request_line(rev);
+}
+
+
+static kl_http_request_t *
+kl_http_create_request(kl_connection_t *c)
+{
+    kl_pool_t                *pool;
+    kl_http_request_t        *r;
+    kl_http_log_ctx_t        *ctx;
+    kl_http_connection_t     *hc;
+    kl_http_core_srv_conf_t  *cscf;
+
+    hc = c->data;
+    cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
+
+    pool = kl_pool_create(cscf->request_pool_size, c->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    r = kl_pcalloc(pool, sizeof(kl_http_request_t));
+    if (r == NULL) {
+        kl_pool_free(pool);
+        return NULL;
+    }
+
+    r->pool = pool;
+    r->http_connection = hc;
+    r->connection = c;
+
+    r->main_conf = hc->conf_ctx->main_conf;
+    r->srv_conf = hc->conf_ctx->srv_conf;
+    r->loc_conf = hc->conf_ctx->loc_conf;
+
+    r->read_event_handler = kl_http_block_reading;
+    r->header_in = hc->nbusy ? hc->busy[0] : c->buffer;
+
+    r->ctx = kl_pcalloc(pool, sizeof(void *)
+                              * kl_modules_count(KL_HTTP_MODULE));
+
+    if (r->ctx == NULL
+        || kl_list_init(&r->headers_in.headers, pool, 20,
+                        sizeof(kl_table_elt_t)) != KL_OK
+        || kl_list_init(&r->headers_out.headers, pool, 20,
+                        sizeof(kl_table_elt_t)) != KL_OK
+        || kl_list_init(&r->headers_out.trailers, pool, 2,
+                        sizeof(kl_table_elt_t)) != KL_OK)
+    {
+        kl_pool_free(pool);
+        return NULL;
+    }
+
+    r->main = r;
+    r->count = 1;
+    r->start_sec = kl_loop.clock.sec;
+    r->start_msec = kl_now();
+    r->method = KL_HTTP_UNKNOWN;
+    r->http_version = KL_HTTP_VERSION_10;
+    r->uri_changes = KL_HTTP_MAX_URI_CHANGES + 1;
+
+    r->headers_in.content_length_n = -1;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+
+    ctx = c->log->data;
+    ctx->request = r;
+
+    c->requests++;
+
+    return r;
+}
+
+
+static void
+kl_http_process_request_line(kl_event_t *rev)
+{
+    ssize_t             n;
+    kl_int_t            rc, rv;
+    kl_connection_t    *c;
+    kl_http_request_t  *r;
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout) {
+        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        c->timedout = 1;
+        kl_http_close_request(r, KL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (c->close) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    rc = KL_AGAIN;
+
+    for ( ;; ) {
+
+        if (rc == KL_AGAIN) {
+            n = kl_http_read_request_header(r);
+
+            if (n == KL_AGAIN || n == KL_ERROR) {
+                return;
+            }
+        }
+
+        rc = kl_http_parse_request_line(&r->parse, r->header_in);
+
+        if (rc == KL_OK) {
+            r->request_line.data = r->parse.request_start;
+            r->request_line.len = r->parse.request_end
+                                  - r->parse.request_start;
+            r->request_length = r->header_in->pos - r->parse.request_start;
+
+            r->method = r->parse.method;
+            r->method_name.data = r->parse.request_start;
+            r->method_name.len = r->parse.method_end
+                                 - r->parse.request_start;
+
+            r->http_version = r->parse.http_version;
+            r->http_protocol.data = r->parse.request_end - 8;
+            r->http_protocol.len = 8;
+
+            if (r->parse.schema_start) {
+                r->schema.data = r->parse.schema_start;
+                r->schema.len = r->parse.schema_end - r->parse.schema_start;
+            }
+
+            if (kl_http_process_request_uri(r) != KL_OK) {
+                return;
+            }
+
+            if (r->parse.host_start && r->parse.host_end) {
+                kl_str_t  host;
+
+                host.data = r->parse.host_start;
+                host.len = r->parse.host_end - r->parse.host_start;
+
+                if (kl_http_validate_host(&host, r->pool) != KL_OK) {
+                    kl_log_error(KL_LOG_INFO, c->log, 0,
+                                 "client sent invalid host in request line");
+                    kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+                    return;
+                }
+
+                r->headers_in.server = host;
+
+                if (kl_http_set_virtual_server(r, &host) != KL_OK) {
+                    return;
+                }
+            }
+
+            c->log->action = "reading client request headers";
+
+            r->parse.state = 0;
+            rev->handler = kl_http_process_request_headers;
+            kl_http_process_request_headers(rev);
+
+            return;
+        }
+
+        if (rc != KL_AGAIN) {
+            kl_log_error(KL_LOG_INFO, c->log, 0,
+                         rc == KL_HTTP_PARSE_INVALID_VERSION
+                         ? "client sent unsupported HTTP version"
+                         : "client sent invalid request");
+
+            kl_http_finalize_request(r, rc == KL_HTTP_PARSE_INVALID_VERSION
+                                        ? KL_HTTP_VERSION_NOT_SUPPORTED
+                                        : KL_HTTP_BAD_REQUEST);
+            return;
+        }
+
+        /* The line does not fit the buffer yet. */
+        if (r->header_in->pos == r->header_in->end) {
+
+            rv = kl_http_alloc_large_header_buffer(r, 1);
+
+            if (rv == KL_ERROR) {
+                kl_http_close_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            if (rv == KL_DECLINED) {
+                r->request_line.len = r->header_in->end
+                                      - r->parse.request_start;
+                r->request_line.data = r->parse.request_start;
+
+                kl_log_error(KL_LOG_INFO, c->log, 0,
+                             "client sent too long URI");
+                kl_http_finalize_request(r, KL_HTTP_REQUEST_URI_TOO_LARGE);
+                return;
+            }
+        }
+    }
+}
+
+
+static kl_int_t
+kl_http_process_request_uri(kl_http_request_t *r)
+{
+    u_char                   *path_end;
+    ssize_t                   n;
+    size_t                    len;
+    kl_http_core_srv_conf_t  *cscf;
+
+    r->unparsed_uri.data = r->parse.uri_start;
+    r->unparsed_uri.len = r->parse.uri_end - r->parse.uri_start;
+    r->valid_unparsed_uri = 1;
+
+    if (r->parse.asterisk_form) {
+        kl_str_set(&r->uri, "*");
+        return KL_OK;
+    }
+
+    path_end = r->parse.args_start ? r->parse.args_start - 1
+                                   : r->parse.uri_end;
+
+    if (r->parse.args_start) {
+        r->args.data = r->parse.args_start;
+        r->args.len = r->parse.uri_end - r->parse.args_start;
+    }
+
+    if (r->parse.path_start == NULL || r->parse.path_start >= path_end) {
+        kl_str_set(&r->uri, "/");
+        return KL_OK;
+    }
+
+    len = path_end - r->parse.path_start;
+
+    if (r->parse.complex_uri || r->parse.quoted_uri) {
+        r->uri.data = kl_pnalloc(r->pool, len + 1);
+        if (r->uri.data == NULL) {
+            kl_http_close_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+            return KL_ERROR;
+        }
+
+        cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+
+        n = kl_http_normalize_uri(r->parse.path_start, len, r->uri.data,
+                                  cscf->merge_slashes);
+
+        if (n == KL_ERROR) {
+            r->uri.len = 0;
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent invalid request");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        r->uri.len = (size_t) n;
+
+    } else {
+        r->uri.data = r->parse.path_start;
+        r->uri.len = len;
+    }
+
+    kl_http_set_exten(r);
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_process_request_headers(kl_event_t *rev)
+{
+    ssize_t                   n;
+    kl_int_t                  rc, rv;
+    kl_uint_t                 i;
+    kl_table_elt_t           *h;
+    kl_connection_t          *c;
+    kl_http_request_t        *r;
+    kl_http_header_t         *hh;
+    kl_http_core_srv_conf_t  *cscf;
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout) {
+        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        c->timedout = 1;
+        kl_http_close_request(r, KL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (c->close) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+    rc = KL_AGAIN;
+
+    for ( ;; ) {
+
+        if (rc == KL_AGAIN) {
+
+            if (r->header_in->pos == r->header_in->end) {
+
+                rv = kl_http_alloc_large_header_buffer(r, 0);
+
+                if (rv == KL_ERROR) {
+                    kl_http_close_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+                    return;
+                }
+
+                if (rv == KL_DECLINED) {
+                    kl_log_error(KL_LOG_INFO, c->log, 0,
+                                 "client sent too large request header");
+                    kl_http_finalize_request(r,
+                                        KL_HTTP_REQUEST_HEADER_TOO_LARGE);
+                    return;
+                }
+            }
+
+            n = kl_http_read_request_header(r);
+
+            if (n == KL_AGAIN || n == KL_ERROR) {
+                return;
+            }
+        }
+
+        rc = kl_http_parse_header_line(&r->parse, r->header_in);
+
+        if (rc == KL_OK) {
+
+            r->request_length += r->header_in->pos
+                                 - r->parse.header_name_start;
+
+            if (r->parse.underscore && !cscf->underscores_in_headers
+                && cscf->ignore_invalid_headers)
+            {
+                kl_log_error(KL_LOG_INFO, c->log, 0,
+                             "client sent invalid header line: \"%*s\"",
+                             (size_t) (r->parse.header_end
+                                       - r->parse.header_name_start),
+                             r->parse.header_name_start);
+                continue;
+            }
+
+            h = kl_list_push(&r->headers_in.headers);
+            if (h == NULL) {
+                kl_http_close_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            h->hash = r->parse.header_hash;
+            h->next = NULL;
+            h->key.data = r->parse.header_name_start;
+            h->key.len = r->parse.header_name_end
+                         - r->parse.header_name_start;
+            h->value.data = r->parse.header_start;
+            h->value.len = r->parse.header_end - r->parse.header_start;
+
+            /* The parser is past this line: its ':' and CR may be NULs. */
+            h->key.data[h->key.len] = '\0';
+            h->value.data[h->value.len] = '\0';
+
+            h->lowcase_key = kl_pnalloc(r->pool, h->key.len);
+            if (h->lowcase_key == NULL) {
+                kl_http_close_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            kl_strlow(h->lowcase_key, h->key.data, h->key.len);
+
+            for (i = 0; kl_http_headers_in[i].name.len; i++) {
+                hh = &kl_http_headers_in[i];
+
+                if (hh->name.len == h->key.len
+                    && kl_strncmp(hh->name.data, h->lowcase_key,
+                                  h->key.len) == 0)
+                {
+                    if (hh->handler(r, h, hh->offset) != KL_OK) {
+                        return;
+                    }
+
+                    break;
+                }
+            }
+
+            continue;
+        }
+
+        if (rc == KL_HTTP_PARSE_HEADER_DONE) {
+
+            r->request_length += r->header_in->pos
+                                 - r->parse.header_name_start;
+
+            c->log->action = "processing client request";
+
+            if (kl_http_process_request_header(r) != KL_OK) {
+                return;
+            }
+
+            kl_http_process_request(r);
+
+            return;
+        }
+
+        if (rc == KL_AGAIN) {
+            continue;
+        }
+
+        kl_log_error(KL_LOG_INFO, c->log, 0,
+                     "client sent invalid header line");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+
+        return;
+    }
+}
+
+
+static ssize_t
+kl_http_read_request_header(kl_http_request_t *r)
+{
+    ssize_t                   n;
+    kl_event_t               *rev;
+    kl_connection_t          *c;
+    kl_http_core_srv_conf_t  *cscf;
+
+    c = r->connection;
+    rev = c->read;
+
+    n = r->header_in->last - r->header_in->pos;
+
+    if (n > 0) {
+        return n;
+    }
+
+    if (rev->ready) {
+        n = kl_connection_recv(c, r->header_in->last,
+                               r->header_in->end - r->header_in->last);
+    } else {
+        n = KL_AGAIN;
+    }
+
+    if (n == KL_AGAIN) {
+        if (!rev->timer_set) {
+            cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+            kl_event_add_timer(rev, cscf->client_header_timeout);
+        }
+
+        return KL_AGAIN;
+    }
+
+    if (n == 0) {
+        kl_log_error(KL_LOG_INFO, c->log, 0,
+                     "client prematurely closed connection");
+    }
+
+    if (n == 0 || n == KL_ERROR) {
+        c->error = 1;
+        c->log->action = "reading client request headers";
+
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    r->header_in->last += n;
+
+    return n;
+}
+
+
+static void
+kl_http_move_pointer(u_char **p, u_char *old, u_char *end, u_char *new)
+{
+    if (*p && *p >= old && *p <= end) {
+        *p = new + (*p - old);
+    }
+}
+
+
+/*
+ * Move the line being parsed into a large buffer. Finished lines stay
+ * where they are: the buffers they live in are kept until the request
+ * ends, so the kl_str_t values pointing into them stay valid.
+ */
+static kl_int_t
+kl_http_alloc_large_header_buffer(kl_http_request_t *r,
+    kl_uint_t request_line)
+{
+    u_char                   *old, *new, *end;
+    size_t                    size;
+    kl_buf_t                 *b;
+    kl_http_parse_t          *p;
+    kl_http_connection_t     *hc;
+    kl_http_core_srv_conf_t  *cscf;
+
+    p = &r->parse;
+    hc = r->http_connection;
+    cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+
+    old = request_line ? p->request_start : p->header_name_start;
+
+    if (old == NULL || (request_line && p->state == 0)) {
+        old = r->header_in->pos;
+    }
+
+    end = r->header_in->last;
+    size = end - old;
+
+    if (size >= cscf->large_client_header_buffers.size) {
+        return KL_DECLINED;
+    }
+
+    if (hc->free == NULL) {
+        hc->free = kl_palloc(r->connection->pool,
+                             cscf->large_client_header_buffers.num
+                             * sizeof(kl_buf_t *));
+        hc->busy = kl_palloc(r->connection->pool,
+                             cscf->large_client_header_buffers.num
+                             * sizeof(kl_buf_t *));
+        if (hc->free == NULL || hc->busy == NULL) {
+            return KL_ERROR;
+        }
+    }
+
+    if (hc->nfree) {
+        b = hc->free[--hc->nfree];
+
+    } else if (hc->nbusy < cscf->large_client_header_buffers.num) {
+        b = kl_buf_create_temp(r->connection->pool,
+                               cscf->large_client_header_buffers.size);
+        if (b == NULL) {
+            return KL_ERROR;
+        }
+
+    } else {
+        return KL_DECLINED;
+    }
+
+    hc->busy[hc->nbusy++] = b;
+
+    new = b->start;
+    kl_memcpy(new, old, size);
+
+    b->pos = new + (r->header_in->pos - old);
+    b->last = new + size;
+
+    kl_http_move_pointer(&p->request_start, old, end, new);
+    kl_http_move_pointer(&p->request_end, old, end, new);
+    kl_http_move_pointer(&p->method_end, old, end, new);
+    kl_http_move_pointer(&p->uri_start, old, end, new);
+    kl_http_move_pointer(&p->uri_end, old, end, new);
+    kl_http_move_pointer(&p->schema_start, old, end, new);
+    kl_http_move_pointer(&p->schema_end, old, end, new);
+    kl_http_move_pointer(&p->host_start, old, end, new);
+    kl_http_move_pointer(&p->host_end, old, end, new);
+    kl_http_move_pointer(&p->port_start, old, end, new);
+    kl_http_move_pointer(&p->port_end, old, end, new);
+    kl_http_move_pointer(&p->path_start, old, end, new);
+    kl_http_move_pointer(&p->args_start, old, end, new);
+    kl_http_move_pointer(&p->exten_start, old, end, new);
+    kl_http_move_pointer(&p->header_name_start, old, end, new);
+    kl_http_move_pointer(&p->header_name_end, old, end, new);
+    kl_http_move_pointer(&p->header_start, old, end, new);
+    kl_http_move_pointer(&p->header_end, old, end, new);
+
+    r->header_in = b;
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_header_line(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    kl_table_elt_t  **ph;
+
+    ph = (kl_table_elt_t **) ((char *) &r->headers_in + offset);
+
+    while (*ph) {
+        ph = &(*ph)->next;
+    }
+
+    *ph = h;
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_unique_header_line(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    kl_table_elt_t  **ph;
+
+    ph = (kl_table_elt_t **) ((char *) &r->headers_in + offset);
+
+    if (*ph == NULL) {
+        *ph = h;
+        return KL_OK;
+    }
+
+    kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                 "client sent duplicate header line: \"%V: %V\", "
+                 "previous value: \"%V: %V\"",
+                 &h->key, &h->value, &(*ph)->key, &(*ph)->value);
+
+    kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+
+    return KL_ERROR;
+}
+
+
+static kl_int_t
+kl_http_process_content_length(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    off_t  n;
+
+    (void) offset;
+
+    n = kl_atoof(h->value.data, h->value.len);
+
+    if (n == KL_ERROR) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent invalid \"Content-Length\" header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    /* RFC 9112 6.3: identical repeats are one value; differing ones lie. */
+    if (r->headers_in.content_length) {
+        if (n != r->headers_in.content_length_n) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent duplicate header line: \"%V: %V\", "
+                         "previous value: \"%V: %V\"",
+                         &h->key, &h->value,
+                         &r->headers_in.content_length->key,
+                         &r->headers_in.content_length->value);
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        return KL_OK;
+    }
+
+    r->headers_in.content_length = h;
+    r->headers_in.content_length_n = n;
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_connection(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    u_char    *pos;
+    kl_str_t   item;
+
+    if (kl_http_process_header_line(r, h, offset) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    pos = h->value.data;
+
+    while (kl_http_list_next(&pos, h->value.data + h->value.len, &item)
+           == KL_OK)
+    {
+        if (item.len == 5
+            && kl_strncasecmp(item.data, (u_char *) "close", 5) == 0)
+        {
+            r->headers_in.connection_type = KL_HTTP_CONNECTION_CLOSE;
+
+        } else if (item.len == 10
+                   && kl_strncasecmp(item.data, (u_char *) "keep-alive", 10)
+                      == 0
+                   && r->headers_in.connection_type
+                      != KL_HTTP_CONNECTION_CLOSE)
+        {
+            r->headers_in.connection_type = KL_HTTP_CONNECTION_KEEP_ALIVE;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_host(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    kl_str_t  host;
+
+    (void) offset;
+
+    if (r->headers_in.host) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent duplicate host header: \"%V: %V\", "
+                     "previous value: \"%V: %V\"",
+                     &h->key, &h->value, &r->headers_in.host->key,
+                     &r->headers_in.host->value);
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    r->headers_in.host = h;
+
+    host = h->value;
+
+    if (kl_http_validate_host(&host, r->pool) != KL_OK) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent invalid host header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    /* The request line's authority wins over Host (RFC 9112 3.2.2). */
+    if (r->headers_in.server.len) {
+        return KL_OK;
+    }
+
+    if (kl_http_set_virtual_server(r, &host) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    r->headers_in.server = host;
+
+    return KL_OK;
+}
+
+
+/*
+ * RFC 3986 host: an IP-literal in brackets, or a reg-name of letters,
+ * digits, '-', '.', '_' and '~', then an optional ":port" of digits.
+ * The result is lowercased, without port and trailing dot. nginx is
+ * laxer (it takes most bytes); kiln answers 400 as the RFC asks.
+ */
+static kl_int_t
+kl_http_validate_host(kl_str_t *host, kl_pool_t *pool)
+{
+    u_char     c, *h;
+    size_t     i, host_len, dot_pos;
+    kl_uint_t  bracket;
+
+    h = host->data;
+    host_len = host->len;
+    dot_pos = host->len;
+    bracket = (host->len && h[0] == '[');
+
+    for (i = 0; i < host->len; i++) {
+        c = h[i];
+
+        if (bracket) {
+            if (c == ']') {
+                bracket = 0;
+                continue;
+            }
+
+            if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+                || (c >= 'A' && c <= 'F') || c == ':' || c == '.'
+                || (i == 0 && c == '['))
+            {
+                continue;
+            }
+
+            return KL_ERROR;
+        }
+
+        if (c == ':') {
+            host_len = i;
+            break;
+        }
+
+        if (c == '.') {
+            if (dot_pos == i - 1 || i == 0) {
+                return KL_ERROR;
+            }
+
+            dot_pos = i;
+            continue;
+        }
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~')
+        {
+            continue;
+        }
+
+        return KL_ERROR;
+    }
+
+    if (bracket) {
+        return KL_ERROR;
+    }
+
+    for (i = host_len + 1; i < host->len; i++) {
+        if (h[i] < '0' || h[i] > '9') {
+            return KL_ERROR;
+        }
+    }
+
+    if (host_len && dot_pos == host_len - 1) {
+        host_len--;
+    }
+
+    if (host_len == 0) {
+        return KL_ERROR;
+    }
+
+    host->data = kl_pnalloc(pool, host_len);
+    if (host->data == NULL) {
+        return KL_ERROR;
+    }
+
+    kl_strlow(host->data, h, host_len);
+    host->len = host_len;
+
+    return KL_OK;
+}
+
+
+static kl_uint_t
+kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
+{
+    size_t  n;
+
+    if (pattern->len == host->len
+        && kl_strncmp(pattern->data, host->data, host->len) == 0)
+    {
+        return 3;
+    }
+
+    /* "*.example.com" and ".example.com" (which also takes example.com) */
+    if (pattern->len > 1 && (pattern->data[0] == '*' || pattern->data[0] == '.'))
+    {
+        n = pattern->len - (pattern->data[0] == '*');
+
+        if (host->len > n
+            && kl_strncmp(host->data + host->len - n,
+                          pattern->data + pattern->len - n, n) == 0)
+        {
+            return 2;
+        }
+
+        if (pattern->data[0] == '.' && host->len == pattern->len - 1
+            && kl_strncmp(host->data, pattern->data + 1, host->len) == 0)
+        {
+            return 2;
+        }
+    }
+
+    /* "www.example.*" */
+    if (pattern->len > 2 && pattern->data[pattern->len - 1] == '*'
+        && pattern->data[pattern->len - 2] == '.')
+    {
+        n = pattern->len - 1;
+
+        if (host->len > n && kl_strncmp(host->data, pattern->data, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Exact names first, then the longest leading wildcard, then trailing. */
+static kl_int_t
+kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
+{
+    kl_uint_t                 i, m, best_m;
+    size_t                    best_len;
+    kl_http_server_name_t    *sn;
+    kl_http_connection_t     *hc;
+    kl_http_core_srv_conf_t  *cscf;
+
+    hc = r->http_connection;
+    sn = hc->addr_conf->names.elts;
+    cscf = NULL;
+    best_m = 0;
+    best_len = 0;
+
+    for (i = 0; host && i < hc->addr_conf->names.nelts; i++) {
+        m = kl_http_server_name_match(&sn[i].name, host);
+
+        if (m > best_m || (m && m == best_m && sn[i].name.len > best_len)) {
+            best_m = m;
+            best_len = sn[i].name.len;
+            cscf = sn[i].server;
+
+            if (m == 3) {
+                break;
+            }
+        }
+    }
+
+    if (cscf == NULL) {
+        cscf = hc->addr_conf->default_server;
+    }
+
+    r->srv_conf = cscf->ctx->srv_conf;
+    r->loc_conf = cscf->ctx->loc_conf;
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_request_header(kl_http_request_t *r)
+{
+    kl_table_elt_t  *te;
+
+    if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10
+        && r->headers_in.server.len == 0)
+    {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent HTTP/1.1 request without \"Host\" header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    te = r->headers_in.transfer_encoding;
+
+    if (te) {
+        if (r->headers_in.content_length) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent \"Content-Length\" and "
+                         "\"Transfer-Encoding\" headers at the same time");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (r->http_version < KL_HTTP_VERSION_11) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent HTTP/1.0 request with "
+                         "\"Transfer-Encoding\" header");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (te->value.len != 7
+            || kl_strncasecmp(te->value.data, (u_char *) "chunked", 7) != 0)
+        {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent unknown \"Transfer-Encoding\": \"%V\"",
+                         &te->value);
+            r->keepalive = 0;
+            kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
+            return KL_ERROR;
+        }
+
+        r->headers_in.chunked = 1;
+    }
+
+    if (r->method == KL_HTTP_CONNECT || r->method == KL_HTTP_TRACE) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent %V method", &r->method_name);
+        kl_http_finalize_request(r, KL_HTTP_NOT_ALLOWED);
+        return KL_ERROR;
+    }
+
+    if (r->headers_in.chunked || r->headers_in.content_length_n > 0) {
+        r->has_body = 1;
+    }
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_process_request(kl_http_request_t *r)
+{
+    kl_connection_t  *c;
+
+    c = r->connection;
+
+    if (c->read->timer_set) {
+        kl_event_del_timer(c->read);
+    }
+
+    c->read->handler = kl_http_request_handler;
+    c->write->handler = kl_http_request_handler;
+    r->read_event_handler = kl_http_block_reading;
+
+    kl_http_handler(r);
+}
+
+
+static void
+kl_http_request_handler(kl_event_t *ev)
+{
+    kl_connection_t    *c;
+    kl_http_request_t  *r;
+
+    c = ev->data;
+    r = c->data;
+
+    if (c->close) {
+        r->main->count++;
+        kl_http_terminate_request(r, 0);
+        return;
+    }
+
+    if (ev->write) {
+        r->write_event_handler(r);
+    } else {
+        r->read_event_handler(r);
+    }
+}
+
+
+void
+kl_http_set_keepalive(kl_http_request_t *r)
+{
+    int                       on;
+    kl_uint_t                 i;
+    kl_buf_t                 *b, *keep;
+    kl_event_t               *rev;
+    kl_connection_t          *c;
+    kl_http_connection_t     *hc;
+    kl_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    rev = c->read;
+    hc = r->http_connection;
+    b = r->header_in;
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    c->log->action = "closing request";
+
+    kl_http_free_request(r, 0);
+
+    c->data = hc;
+
+    /* Large buffers go back to the free list, but one holding a pipelined
+     * request is kept as the next request's header buffer. */
+    keep = (b->pos < b->last && b != c->buffer) ? b : NULL;
+
+    for (i = 0; i < hc->nbusy; i++) {
+        if (hc->busy[i] != keep) {
+            hc->busy[i]->pos = hc->busy[i]->start;
+            hc->busy[i]->last = hc->busy[i]->start;
+            hc->free[hc->nfree++] = hc->busy[i];
+        }
+    }
+
+    hc->nbusy = 0;
+
+    if (keep) {
+        hc->busy[hc->nbusy++] = keep;
+    }
+
+    if (b->pos < b->last) {
+        /* Pipelined: the next request is already here. */
+        hc->pipeline = 1;
+
+        if (b == c->buffer && b->pos != b->start) {
+            /* Room at the end for the rest of the next request. */
+            size_t  n = b->last - b->pos;
+
+            memmove(b->start, b->pos, n);
+            b->pos = b->start;
+            b->last = b->start + n;
+        }
+
+        c->data = kl_http_create_request(c);
+        if (c->data == NULL) {
+            kl_http_close_connection(c);
+            return;
+        }
+
+        c->log->action = "reading client pipelined request line";
+
+        rev->handler = kl_http_process_request_line;
+        kl_post_event(rev, &kl_loop.posted);
+        return;
+    }
+
+    hc->pipeline = 0;
+
+    kl_http_release_buffer(c);
+
+    if (clcf->tcp_nodelay && !c->tcp_nodelay) {
+        on = 1;
+
+        if (kl_socket_tcp_nodelay(c->fd, on) == -1) {
+            kl_log_error(KL_LOG_INFO, c->log, errno,
+                         "setsockopt(TCP_NODELAY) failed");
+        } else {
+            c->tcp_nodelay = 1;
+        }
+    }
+
+    c->log->action = "keepalive";
+
+    rev->handler = kl_http_keepalive_handler;
+    c->write->handler = kl_http_empty_handler;
+    c->idle = 1;
+
+    kl_reusable_connection(c, 1);
+    kl_event_add_timer(rev, clcf->keepalive_timeout);
+
+    if (rev->ready) {
+        kl_post_event(rev, &kl_loop.posted);
+    }
+}
+
+
+static void
+kl_http_keepalive_handler(kl_event_t *rev)
+{
+    ssize_t                   n;
+    kl_connection_t          *c;
+    kl_http_connection_t     *hc;
+    kl_http_core_srv_conf_t  *cscf;
+
+    c = rev->data;
+
+    if (rev->timedout || c->close) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    hc = c->data;
+    cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
+
+    if (kl_http_get_buffer(c, cscf->client_header_buffer_size) != KL_OK) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    n = kl_connection_recv(c, c->buffer->last,
+                           c->buffer->end - c->buffer->last);
+
+    if (n == KL_AGAIN) {
+        kl_http_release_buffer(c);
+        return;
+    }
+
+    if (n == KL_ERROR || n == 0) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    c->buffer->last += n;
+    c->idle = 0;
+
+    kl_reusable_connection(c, 0);
+
+    c->data = kl_http_create_request(c);
+    if (c->data == NULL) {
+        kl_http_close_connection(c);
+        return;
+    }
+
+    c->log->action = "reading client request line";
+
+    if (rev->timer_set) {
+        kl_event_del_timer(rev);
+    }
+
+    rev->handler = kl_http_process_request_line;
+    kl_http_process_request_line(rev);
+}
+
+
+void
+kl_http_set_lingering_close(kl_http_request_t *r)
+{
+    kl_event_t               *rev, *wev;
+    kl_connection_t          *c;
+    kl_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    rev = c->read;
+    rev->handler = kl_http_lingering_close_handler;
+
+    r->lingering_deadline = kl_now() + clcf->lingering_time;
+
+    wev = c->write;
+    wev->handler = kl_http_empty_handler;
+
+    /* Tell the client we are done, but read what it still sends, so the
+     * kernel does not answer it with a reset that destroys our response. */
+    if (shutdown(c->fd, SHUT_WR) == -1) {
+        kl_log_error(KL_LOG_INFO, c->log, errno, "shutdown() failed");
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    kl_event_add_timer(rev, clcf->lingering_timeout);
+
+    if (rev->ready) {
+        kl_http_lingering_close_handler(rev);
+    }
+}
+
+
+static void
+kl_http_lingering_close_handler(kl_event_t *rev)
+{
+    ssize_t                   n;
+    kl_msec_t                 timer;
+    kl_connection_t          *c;
+    kl_http_request_t        *r;
+    kl_http_core_loc_conf_t  *clcf;
+    u_char                    buffer[KL_HTTP_LINGERING_BUFFER_SIZE];
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout || c->close) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    if ((kl_msec_int_t) (r->lingering_deadline - kl_now()) <= 0) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    timer = r->lingering_deadline - kl_now();
+
+    do {
+        n = kl_connection_recv(c, buffer, KL_HTTP_LINGERING_BUFFER_SIZE);
+
+        if (n == KL_ERROR || n == 0) {
+            kl_http_close_request(r, 0);
+            return;
+        }
+
+    } while (rev->ready);
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    kl_event_add_timer(rev, kl_min(timer, clcf->lingering_timeout));
+}
+
+
+static void
+kl_http_empty_handler(kl_event_t *wev)
+{
+    (void) wev;
+}
+
+
+void
+kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
+{
+    kl_uint_t                  i;
+    kl_pool_t                 *pool;
+    kl_http_log_ctx_t         *ctx;
+    struct linger              linger;
+    kl_http_handler_pt        *log_handler;
+    kl_http_core_loc_conf_t   *clcf;
+    kl_http_core_main_conf_t  *cmcf;
+
+    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
+        r->headers_out.status = (kl_uint_t) rc;
+    }
+
+    if (!r->logged) {
+        r->logged = 1;
+
+        cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
+        log_handler = cmcf->phases[KL_HTTP_LOG_PHASE].elts;
+
+        for (i = 0; i < cmcf->phases[KL_HTTP_LOG_PHASE].nelts; i++) {
+            (void) log_handler[i](r);
+        }
+    }
+
+    if (r->connection->timedout) {
+        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+        if (clcf->reset_timedout_connection) {
+            /* An RST frees the socket and its unsent data at once. */
+            linger.l_onoff = 1;
+            linger.l_linger = 0;
+
+            if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER,
+                           &linger, sizeof(struct linger)) == -1)
+            {
+                kl_log_error(KL_LOG_ALERT, r->connection->log, errno,
+                             "setsockopt(SO_LINGER) failed");
+            }
+        }
+    }
+
+    ctx = r->connection->log->data;
+    ctx->request = NULL;
+
+    r->connection->log->action = "closing request";
+
+    pool = r->pool;
+    r->pool = NULL;
+
+    kl_pool_free(pool);
+}
+
+
+void
+kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
+{
+    kl_connection_t  *c;
+
+    r = r->main;
+    c = r->connection;
+
+    if (r->count == 0) {
+        kl_log_error(KL_LOG_ALERT, c->log, 0, "http request count is zero");
+    }
+
+    r->count--;
+
+    if (r->count) {
+        return;
+    }
+
+    kl_http_free_request(r, rc);
+    kl_http_close_connection(c);
+}
+
+
+void
+kl_http_close_connection(kl_connection_t *c)
+{
+    kl_close_connection(c);
+}
+
+
+void
+kl_http_block_reading(kl_http_request_t *r)
+{
+    (void) r;
+}
+
+
+static u_char *
+kl_http_log_error(kl_log_t *log, u_char *buf, size_t len)
+{
+    u_char                   *p, *q, *last;
+    kl_str_t                  line;
+    kl_http_request_t        *r;
+    kl_http_log_ctx_t        *ctx;
+    kl_http_core_srv_conf_t  *cscf;
+
+    ctx = log->data;
+    last = buf + len;
+
+    p = kl_slprintf(buf, last, ", client: %V", &ctx->connection->addr_text);
+
+    r = ctx->request;
+
+    if (r == NULL) {
+        return p;
+    }
+
+    cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+
+    p = kl_slprintf(p, last, ", server: %V", &cscf->server_name);
+
+    line = r->request_line;
+
+    if (line.data == NULL && r->parse.request_start) {
+        /* The line is not parsed to its end: show what came. */
+        for (q = r->parse.request_start; q < r->header_in->last; q++) {
+            if (*q == '\r' || *q == '\n') {
+                break;
+            }
+        }
+
+        line.len = q - r->parse.request_start;
+        line.data = r->parse.request_start;
+    }
+
+    if (line.len) {
+        p = kl_slprintf(p, last, ", request: \"%V\"", &line);
+    }
+
+    if (r->headers_in.host) {
+        p = kl_slprintf(p, last, ", host: \"%V\"", &r->headers_in.host->value);
+    }
+
+    return p;
+}

@@ -1,0 +1,708 @@
+/*
+ * response.c: sending headers and bodies through the filter chains,
+ * nginx's built-in error pages, and finishing requests.
+ *
+ * A request ends through kl_http_finalize_request(r, rc): rc is an HTTP
+ * status (an error page is sent), KL_OK (the response is complete once
+ * the output drains), KL_AGAIN (output is still queued), KL_DONE (some
+ * other path owns the request now), or KL_ERROR (close it). As in nginx,
+ * r->count counts the paths that still hold the request.
+ */
+
+#include "kl_http.h"
+
+
+static void kl_http_writer(kl_http_request_t *r);
+static void kl_http_set_write_handler(kl_http_request_t *r);
+static void kl_http_clean_header(kl_http_request_t *r);
+
+
+#define kl_http_status(code, text) { sizeof(#code " " text) - 1,             \
+                                     (u_char *) #code " " text }
+
+static kl_str_t  kl_http_status_2xx[] = {
+    kl_http_status(200, "OK"),
+    kl_http_status(201, "Created"),
+    kl_http_status(202, "Accepted"),
+    kl_null_string,
+    kl_http_status(204, "No Content"),
+    kl_null_string,
+    kl_http_status(206, "Partial Content"),
+};
+
+static kl_str_t  kl_http_status_3xx[] = {
+    kl_null_string,
+    kl_http_status(301, "Moved Permanently"),
+    kl_http_status(302, "Moved Temporarily"),
+    kl_http_status(303, "See Other"),
+    kl_http_status(304, "Not Modified"),
+    kl_null_string,
+    kl_null_string,
+    kl_http_status(307, "Temporary Redirect"),
+    kl_http_status(308, "Permanent Redirect"),
+};
+
+static kl_str_t  kl_http_status_4xx[] = {
+    kl_http_status(400, "Bad Request"),
+    kl_http_status(401, "Unauthorized"),
+    kl_http_status(402, "Payment Required"),
+    kl_http_status(403, "Forbidden"),
+    kl_http_status(404, "Not Found"),
+    kl_http_status(405, "Not Allowed"),
+    kl_http_status(406, "Not Acceptable"),
+    kl_null_string,
+    kl_http_status(408, "Request Time-out"),
+    kl_http_status(409, "Conflict"),
+    kl_http_status(410, "Gone"),
+    kl_http_status(411, "Length Required"),
+    kl_http_status(412, "Precondition Failed"),
+    kl_http_status(413, "Request Entity Too Large"),
+    kl_http_status(414, "Request-URI Too Large"),
+    kl_http_status(415, "Unsupported Media Type"),
+    kl_http_status(416, "Requested Range Not Satisfiable"),
+    kl_null_string,
+    kl_null_string,
+    kl_null_string,
+    kl_null_string,
+    kl_http_status(421, "Misdirected Request"),
+    kl_null_string,
+    kl_null_string,
+    kl_null_string,
+    kl_null_string,
+    kl_null_string,
+    kl_null_string,
+    kl_null_string,
+    kl_http_status(429, "Too Many Requests"),
+    kl_null_string,
+    kl_http_status(431, "Request Header Fields Too Large"),
+};
+
+static kl_str_t  kl_http_status_5xx[] = {
+    kl_http_status(500, "Internal Server Error"),
+    kl_http_status(501, "Not Implemented"),
+    kl_http_status(502, "Bad Gateway"),
+    kl_http_status(503, "Service Temporarily Unavailable"),
+    kl_http_status(504, "Gateway Time-out"),
+    kl_http_status(505, "HTTP Version Not Supported"),
+    kl_null_string,
+    kl_http_status(507, "Insufficient Storage"),
+};
+
+
+kl_str_t *
+kl_http_status_text(kl_uint_t status)
+{
+    kl_str_t   *table;
+    kl_uint_t   n;
+
+    switch (status / 100) {
+    case 2:
+        table = kl_http_status_2xx;
+        n = sizeof(kl_http_status_2xx) / sizeof(kl_str_t);
+        break;
+    case 3:
+        table = kl_http_status_3xx;
+        n = sizeof(kl_http_status_3xx) / sizeof(kl_str_t);
+        break;
+    case 4:
+        table = kl_http_status_4xx;
+        n = sizeof(kl_http_status_4xx) / sizeof(kl_str_t);
+        break;
+    case 5:
+        table = kl_http_status_5xx;
+        n = sizeof(kl_http_status_5xx) / sizeof(kl_str_t);
+        break;
+    default:
+        return NULL;
+    }
+
+    status %= 100;
+
+    if (status >= n || table[status].len == 0) {
+        return NULL;
+    }
+
+    return &table[status];
+}
+
+
+kl_int_t
+kl_http_send_header(kl_http_request_t *r)
+{
+    kl_http_core_main_conf_t  *cmcf;
+
+    if (r->header_sent) {
+        kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
+                     "header already sent");
+        return KL_ERROR;
+    }
+
+    if (r->err_status) {
+        r->headers_out.status = r->err_status;
+        kl_str_null(&r->headers_out.status_line);
+    }
+
+    cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
+
+    return cmcf->top_header_filter(r);
+}
+
+
+kl_int_t
+kl_http_output_filter(kl_http_request_t *r, kl_chain_t *in)
+{
+    kl_int_t                   rc;
+    kl_http_core_main_conf_t  *cmcf;
+
+    cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
+
+    rc = cmcf->top_body_filter(r, in);
+
+    if (rc == KL_ERROR) {
+        r->connection->error = 1;
+    }
+
+    return rc;
+}
+
+
+static const char  kl_http_error_tail_build[] =
+    "<hr><center>" KL_VER "</center>" KL_CRLF
+    "</body>" KL_CRLF
+    "</html>" KL_CRLF;
+
+static const char  kl_http_error_tail[] =
+    "<hr><center>kiln</center>" KL_CRLF
+    "</body>" KL_CRLF
+    "</html>" KL_CRLF;
+
+
+static kl_int_t
+kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
+{
+    kl_int_t                  rc;
+    size_t                    len;
+    u_char                   *p;
+    kl_str_t                 *text, unknown;
+    kl_buf_t                 *b, *tb;
+    kl_chain_t               *out;
+    kl_http_core_loc_conf_t  *clcf;
+    const char               *tail;
+    size_t                    tail_len;
+
+    text = kl_http_status_text(status);
+
+    if (text == NULL) {
+        /* An unnamed status still gets a page naming its number. */
+        unknown.data = kl_pnalloc(r->pool, 4);
+        if (unknown.data == NULL) {
+            return KL_ERROR;
+        }
+
+        unknown.len = kl_snprintf(unknown.data, 4, "%03ui", status)
+                      - unknown.data;
+        text = &unknown;
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (clcf->server_tokens) {
+        tail = kl_http_error_tail_build;
+        tail_len = sizeof(kl_http_error_tail_build) - 1;
+    } else {
+        tail = kl_http_error_tail;
+        tail_len = sizeof(kl_http_error_tail) - 1;
+    }
+
+    len = sizeof("<html>" KL_CRLF "<head><title></title></head>" KL_CRLF
+                 "<body>" KL_CRLF "<center><h1></h1></center>" KL_CRLF) - 1
+          + 2 * text->len;
+
+    b = kl_buf_create_temp(r->pool, len);
+    tb = kl_buf_calloc(r->pool);
+    out = kl_palloc(r->pool, 2 * sizeof(kl_chain_t));
+
+    if (b == NULL || tb == NULL || out == NULL) {
+        return KL_ERROR;
+    }
+
+    p = b->last;
+    p = kl_cpymem(p, "<html>" KL_CRLF "<head><title>",
+                  sizeof("<html>" KL_CRLF "<head><title>") - 1);
+    p = kl_cpymem(p, text->data, text->len);
+    p = kl_cpymem(p, "</title></head>" KL_CRLF "<body>" KL_CRLF
+                  "<center><h1>",
+                  sizeof("</title></head>" KL_CRLF "<body>" KL_CRLF
+                         "<center><h1>") - 1);
+    p = kl_cpymem(p, text->data, text->len);
+    p = kl_cpymem(p, "</h1></center>" KL_CRLF,
+                  sizeof("</h1></center>" KL_CRLF) - 1);
+    b->last = p;
+
+    tb->pos = (u_char *) tail;
+    tb->last = (u_char *) tail + tail_len;
+    tb->memory = 1;
+    tb->last_buf = 1;
+
+    r->headers_out.content_length_n = (off_t) ((b->last - b->pos) + tail_len);
+    kl_str_set(&r->headers_out.content_type, "text/html");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+
+    rc = kl_http_send_header(r);
+
+    if (rc == KL_ERROR || r->header_only) {
+        return rc;
+    }
+
+    out[0].buf = b;
+    out[0].next = &out[1];
+    out[1].buf = tb;
+    out[1].next = NULL;
+
+    return kl_http_output_filter(r, out);
+}
+
+
+kl_int_t
+kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
+{
+    kl_buf_t    *b;
+    kl_chain_t   out;
+
+    if (r->header_sent) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "cannot send %i after the header was sent", error);
+        return KL_ERROR;
+    }
+
+    r->err_status = (kl_uint_t) error;
+
+    if (r->keepalive) {
+        switch (error) {
+        case KL_HTTP_BAD_REQUEST:
+        case KL_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        case KL_HTTP_REQUEST_URI_TOO_LARGE:
+        case KL_HTTP_REQUEST_HEADER_TOO_LARGE:
+        case KL_HTTP_INTERNAL_SERVER_ERROR:
+        case KL_HTTP_NOT_IMPLEMENTED:
+        case KL_HTTP_VERSION_NOT_SUPPORTED:
+            /* The stream may be out of step with our framing: close it. */
+            r->keepalive = 0;
+        }
+    }
+
+    kl_http_clean_header(r);
+
+    r->headers_out.status = (kl_uint_t) error;
+
+    if (r->method == KL_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    if (error == KL_HTTP_NO_CONTENT || error == KL_HTTP_NOT_MODIFIED
+        || error < KL_HTTP_SPECIAL_RESPONSE)
+    {
+        r->header_only = 1;
+        return kl_http_send_header(r);
+    }
+
+    if (error >= KL_HTTP_SPECIAL_RESPONSE) {
+        return kl_http_send_error_page(r, (kl_uint_t) error);
+    }
+
+    b = kl_buf_calloc(r->pool);
+    if (b == NULL) {
+        return KL_ERROR;
+    }
+
+    b->last_buf = 1;
+    out.buf = b;
+    out.next = NULL;
+
+    return kl_http_output_filter(r, &out);
+}
+
+
+static void
+kl_http_clean_header(kl_http_request_t *r)
+{
+    if (r->headers_out.etag) {
+        r->headers_out.etag->hash = 0;
+    }
+
+    kl_str_null(&r->headers_out.content_type);
+    kl_str_null(&r->headers_out.charset);
+    r->headers_out.content_type_len = 0;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+    r->headers_out.content_length = NULL;
+    r->headers_out.content_encoding = NULL;
+    r->headers_out.last_modified = NULL;
+    r->headers_out.accept_ranges = NULL;
+    r->headers_out.etag = NULL;
+    kl_str_null(&r->headers_out.status_line);
+}
+
+
+void
+kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
+{
+    kl_connection_t  *c;
+
+    c = r->connection;
+
+    if (rc == KL_DONE) {
+        kl_http_finalize_connection(r);
+        return;
+    }
+
+    if (rc == KL_DECLINED) {
+        r->content_handler = NULL;
+        r->write_event_handler = kl_http_core_run_phases;
+        kl_http_core_run_phases(r);
+        return;
+    }
+
+    if (rc == KL_ERROR || rc == KL_HTTP_REQUEST_TIME_OUT
+        || rc == KL_HTTP_CLIENT_CLOSED_REQUEST || c->error)
+    {
+        kl_http_terminate_request(r, rc);
+        return;
+    }
+
+    if (rc >= KL_HTTP_SPECIAL_RESPONSE || rc == KL_HTTP_CREATED
+        || rc == KL_HTTP_NO_CONTENT)
+    {
+        if (c->read->timer_set) {
+            kl_event_del_timer(c->read);
+        }
+
+        kl_http_finalize_request(r, kl_http_special_response_handler(r, rc));
+        return;
+    }
+
+    if (r->out || r->buffered) {
+        kl_http_set_write_handler(r);
+        return;
+    }
+
+    if (rc == KL_AGAIN) {
+        return;
+    }
+
+    r->done = 1;
+    r->read_event_handler = kl_http_block_reading;
+    r->write_event_handler = kl_http_request_empty_handler;
+
+    if (c->read->timer_set) {
+        kl_event_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        c->write->delayed = 0;
+        kl_event_del_timer(c->write);
+    }
+
+    kl_http_finalize_connection(r);
+}
+
+
+void
+kl_http_finalize_connection(kl_http_request_t *r)
+{
+    kl_http_core_loc_conf_t  *clcf;
+
+    if (r->main->count != 1) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    r = r->main;
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (r->connection->read->eof) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    if (r->has_body) {
+        /* Its body was not read: the next bytes are not a request. */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
+    if (!kl_loop.exiting && r->keepalive && clcf->keepalive_timeout > 0) {
+        kl_http_set_keepalive(r);
+        return;
+    }
+
+    if (clcf->lingering_close == KL_HTTP_LINGERING_ALWAYS
+        || (clcf->lingering_close == KL_HTTP_LINGERING_ON
+            && (r->lingering_close
+                || r->header_in->pos < r->header_in->last
+                || r->connection->read->ready)))
+    {
+        kl_http_set_lingering_close(r);
+        return;
+    }
+
+    kl_http_close_request(r, 0);
+}
+
+
+void
+kl_http_terminate_request(kl_http_request_t *r, kl_int_t rc)
+{
+    r = r->main;
+    r->terminated = 1;
+
+    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
+        r->headers_out.status = (kl_uint_t) rc;
+    }
+
+    /* Every holder lets go at once. */
+    r->count = 1;
+
+    kl_http_close_request(r, rc);
+}
+
+
+static void
+kl_http_set_write_handler(kl_http_request_t *r)
+{
+    kl_event_t               *wev;
+    kl_http_core_loc_conf_t  *clcf;
+
+    r->read_event_handler = kl_http_block_reading;
+    r->write_event_handler = kl_http_writer;
+
+    wev = r->connection->write;
+
+    if (wev->ready && wev->delayed) {
+        return;
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (!wev->delayed) {
+        kl_event_add_timer(wev, clcf->send_timeout);
+    }
+}
+
+
+static void
+kl_http_writer(kl_http_request_t *r)
+{
+    kl_int_t                  rc;
+    kl_event_t               *wev;
+    kl_connection_t          *c;
+    kl_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    wev = c->write;
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (wev->timedout) {
+        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        c->timedout = 1;
+
+        kl_http_finalize_request(r, KL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (!wev->ready) {
+        if (!wev->timer_set) {
+            kl_event_add_timer(wev, clcf->send_timeout);
+        }
+
+        return;
+    }
+
+    rc = kl_http_output_filter(r, NULL);
+
+    if (rc == KL_ERROR) {
+        kl_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (r->out || r->buffered) {
+        if (!wev->delayed) {
+            kl_event_add_timer(wev, clcf->send_timeout);
+        }
+
+        return;
+    }
+
+    if (wev->timer_set) {
+        kl_event_del_timer(wev);
+    }
+
+    r->write_event_handler = kl_http_request_empty_handler;
+
+    kl_http_finalize_request(r, rc);
+}
+
+
+void
+kl_http_request_empty_handler(kl_http_request_t *r)
+{
+    (void) r;
+}
+
+
+u_char *
+kl_http_map_uri_to_path(kl_http_request_t *r, kl_str_t *path,
+    size_t *root_length, size_t reserved)
+{
+    u_char                   *last;
+    kl_http_core_loc_conf_t  *clcf;
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    *root_length = clcf->root.len;
+
+    path->len = clcf->root.len + r->uri.len + reserved + 1;
+    path->data = kl_pnalloc(r->pool, path->len);
+    if (path->data == NULL) {
+        return NULL;
+    }
+
+    last = kl_cpymem(path->data, clcf->root.data, clcf->root.len);
+    last = kl_cpymem(last, r->uri.data, r->uri.len);
+    *last = '\0';
+
+    path->len = last - path->data;
+
+    return last;
+}
+
+
+static int
+kl_http_cmp_exten(const void *key, const void *elt)
+{
+    const kl_str_t        *k = key;
+    const kl_http_type_t  *t = elt;
+    size_t                 n;
+    int                    rc;
+
+    n = kl_min(k->len, t->exten.len);
+    rc = memcmp(k->data, t->exten.data, n);
+
+    if (rc) {
+        return rc;
+    }
+
+    return (k->len > t->exten.len) - (k->len < t->exten.len);
+}
+
+
+kl_int_t
+kl_http_set_content_type(kl_http_request_t *r)
+{
+    kl_str_t                  exten;
+    kl_http_type_t           *t;
+    kl_http_core_loc_conf_t  *clcf;
+    u_char                    low[32];
+
+    if (r->headers_out.content_type.len) {
+        return KL_OK;
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (r->exten.len && r->exten.len <= sizeof(low) && clcf->types) {
+        kl_strlow(low, r->exten.data, r->exten.len);
+        exten.data = low;
+        exten.len = r->exten.len;
+
+        t = bsearch(&exten, clcf->types->elts, clcf->types->nelts,
+                    sizeof(kl_http_type_t), kl_http_cmp_exten);
+
+        if (t) {
+            r->headers_out.content_type = t->type;
+            r->headers_out.content_type_len = t->type.len;
+            return KL_OK;
+        }
+    }
+
+    r->headers_out.content_type = clcf->default_type;
+    r->headers_out.content_type_len = clcf->default_type.len;
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_http_set_etag(kl_http_request_t *r)
+{
+    kl_table_elt_t           *etag;
+    kl_http_core_loc_conf_t  *clcf;
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (!clcf->etag) {
+        return KL_OK;
+    }
+
+    etag = kl_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return KL_ERROR;
+    }
+
+    etag->hash = 1;
+    etag->next = NULL;
+    kl_str_set(&etag->key, "ETag");
+
+    etag->value.data = kl_pnalloc(r->pool, 2 * KL_INT_T_LEN + 3 + 1);
+    if (etag->value.data == NULL) {
+        etag->hash = 0;
+        return KL_ERROR;
+    }
+
+    /* nginx's form: "<mtime hex>-<length hex>". */
+    etag->value.len = kl_slprintf(etag->value.data,
+                                  etag->value.data + 2 * KL_INT_T_LEN + 3,
+                                  "\"%xT-%xO\"",
+                                  r->headers_out.last_modified_time,
+                                  r->headers_out.content_length_n)
+                      - etag->value.data;
+
+    r->headers_out.etag = etag;
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
+    kl_str_t *location)
+{
+    kl_table_elt_t  *h;
+
+    h = kl_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    h->next = NULL;
+    kl_str_set(&h->key, "Location");
+    h->value = *location;
+
+    r->headers_out.location = h;
+
+    return (kl_int_t) status;
+}
+
+
+void
+kl_http_discard_body(kl_http_request_t *r)
+{
+    /* Reading bodies comes with the engine issue; until then a request
+     * with a body ends its connection (see kl_http_finalize_connection). */
+    if (r->has_body) {
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+}

@@ -1,0 +1,210 @@
+/*
+ * worker.c: a worker process: privileges and rlimits, module init, the
+ * event loop, and graceful or fast exit.
+ *
+ * Signals stay blocked in the worker except inside epoll_pwait, so a
+ * QUIT that arrives while handlers run is seen at the next wait instead
+ * of interrupting them.
+ */
+
+#include "kl_core.h"
+#include "master.h"
+
+#include <grp.h>
+#include <sys/resource.h>
+#include <sys/prctl.h>
+
+
+static void kl_worker_init(kl_cycle_t *cycle, kl_int_t worker);
+static void kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown);
+static void kl_worker_shutdown_timeout(kl_event_t *ev);
+static void kl_worker_exit(kl_cycle_t *cycle);
+
+
+void
+kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t worker)
+{
+    kl_event_t  shutdown;
+
+    kl_loop.role = (kl_loop.role == KL_PROCESS_SINGLE) ? KL_PROCESS_SINGLE
+                                                       : KL_PROCESS_WORKER;
+    kl_loop.worker = worker;
+
+    kl_worker_init(cycle, worker);
+
+    if (kl_loop.role == KL_PROCESS_WORKER) {
+        kl_proctitle_set("kiln: worker process");
+    }
+
+    kl_memzero(&shutdown, sizeof(kl_event_t));
+
+    for ( ;; ) {
+
+        if (kl_loop.exiting
+            && cycle->free_connection_n == cycle->connection_n)
+        {
+            kl_worker_exit(cycle);
+        }
+
+        kl_event_process_events_and_timers(cycle);
+
+        if (kl_sig_terminate) {
+            kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exiting");
+            kl_worker_exit(cycle);
+        }
+
+        if (kl_sig_quit) {
+            kl_sig_quit = 0;
+
+            if (!kl_loop.exiting) {
+                kl_log_error(KL_LOG_NOTICE, cycle->log, 0,
+                             "gracefully shutting down");
+                kl_worker_start_quit(cycle, &shutdown);
+            }
+        }
+
+        if (kl_sig_reopen) {
+            kl_sig_reopen = 0;
+            kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "reopening logs");
+            kl_cycle_reopen_files(cycle);
+        }
+    }
+}
+
+
+static void
+kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
+{
+    kl_uint_t         i;
+    struct rlimit     rlmt;
+    kl_core_conf_t   *ccf;
+
+    (void) worker;
+
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+
+    if (ccf->rlimit_nofile != KL_CONF_UNSET) {
+        rlmt.rlim_cur = (rlim_t) ccf->rlimit_nofile;
+        rlmt.rlim_max = (rlim_t) ccf->rlimit_nofile;
+
+        if (setrlimit(RLIMIT_NOFILE, &rlmt) == -1) {
+            kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                         "setrlimit(RLIMIT_NOFILE, %i) failed",
+                         ccf->rlimit_nofile);
+        }
+    }
+
+    if (geteuid() == 0 && ccf->user != (uid_t) KL_CONF_UNSET_UINT) {
+        if (setgid(ccf->group) == -1) {
+            kl_log_error(KL_LOG_EMERG, cycle->log, errno,
+                         "setgid(%d) failed", (int) ccf->group);
+            exit(2);
+        }
+
+        if (initgroups((char *) ccf->user_name.data, ccf->group) == -1) {
+            kl_log_error(KL_LOG_EMERG, cycle->log, errno,
+                         "initgroups(%V, %d) failed",
+                         &ccf->user_name, (int) ccf->group);
+        }
+
+        if (setuid(ccf->user) == -1) {
+            kl_log_error(KL_LOG_EMERG, cycle->log, errno,
+                         "setuid(%d) failed", (int) ccf->user);
+            exit(2);
+        }
+
+        /* setuid() clears it; cores are worth having from workers. */
+        (void) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
+
+    if (ccf->working_directory.len
+        && chdir((char *) ccf->working_directory.data) == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                     "chdir(\"%s\") failed", ccf->working_directory.data);
+        exit(2);
+    }
+
+    if (kl_event_process_init(cycle) != KL_OK) {
+        exit(2);
+    }
+
+    for (i = 0; kl_modules[i]; i++) {
+        if (kl_modules[i]->init_process
+            && kl_modules[i]->init_process(cycle) != KL_OK)
+        {
+            exit(2);
+        }
+    }
+}
+
+
+static void
+kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown)
+{
+    kl_core_conf_t  *ccf;
+
+    kl_loop.exiting = 1;
+
+    kl_proctitle_set("kiln: worker process is shutting down");
+
+    /* The master keeps the sockets; this worker only stops accepting. */
+    kl_close_listening_sockets(cycle);
+    kl_close_idle_connections(cycle);
+
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+
+    if (ccf->shutdown_timeout) {
+        shutdown->handler = kl_worker_shutdown_timeout;
+        shutdown->data = cycle;
+        shutdown->log = cycle->log;
+        shutdown->cancelable = 1;
+        kl_event_add_timer(shutdown, ccf->shutdown_timeout);
+    }
+}
+
+
+static void
+kl_worker_shutdown_timeout(kl_event_t *ev)
+{
+    kl_uint_t         i;
+    kl_cycle_t       *cycle;
+    kl_connection_t  *c;
+
+    cycle = ev->data;
+    c = cycle->connections;
+
+    kl_log_error(KL_LOG_NOTICE, cycle->log, 0,
+                 "worker_shutdown_timeout expired, closing connections");
+
+    for (i = 0; i < cycle->connection_n; i++) {
+        if (c[i].fd == -1 || c[i].read->accept) {
+            continue;
+        }
+
+        c[i].close = 1;
+        c[i].error = 1;
+        c[i].read->handler(c[i].read);
+    }
+}
+
+
+static void
+kl_worker_exit(kl_cycle_t *cycle)
+{
+    kl_uint_t  i;
+
+    for (i = 0; kl_modules[i]; i++) {
+        if (kl_modules[i]->exit_process) {
+            kl_modules[i]->exit_process(cycle);
+        }
+    }
+
+    if (kl_loop.role == KL_PROCESS_SINGLE) {
+        kl_cycle_delete_pidfile(cycle);
+    }
+
+    kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exit");
+
+    exit(0);
+}
