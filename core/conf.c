@@ -16,51 +16,50 @@
 
 
 /* Blocks and includes deeper than this are a loop or an attack. */
-#define KL_CONF_MAX_DEPTH  64
+#define KL_CONF_MAX_DEPTH 64
 
 /* What ends a kl_conf_parse() call: EOF of a file, '}', or end of -g. */
-#define KL_CONF_PARSE_FILE   0
-#define KL_CONF_PARSE_BLOCK  1
-#define KL_CONF_PARSE_PARAM  2
+#define KL_CONF_PARSE_FILE  0
+#define KL_CONF_PARSE_BLOCK 1
+#define KL_CONF_PARSE_PARAM 2
 
 
 /* The tokenizer's state within one directive. */
 typedef struct {
-    u_char      *start;          /* the current word's first byte */
-    u_char      *brace;          /* just after an unclosed "${" */
-    unsigned     last_space:1;   /* between words */
-    unsigned     need_space:1;   /* a quote just closed */
-    unsigned     sharp_comment:1;
-    unsigned     variable:1;     /* the previous byte was '$' */
-    unsigned     quoted:1;       /* the previous byte was '\' */
-    unsigned     s_quoted:1;
-    unsigned     d_quoted:1;
+    u_char  *start;        /* the current word's first byte */
+    u_char  *brace;        /* just after an unclosed "${" */
+    unsigned last_space:1; /* between words */
+    unsigned need_space:1; /* a quote just closed */
+    unsigned sharp_comment:1;
+    unsigned variable:1; /* the previous byte was '$' */
+    unsigned quoted:1;   /* the previous byte was '\' */
+    unsigned s_quoted:1;
+    unsigned d_quoted:1;
 } kl_conf_token_t;
 
 
-static kl_int_t kl_conf_open(kl_conf_t *cf, kl_str_t *name,
-    kl_conf_file_t *file, kl_buf_t *b);
-static kl_int_t kl_conf_read(kl_conf_t *cf, kl_file_t *file, u_char *buf,
-    size_t size);
+static kl_int_t  kl_conf_open(kl_conf_t *cf, kl_str_t *name,
+                              kl_conf_file_t *file, kl_buf_t *b);
+static kl_int_t  kl_conf_read(kl_conf_t *cf, kl_file_t *file, u_char *buf,
+                              size_t size);
 static kl_uint_t kl_conf_dumped(kl_cycle_t *cycle, kl_str_t *name);
-static kl_int_t kl_conf_loop(kl_conf_t *cf, kl_uint_t type);
-static kl_int_t kl_conf_read_token(kl_conf_t *cf);
-static kl_int_t kl_conf_token_start(kl_conf_t *cf, kl_conf_token_t *t,
-    u_char ch);
-static kl_uint_t kl_conf_token_end(kl_conf_token_t *t, u_char ch,
-    u_char *pos);
-static kl_int_t kl_conf_token_eof(kl_conf_t *cf, kl_uint_t last_space);
-static kl_int_t kl_conf_push_word(kl_conf_t *cf, u_char *src, u_char *end,
-    u_char *brace);
-static kl_int_t kl_conf_handler(kl_conf_t *cf, kl_int_t last);
+static kl_int_t  kl_conf_loop(kl_conf_t *cf, kl_uint_t type);
+static kl_int_t  kl_conf_read_token(kl_conf_t *cf);
+static kl_int_t  kl_conf_token_start(kl_conf_t *cf, kl_conf_token_t *t,
+                                     u_char ch);
+static kl_uint_t kl_conf_token_end(kl_conf_token_t *t, u_char ch, u_char *pos);
+static kl_int_t  kl_conf_token_eof(kl_conf_t *cf, kl_uint_t last_space);
+static kl_int_t  kl_conf_push_word(kl_conf_t *cf, u_char *src, u_char *end,
+                                   u_char *brace);
+static kl_int_t  kl_conf_handler(kl_conf_t *cf, kl_int_t last);
 static kl_uint_t kl_conf_args_valid(kl_uint_t type, kl_uint_t nelts);
-static void *kl_conf_slot(kl_conf_t *cf, kl_module_t *module,
-    kl_command_t *cmd);
+static void     *kl_conf_slot(kl_conf_t *cf, kl_module_t *module,
+                              kl_command_t *cmd);
 static off_t kl_conf_parse_scaled(kl_str_t *line, off_t max, kl_uint_t giga);
 
 
 /* The argument-count bit for a directive of n words, name included. */
-static kl_uint_t  kl_conf_argument_number[] = {
+static kl_uint_t kl_conf_argument_number[] = {
     KL_CONF_NOARGS,
     KL_CONF_TAKE1,
     KL_CONF_TAKE2,
@@ -68,11 +67,11 @@ static kl_uint_t  kl_conf_argument_number[] = {
     KL_CONF_TAKE4,
     KL_CONF_TAKE5,
     KL_CONF_TAKE6,
-    KL_CONF_TAKE7
+    KL_CONF_TAKE7,
 };
 
 
-static kl_command_t  kl_conf_commands[] = {
+static kl_command_t kl_conf_commands[] = {
 
     { .name = kl_string("include"),
       .type = KL_ANY_CONF | KL_CONF_TAKE1,
@@ -85,7 +84,7 @@ static kl_command_t  kl_conf_commands[] = {
 };
 
 
-static kl_core_module_t  kl_conf_module_ctx = {
+static kl_core_module_t kl_conf_module_ctx = {
     .create_conf = NULL,
     .init_conf = NULL,
 };
@@ -95,7 +94,7 @@ static kl_core_module_t  kl_conf_module_ctx = {
  * Its directives are valid in every module type's blocks (the dispatcher
  * knows this module by address), like nginx's NGX_CONF_MODULE.
  */
-kl_module_t  kl_conf_module = {
+kl_module_t kl_conf_module = {
     .name = "kl_conf_module",
     .index = KL_MODULE_UNSET_INDEX,
     .ctx_index = KL_MODULE_UNSET_INDEX,
@@ -108,9 +107,9 @@ kl_module_t  kl_conf_module = {
 char *
 kl_conf_param(kl_conf_t *cf, kl_str_t *param)
 {
-    char            *rv;
-    kl_buf_t         b;
-    kl_conf_file_t   conf_file, *prev;
+    char          *rv;
+    kl_buf_t       b;
+    kl_conf_file_t conf_file, *prev;
 
     if (param == NULL || param->len == 0) {
         return KL_CONF_OK;
@@ -143,10 +142,10 @@ kl_conf_param(kl_conf_t *cf, kl_str_t *param)
 char *
 kl_conf_parse(kl_conf_t *cf, kl_str_t *filename)
 {
-    kl_int_t         rc;
-    kl_buf_t         b;
-    kl_uint_t        type;
-    kl_conf_file_t   conf_file, *prev;
+    kl_int_t       rc;
+    kl_buf_t       b;
+    kl_uint_t      type;
+    kl_conf_file_t conf_file, *prev;
 
     if (cf->args == NULL) {
         cf->args = kl_array_create(cf->pool, 10, sizeof(kl_str_t));
@@ -164,7 +163,8 @@ kl_conf_parse(kl_conf_t *cf, kl_str_t *filename)
     if (cf->depth >= KL_CONF_MAX_DEPTH) {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                           "blocks and includes are nested more than %d "
-                          "levels deep", KL_CONF_MAX_DEPTH);
+                          "levels deep",
+                          KL_CONF_MAX_DEPTH);
         return KL_CONF_ERROR;
     }
 
@@ -210,11 +210,11 @@ kl_conf_parse(kl_conf_t *cf, kl_str_t *filename)
 static kl_int_t
 kl_conf_open(kl_conf_t *cf, kl_str_t *name, kl_conf_file_t *file, kl_buf_t *b)
 {
-    size_t           size;
-    u_char          *data;
-    kl_int_t         rc;
-    kl_buf_t        *dump;
-    kl_conf_dump_t  *cd;
+    size_t          size;
+    u_char         *data;
+    kl_int_t        rc;
+    kl_buf_t       *dump;
+    kl_conf_dump_t *cd;
 
     kl_memzero(file, sizeof(kl_conf_file_t));
     kl_memzero(b, sizeof(kl_buf_t));
@@ -225,8 +225,8 @@ kl_conf_open(kl_conf_t *cf, kl_str_t *name, kl_conf_file_t *file, kl_buf_t *b)
         return KL_ERROR;
     }
 
-    file->file.fd = kl_open_file(file->file.name.data, KL_FILE_RDONLY,
-                                 KL_FILE_OPEN, 0);
+    file->file.fd =
+        kl_open_file(file->file.name.data, KL_FILE_RDONLY, KL_FILE_OPEN, 0);
     if (file->file.fd == KL_INVALID_FILE) {
         kl_conf_log_error(KL_LOG_EMERG, cf, kl_errno, "open() \"%V\" failed",
                           &file->file.name);
@@ -299,8 +299,8 @@ kl_conf_open(kl_conf_t *cf, kl_str_t *name, kl_conf_file_t *file, kl_buf_t *b)
 static kl_int_t
 kl_conf_read(kl_conf_t *cf, kl_file_t *file, u_char *buf, size_t size)
 {
-    size_t   done;
-    ssize_t  n;
+    size_t  done;
+    ssize_t n;
 
     for (done = 0; done < size; done += n) {
         n = kl_read_file(file, buf + done, size - done, (off_t) done);
@@ -314,7 +314,8 @@ kl_conf_read(kl_conf_t *cf, kl_file_t *file, u_char *buf, size_t size)
         if (n == 0) {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "pread() \"%V\" returned only %uz bytes "
-                              "instead of %uz", &file->name, done, size);
+                              "instead of %uz",
+                              &file->name, done, size);
             return KL_ERROR;
         }
     }
@@ -327,8 +328,8 @@ kl_conf_read(kl_conf_t *cf, kl_file_t *file, u_char *buf, size_t size)
 static kl_uint_t
 kl_conf_dumped(kl_cycle_t *cycle, kl_str_t *name)
 {
-    kl_uint_t        i;
-    kl_conf_dump_t  *cd;
+    kl_uint_t       i;
+    kl_conf_dump_t *cd;
 
     if (cycle->config_dump.elts == NULL) {
         if (kl_array_init(&cycle->config_dump, cycle->pool, 1,
@@ -356,10 +357,10 @@ kl_conf_dumped(kl_cycle_t *cycle, kl_str_t *name)
 static kl_int_t
 kl_conf_loop(kl_conf_t *cf, kl_uint_t type)
 {
-    char      *rv;
-    kl_int_t   rc;
+    char    *rv;
+    kl_int_t rc;
 
-    for ( ;; ) {
+    for (;;) {
         rc = kl_conf_read_token(cf);
 
         if (rc == KL_ERROR) {
@@ -419,7 +420,7 @@ kl_conf_loop(kl_conf_t *cf, kl_uint_t type)
 }
 
 
-#define kl_conf_is_space(ch)                                                 \
+#define kl_conf_is_space(ch)                                                   \
     ((ch) == ' ' || (ch) == '\t' || (ch) == KL_CR || (ch) == KL_LF)
 
 /*
@@ -431,10 +432,10 @@ kl_conf_loop(kl_conf_t *cf, kl_uint_t type)
 static kl_int_t
 kl_conf_read_token(kl_conf_t *cf)
 {
-    u_char            ch;
-    kl_int_t          rc;
-    kl_buf_t         *b;
-    kl_conf_token_t   t;
+    u_char          ch;
+    kl_int_t        rc;
+    kl_buf_t       *b;
+    kl_conf_token_t t;
 
     kl_memzero(&t, sizeof(kl_conf_token_t));
     t.last_space = 1;
@@ -443,7 +444,7 @@ kl_conf_read_token(kl_conf_t *cf)
     b = cf->conf_file->buffer;
     t.start = b->pos;
 
-    for ( ;; ) {
+    for (;;) {
 
         if (b->pos >= b->last) {
             return kl_conf_token_eof(cf, t.last_space);
@@ -481,8 +482,7 @@ kl_conf_read_token(kl_conf_t *cf)
             }
 
             if (ch != ')') {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "unexpected \"%c\"",
-                                  ch);
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "unexpected \"%c\"", ch);
                 return KL_ERROR;
             }
 
@@ -671,9 +671,9 @@ kl_conf_token_eof(kl_conf_t *cf, kl_uint_t last_space)
 static kl_int_t
 kl_conf_push_word(kl_conf_t *cf, u_char *src, u_char *end, u_char *brace)
 {
-    u_char    *dst, *p;
-    size_t     len;
-    kl_str_t  *word;
+    u_char   *dst, *p;
+    size_t    len;
+    kl_str_t *word;
 
     if (brace) {
         for (p = brace; p < end; p++) {
@@ -686,7 +686,8 @@ kl_conf_push_word(kl_conf_t *cf, u_char *src, u_char *end, u_char *brace)
 
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                           "the closing bracket in \"%*s\" variable "
-                          "is missing", (size_t) (p - brace), brace);
+                          "is missing",
+                          (size_t) (p - brace), brace);
         return KL_ERROR;
     }
 
@@ -746,12 +747,12 @@ kl_conf_push_word(kl_conf_t *cf, u_char *src, u_char *end, u_char *brace)
 static kl_int_t
 kl_conf_handler(kl_conf_t *cf, kl_int_t last)
 {
-    char          *rv;
-    void          *conf;
-    kl_str_t      *name;
-    kl_uint_t      i, found;
-    kl_module_t   *module;
-    kl_command_t  *cmd;
+    char         *rv;
+    void         *conf;
+    kl_str_t     *name;
+    kl_uint_t     i, found;
+    kl_module_t  *module;
+    kl_command_t *cmd;
 
     name = cf->args->elts;
     found = 0;
@@ -764,7 +765,7 @@ kl_conf_handler(kl_conf_t *cf, kl_int_t last)
             continue;
         }
 
-        for ( /* void */ ; cmd->name.len; cmd++) {
+        for (/* void */; cmd->name.len; cmd++) {
 
             if (name->len != cmd->name.len
                 || kl_strncmp(name->data, cmd->name.data, name->len) != 0)
@@ -785,7 +786,8 @@ kl_conf_handler(kl_conf_t *cf, kl_int_t last)
             if (!(cmd->type & KL_CONF_BLOCK) && last != KL_OK) {
                 kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                                   "directive \"%V\" is not terminated by "
-                                  "\";\"", &cmd->name);
+                                  "\";\"",
+                                  &cmd->name);
                 return KL_ERROR;
             }
 
@@ -799,7 +801,8 @@ kl_conf_handler(kl_conf_t *cf, kl_int_t last)
             if (!kl_conf_args_valid(cmd->type, cf->args->nelts)) {
                 kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                                   "invalid number of arguments in \"%V\" "
-                                  "directive", &cmd->name);
+                                  "directive",
+                                  &cmd->name);
                 return KL_ERROR;
             }
 
@@ -869,7 +872,7 @@ kl_conf_args_valid(kl_uint_t type, kl_uint_t nelts)
 static void *
 kl_conf_slot(kl_conf_t *cf, kl_module_t *module, kl_command_t *cmd)
 {
-    void  **confp;
+    void **confp;
 
     if (module == &kl_conf_module || cf->ctx == NULL) {
         return NULL;
@@ -892,10 +895,10 @@ kl_conf_slot(kl_conf_t *cf, kl_module_t *module, kl_command_t *cmd)
 char *
 kl_conf_include(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char       *rv;
-    kl_int_t    n;
-    kl_str_t   *value, file, name;
-    kl_glob_t   gl;
+    char     *rv;
+    kl_int_t  n;
+    kl_str_t *value, file, name;
+    kl_glob_t gl;
 
     (void) cmd;
     (void) conf;
@@ -925,7 +928,7 @@ kl_conf_include(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     rv = KL_CONF_OK;
 
-    for ( ;; ) {
+    for (;;) {
         n = kl_glob_next(&gl, &name);
 
         if (n != KL_OK) {
@@ -949,7 +952,7 @@ kl_conf_include(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 kl_int_t
 kl_conf_full_name(kl_cycle_t *cycle, kl_str_t *name, kl_uint_t conf_prefix)
 {
-    kl_str_t  *prefix;
+    kl_str_t *prefix;
 
     prefix = conf_prefix ? &cycle->conf_prefix : &cycle->prefix;
 
@@ -958,12 +961,12 @@ kl_conf_full_name(kl_cycle_t *cycle, kl_str_t *name, kl_uint_t conf_prefix)
 
 
 void
-kl_conf_log_error(kl_uint_t level, kl_conf_t *cf, kl_err_t err,
-    const char *fmt, ...)
+kl_conf_log_error(kl_uint_t level, kl_conf_t *cf, kl_err_t err, const char *fmt,
+                  ...)
 {
-    u_char   errstr[KL_MAX_CONF_ERRSTR], *p, *last;
-    size_t   len;
-    va_list  args;
+    u_char  errstr[KL_MAX_CONF_ERRSTR], *p, *last;
+    size_t  len;
+    va_list args;
 
     last = errstr + KL_MAX_CONF_ERRSTR;
 
@@ -995,9 +998,9 @@ kl_conf_log_error(kl_uint_t level, kl_conf_t *cf, kl_err_t err,
 char *
 kl_conf_set_flag_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char      *p;
-    kl_int_t  *fp;
-    kl_str_t  *value;
+    char     *p;
+    kl_int_t *fp;
+    kl_str_t *value;
 
     p = conf;
     fp = (kl_int_t *) (p + cmd->offset);
@@ -1029,8 +1032,8 @@ kl_conf_set_flag_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_str_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char      *p;
-    kl_str_t  *field, *value;
+    char     *p;
+    kl_str_t *field, *value;
 
     p = conf;
     field = (kl_str_t *) (p + cmd->offset);
@@ -1049,9 +1052,9 @@ kl_conf_set_str_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_str_array_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char         *p;
-    kl_str_t     *value, *s;
-    kl_array_t  **a;
+    char        *p;
+    kl_str_t    *value, *s;
+    kl_array_t **a;
 
     p = conf;
     a = (kl_array_t **) (p + cmd->offset);
@@ -1078,9 +1081,9 @@ kl_conf_set_str_array_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_num_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char      *p;
-    kl_int_t  *np;
-    kl_str_t  *value;
+    char     *p;
+    kl_int_t *np;
+    kl_str_t *value;
 
     p = conf;
     np = (kl_int_t *) (p + cmd->offset);
@@ -1103,9 +1106,9 @@ kl_conf_set_num_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_size_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char      *p;
-    size_t    *sp;
-    kl_str_t  *value;
+    char     *p;
+    size_t   *sp;
+    kl_str_t *value;
 
     p = conf;
     sp = (size_t *) (p + cmd->offset);
@@ -1128,9 +1131,9 @@ kl_conf_set_size_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_off_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char      *p;
-    off_t     *op;
-    kl_str_t  *value;
+    char     *p;
+    off_t    *op;
+    kl_str_t *value;
 
     p = conf;
     op = (off_t *) (p + cmd->offset);
@@ -1153,9 +1156,9 @@ kl_conf_set_off_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_msec_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char       *p;
-    kl_str_t   *value;
-    kl_msec_t  *msp;
+    char      *p;
+    kl_str_t  *value;
+    kl_msec_t *msp;
 
     p = conf;
     msp = (kl_msec_t *) (p + cmd->offset);
@@ -1178,9 +1181,9 @@ kl_conf_set_msec_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_sec_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char      *p;
-    time_t    *sp;
-    kl_str_t  *value;
+    char     *p;
+    time_t   *sp;
+    kl_str_t *value;
 
     p = conf;
     sp = (time_t *) (p + cmd->offset);
@@ -1203,10 +1206,10 @@ kl_conf_set_sec_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_enum_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char            *p;
-    kl_uint_t       *np, i;
-    kl_str_t        *value;
-    kl_conf_enum_t  *e;
+    char           *p;
+    kl_uint_t      *np, i;
+    kl_str_t       *value;
+    kl_conf_enum_t *e;
 
     p = conf;
     np = (kl_uint_t *) (p + cmd->offset);
@@ -1220,8 +1223,7 @@ kl_conf_set_enum_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     for (i = 0; e[i].name.len != 0; i++) {
         if (e[i].name.len != value[1].len
-            || kl_strncasecmp(e[i].name.data, value[1].data, value[1].len)
-               != 0)
+            || kl_strncasecmp(e[i].name.data, value[1].data, value[1].len) != 0)
         {
             continue;
         }
@@ -1255,8 +1257,8 @@ kl_conf_parse_offset(kl_str_t *line)
 static off_t
 kl_conf_parse_scaled(kl_str_t *line, off_t max, kl_uint_t giga)
 {
-    off_t   value, scale;
-    size_t  len;
+    off_t  value, scale;
+    size_t len;
 
     len = line->len;
 
@@ -1308,18 +1310,32 @@ kl_conf_parse_scaled(kl_str_t *line, off_t max, kl_uint_t giga)
 kl_int_t
 kl_conf_parse_time(kl_str_t *line, kl_uint_t is_sec)
 {
-    u_char     *p, *last;
-    kl_int_t    value, total, scale;
-    kl_uint_t   valid, step, next;
+    u_char   *p, *last;
+    kl_int_t  value, total, scale;
+    kl_uint_t valid, step, next;
 
-    static const kl_int_t  seconds[] = {
-        0, 60 * 60 * 24 * 365, 60 * 60 * 24 * 30, 60 * 60 * 24 * 7,
-        60 * 60 * 24, 60 * 60, 60, 1, 0, 1
-    };
+    static const kl_int_t seconds[] = { 0,
+                                        60 * 60 * 24 * 365,
+                                        60 * 60 * 24 * 30,
+                                        60 * 60 * 24 * 7,
+                                        60 * 60 * 24,
+                                        60 * 60,
+                                        60,
+                                        1,
+                                        0,
+                                        1 };
 
     enum {
-        st_start = 0, st_year, st_month, st_week, st_day, st_hour, st_min,
-        st_sec, st_msec, st_last
+        st_start = 0,
+        st_year,
+        st_month,
+        st_week,
+        st_day,
+        st_hour,
+        st_min,
+        st_sec,
+        st_msec,
+        st_last
     };
 
     valid = 0;
@@ -1343,13 +1359,27 @@ kl_conf_parse_time(kl_str_t *line, kl_uint_t is_sec)
         }
 
         switch (*p++) {
-        case 'y': next = st_year; break;
-        case 'M': next = st_month; break;
-        case 'w': next = st_week; break;
-        case 'd': next = st_day; break;
-        case 'h': next = st_hour; break;
-        case 's': next = st_sec; break;
-        case ' ': next = st_last; break;
+        case 'y':
+            next = st_year;
+            break;
+        case 'M':
+            next = st_month;
+            break;
+        case 'w':
+            next = st_week;
+            break;
+        case 'd':
+            next = st_day;
+            break;
+        case 'h':
+            next = st_hour;
+            break;
+        case 's':
+            next = st_sec;
+            break;
+        case ' ':
+            next = st_last;
+            break;
 
         case 'm':
             next = st_min;

@@ -223,7 +223,7 @@ kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_log_t    *log, *last;
+    kl_log_t    *log, *last, tmp;
     kl_int_t     level;
     kl_str_t    *value, name;
     kl_cycle_t  *cycle;
@@ -238,20 +238,9 @@ kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return "has too many arguments";
     }
 
-    if (cycle->new_log.file == NULL) {
-        log = &cycle->new_log;
-
-    } else {
-        log = kl_pcalloc(cf->pool, sizeof(kl_log_t));
-        if (log == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        for (last = &cycle->new_log; last->next; last = last->next) {
-            /* find the tail */
-        }
-
-        last->next = log;
+    log = kl_pcalloc(cf->pool, sizeof(kl_log_t));
+    if (log == NULL) {
+        return KL_CONF_ERROR;
     }
 
     name = value[1];
@@ -273,6 +262,32 @@ kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
         log->log_level = (kl_uint_t) level;
     }
+
+    /*
+     * kl_log_error tests the first destination's level only, so the list
+     * is kept most verbose first (as nginx keeps it).
+     */
+    if (cycle->new_log.file == NULL) {
+        cycle->new_log = *log;
+        return KL_CONF_OK;
+    }
+
+    if (log->log_level > cycle->new_log.log_level) {
+        tmp = cycle->new_log;
+        cycle->new_log = *log;
+        *log = tmp;
+        cycle->new_log.next = log;
+        return KL_CONF_OK;
+    }
+
+    for (last = &cycle->new_log; last->next; last = last->next) {
+        if (log->log_level > last->next->log_level) {
+            break;
+        }
+    }
+
+    log->next = last->next;
+    last->next = log;
 
     return KL_CONF_OK;
 }

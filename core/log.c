@@ -12,6 +12,7 @@
 #include "time.h"
 #include "files.h"
 #include "log.h"
+#include "process.h"
 
 static const char *kl_log_levels[] = { "stderr", "emerg", "alert",
                                        "crit",   "error", "warn",
@@ -22,10 +23,11 @@ void
 kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
                   ...)
 {
-    u_char     *p, *last;
+    u_char     *p, *last, *msg;
     ssize_t     n;
     va_list     args;
     kl_log_t   *l;
+    kl_uint_t   wrote_stderr;
     const char *name;
     u_char      errstr[KL_MAX_ERROR_STR];
 
@@ -42,6 +44,8 @@ kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
     if (log->connection) {
         p = kl_slprintf(p, last, "*%ui ", log->connection);
     }
+
+    msg = p;
 
     va_start(args, fmt);
     p = kl_vslprintf(p, last, fmt, args);
@@ -61,6 +65,8 @@ kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
 
     *p++ = '\n';
 
+    wrote_stderr = 0;
+
     for (l = log; l; l = l->next) {
         if (l->log_level < level || l->file == NULL || l->file->fd == -1) {
             continue;
@@ -70,7 +76,26 @@ kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
         do {
             n = write(l->file->fd, errstr, (size_t) (p - errstr));
         } while (n == -1 && errno == EINTR);
+
+        if (l->file->fd == STDERR_FILENO) {
+            wrote_stderr = 1;
+        }
     }
+
+    /*
+     * Until the master is up, whoever ran the command sees what went
+     * wrong on the terminal too, in nginx's short form.
+     */
+    if (!kl_loop.use_stderr || level > KL_LOG_WARN || wrote_stderr) {
+        return;
+    }
+
+    msg -= sizeof("kiln: [] ") - 1 + strlen(name ? name : "unknown");
+    (void) kl_slprintf(msg, last, "kiln: [%s] ", name ? name : "unknown");
+
+    do {
+        n = write(STDERR_FILENO, msg, (size_t) (p - msg));
+    } while (n == -1 && errno == EINTR);
 }
 
 

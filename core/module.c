@@ -12,7 +12,7 @@
 kl_uint_t
 kl_modules_init(void)
 {
-    kl_uint_t  i, j, n;
+    kl_uint_t i, j, n;
 
     for (i = 0; kl_modules[i]; i++) {
         n = 0;
@@ -34,7 +34,7 @@ kl_modules_init(void)
 kl_uint_t
 kl_modules_count(kl_uint_t type)
 {
-    kl_uint_t  i, n;
+    kl_uint_t i, n;
 
     n = 0;
 

@@ -7,6 +7,7 @@
 static kl_int_t kl_main_init_cycle(kl_cycle_t *init, kl_options_t *opts);
 static void kl_main_dump_config(kl_cycle_t *cycle);
 static kl_int_t kl_main_redirect_stderr(kl_cycle_t *cycle);
+static void kl_main_open_startup_log(kl_cycle_t *init, kl_open_file_t *file);
 
 
 int
@@ -61,11 +62,19 @@ main(int argc, char **argv)
 
     kl_cycle = &init;
 
+    kl_main_open_startup_log(&init, &stderr_file);
+
     if (kl_proctitle_init(argc, argv, &log) != KL_OK) {
         return 1;
     }
 
     cycle = kl_cycle_init(&init, opts.test_config || opts.signal);
+
+    if (cycle && stderr_file.fd > STDERR_FILENO) {
+        /* The cycle opened its own logs; this one served the start-up. */
+        close(stderr_file.fd);
+        stderr_file.fd = STDERR_FILENO;
+    }
 
     if (cycle == NULL) {
         if (opts.test_config) {
@@ -254,4 +263,38 @@ kl_main_redirect_stderr(kl_cycle_t *cycle)
     }
 
     return KL_OK;
+}
+
+
+/*
+ * Until the configuration names its logs, messages go to the default
+ * error log (or -e), as nginx's do, and are echoed to the terminal.
+ */
+static void
+kl_main_open_startup_log(kl_cycle_t *init, kl_open_file_t *file)
+{
+    kl_fd_t   fd;
+    kl_str_t  name;
+
+    name = init->error_log;
+
+    if (name.len == 6 && kl_strncmp(name.data, "stderr", 6) == 0) {
+        return;
+    }
+
+    if (kl_conf_full_name(init, &name, 0) != KL_OK) {
+        return;
+    }
+
+    fd = kl_log_open_file(name.data);
+
+    if (fd == -1) {
+        kl_log_error(KL_LOG_ALERT, init->log, errno,
+                     "could not open error log file: open() \"%s\" failed",
+                     name.data);
+        return;
+    }
+
+    file->fd = fd;
+    file->name = name;
 }

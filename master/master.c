@@ -37,6 +37,7 @@ typedef struct {
     kl_process_t  procs[KL_MAX_PROCESSES];
     kl_int_t      last;         /* one past the highest slot in use */
     kl_uint_t     live;
+    unsigned      stopping:1;   /* QUIT or TERM: no more respawns */
 } kl_master_t;
 
 
@@ -332,6 +333,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
                 kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
                              "exiting on signal (fast shutdown)");
                 terminating = 1;
+                m->stopping = 1;
                 delay = 50;
                 kl_master_set_alarm(m, delay);
             }
@@ -352,6 +354,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
                 kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
                              "gracefully shutting down");
                 quitting = 1;
+                m->stopping = 1;
             }
 
             kl_master_signal_workers(m, SIGQUIT);
@@ -535,7 +538,7 @@ kl_master_reap(kl_master_t *m)
         }
 
         if (!p->respawn || p->exiting || p->cycle != kl_cycle
-            || kl_sig_terminate || kl_sig_quit)
+            || m->stopping)
         {
             p->pid = -1;
             continue;

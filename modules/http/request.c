@@ -263,7 +263,7 @@ kl_http_wait_request_handler(kl_event_t *rev)
 
     if (n == 0) {
         kl_log_error(KL_LOG_INFO, c->log, 0,
-                     "client closed connection while waiting for request");
+                     "client closed connection");
         kl_http_close_connection(c);
         return;
     }
@@ -317,6 +317,7 @@ kl_http_create_request(kl_connection_t *c)
     r->loc_conf = hc->conf_ctx->loc_conf;
 
     r->read_event_handler = kl_http_block_reading;
+    r->write_event_handler = kl_http_request_empty_handler;
     r->header_in = hc->nbusy ? hc->busy[0] : c->buffer;
 
     r->ctx = kl_pcalloc(pool, sizeof(void *)
@@ -1264,6 +1265,9 @@ kl_http_process_request(kl_http_request_t *r)
     c->write->handler = kl_http_request_handler;
     r->read_event_handler = kl_http_block_reading;
 
+    /* nginx's messages carry no "while ..." once a request runs. */
+    c->log->action = NULL;
+
     kl_http_handler(r);
 }
 
@@ -1313,6 +1317,7 @@ kl_http_set_keepalive(kl_http_request_t *r)
     kl_http_free_request(r, 0);
 
     c->data = hc;
+    c->write->handler = kl_http_empty_handler;
 
     /* Large buffers go back to the free list, but one holding a pipelined
      * request is kept as the next request's header buffer. */

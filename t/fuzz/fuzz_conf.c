@@ -16,24 +16,24 @@
 #include "kl_core.h"
 
 
-#define F_BLOCK_MODULE  0x4b4c4246   /* "FBLK" */
-#define F_BLOCK_CONF    KL_HTTP_MAIN_CONF
+#define F_BLOCK_MODULE 0x4b4c4246 /* "FBLK" */
+#define F_BLOCK_CONF   KL_HTTP_MAIN_CONF
 
 typedef struct {
-    kl_int_t      flag;
-    kl_str_t      str;
-    kl_array_t   *strs;
-    kl_int_t      num;
-    size_t        size;
-    off_t         off;
-    kl_msec_t     msec;
-    time_t        sec;
-    kl_uint_t     mode;
-    kl_uint_t     calls;
+    kl_int_t    flag;
+    kl_str_t    str;
+    kl_array_t *strs;
+    kl_int_t    num;
+    size_t      size;
+    off_t       off;
+    kl_msec_t   msec;
+    time_t      sec;
+    kl_uint_t   mode;
+    kl_uint_t   calls;
 } f_conf_t;
 
 typedef struct {
-    void        **conf;
+    void **conf;
 } f_block_ctx_t;
 
 
@@ -45,28 +45,29 @@ static char *f_nested(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *f_types(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
 
-static kl_conf_enum_t  f_methods[] = {
-    { kl_string("epoll"), 1 },
-    { kl_string("poll"), 2 },
-    { kl_null_string, 0 }
-};
+static kl_conf_enum_t f_methods[] = { { kl_string("epoll"), 1 },
+                                      { kl_string("poll"), 2 },
+                                      { kl_null_string, 0 } };
 
-#define F_MAIN  (KL_MAIN_CONF | KL_DIRECT_CONF)
-#define F_CMD(nm, tp, fn, field)                                             \
-    { .name = kl_string(nm), .type = F_MAIN | (tp), .set = (fn), .conf = 0,  \
-      .offset = offsetof(f_conf_t, field), .post = NULL }
-#define F_BCMD(nm, tp, fn, field, pst)                                       \
-    { .name = kl_string(nm), .type = F_BLOCK_CONF | (tp), .set = (fn),       \
-      .conf = offsetof(f_block_ctx_t, conf),                                 \
-      .offset = offsetof(f_conf_t, field), .post = (pst) }
+#define F_MAIN (KL_MAIN_CONF | KL_DIRECT_CONF)
+#define F_CMD(nm, tp, fn, field)                                               \
+    {                                                                          \
+        .name = kl_string(nm), .type = F_MAIN | (tp), .set = (fn), .conf = 0,  \
+        .offset = offsetof(f_conf_t, field), .post = NULL                      \
+    }
+#define F_BCMD(nm, tp, fn, field, pst)                                         \
+    {                                                                          \
+        .name = kl_string(nm), .type = F_BLOCK_CONF | (tp), .set = (fn),       \
+        .conf = offsetof(f_block_ctx_t, conf),                                 \
+        .offset = offsetof(f_conf_t, field), .post = (pst)                     \
+    }
 
-static kl_command_t  f_core_commands[] = {
+static kl_command_t f_core_commands[] = {
     F_CMD("daemon", KL_CONF_FLAG, kl_conf_set_flag_slot, flag),
     F_CMD("pid", KL_CONF_TAKE1, kl_conf_set_str_slot, str),
     F_CMD("env", KL_CONF_TAKE1, kl_conf_set_str_array_slot, strs),
     F_CMD("worker_processes", KL_CONF_TAKE1, kl_conf_set_num_slot, num),
-    F_CMD("worker_rlimit_nofile", KL_CONF_TAKE1, kl_conf_set_size_slot,
-          size),
+    F_CMD("worker_rlimit_nofile", KL_CONF_TAKE1, kl_conf_set_size_slot, size),
     F_CMD("worker_shutdown_timeout", KL_CONF_TAKE1, kl_conf_set_msec_slot,
           msec),
     F_CMD("timer_resolution", KL_CONF_TAKE1, kl_conf_set_sec_slot, sec),
@@ -78,23 +79,27 @@ static kl_command_t  f_core_commands[] = {
     kl_null_command
 };
 
-static kl_command_t  f_blockcore_commands[] = {
+static kl_command_t f_blockcore_commands[] = {
     { .name = kl_string("http"),
       .type = KL_MAIN_CONF | KL_CONF_BLOCK | KL_CONF_NOARGS,
-      .set = f_block, .conf = 0, .offset = 0, .post = NULL },
+      .set = f_block,
+      .conf = 0,
+      .offset = 0,
+      .post = NULL },
     { .name = kl_string("events"),
       .type = KL_MAIN_CONF | KL_CONF_BLOCK | KL_CONF_NOARGS,
-      .set = f_block, .conf = 0, .offset = 0, .post = NULL },
+      .set = f_block,
+      .conf = 0,
+      .offset = 0,
+      .post = NULL },
     kl_null_command
 };
 
-static kl_command_t  f_block_commands[] = {
+static kl_command_t f_block_commands[] = {
     F_BCMD("server", KL_CONF_BLOCK | KL_CONF_NOARGS, f_nested, calls, NULL),
-    F_BCMD("location", KL_CONF_BLOCK | KL_CONF_TAKE12, f_nested, calls,
-           NULL),
+    F_BCMD("location", KL_CONF_BLOCK | KL_CONF_TAKE12, f_nested, calls, NULL),
     F_BCMD("if", KL_CONF_BLOCK | KL_CONF_1MORE, f_nested, calls, NULL),
-    F_BCMD("upstream", KL_CONF_BLOCK | KL_CONF_TAKE1, f_nested, calls,
-           NULL),
+    F_BCMD("upstream", KL_CONF_BLOCK | KL_CONF_TAKE1, f_nested, calls, NULL),
     F_BCMD("types", KL_CONF_BLOCK | KL_CONF_NOARGS, f_types, calls, NULL),
     F_BCMD("sendfile", KL_CONF_FLAG, kl_conf_set_flag_slot, flag, NULL),
     F_BCMD("root", KL_CONF_TAKE1, kl_conf_set_str_slot, str, NULL),
@@ -103,8 +108,8 @@ static kl_command_t  f_block_commands[] = {
            NULL),
     F_BCMD("client_body_buffer_size", KL_CONF_TAKE1, kl_conf_set_size_slot,
            size, NULL),
-    F_BCMD("client_max_body_size", KL_CONF_TAKE1, kl_conf_set_off_slot,
-           off, NULL),
+    F_BCMD("client_max_body_size", KL_CONF_TAKE1, kl_conf_set_off_slot, off,
+           NULL),
     F_BCMD("keepalive_timeout", KL_CONF_TAKE1, kl_conf_set_msec_slot, msec,
            NULL),
     F_BCMD("expires", KL_CONF_TAKE1, kl_conf_set_sec_slot, sec, NULL),
@@ -120,59 +125,52 @@ static kl_command_t  f_block_commands[] = {
     kl_null_command
 };
 
-static kl_command_t  f_block2_commands[] = {
+static kl_command_t f_block2_commands[] = {
     F_BCMD("gzip", KL_CONF_FLAG, kl_conf_set_flag_slot, flag, NULL),
-    F_BCMD("access_log", KL_CONF_1MORE, f_count, calls, NULL),
-    kl_null_command
+    F_BCMD("access_log", KL_CONF_1MORE, f_count, calls, NULL), kl_null_command
 };
 
-static kl_module_t  f_core_module = {
-    .name = "f_core_module", .type = KL_CORE_MODULE,
+static kl_module_t f_core_module = {
+    .name = "f_core_module",
+    .type = KL_CORE_MODULE,
     .commands = f_core_commands,
 };
 
-static kl_module_t  f_blockcore_module = {
-    .name = "f_blockcore_module", .type = KL_CORE_MODULE,
+static kl_module_t f_blockcore_module = {
+    .name = "f_blockcore_module",
+    .type = KL_CORE_MODULE,
     .commands = f_blockcore_commands,
 };
 
-static kl_module_t  f_block_module = {
-    .name = "f_block_module", .type = F_BLOCK_MODULE,
+static kl_module_t f_block_module = {
+    .name = "f_block_module",
+    .type = F_BLOCK_MODULE,
     .commands = f_block_commands,
 };
 
-static kl_module_t  f_block2_module = {
-    .name = "f_block2_module", .type = F_BLOCK_MODULE,
+static kl_module_t f_block2_module = {
+    .name = "f_block2_module",
+    .type = F_BLOCK_MODULE,
     .commands = f_block2_commands,
 };
 
-kl_module_t  *kl_modules[] = {
-    &f_core_module,
-    &f_blockcore_module,
-    &f_block_module,
-    &f_block2_module,
-    NULL
-};
+kl_module_t *kl_modules[] = { &f_core_module, &f_blockcore_module,
+                              &f_block_module, &f_block2_module, NULL };
 
-const char  *kl_module_names[] = {
-    "f_core_module",
-    "f_blockcore_module",
-    "f_block_module",
-    "f_block2_module",
-    NULL
-};
+const char *kl_module_names[] = { "f_core_module", "f_blockcore_module",
+                                  "f_block_module", "f_block2_module", NULL };
 
 
-static int             f_fd = -1;
-static char            f_path[] = "/tmp/kl_fuzz_conf_XXXXXX";
-static kl_open_file_t  f_log_file;
-static kl_log_t        f_log;
+static int            f_fd = -1;
+static char           f_path[] = "/tmp/kl_fuzz_conf_XXXXXX";
+static kl_open_file_t f_log_file;
+static kl_log_t       f_log;
 
 
 static f_conf_t *
 f_conf_create(kl_pool_t *pool)
 {
-    f_conf_t  *c;
+    f_conf_t *c;
 
     c = kl_pcalloc(pool, sizeof(f_conf_t));
     if (c == NULL) {
@@ -207,10 +205,10 @@ f_count(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 f_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char           *rv;
-    kl_uint_t       i, n;
-    kl_conf_t       save;
-    f_block_ctx_t  *ctx;
+    char          *rv;
+    kl_uint_t      i, n;
+    kl_conf_t      save;
+    f_block_ctx_t *ctx;
 
     (void) cmd;
 
@@ -262,7 +260,7 @@ f_nested(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 f_types_line(kl_conf_t *cf, kl_command_t *dummy, void *conf)
 {
-    kl_str_t  *value;
+    kl_str_t *value;
 
     (void) dummy;
 
@@ -285,8 +283,8 @@ f_types_line(kl_conf_t *cf, kl_command_t *dummy, void *conf)
 static char *
 f_types(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char       *rv;
-    kl_conf_t   save;
+    char     *rv;
+    kl_conf_t save;
 
     (void) cmd;
 
@@ -341,7 +339,7 @@ f_init(void)
 static void
 f_values(const uint8_t *data, size_t size)
 {
-    kl_str_t  line;
+    kl_str_t line;
 
     line.data = (u_char *) data;
     line.len = size;
@@ -356,10 +354,10 @@ f_values(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    kl_str_t     name, param;
-    kl_conf_t    cf;
-    kl_pool_t   *pool;
-    kl_cycle_t  *cycle;
+    kl_str_t    name, param;
+    kl_conf_t   cf;
+    kl_pool_t  *pool;
+    kl_cycle_t *cycle;
 
     if (f_fd == -1 && f_init() != 0) {
         return 0;
@@ -394,9 +392,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     cycle->conf_ctx[f_core_module.index] = f_conf_create(pool);
     if (cycle->conf_ctx[f_core_module.index] == NULL
-        || kl_array_init(&cycle->config_dump, pool, 1,
-                         sizeof(kl_conf_dump_t))
-           != KL_OK)
+        || kl_array_init(&cycle->config_dump, pool, 1, sizeof(kl_conf_dump_t))
+               != KL_OK)
     {
         goto done;
     }

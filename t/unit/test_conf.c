@@ -14,26 +14,26 @@
 #include <sys/stat.h>
 
 
-#define T_BLOCK_MODULE  0x4b4c4254   /* "TBLK" */
-#define T_OTHER_MODULE  0x5254484f   /* "OTHR" */
-#define T_BLOCK_CONF    KL_HTTP_SRV_CONF
+#define T_BLOCK_MODULE 0x4b4c4254 /* "TBLK" */
+#define T_OTHER_MODULE 0x5254484f /* "OTHR" */
+#define T_BLOCK_CONF   KL_HTTP_SRV_CONF
 
 typedef struct {
-    kl_int_t      flag;
-    kl_str_t      str;
-    kl_array_t   *strs;
-    kl_int_t      num;
-    size_t        size;
-    off_t         off;
-    kl_msec_t     msec;
-    time_t        sec;
-    kl_uint_t     mode;
-    kl_array_t   *words;       /* every argument the recording setters saw */
-    kl_uint_t     calls;
+    kl_int_t    flag;
+    kl_str_t    str;
+    kl_array_t *strs;
+    kl_int_t    num;
+    size_t      size;
+    off_t       off;
+    kl_msec_t   msec;
+    time_t      sec;
+    kl_uint_t   mode;
+    kl_array_t *words; /* every argument the recording setters saw */
+    kl_uint_t   calls;
 } t_conf_t;
 
 typedef struct {
-    void        **conf;        /* one per T_BLOCK_MODULE, by ctx_index */
+    void **conf; /* one per T_BLOCK_MODULE, by ctx_index */
 } t_block_ctx_t;
 
 
@@ -46,22 +46,24 @@ static char *t_types(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *t_types_line(kl_conf_t *cf, kl_command_t *dummy, void *conf);
 
 
-static kl_conf_enum_t  t_modes[] = {
-    { kl_string("fast"), 1 },
-    { kl_string("slow"), 2 },
-    { kl_null_string, 0 }
-};
+static kl_conf_enum_t t_modes[] = { { kl_string("fast"), 1 },
+                                    { kl_string("slow"), 2 },
+                                    { kl_null_string, 0 } };
 
-#define T_MAIN  (KL_MAIN_CONF | KL_DIRECT_CONF)
-#define T_CMD(nm, tp, fn, field)                                             \
-    { .name = kl_string(nm), .type = (tp), .set = (fn), .conf = 0,           \
-      .offset = offsetof(t_conf_t, field), .post = NULL }
-#define T_BCMD(nm, tp, fn, field)                                            \
-    { .name = kl_string(nm), .type = T_BLOCK_CONF | (tp), .set = (fn),       \
-      .conf = offsetof(t_block_ctx_t, conf),                                 \
-      .offset = offsetof(t_conf_t, field), .post = NULL }
+#define T_MAIN (KL_MAIN_CONF | KL_DIRECT_CONF)
+#define T_CMD(nm, tp, fn, field)                                               \
+    {                                                                          \
+        .name = kl_string(nm), .type = (tp), .set = (fn), .conf = 0,           \
+        .offset = offsetof(t_conf_t, field), .post = NULL                      \
+    }
+#define T_BCMD(nm, tp, fn, field)                                              \
+    {                                                                          \
+        .name = kl_string(nm), .type = T_BLOCK_CONF | (tp), .set = (fn),       \
+        .conf = offsetof(t_block_ctx_t, conf),                                 \
+        .offset = offsetof(t_conf_t, field), .post = NULL                      \
+    }
 
-static kl_command_t  t_core_commands[] = {
+static kl_command_t t_core_commands[] = {
     T_CMD("t_flag", T_MAIN | KL_CONF_FLAG, kl_conf_set_flag_slot, flag),
     T_CMD("t_str", T_MAIN | KL_CONF_TAKE1, kl_conf_set_str_slot, str),
     T_CMD("t_strs", T_MAIN | KL_CONF_TAKE1, kl_conf_set_str_array_slot, strs),
@@ -70,9 +72,12 @@ static kl_command_t  t_core_commands[] = {
     T_CMD("t_off", T_MAIN | KL_CONF_TAKE1, kl_conf_set_off_slot, off),
     T_CMD("t_msec", T_MAIN | KL_CONF_TAKE1, kl_conf_set_msec_slot, msec),
     T_CMD("t_sec", T_MAIN | KL_CONF_TAKE1, kl_conf_set_sec_slot, sec),
-    { .name = kl_string("t_enum"), .type = T_MAIN | KL_CONF_TAKE1,
-      .set = kl_conf_set_enum_slot, .conf = 0,
-      .offset = offsetof(t_conf_t, mode), .post = t_modes },
+    { .name = kl_string("t_enum"),
+      .type = T_MAIN | KL_CONF_TAKE1,
+      .set = kl_conf_set_enum_slot,
+      .conf = 0,
+      .offset = offsetof(t_conf_t, mode),
+      .post = t_modes },
     T_CMD("t_words", T_MAIN | KL_CONF_ANY, t_words, words),
     T_CMD("t_noargs", T_MAIN | KL_CONF_NOARGS, t_words, words),
     T_CMD("t_take2", T_MAIN | KL_CONF_TAKE2, t_words, words),
@@ -86,91 +91,93 @@ static kl_command_t  t_core_commands[] = {
     kl_null_command
 };
 
-static kl_command_t  t_blockcore_commands[] = {
+static kl_command_t t_blockcore_commands[] = {
     { .name = kl_string("t_block"),
       .type = KL_MAIN_CONF | KL_CONF_BLOCK | KL_CONF_NOARGS,
-      .set = t_block, .conf = 0, .offset = 0, .post = NULL },
+      .set = t_block,
+      .conf = 0,
+      .offset = 0,
+      .post = NULL },
     kl_null_command
 };
 
-static kl_command_t  t_block_commands[] = {
+static kl_command_t t_block_commands[] = {
     T_BCMD("b_num", KL_CONF_TAKE1, kl_conf_set_num_slot, num),
     T_BCMD("b_words", KL_CONF_ANY, t_words, words),
     T_BCMD("b_nested", KL_CONF_BLOCK | KL_CONF_NOARGS, t_nested, words),
-    T_BCMD("t_inner", KL_CONF_NOARGS, t_words, words),
-    kl_null_command
+    T_BCMD("t_inner", KL_CONF_NOARGS, t_words, words), kl_null_command
 };
 
-static kl_command_t  t_block2_commands[] = {
-    T_BCMD("b2_num", KL_CONF_TAKE1, kl_conf_set_num_slot, num),
-    kl_null_command
+static kl_command_t t_block2_commands[] = {
+    T_BCMD("b2_num", KL_CONF_TAKE1, kl_conf_set_num_slot, num), kl_null_command
 };
 
-static kl_command_t  t_other_commands[] = {
+static kl_command_t t_other_commands[] = {
     T_CMD("t_other", KL_ANY_CONF | KL_CONF_NOARGS, t_words, words),
     kl_null_command
 };
 
-static kl_module_t  t_core_module = {
-    .name = "t_core_module", .type = KL_CORE_MODULE,
+static kl_module_t t_core_module = {
+    .name = "t_core_module",
+    .type = KL_CORE_MODULE,
     .commands = t_core_commands,
 };
 
-static kl_module_t  t_blockcore_module = {
-    .name = "t_blockcore_module", .type = KL_CORE_MODULE,
+static kl_module_t t_blockcore_module = {
+    .name = "t_blockcore_module",
+    .type = KL_CORE_MODULE,
     .commands = t_blockcore_commands,
 };
 
-static kl_module_t  t_block_module = {
-    .name = "t_block_module", .type = T_BLOCK_MODULE,
+static kl_module_t t_block_module = {
+    .name = "t_block_module",
+    .type = T_BLOCK_MODULE,
     .commands = t_block_commands,
 };
 
-static kl_module_t  t_block2_module = {
-    .name = "t_block2_module", .type = T_BLOCK_MODULE,
+static kl_module_t t_block2_module = {
+    .name = "t_block2_module",
+    .type = T_BLOCK_MODULE,
     .commands = t_block2_commands,
 };
 
-static kl_module_t  t_other_module = {
-    .name = "t_other_module", .type = T_OTHER_MODULE,
+static kl_module_t t_other_module = {
+    .name = "t_other_module",
+    .type = T_OTHER_MODULE,
     .commands = t_other_commands,
 };
 
-extern kl_module_t  kl_conf_module;
+extern kl_module_t kl_conf_module;
 
-kl_module_t  *kl_modules[] = {
-    &kl_conf_module,
-    &t_core_module,
-    &t_blockcore_module,
-    &t_block_module,
-    &t_block2_module,
-    &t_other_module,
-    NULL
-};
+kl_module_t *kl_modules[] = { &kl_conf_module,
+                              &t_core_module,
+                              &t_blockcore_module,
+                              &t_block_module,
+                              &t_block2_module,
+                              &t_other_module,
+                              NULL };
 
-const char  *kl_module_names[] = {
-    "kl_conf_module",
-    "t_core_module",
-    "t_blockcore_module",
-    "t_block_module",
-    "t_block2_module",
-    "t_other_module",
-    NULL
-};
+const char *kl_module_names[] = { "kl_conf_module",
+                                  "t_core_module",
+                                  "t_blockcore_module",
+                                  "t_block_module",
+                                  "t_block2_module",
+                                  "t_other_module",
+                                  NULL };
 
 
-static char             dir[64];
-static char             log_path[128];
-static kl_log_t         tlog;
-static kl_open_file_t   tlog_file;
-static kl_cycle_t      *cycle;
-static kl_conf_t        cf;
+static char           dir[64];
+static char           log_path[128];
+static kl_log_t       tlog;
+static kl_open_file_t tlog_file;
+static kl_cycle_t    *cycle;
+static kl_conf_t      cf;
 
 
 static t_conf_t *
 t_conf_create(kl_pool_t *pool)
 {
-    t_conf_t  *c;
+    t_conf_t *c;
 
     c = kl_pcalloc(pool, sizeof(t_conf_t));
     cr_assert_not_null(c);
@@ -198,7 +205,7 @@ main_conf(void)
 static void
 setup(void)
 {
-    kl_pool_t  *pool;
+    kl_pool_t *pool;
 
     kl_modules_init();
 
@@ -223,8 +230,9 @@ setup(void)
     cycle->log = &tlog;
     cycle->conf_ctx = kl_pcalloc(pool, 6 * sizeof(void *));
     cycle->conf_ctx[t_core_module.index] = t_conf_create(pool);
-    cr_assert_eq(kl_array_init(&cycle->config_dump, pool, 1,
-                               sizeof(kl_conf_dump_t)), KL_OK);
+    cr_assert_eq(
+        kl_array_init(&cycle->config_dump, pool, 1, sizeof(kl_conf_dump_t)),
+        KL_OK);
 
     cycle->conf_prefix.len = strlen(dir) + 1;
     cycle->conf_prefix.data = kl_pnalloc(pool, cycle->conf_prefix.len + 1);
@@ -246,7 +254,7 @@ setup(void)
 static void
 teardown(void)
 {
-    char  cmd[128];
+    char cmd[128];
 
     (void) close(tlog_file.fd);
     kl_pool_free(cycle->pool);
@@ -262,7 +270,7 @@ TestSuite(conf, .init = setup, .fini = teardown);
 static kl_str_t
 path(const char *name)
 {
-    kl_str_t  s;
+    kl_str_t s;
 
     s.len = strlen(dir) + 1 + strlen(name);
     s.data = kl_pnalloc(cycle->pool, s.len + 1);
@@ -275,8 +283,8 @@ path(const char *name)
 static void
 put_n(const char *name, const char *text, size_t len)
 {
-    int       fd;
-    kl_str_t  p;
+    int      fd;
+    kl_str_t p;
 
     p = path(name);
     fd = open((char *) p.data, O_CREAT | O_WRONLY | O_TRUNC, 0644);
@@ -296,7 +304,7 @@ put(const char *name, const char *text)
 static void
 subdir(const char *name)
 {
-    kl_str_t  p;
+    kl_str_t p;
 
     p = path(name);
     cr_assert_eq(mkdir((char *) p.data, 0755), 0);
@@ -306,7 +314,7 @@ subdir(const char *name)
 static char *
 parse(const char *text)
 {
-    kl_str_t  name;
+    kl_str_t name;
 
     put("main.conf", text);
     name = path("main.conf");
@@ -318,7 +326,7 @@ parse(const char *text)
 static char *
 param(const char *text)
 {
-    kl_str_t  p;
+    kl_str_t p;
 
     p.data = (u_char *) text;
     p.len = strlen(text);
@@ -330,10 +338,10 @@ param(const char *text)
 static char *
 read_log(void)
 {
-    static char  buf[65536];
-    int          fd;
-    ssize_t      n;
-    kl_str_t     p;
+    static char buf[65536];
+    int         fd;
+    ssize_t     n;
+    kl_str_t    p;
 
     p = path("error.log");
     fd = open((char *) p.data, O_RDONLY);
@@ -350,14 +358,14 @@ read_log(void)
 static void
 expect_log(const char *fmt)
 {
-    char   expected[1024];
-    char  *log;
+    char  expected[1024];
+    char *log;
 
     snprintf(expected, sizeof(expected), fmt, dir, dir, dir);
     log = read_log();
 
-    cr_assert_not_null(strstr(log, expected),
-                       "expected \"%s\" in the log:\n%s", expected, log);
+    cr_assert_not_null(strstr(log, expected), "expected \"%s\" in the log:\n%s",
+                       expected, log);
 }
 
 
@@ -373,10 +381,10 @@ expect_error(const char *text, const char *fmt)
 static void
 expect_words(kl_array_t *words, ...)
 {
-    va_list      args;
-    kl_str_t    *w;
-    kl_uint_t    i;
-    const char  *s;
+    va_list     args;
+    kl_str_t   *w;
+    kl_uint_t   i;
+    const char *s;
 
     cr_assert_not_null(words);
     w = words->elts;
@@ -404,9 +412,9 @@ expect_words(kl_array_t *words, ...)
 static char *
 t_words(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    t_conf_t    *c;
-    kl_str_t    *value, *w;
-    kl_uint_t    i;
+    t_conf_t *c;
+    kl_str_t *value, *w;
+    kl_uint_t i;
 
     (void) cmd;
 
@@ -454,10 +462,10 @@ t_fail(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 t_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char           *rv;
-    kl_uint_t       i, n;
-    kl_conf_t       save;
-    t_block_ctx_t  *ctx;
+    char          *rv;
+    kl_uint_t      i, n;
+    kl_conf_t      save;
+    t_block_ctx_t *ctx;
 
     (void) cmd;
 
@@ -493,7 +501,7 @@ t_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 t_nested(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    t_conf_t  *c;
+    t_conf_t *c;
 
     (void) cmd;
 
@@ -507,8 +515,8 @@ t_nested(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 t_types(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char       *rv;
-    kl_conf_t   save;
+    char     *rv;
+    kl_conf_t save;
 
     (void) cmd;
 
@@ -527,7 +535,7 @@ t_types(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 t_types_line(kl_conf_t *cf, kl_command_t *dummy, void *conf)
 {
-    kl_str_t  *value;
+    kl_str_t *value;
 
     value = cf->args->elts;
 
@@ -582,10 +590,9 @@ Test(conf, comments_only_at_token_start)
 
 Test(conf, variables_are_part_of_words)
 {
-    cr_assert_eq(parse("t_words $a ${b}c \"${d}\" x${e}y $ a$;"),
-                 KL_CONF_OK);
-    expect_words(main_conf()->words, "$a", "${b}c", "${d}", "x${e}y", "$",
-                 "a$", NULL);
+    cr_assert_eq(parse("t_words $a ${b}c \"${d}\" x${e}y $ a$;"), KL_CONF_OK);
+    expect_words(main_conf()->words, "$a", "${b}c", "${d}", "x${e}y", "$", "a$",
+                 NULL);
 }
 
 
@@ -657,8 +664,8 @@ Test(conf, empty_and_comment_only_files)
 
 Test(conf, large_file_and_long_token)
 {
-    size_t   i, n, len;
-    char    *text;
+    size_t i, n, len;
+    char  *text;
 
     /* 20000 directives, then a 200000-byte quoted word */
     len = 20000 * 12 + 200000 + 64;
@@ -697,8 +704,7 @@ Test(conf, large_file_and_long_token)
 
 Test(conf, unknown_directive)
 {
-    expect_error("t_words a;\n\n  foo bar\n  baz;",
-                 "[emerg] ");
+    expect_error("t_words a;\n\n  foo bar\n  baz;", "[emerg] ");
     expect_log("unknown directive \"foo\" in %s/main.conf:4\n");
 }
 
@@ -749,35 +755,35 @@ Test(conf, eof_inside_block)
 Test(conf, block_without_brace)
 {
     expect_error("t_block;", "directive \"t_block\" has no opening \"{\" "
-                 "in %s/main.conf:1\n");
+                             "in %s/main.conf:1\n");
 }
 
 
 Test(conf, simple_directive_with_brace)
 {
     expect_error("t_str a\n{ }", "directive \"t_str\" is not terminated "
-                 "by \";\" in %s/main.conf:2\n");
+                                 "by \";\" in %s/main.conf:2\n");
 }
 
 
 Test(conf, word_then_brace_opens_block)
 {
     expect_error("t_words a{", "directive \"t_words\" is not terminated "
-                 "by \";\" in %s/main.conf:1\n");
+                               "by \";\" in %s/main.conf:1\n");
 }
 
 
 Test(conf, not_allowed_here_from_other_context)
 {
     expect_error("t_inner;", "\"t_inner\" directive is not allowed here "
-                 "in %s/main.conf:1\n");
+                             "in %s/main.conf:1\n");
 }
 
 
 Test(conf, not_allowed_here_from_other_module_type)
 {
     expect_error("t_other;", "\"t_other\" directive is not allowed here "
-                 "in %s/main.conf:1\n");
+                             "in %s/main.conf:1\n");
 }
 
 
@@ -792,13 +798,13 @@ Test(conf, not_allowed_here_inside_block)
 Test(conf, setter_phrase)
 {
     expect_error("t_phrase;", "\"t_phrase\" directive is weird "
-                 "in %s/main.conf:1\n");
+                              "in %s/main.conf:1\n");
 }
 
 
 Test(conf, setter_error_is_logged_once)
 {
-    char  *log;
+    char *log;
 
     expect_error("t_fail;", "custom failure in %s/main.conf:1\n");
     log = read_log();
@@ -820,7 +826,7 @@ Test(conf, phrase_names_the_block_not_the_last_inner_directive)
 static void
 expect_args(const char *text, kl_uint_t ok)
 {
-    char  buf[256];
+    char buf[256];
 
     snprintf(buf, sizeof(buf), "%s;", text);
 
@@ -865,7 +871,7 @@ Test(conf, argument_counts)
 Test(conf, argument_count_message)
 {
     expect_error("\nt_take2 a;", "invalid number of arguments in \"t_take2\" "
-                 "directive in %s/main.conf:2\n");
+                                 "directive in %s/main.conf:2\n");
 }
 
 
@@ -873,8 +879,8 @@ Test(conf, argument_count_message)
 
 Test(conf, block_confs_by_ctx_index)
 {
-    t_block_ctx_t  *ctx;
-    t_conf_t       *b1, *b2;
+    t_block_ctx_t *ctx;
+    t_conf_t      *b1, *b2;
 
     cr_assert_eq(parse("t_block {\n b_num 5; b2_num 7;\n"
                        "    b_words \"in block\";\n}\nt_num 9;"),
@@ -894,8 +900,8 @@ Test(conf, block_confs_by_ctx_index)
 
 Test(conf, null_conf_array_gives_null_conf)
 {
-    t_block_ctx_t  ctx;
-    kl_str_t       name;
+    t_block_ctx_t ctx;
+    kl_str_t      name;
 
     put("inner.conf", "b_nested { }");
     name = path("inner.conf");
@@ -915,7 +921,7 @@ Test(conf, null_conf_array_gives_null_conf)
 
 Test(conf, custom_handler_sees_every_line)
 {
-    t_conf_t  *c;
+    t_conf_t *c;
 
     cr_assert_eq(parse("t_types {\n text/html html htm;\n"
                        " image/png png;\n include x;\n}\nt_words after;"),
@@ -941,8 +947,8 @@ Test(conf, custom_handler_refuses_blocks)
 
 Test(conf, nesting_limit)
 {
-    char    text[1024];
-    size_t  i, n;
+    char   text[1024];
+    size_t i, n;
 
     n = sprintf(text, "t_block {\n");
 
@@ -951,14 +957,14 @@ Test(conf, nesting_limit)
     }
 
     expect_error(text, "blocks and includes are nested more than 64 levels "
-                 "deep in %s/main.conf:64\n");
+                       "deep in %s/main.conf:64\n");
 }
 
 
 Test(conf, nesting_below_limit)
 {
-    char    text[1024];
-    size_t  i, n;
+    char   text[1024];
+    size_t i, n;
 
     n = sprintf(text, "t_block {\n");
 
@@ -998,7 +1004,7 @@ Test(conf, include_glob_without_match_is_fine)
 
 Test(conf, include_absolute_path)
 {
-    char  text[256];
+    char text[256];
 
     put("abs.conf", "t_num 42;");
     snprintf(text, sizeof(text), "include %s/abs.conf;", dir);
@@ -1017,7 +1023,7 @@ Test(conf, include_missing_file)
 
 Test(conf, main_file_missing_has_no_location)
 {
-    kl_str_t  name;
+    kl_str_t name;
 
     name = path("nosuch.conf");
     cr_assert_eq(kl_conf_parse(&cf, &name), KL_CONF_ERROR);
@@ -1045,8 +1051,8 @@ Test(conf, location_restored_after_include)
 
 Test(conf, include_inside_block)
 {
-    t_block_ctx_t  *ctx;
-    t_conf_t       *b1;
+    t_block_ctx_t *ctx;
+    t_conf_t      *b1;
 
     put("inner.conf", "b_num 3;\nb_words i;");
     cr_assert_eq(parse("t_block {\n include inner.conf;\n b_words o;\n}"),
@@ -1079,13 +1085,13 @@ Test(conf, include_recursion_stops)
 Test(conf, include_arguments)
 {
     expect_error("include;", "invalid number of arguments in \"include\" "
-                 "directive in %s/main.conf:1\n");
+                             "directive in %s/main.conf:1\n");
 }
 
 
 Test(conf, config_dump_records_each_file_once)
 {
-    kl_conf_dump_t  *cd;
+    kl_conf_dump_t *cd;
 
     put("a.conf", "t_words a;\n");
     cr_assert_eq(parse("include a.conf;\ninclude a.conf;\n"), KL_CONF_OK);
@@ -1097,8 +1103,8 @@ Test(conf, config_dump_records_each_file_once)
     cr_assert_eq(cd[0].name.len, strlen(dir) + sizeof("/main.conf") - 1);
     cr_assert_eq(memcmp(cd[0].name.data + strlen(dir), "/main.conf", 10), 0);
     cr_assert_eq(cd[0].buffer->last - cd[0].buffer->pos, 32);
-    cr_assert_eq(memcmp(cd[0].buffer->pos,
-                        "include a.conf;\ninclude a.conf;\n", 32), 0);
+    cr_assert_eq(
+        memcmp(cd[0].buffer->pos, "include a.conf;\ninclude a.conf;\n", 32), 0);
 
     cr_assert_eq(memcmp(cd[1].name.data + strlen(dir), "/a.conf", 7), 0);
     cr_assert_eq(cd[1].buffer->last - cd[1].buffer->pos, 11);
@@ -1152,7 +1158,7 @@ Test(conf, param_then_file_is_duplicate)
 {
     cr_assert_eq(param("t_num 5;"), KL_CONF_OK);
     expect_error("t_num 6;", "\"t_num\" directive is duplicate "
-                 "in %s/main.conf:1\n");
+                             "in %s/main.conf:1\n");
 }
 
 
@@ -1171,22 +1177,15 @@ Test(conf, flag_values)
 Test(conf, flag_invalid)
 {
     expect_error("t_flag yes;", "invalid value \"yes\" in \"t_flag\" "
-                 "directive, it must be \"on\" or \"off\" "
-                 "in %s/main.conf:1\n");
-}
-
-
-Test(conf, flag_duplicate)
-{
-    expect_error("t_flag on;\nt_flag on;", "\"t_flag\" directive is "
-                 "duplicate in %s/main.conf:2\n");
+                                "directive, it must be \"on\" or \"off\" "
+                                "in %s/main.conf:1\n");
 }
 
 
 Test(conf, str_and_duplicate)
 {
     expect_error("t_str \"x y\";\nt_str z;", "\"t_str\" directive is "
-                 "duplicate in %s/main.conf:2\n");
+                                             "duplicate in %s/main.conf:2\n");
     cr_assert_eq(main_conf()->str.len, 3);
     cr_assert_eq(memcmp(main_conf()->str.data, "x y", 3), 0);
 }
@@ -1220,20 +1219,13 @@ Test(conf, num_values)
 Test(conf, num_invalid)
 {
     expect_error("t_num -1;", "\"t_num\" directive invalid number "
-                 "in %s/main.conf:1\n");
+                              "in %s/main.conf:1\n");
     main_conf()->num = KL_CONF_UNSET;
     expect_error("t_num 9223372036854775808;", "\"t_num\" directive invalid "
-                 "number in %s/main.conf:1\n");
+                                               "number in %s/main.conf:1\n");
     main_conf()->num = KL_CONF_UNSET;
     expect_error("t_num 1k;", "\"t_num\" directive invalid number "
-                 "in %s/main.conf:1\n");
-}
-
-
-Test(conf, num_duplicate)
-{
-    expect_error("t_num 1; t_num 1;", "\"t_num\" directive is duplicate "
-                 "in %s/main.conf:1\n");
+                              "in %s/main.conf:1\n");
 }
 
 
@@ -1250,17 +1242,10 @@ Test(conf, size_values)
 Test(conf, size_invalid)
 {
     expect_error("t_size 1g;", "\"t_size\" directive invalid value "
-                 "in %s/main.conf:1\n");
+                               "in %s/main.conf:1\n");
     main_conf()->size = KL_CONF_UNSET_SIZE;
     expect_error("t_size 1 k;", "invalid number of arguments in \"t_size\" "
-                 "directive in %s/main.conf:1\n");
-}
-
-
-Test(conf, size_duplicate)
-{
-    expect_error("t_size 1;\n\nt_size 2;", "\"t_size\" directive is "
-                 "duplicate in %s/main.conf:3\n");
+                                "directive in %s/main.conf:1\n");
 }
 
 
@@ -1270,14 +1255,7 @@ Test(conf, off_values)
     cr_assert_eq(main_conf()->off, 1073741824);
     main_conf()->off = KL_CONF_UNSET;
     expect_error("t_off 1t;", "\"t_off\" directive invalid value "
-                 "in %s/main.conf:1\n");
-}
-
-
-Test(conf, off_duplicate)
-{
-    expect_error("t_off 1;t_off 1;", "\"t_off\" directive is duplicate "
-                 "in %s/main.conf:1\n");
+                              "in %s/main.conf:1\n");
 }
 
 
@@ -1297,14 +1275,7 @@ Test(conf, msec_values)
 Test(conf, msec_invalid)
 {
     expect_error("t_msec 1y;", "\"t_msec\" directive invalid value "
-                 "in %s/main.conf:1\n");
-}
-
-
-Test(conf, msec_duplicate)
-{
-    expect_error("t_msec 1s; t_msec 1s;", "\"t_msec\" directive is "
-                 "duplicate in %s/main.conf:1\n");
+                               "in %s/main.conf:1\n");
 }
 
 
@@ -1314,14 +1285,7 @@ Test(conf, sec_values)
     cr_assert_eq(main_conf()->sec, 86400);
     main_conf()->sec = KL_CONF_UNSET;
     expect_error("t_sec 500ms;", "\"t_sec\" directive invalid value "
-                 "in %s/main.conf:1\n");
-}
-
-
-Test(conf, sec_duplicate)
-{
-    expect_error("t_sec 1;t_sec 1;", "\"t_sec\" directive is duplicate "
-                 "in %s/main.conf:1\n");
+                                 "in %s/main.conf:1\n");
 }
 
 
@@ -1341,10 +1305,26 @@ Test(conf, enum_invalid)
 }
 
 
-Test(conf, enum_duplicate)
+Test(conf, setters_report_duplicates)
 {
-    expect_error("t_enum fast; t_enum fast;", "\"t_enum\" directive is "
-                 "duplicate in %s/main.conf:1\n");
+    static const char *dups[] = {
+        "t_flag on;\nt_flag on;",    "t_num 1;\nt_num 1;",
+        "t_size 1;\nt_size 2;",      "t_off 1;\nt_off 1;",
+        "t_msec 1s;\nt_msec 1s;",    "t_sec 1;\nt_sec 1;",
+        "t_enum fast;\nt_enum slow;"
+    };
+    char      msg[128];
+    kl_uint_t i;
+
+    for (i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+        cr_assert_eq(parse(dups[i]), KL_CONF_ERROR, "%s", dups[i]);
+        snprintf(msg, sizeof(msg),
+                 "\"%.*s\" directive is duplicate "
+                 "in %%s/main.conf:2\n",
+                 (int) strcspn(dups[i], " "), dups[i]);
+        expect_log(msg);
+        cycle->conf_ctx[t_core_module.index] = t_conf_create(cycle->pool);
+    }
 }
 
 
@@ -1353,7 +1333,7 @@ Test(conf, enum_duplicate)
 static ssize_t
 size_of(const char *s)
 {
-    kl_str_t  str;
+    kl_str_t str;
 
     str.data = (u_char *) s;
     str.len = strlen(s);
@@ -1365,7 +1345,7 @@ size_of(const char *s)
 static off_t
 offset_of(const char *s)
 {
-    kl_str_t  str;
+    kl_str_t str;
 
     str.data = (u_char *) s;
     str.len = strlen(s);
@@ -1377,7 +1357,7 @@ offset_of(const char *s)
 static kl_int_t
 time_of(const char *s, kl_uint_t is_sec)
 {
-    kl_str_t  str;
+    kl_str_t str;
 
     str.data = (u_char *) s;
     str.len = strlen(s);
@@ -1463,8 +1443,8 @@ Test(conf, parse_time_sec)
 
 Test(conf, full_name)
 {
-    kl_str_t  name;
-    char      expected[128];
+    kl_str_t name;
+    char     expected[128];
 
     kl_str_set(&name, "a.conf");
     cr_assert_eq(kl_conf_full_name(cycle, &name, 1), KL_OK);
@@ -1484,7 +1464,7 @@ Test(conf, full_name)
 
 Test(conf, log_error_forms)
 {
-    kl_conf_file_t  file;
+    kl_conf_file_t file;
 
     kl_conf_log_error(KL_LOG_EMERG, &cf, 0, "plain %d", 7);
     expect_log("[emerg] ");

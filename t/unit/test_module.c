@@ -5,27 +5,24 @@
 #include <criterion/criterion.h>
 
 
-#define T_A_MODULE  0x41414141
-#define T_B_MODULE  0x42424242
+#define T_A_MODULE 0x41414141
+#define T_B_MODULE 0x42424242
 
-static kl_module_t  t_core1 = { .name = "t_core1", .type = KL_CORE_MODULE };
-static kl_module_t  t_a1 = { .name = "t_a1", .type = T_A_MODULE };
-static kl_module_t  t_core2 = { .name = "t_core2", .type = KL_CORE_MODULE };
-static kl_module_t  t_a2 = { .name = "t_a2", .type = T_A_MODULE };
-static kl_module_t  t_a3 = { .name = "t_a3", .type = T_A_MODULE };
+static kl_module_t t_core1 = { .name = "t_core1", .type = KL_CORE_MODULE };
+static kl_module_t t_a1 = { .name = "t_a1", .type = T_A_MODULE };
+static kl_module_t t_core2 = { .name = "t_core2", .type = KL_CORE_MODULE };
+static kl_module_t t_a2 = { .name = "t_a2", .type = T_A_MODULE };
+static kl_module_t t_a3 = { .name = "t_a3", .type = T_A_MODULE };
 
-kl_module_t  *kl_modules[] = {
-    &t_core1, &t_a1, &t_core2, &t_a2, &t_a3, NULL
-};
+kl_module_t *kl_modules[] = { &t_core1, &t_a1, &t_core2, &t_a2, &t_a3, NULL };
 
-const char  *kl_module_names[] = {
-    "t_core1", "t_a1", "t_core2", "t_a2", "t_a3", NULL
-};
+const char *kl_module_names[] = { "t_core1", "t_a1", "t_core2",
+                                  "t_a2",    "t_a3", NULL };
 
 
 Test(module, index_is_position)
 {
-    kl_uint_t  i;
+    kl_uint_t i;
 
     cr_assert_eq(kl_modules_init(), 5);
 
