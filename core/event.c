@@ -99,12 +99,16 @@ kl_event_init_conf(kl_cycle_t *cycle, void *conf)
 {
     kl_event_conf_t  *ecf = conf;
 
-    (void) cycle;
-
     kl_conf_init_uint_value(ecf->connections, 512);
     kl_conf_init_value(ecf->multi_accept, 0);
     kl_conf_init_value(ecf->accept_mutex, 0);
     kl_conf_init_msec_value(ecf->accept_mutex_delay, 500);
+
+    if (ecf->accept_mutex) {
+        kl_log_error(KL_LOG_WARN, cycle->log, 0,
+                     "\"accept_mutex on\" is not implemented yet, "
+                     "EPOLLEXCLUSIVE balances accepts instead");
+    }
 
     return KL_CONF_OK;
 }
@@ -198,8 +202,7 @@ kl_event_process_init(kl_cycle_t *cycle)
     kl_event_timer_init(&kl_loop.timers, &kl_loop.timer_sentinel);
 
     kl_loop.multi_accept = ecf->multi_accept;
-    kl_loop.accept_strategy = ecf->accept_mutex ? KL_ACCEPT_MUTEX
-                                                : KL_ACCEPT_EXCLUSIVE;
+    kl_loop.accept_strategy = KL_ACCEPT_EXCLUSIVE;
 
     kl_loop.actions = &kl_epoll_actions;
 

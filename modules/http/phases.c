@@ -96,11 +96,11 @@ kl_http_init_phase_handlers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
             checker = kl_http_core_generic_phase;
         }
 
-        /* Registration order is run order: auto/modules is the order. */
-        for (j = 0; j < (kl_int_t) cmcf->phases[i].nelts; j++) {
+        /* As in nginx, the module listed later in auto/modules runs first. */
+        for (j = (kl_int_t) cmcf->phases[i].nelts - 1; j >= 0; j--) {
             ph[n].checker = checker;
             ph[n].handler = h[j];
-            ph[n].next = (kl_int_t) (n - j + cmcf->phases[i].nelts);
+            ph[n].next = (kl_int_t) (n + j + 1);
             n++;
         }
 

@@ -1,0 +1,485 @@
+/*
+ * headers_in.c: the request fields kiln acts on: the known-header table
+ * and its handlers, Host validation, choosing the virtual server, and the
+ * checks made once the whole head is in (framing, Host, methods).
+ */
+
+#include "kl_http.h"
+
+
+typedef kl_int_t (*kl_http_header_handler_pt)(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+
+typedef struct {
+    kl_str_t                    name;
+    kl_uint_t                   offset;
+    kl_http_header_handler_pt   handler;
+} kl_http_header_t;
+
+
+static kl_int_t kl_http_process_header_line(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_unique_header_line(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_host(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_connection(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+static kl_int_t kl_http_process_content_length(kl_http_request_t *r,
+    kl_table_elt_t *h, kl_uint_t offset);
+
+
+#define kl_http_hdr(name, field, handler)                                    \
+    { kl_string(name), offsetof(kl_http_headers_in_t, field), handler }
+
+static kl_http_header_t  kl_http_headers_in[] = {
+    kl_http_hdr("host", host, kl_http_process_host),
+    kl_http_hdr("connection", connection, kl_http_process_connection),
+    kl_http_hdr("if-modified-since", if_modified_since,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("if-unmodified-since", if_unmodified_since,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("if-match", if_match, kl_http_process_header_line),
+    kl_http_hdr("if-none-match", if_none_match, kl_http_process_header_line),
+    kl_http_hdr("user-agent", user_agent, kl_http_process_header_line),
+    kl_http_hdr("referer", referer, kl_http_process_header_line),
+    kl_http_hdr("content-length", content_length,
+                kl_http_process_content_length),
+    kl_http_hdr("content-type", content_type,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("range", range, kl_http_process_unique_header_line),
+    kl_http_hdr("if-range", if_range, kl_http_process_unique_header_line),
+    kl_http_hdr("transfer-encoding", transfer_encoding,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("te", te, kl_http_process_header_line),
+    kl_http_hdr("expect", expect, kl_http_process_unique_header_line),
+    kl_http_hdr("upgrade", upgrade, kl_http_process_header_line),
+    kl_http_hdr("accept-encoding", accept_encoding,
+                kl_http_process_header_line),
+    kl_http_hdr("authorization", authorization,
+                kl_http_process_unique_header_line),
+    kl_http_hdr("keep-alive", keep_alive, kl_http_process_header_line),
+    kl_http_hdr("cookie", cookie, kl_http_process_header_line),
+    kl_http_hdr("x-forwarded-for", x_forwarded_for,
+                kl_http_process_header_line),
+    { kl_null_string, 0, NULL }
+};
+
+
+kl_int_t
+kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h)
+{
+    kl_uint_t          i;
+    kl_http_header_t  *hh;
+
+    for (i = 0; kl_http_headers_in[i].name.len; i++) {
+        hh = &kl_http_headers_in[i];
+
+        if (hh->name.len == h->key.len
+            && kl_strncmp(hh->name.data, h->lowcase_key, h->key.len) == 0)
+        {
+            return hh->handler(r, h, hh->offset);
+        }
+    }
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_header_line(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    kl_table_elt_t  **ph;
+
+    ph = (kl_table_elt_t **) ((char *) &r->headers_in + offset);
+
+    while (*ph) {
+        ph = &(*ph)->next;
+    }
+
+    *ph = h;
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_unique_header_line(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    kl_table_elt_t  **ph;
+
+    ph = (kl_table_elt_t **) ((char *) &r->headers_in + offset);
+
+    if (*ph == NULL) {
+        *ph = h;
+        return KL_OK;
+    }
+
+    kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                 "client sent duplicate header line: \"%V: %V\", "
+                 "previous value: \"%V: %V\"",
+                 &h->key, &h->value, &(*ph)->key, &(*ph)->value);
+
+    kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+
+    return KL_ERROR;
+}
+
+
+static kl_int_t
+kl_http_process_content_length(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    off_t  n;
+
+    (void) offset;
+
+    n = kl_atoof(h->value.data, h->value.len);
+
+    if (n == KL_ERROR) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent invalid \"Content-Length\" header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    /* RFC 9112 6.3: identical repeats are one value; differing ones lie. */
+    if (r->headers_in.content_length) {
+        if (n != r->headers_in.content_length_n) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent duplicate header line: \"%V: %V\", "
+                         "previous value: \"%V: %V\"",
+                         &h->key, &h->value,
+                         &r->headers_in.content_length->key,
+                         &r->headers_in.content_length->value);
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        return KL_OK;
+    }
+
+    r->headers_in.content_length = h;
+    r->headers_in.content_length_n = n;
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_connection(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    u_char    *pos;
+    kl_str_t   item;
+
+    if (kl_http_process_header_line(r, h, offset) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    pos = h->value.data;
+
+    while (kl_http_list_next(&pos, h->value.data + h->value.len, &item)
+           == KL_OK)
+    {
+        if (item.len == 5
+            && kl_strncasecmp(item.data, (u_char *) "close", 5) == 0)
+        {
+            r->headers_in.connection_type = KL_HTTP_CONNECTION_CLOSE;
+
+        } else if (item.len == 10
+                   && kl_strncasecmp(item.data, (u_char *) "keep-alive", 10)
+                      == 0
+                   && r->headers_in.connection_type
+                      != KL_HTTP_CONNECTION_CLOSE)
+        {
+            r->headers_in.connection_type = KL_HTTP_CONNECTION_KEEP_ALIVE;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_process_host(kl_http_request_t *r, kl_table_elt_t *h,
+    kl_uint_t offset)
+{
+    kl_str_t  host;
+
+    (void) offset;
+
+    if (r->headers_in.host) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent duplicate host header: \"%V: %V\", "
+                     "previous value: \"%V: %V\"",
+                     &h->key, &h->value, &r->headers_in.host->key,
+                     &r->headers_in.host->value);
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    r->headers_in.host = h;
+
+    host = h->value;
+
+    if (kl_http_validate_host(&host, r->pool) != KL_OK) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent invalid host header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    /* The request line's authority wins over Host (RFC 9112 3.2.2). */
+    if (r->headers_in.server.len) {
+        return KL_OK;
+    }
+
+    if (kl_http_set_virtual_server(r, &host) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    r->headers_in.server = host;
+
+    return KL_OK;
+}
+
+
+/*
+ * RFC 3986 host: an IP-literal in brackets, or a reg-name of letters,
+ * digits, '-', '.', '_' and '~', then an optional ":port" of digits.
+ * The result is lowercased, without port and trailing dot. nginx is
+ * laxer (it takes most bytes); kiln answers 400 as the RFC asks.
+ */
+kl_int_t
+kl_http_validate_host(kl_str_t *host, kl_pool_t *pool)
+{
+    u_char     c, *h;
+    size_t     i, host_len, dot_pos;
+    kl_uint_t  bracket;
+
+    h = host->data;
+    host_len = host->len;
+    dot_pos = host->len;
+    bracket = (host->len && h[0] == '[');
+
+    for (i = 0; i < host->len; i++) {
+        c = h[i];
+
+        if (bracket) {
+            if (c == ']') {
+                bracket = 0;
+                continue;
+            }
+
+            if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+                || (c >= 'A' && c <= 'F') || c == ':' || c == '.'
+                || (i == 0 && c == '['))
+            {
+                continue;
+            }
+
+            return KL_ERROR;
+        }
+
+        if (c == ':') {
+            host_len = i;
+            break;
+        }
+
+        if (c == '.') {
+            if (dot_pos == i - 1 || i == 0) {
+                return KL_ERROR;
+            }
+
+            dot_pos = i;
+            continue;
+        }
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~')
+        {
+            continue;
+        }
+
+        return KL_ERROR;
+    }
+
+    if (bracket) {
+        return KL_ERROR;
+    }
+
+    for (i = host_len + 1; i < host->len; i++) {
+        if (h[i] < '0' || h[i] > '9') {
+            return KL_ERROR;
+        }
+    }
+
+    if (host_len && dot_pos == host_len - 1) {
+        host_len--;
+    }
+
+    if (host_len == 0) {
+        return KL_ERROR;
+    }
+
+    host->data = kl_pnalloc(pool, host_len);
+    if (host->data == NULL) {
+        return KL_ERROR;
+    }
+
+    kl_strlow(host->data, h, host_len);
+    host->len = host_len;
+
+    return KL_OK;
+}
+
+
+static kl_uint_t
+kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
+{
+    size_t  n;
+
+    if (pattern->len == host->len
+        && kl_strncmp(pattern->data, host->data, host->len) == 0)
+    {
+        return 3;
+    }
+
+    /* "*.example.com" and ".example.com" (which also takes example.com) */
+    if (pattern->len > 1 && (pattern->data[0] == '*' || pattern->data[0] == '.'))
+    {
+        n = pattern->len - (pattern->data[0] == '*');
+
+        if (host->len > n
+            && kl_strncmp(host->data + host->len - n,
+                          pattern->data + pattern->len - n, n) == 0)
+        {
+            return 2;
+        }
+
+        if (pattern->data[0] == '.' && host->len == pattern->len - 1
+            && kl_strncmp(host->data, pattern->data + 1, host->len) == 0)
+        {
+            return 2;
+        }
+    }
+
+    /* "www.example.*" */
+    if (pattern->len > 2 && pattern->data[pattern->len - 1] == '*'
+        && pattern->data[pattern->len - 2] == '.')
+    {
+        n = pattern->len - 1;
+
+        if (host->len > n && kl_strncmp(host->data, pattern->data, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Exact names first, then the longest leading wildcard, then trailing. */
+kl_int_t
+kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
+{
+    kl_uint_t                 i, m, best_m;
+    size_t                    best_len;
+    kl_http_server_name_t    *sn;
+    kl_http_connection_t     *hc;
+    kl_http_core_srv_conf_t  *cscf;
+
+    hc = r->http_connection;
+    sn = hc->addr_conf->names.elts;
+    cscf = NULL;
+    best_m = 0;
+    best_len = 0;
+
+    for (i = 0; host && i < hc->addr_conf->names.nelts; i++) {
+        m = kl_http_server_name_match(&sn[i].name, host);
+
+        if (m > best_m || (m && m == best_m && sn[i].name.len > best_len)) {
+            best_m = m;
+            best_len = sn[i].name.len;
+            cscf = sn[i].server;
+
+            if (m == 3) {
+                break;
+            }
+        }
+    }
+
+    if (cscf == NULL) {
+        cscf = hc->addr_conf->default_server;
+    }
+
+    r->srv_conf = cscf->ctx->srv_conf;
+    r->loc_conf = cscf->ctx->loc_conf;
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_http_process_request_header(kl_http_request_t *r)
+{
+    kl_table_elt_t  *te;
+
+    if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10
+        && r->headers_in.server.len == 0)
+    {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent HTTP/1.1 request without \"Host\" header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    te = r->headers_in.transfer_encoding;
+
+    if (te) {
+        if (r->headers_in.content_length) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent \"Content-Length\" and "
+                         "\"Transfer-Encoding\" headers at the same time");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (r->http_version < KL_HTTP_VERSION_11) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent HTTP/1.0 request with "
+                         "\"Transfer-Encoding\" header");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (te->value.len != 7
+            || kl_strncasecmp(te->value.data, (u_char *) "chunked", 7) != 0)
+        {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent unknown \"Transfer-Encoding\": \"%V\"",
+                         &te->value);
+            r->keepalive = 0;
+            kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
+            return KL_ERROR;
+        }
+
+        r->headers_in.chunked = 1;
+    }
+
+    if (r->method == KL_HTTP_CONNECT || r->method == KL_HTTP_TRACE) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent %V method", &r->method_name);
+        kl_http_finalize_request(r, KL_HTTP_NOT_ALLOWED);
+        return KL_ERROR;
+    }
+
+    if (r->headers_in.chunked || r->headers_in.content_length_n > 0) {
+        r->has_body = 1;
+    }
+
+    return KL_OK;
+}
