@@ -5,6 +5,7 @@
 
 #include "kl_config.h"
 #include "kl_types.h"
+#include "string.h"
 #include "queue.h"
 #include "rbtree.h"
 
