@@ -1,14 +1,14 @@
 /*
  * request.c: a connection's HTTP life: waiting for a request, reading and
- * parsing its head, choosing the server, keep-alive and lingering close.
+ * parsing its head, keep-alive and lingering close.
  *
  * A connection moves through these read handlers, one at a time:
  *
- *   wait_request      idle after accept: no buffer until bytes arrive
+ *   wait_request      idle, after accept or between keep-alive requests
+ *                     (c->idle): no request pool, no buffer until bytes
  *   request_line      reading and parsing the request line
  *   request_headers   reading and parsing the header fields
  *   request_handler   the phases run; reads are blocked, writes drive
- *   keepalive         idle between requests: request pool released
  *   lingering_close   response sent, draining the client before close
  *
  * Every handler first honours c->close (graceful exit, idle reclaim).
@@ -33,7 +33,6 @@ static kl_int_t kl_http_alloc_large_header_buffer(kl_http_request_t *r,
 static kl_int_t kl_http_process_request_uri(kl_http_request_t *r);
 static void kl_http_process_request(kl_http_request_t *r);
 static void kl_http_request_handler(kl_event_t *ev);
-static void kl_http_keepalive_handler(kl_event_t *rev);
 static void kl_http_lingering_close_handler(kl_event_t *rev);
 static void kl_http_empty_handler(kl_event_t *wev);
 static u_char *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
@@ -164,7 +163,11 @@ kl_http_wait_request_handler(kl_event_t *rev)
     c = rev->data;
 
     if (rev->timedout) {
-        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        /* An idle keep-alive connection ends quietly, as in nginx. */
+        if (!c->idle) {
+            kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        }
+
         kl_http_close_connection(c);
         return;
     }
@@ -201,13 +204,24 @@ kl_http_wait_request_handler(kl_event_t *rev)
     }
 
     if (n == 0) {
-        kl_log_error(KL_LOG_INFO, c->log, 0,
-                     "client closed connection");
+        if (!c->idle) {
+            kl_log_error(KL_LOG_INFO, c->log, 0, "client closed connection");
+        }
+
         kl_http_close_connection(c);
         return;
     }
 
     c->buffer->last += n;
+
+    if (c->idle) {
+        /* The keep-alive timer ends here; the request's own starts. */
+        c->idle = 0;
+
+        if (rev->timer_set) {
+            kl_event_del_timer(rev);
+        }
+    }
 
     kl_reusable_connection(c, 0);
 
@@ -907,7 +921,7 @@ kl_http_set_keepalive(kl_http_request_t *r)
 
     c->log->action = "keepalive";
 
-    rev->handler = kl_http_keepalive_handler;
+    rev->handler = kl_http_wait_request_handler;
     c->write->handler = kl_http_empty_handler;
     c->idle = 1;
 
@@ -917,64 +931,6 @@ kl_http_set_keepalive(kl_http_request_t *r)
     if (rev->ready) {
         kl_post_event(rev, &kl_loop.posted);
     }
-}
-
-
-static void
-kl_http_keepalive_handler(kl_event_t *rev)
-{
-    ssize_t                   n;
-    kl_connection_t          *c;
-    kl_http_connection_t     *hc;
-    kl_http_core_srv_conf_t  *cscf;
-
-    c = rev->data;
-
-    if (rev->timedout || c->close) {
-        kl_http_close_connection(c);
-        return;
-    }
-
-    hc = c->data;
-    cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
-
-    if (kl_http_get_buffer(c, cscf->client_header_buffer_size) != KL_OK) {
-        kl_http_close_connection(c);
-        return;
-    }
-
-    n = kl_connection_recv(c, c->buffer->last,
-                           c->buffer->end - c->buffer->last);
-
-    if (n == KL_AGAIN) {
-        kl_http_release_buffer(c);
-        return;
-    }
-
-    if (n == KL_ERROR || n == 0) {
-        kl_http_close_connection(c);
-        return;
-    }
-
-    c->buffer->last += n;
-    c->idle = 0;
-
-    kl_reusable_connection(c, 0);
-
-    c->data = kl_http_create_request(c);
-    if (c->data == NULL) {
-        kl_http_close_connection(c);
-        return;
-    }
-
-    c->log->action = "reading client request line";
-
-    if (rev->timer_set) {
-        kl_event_del_timer(rev);
-    }
-
-    rev->handler = kl_http_process_request_line;
-    kl_http_process_request_line(rev);
 }
 
 
