@@ -60,14 +60,8 @@ static off_t kl_conf_parse_scaled(kl_str_t *line, off_t max, kl_uint_t giga);
 
 /* The argument-count bit for a directive of n words, name included. */
 static kl_uint_t kl_conf_argument_number[] = {
-    KL_CONF_NOARGS,
-    KL_CONF_TAKE1,
-    KL_CONF_TAKE2,
-    KL_CONF_TAKE3,
-    KL_CONF_TAKE4,
-    KL_CONF_TAKE5,
-    KL_CONF_TAKE6,
-    KL_CONF_TAKE7,
+    KL_CONF_NOARGS, KL_CONF_TAKE1, KL_CONF_TAKE2, KL_CONF_TAKE3,
+    KL_CONF_TAKE4,  KL_CONF_TAKE5, KL_CONF_TAKE6, KL_CONF_TAKE7,
 };
 
 
@@ -1314,17 +1308,6 @@ kl_conf_parse_time(kl_str_t *line, kl_uint_t is_sec)
     kl_int_t  value, total, scale;
     kl_uint_t valid, step, next;
 
-    static const kl_int_t seconds[] = { 0,
-                                        60 * 60 * 24 * 365,
-                                        60 * 60 * 24 * 30,
-                                        60 * 60 * 24 * 7,
-                                        60 * 60 * 24,
-                                        60 * 60,
-                                        60,
-                                        1,
-                                        0,
-                                        1 };
-
     enum {
         st_start = 0,
         st_year,
@@ -1336,6 +1319,20 @@ kl_conf_parse_time(kl_str_t *line, kl_uint_t is_sec)
         st_sec,
         st_msec,
         st_last
+    };
+
+    /* each step's unit in seconds; ms is scaled apart */
+    static const kl_int_t seconds[] = {
+        0,                  /* st_start */
+        60 * 60 * 24 * 365, /* y */
+        60 * 60 * 24 * 30,  /* M */
+        60 * 60 * 24 * 7,   /* w */
+        60 * 60 * 24,       /* d */
+        60 * 60,            /* h */
+        60,                 /* m */
+        1,                  /* s */
+        0,                  /* ms */
+        1,                  /* a bare number before a space */
     };
 
     valid = 0;

@@ -4,7 +4,9 @@
 #define KL_CONF_H
 
 #include "kl_config.h"
+#include "kl_types.h"
 #include "string.h"
+#include "files.h"
 
 /* Argument counts: a directive's type carries one or more of these bits. */
 #define KL_CONF_NOARGS   0x00000001

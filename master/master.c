@@ -673,7 +673,7 @@ kl_master_reload(kl_master_t *m)
     kl_cycle = cycle;
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
 
-    /* Old workers first get QUIT, so new ones can take their slots later. */
+    /* The old workers will quit: they are not to be respawned. */
     last = m->last;
 
     for (s = 0; s < last; s++) {
@@ -683,25 +683,28 @@ kl_master_reload(kl_master_t *m)
 
         if (m->procs[s].pid > 0) {
             m->procs[s].respawn = 0;
+            m->procs[s].exiting = 1;
+            m->procs[s].cycle = NULL;
         }
     }
+
+    /*
+     * Close the listeners the new cycle did not keep before forking: new
+     * workers must not inherit them (the old workers hold their own
+     * copies until they leave).
+     */
+    kl_cycle_free(old, 1);
 
     kl_master_start_workers(m, cycle, ccf->worker_processes);
 
     for (s = 0; s < last; s++) {
-        if (m->procs[s].pid > 0 && m->procs[s].cycle == old) {
-            m->procs[s].exiting = 1;
-
-            if (kill(m->procs[s].pid, SIGQUIT) == -1) {
-                kl_log_error(KL_LOG_ALERT, cycle->log, errno,
-                             "kill(%d, SIGQUIT) failed",
-                             (int) m->procs[s].pid);
-            }
+        if (m->procs[s].pid > 0 && m->procs[s].exiting
+            && kill(m->procs[s].pid, SIGQUIT) == -1)
+        {
+            kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                         "kill(%d, SIGQUIT) failed", (int) m->procs[s].pid);
         }
     }
-
-    /* Listeners the new cycle did not keep are closed with the old cycle. */
-    kl_cycle_free(old, 1);
 }
 
 

@@ -125,6 +125,9 @@ kl_http_index_handler(kl_http_request_t *r)
         err = errno;
 
         if (err == ENOENT || err == ENOTDIR) {
+            /* nginx names the first index it looked for. */
+            *kl_cpymem(last, index[0].data, index[0].len) = '\0';
+
             kl_log_error(KL_LOG_ERR, r->connection->log, err,
                          "\"%s\" is not found", path.data);
             return KL_HTTP_NOT_FOUND;

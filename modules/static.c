@@ -6,6 +6,7 @@
 static kl_int_t kl_http_static_handler(kl_http_request_t *r);
 static kl_int_t kl_http_static_init(kl_conf_t *cf);
 static kl_int_t kl_http_static_redirect_dir(kl_http_request_t *r);
+static kl_int_t kl_http_static_not_allowed(kl_http_request_t *r);
 
 
 static kl_http_module_t  kl_http_static_module_ctx = {
@@ -82,7 +83,7 @@ kl_http_static_handler(kl_http_request_t *r)
     kl_pool_cleanup_file_t   *clnf;
 
     if (!(r->method & (KL_HTTP_GET | KL_HTTP_HEAD | KL_HTTP_POST))) {
-        return KL_HTTP_NOT_ALLOWED;
+        return kl_http_static_not_allowed(r);
     }
 
     if (r->uri.len == 0 || r->uri.data[r->uri.len - 1] == '/') {
@@ -133,10 +134,14 @@ kl_http_static_handler(kl_http_request_t *r)
 
     /* nginx: POST to a static file exists, but is not allowed. */
     if (r->method == KL_HTTP_POST) {
-        return KL_HTTP_NOT_ALLOWED;
+        return kl_http_static_not_allowed(r);
     }
 
-    kl_http_discard_body(r);
+    rc = kl_http_discard_request_body(r);
+
+    if (rc != KL_OK) {
+        return rc;
+    }
 
     r->headers_out.status = KL_HTTP_OK;
     r->headers_out.content_length_n = st.st_size;
@@ -224,7 +229,25 @@ kl_http_static_redirect_dir(kl_http_request_t *r)
 
     location.len = p - location.data;
 
-    kl_http_discard_body(r);
-
     return kl_http_send_redirect(r, KL_HTTP_MOVED_PERMANENTLY, &location);
+}
+
+
+/* RFC 9110 15.5.6: a 405 names the methods that are allowed. */
+static kl_int_t
+kl_http_static_not_allowed(kl_http_request_t *r)
+{
+    kl_table_elt_t  *h;
+
+    h = kl_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    h->next = NULL;
+    kl_str_set(&h->key, "Allow");
+    kl_str_set(&h->value, "GET, HEAD");
+
+    return KL_HTTP_NOT_ALLOWED;
 }

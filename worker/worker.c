@@ -94,7 +94,10 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
         }
     }
 
-    if (geteuid() == 0 && ccf->user != (uid_t) KL_CONF_UNSET_UINT) {
+    /* Single-process mode keeps the master's identity, as nginx does. */
+    if (kl_loop.role == KL_PROCESS_WORKER && geteuid() == 0
+        && ccf->user != (uid_t) KL_CONF_UNSET_UINT)
+    {
         if (setgid(ccf->group) == -1) {
             kl_log_error(KL_LOG_EMERG, cycle->log, errno,
                          "setgid(%d) failed", (int) ccf->group);

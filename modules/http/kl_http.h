@@ -234,6 +234,9 @@ struct kl_http_request_s {
     off_t                       request_length;
     kl_msec_t                   lingering_deadline;
 
+    off_t                       discard_left;    /* Content-Length bodies */
+    kl_http_chunked_t           discard_chunked;
+
     unsigned                    count:16;     /* references, as nginx's */
     unsigned                    uri_changes:4;
     unsigned                    buffered:8;
@@ -251,7 +254,8 @@ struct kl_http_request_s {
     unsigned                    logged:1;
     unsigned                    chunked:1;
     unsigned                    expect_tested:1;
-    unsigned                    has_body:1;   /* a body we did not read */
+    unsigned                    has_body:1;   /* a body not yet read */
+    unsigned                    discarding:1; /* reading it to drop it */
     unsigned                    terminated:1;
 };
 
@@ -476,7 +480,10 @@ kl_int_t kl_http_set_content_type(kl_http_request_t *r);
 kl_int_t kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
     kl_str_t *location);
 kl_int_t kl_http_set_etag(kl_http_request_t *r);
-void kl_http_discard_body(kl_http_request_t *r);
+
+/* body.c: request bodies. Returns KL_OK or an error status to answer. */
+kl_int_t kl_http_discard_request_body(kl_http_request_t *r);
+void kl_http_discard_body_wait(kl_http_request_t *r);
 
 /* header_filter.c / write_filter.c: the ends of the two filter chains. */
 kl_int_t kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in);

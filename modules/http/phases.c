@@ -344,7 +344,9 @@ kl_http_core_post_access_phase(kl_http_request_t *r,
 static kl_int_t
 kl_http_core_content_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 {
+    size_t    root;
     kl_int_t  rc;
+    kl_str_t  path;
 
     if (r->content_handler) {
         r->write_event_handler = kl_http_request_empty_handler;
@@ -366,8 +368,11 @@ kl_http_core_content_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 
     /* No handler took it: nginx's answers, directory or not. */
     if (r->uri.len && r->uri.data[r->uri.len - 1] == '/') {
-        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                     "directory index of \"%V\" is forbidden", &r->uri);
+        if (kl_http_map_uri_to_path(r, &path, &root, 0) != NULL) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "directory index of \"%s\" is forbidden",
+                         path.data);
+        }
 
         kl_http_finalize_request(r, KL_HTTP_FORBIDDEN);
         return KL_OK;

@@ -277,6 +277,12 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
 
     r->err_status = (kl_uint_t) error;
 
+    if (r->keepalive && error != KL_HTTP_REQUEST_ENTITY_TOO_LARGE
+        && kl_http_discard_request_body(r) != KL_OK)
+    {
+        r->keepalive = 0;
+    }
+
     if (r->keepalive) {
         switch (error) {
         case KL_HTTP_BAD_REQUEST:
@@ -411,6 +417,11 @@ void
 kl_http_finalize_connection(kl_http_request_t *r)
 {
     kl_http_core_loc_conf_t  *clcf;
+
+    if (r->main->discarding && r->main->done) {
+        /* The response is out; the body is still coming in. */
+        kl_http_discard_body_wait(r->main);
+    }
 
     if (r->main->count != 1) {
         kl_http_close_request(r, 0);
@@ -693,16 +704,4 @@ kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
     r->headers_out.location = h;
 
     return (kl_int_t) status;
-}
-
-
-void
-kl_http_discard_body(kl_http_request_t *r)
-{
-    /* Reading bodies comes with the engine issue; until then a request
-     * with a body ends its connection (see kl_http_finalize_connection). */
-    if (r->has_body) {
-        r->keepalive = 0;
-        r->lingering_close = 1;
-    }
 }

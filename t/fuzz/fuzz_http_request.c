@@ -5,7 +5,8 @@
  * line), once whole, then in pieces of pseudo-random sizes derived from
  * the data, then one byte at a time: the parsers are resumable, so every
  * result and every recorded offset must be the same each time. Offsets
- * are checked to stay inside the bytes parsed and in order.
+ * are checked to stay inside the bytes parsed and in order, and each
+ * field value is run through kl_http_list_next.
  */
 
 #include "kl_config.h"
@@ -97,6 +98,36 @@ fuzz_check_line(kl_http_parse_t *r, u_char *base, u_char *pos, kl_int_t rc)
 }
 
 
+/* Every value is also split as a list: items are non-empty, trimmed, inside. */
+static void
+fuzz_check_list(u_char *start, u_char *end)
+{
+    u_char  *pos, *prev;
+    kl_str_t item;
+
+    pos = start;
+
+    for (;;) {
+        prev = pos;
+
+        if (kl_http_list_next(&pos, end, &item) == KL_DONE) {
+            if (pos != end) {
+                abort();
+            }
+
+            return;
+        }
+
+        if (pos <= prev || pos > end || item.len == 0 || item.data < prev
+            || item.data + item.len > pos || item.data[0] == ' '
+            || item.data[0] == '\t' || item.data[0] == ',')
+        {
+            abort();
+        }
+    }
+}
+
+
 static void
 fuzz_check_header(kl_http_parse_t *r, u_char *base, u_char *pos)
 {
@@ -121,6 +152,8 @@ fuzz_check_header(kl_http_parse_t *r, u_char *base, u_char *pos)
             abort();
         }
     }
+
+    fuzz_check_list(r->header_start, r->header_end);
 
     if (r->header_end > r->header_start
         && (r->header_start[0] == ' ' || r->header_start[0] == '\t'

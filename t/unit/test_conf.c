@@ -209,7 +209,9 @@ setup(void)
 
     kl_modules_init();
 
-    snprintf(dir, sizeof(dir), "/tmp/kl_conf_XXXXXX");
+    /* mkdtemp's template: six 'X's after the prefix */
+    snprintf(dir, sizeof(dir), "/tmp/kl_conf_%6s", "");
+    memset(dir + sizeof("/tmp/kl_conf_") - 1, 'X', 6);
     cr_assert_not_null(mkdtemp(dir));
 
     snprintf(log_path, sizeof(log_path), "%s/error.log", dir);
@@ -709,35 +711,23 @@ Test(conf, unknown_directive)
 }
 
 
-Test(conf, unexpected_close_brace_at_top)
+Test(conf, unexpected_braces_and_semicolons)
 {
     expect_error("t_words a;\n}", "unexpected \"}\" in %s/main.conf:2\n");
-}
 
-
-Test(conf, unexpected_close_brace_after_words)
-{
     expect_error("t_words a }", "unexpected \"}\" in %s/main.conf:1\n");
-}
 
-
-Test(conf, unexpected_open_brace_and_semicolon)
-{
     expect_error("\n{", "unexpected \"{\" in %s/main.conf:2\n");
     expect_error(";", "unexpected \";\" in %s/main.conf:1\n");
 }
 
 
-Test(conf, eof_inside_directive)
+Test(conf, eof_inside_directive_or_quote)
 {
     expect_error("t_words a\n",
                  "unexpected end of file, expecting \";\" or \"}\" "
                  "in %s/main.conf:2\n");
-}
 
-
-Test(conf, eof_inside_quote)
-{
     expect_error("t_words \"abc",
                  "unexpected end of file, expecting \";\" or \"}\" "
                  "in %s/main.conf:1\n");
@@ -752,43 +742,27 @@ Test(conf, eof_inside_block)
 }
 
 
-Test(conf, block_without_brace)
+Test(conf, block_and_simple_directives)
 {
     expect_error("t_block;", "directive \"t_block\" has no opening \"{\" "
                              "in %s/main.conf:1\n");
-}
 
-
-Test(conf, simple_directive_with_brace)
-{
     expect_error("t_str a\n{ }", "directive \"t_str\" is not terminated "
                                  "by \";\" in %s/main.conf:2\n");
-}
 
-
-Test(conf, word_then_brace_opens_block)
-{
     expect_error("t_words a{", "directive \"t_words\" is not terminated "
                                "by \";\" in %s/main.conf:1\n");
 }
 
 
-Test(conf, not_allowed_here_from_other_context)
+Test(conf, not_allowed_here)
 {
     expect_error("t_inner;", "\"t_inner\" directive is not allowed here "
                              "in %s/main.conf:1\n");
-}
 
-
-Test(conf, not_allowed_here_from_other_module_type)
-{
     expect_error("t_other;", "\"t_other\" directive is not allowed here "
                              "in %s/main.conf:1\n");
-}
 
-
-Test(conf, not_allowed_here_inside_block)
-{
     expect_error("t_block {\n t_num 1;\n}",
                  "\"t_num\" directive is not allowed here "
                  "in %s/main.conf:2\n");
@@ -898,12 +872,27 @@ Test(conf, block_confs_by_ctx_index)
 }
 
 
+static void *t_seen_conf;
+
+
+static char *
+t_record_conf(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    (void) cf;
+    (void) cmd;
+
+    t_seen_conf = conf;
+
+    return KL_CONF_OK;
+}
+
+
 Test(conf, null_conf_array_gives_null_conf)
 {
     t_block_ctx_t ctx;
     kl_str_t      name;
 
-    put("inner.conf", "b_nested { }");
+    put("inner.conf", "b_num 1;");
     name = path("inner.conf");
 
     ctx.conf = NULL;
@@ -911,11 +900,47 @@ Test(conf, null_conf_array_gives_null_conf)
     cf.module_type = T_BLOCK_MODULE;
     cf.cmd_type = T_BLOCK_CONF;
 
-    /* t_nested would crash on a wrong pointer; NULL is checked below */
-    t_block_commands[2].set = t_phrase;
-    cr_assert_eq(kl_conf_parse(&cf, &name), KL_CONF_ERROR);
-    t_block_commands[2].set = t_nested;
-    expect_log("\"b_nested\" directive is weird in %s/inner.conf:1\n");
+    t_seen_conf = &ctx;
+    t_block_commands[0].set = t_record_conf;
+    cr_assert_eq(kl_conf_parse(&cf, &name), KL_CONF_OK);
+    cr_assert_null(t_seen_conf);
+}
+
+
+Test(conf, include_gets_null_conf_in_any_context)
+{
+    t_block_ctx_t ctx;
+    kl_str_t      name;
+    void         *confs[2];
+
+    put("inner.conf", "include x.conf;");
+    put("x.conf", "");
+    name = path("inner.conf");
+
+    confs[0] = confs[1] = &ctx;
+    ctx.conf = confs;
+    cf.ctx = &ctx;
+    cf.module_type = T_BLOCK_MODULE;
+    cf.cmd_type = T_BLOCK_CONF;
+
+    t_seen_conf = &ctx;
+    kl_conf_module.commands[0].set = t_record_conf;
+    cr_assert_eq(kl_conf_parse(&cf, &name), KL_CONF_OK);
+    cr_assert_null(t_seen_conf);
+}
+
+
+Test(conf, core_conf_direct_or_slot_address)
+{
+    t_seen_conf = NULL;
+    t_core_commands[3].set = t_record_conf;
+    cr_assert_eq(parse("t_num 1;"), KL_CONF_OK);
+    cr_assert_eq(t_seen_conf, main_conf());
+
+    /* t_block stores the context it creates through the slot's address */
+    cr_assert_null(cycle->conf_ctx[t_blockcore_module.index]);
+    cr_assert_eq(parse("t_block { }"), KL_CONF_OK);
+    cr_assert_not_null(cycle->conf_ctx[t_blockcore_module.index]);
 }
 
 
@@ -1330,40 +1355,11 @@ Test(conf, setters_report_duplicates)
 
 /* value parsers */
 
-static ssize_t
-size_of(const char *s)
-{
-    kl_str_t str;
-
-    str.data = (u_char *) s;
-    str.len = strlen(s);
-
-    return kl_conf_parse_size(&str);
-}
-
-
-static off_t
-offset_of(const char *s)
-{
-    kl_str_t str;
-
-    str.data = (u_char *) s;
-    str.len = strlen(s);
-
-    return kl_conf_parse_offset(&str);
-}
-
-
-static kl_int_t
-time_of(const char *s, kl_uint_t is_sec)
-{
-    kl_str_t str;
-
-    str.data = (u_char *) s;
-    str.len = strlen(s);
-
-    return kl_conf_parse_time(&str, is_sec);
-}
+/* a kl_str_t of a string literal */
+#define T_STR(lit)         (&(kl_str_t){ sizeof(lit) - 1, (u_char *) (lit) })
+#define size_of(lit)       kl_conf_parse_size(T_STR(lit))
+#define offset_of(lit)     kl_conf_parse_offset(T_STR(lit))
+#define time_of(lit, secs) kl_conf_parse_time(T_STR(lit), secs)
 
 
 Test(conf, parse_size)

@@ -74,6 +74,11 @@ typedef struct {
 } transcript_t;
 
 
+/*
+ * Input, result, method, version, then the recorded spans uri, path, args
+ * (to uri_end), exten (to path_end), schema, host and port (NULL: none),
+ * then the flags.
+ */
 static const line_case_t line_cases[] = {
     /* origin-form */
     { "GET / HTTP/1.1\r\n", KL_OK, KL_HTTP_GET, 1001, "/", "/", NULL, NULL,
