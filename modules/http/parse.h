@@ -133,8 +133,9 @@ kl_int_t kl_http_parse_chunked(kl_http_chunked_t *ctx, kl_buf_t *b);
  * for len bytes): percent-decoding, "." and ".." segments resolved,
  * "//" merged when merge_slashes. The query must not be included.
  * Returns the length written, or KL_ERROR for: not starting with '/',
- * a bad %-escape, a NUL byte (raw or %00), or ".." above the root. Decoded '/' (%2F) splits
- * segments just like '/', so "/a/%2e%2e%2f.." cannot climb above root.
+ * a bad %-escape, a NUL byte (raw or %00), or ".." above the root.
+ * Decoded '/' (%2F) splits segments just like '/', so "/a/%2e%2e%2f.."
+ * cannot climb above root. dst may be src.
  */
 ssize_t kl_http_normalize_uri(u_char *src, size_t len, u_char *dst,
     kl_uint_t merge_slashes);

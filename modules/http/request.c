@@ -453,8 +453,7 @@ kl_http_process_request_uri(kl_http_request_t *r)
         return KL_OK;
     }
 
-    path_end = r->parse.args_start ? r->parse.args_start - 1
-                                   : r->parse.uri_end;
+    path_end = r->parse.path_end;
 
     if (r->parse.args_start) {
         r->args.data = r->parse.args_start;
