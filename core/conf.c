@@ -65,6 +65,8 @@ static kl_uint_t kl_conf_argument_number[] = {
 };
 
 
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
 static kl_command_t kl_conf_commands[] = {
 
     { .name = kl_string("include"),
@@ -76,6 +78,7 @@ static kl_command_t kl_conf_commands[] = {
 
     kl_null_command
 };
+/* clang-format on */
 
 
 static kl_core_module_t kl_conf_module_ctx = {

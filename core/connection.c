@@ -12,14 +12,14 @@
 #include <sys/sendfile.h>
 
 
-#define KL_IOVS_MAX  64
+#define KL_IOVS_MAX 64
 
 
 kl_listening_t *
 kl_create_listening(kl_cycle_t *cycle, struct sockaddr *sa, socklen_t socklen)
 {
-    kl_listening_t  *ls;
-    u_char           text[KL_SOCKADDR_STRLEN];
+    kl_listening_t *ls;
+    u_char          text[KL_SOCKADDR_STRLEN];
 
     ls = kl_array_push(&cycle->listening);
     if (ls == NULL) {
@@ -55,7 +55,7 @@ kl_create_listening(kl_cycle_t *cycle, struct sockaddr *sa, socklen_t socklen)
 static kl_int_t
 kl_listening_configure(kl_listening_t *ls, kl_fd_t s, kl_log_t *log)
 {
-    int  on = 1;
+    int on = 1;
 
     if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(int)) == -1) {
         kl_log_error(KL_LOG_EMERG, log, errno,
@@ -76,8 +76,7 @@ kl_listening_configure(kl_listening_t *ls, kl_fd_t s, kl_log_t *log)
     if (ls->sockaddr.sockaddr.sa_family == AF_INET6) {
         on = ls->ipv6only;
 
-        if (setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(int)) == -1)
-        {
+        if (setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(int)) == -1) {
             kl_log_error(KL_LOG_EMERG, log, errno,
                          "setsockopt(IPV6_V6ONLY) %V failed, ignored",
                          &ls->addr_text);
@@ -93,8 +92,8 @@ kl_listening_configure(kl_listening_t *ls, kl_fd_t s, kl_log_t *log)
     }
 
     if (kl_socket_nonblocking(s) == -1) {
-        kl_log_error(KL_LOG_EMERG, log, errno,
-                     "fcntl(O_NONBLOCK) %V failed", &ls->addr_text);
+        kl_log_error(KL_LOG_EMERG, log, errno, "fcntl(O_NONBLOCK) %V failed",
+                     &ls->addr_text);
         return KL_ERROR;
     }
 
@@ -106,13 +105,13 @@ static void
 kl_listening_defer(kl_listening_t *ls, kl_log_t *log)
 {
 #if (KL_HAVE_DEFERRED_ACCEPT)
-    int  timeout;
+    int timeout;
 
     /* The kernel holds the connection until data arrives, up to 1s. */
     timeout = ls->deferred_accept ? 1 : 0;
 
-    if (setsockopt(ls->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &timeout,
-                   sizeof(int)) == -1)
+    if (setsockopt(ls->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &timeout, sizeof(int))
+        == -1)
     {
         kl_log_error(KL_LOG_ALERT, log, errno,
                      "setsockopt(TCP_DEFER_ACCEPT, %d) for %V failed, ignored",
@@ -128,10 +127,10 @@ kl_listening_defer(kl_listening_t *ls, kl_log_t *log)
 kl_int_t
 kl_open_listening_sockets(kl_cycle_t *cycle)
 {
-    int              s;
-    kl_uint_t        i, tries;
-    kl_err_t         err;
-    kl_listening_t  *ls;
+    int             s;
+    kl_uint_t       i, tries;
+    kl_err_t        err;
+    kl_listening_t *ls;
 
     ls = cycle->listening.elts;
 
@@ -209,9 +208,9 @@ kl_open_listening_sockets(kl_cycle_t *cycle)
 void
 kl_close_listening_sockets(kl_cycle_t *cycle)
 {
-    kl_uint_t         i;
-    kl_listening_t   *ls;
-    kl_connection_t  *c;
+    kl_uint_t        i;
+    kl_listening_t  *ls;
+    kl_connection_t *c;
 
     ls = cycle->listening.elts;
 
@@ -245,9 +244,9 @@ kl_close_listening_sockets(kl_cycle_t *cycle)
 kl_connection_t *
 kl_get_connection(kl_fd_t s, kl_log_t *log)
 {
-    kl_uint_t         instance;
-    kl_event_t       *rev, *wev;
-    kl_connection_t  *c;
+    kl_uint_t        instance;
+    kl_event_t      *rev, *wev;
+    kl_connection_t *c;
 
     c = kl_cycle->free_connections;
 
@@ -301,7 +300,7 @@ kl_free_connection(kl_connection_t *c)
 void
 kl_close_connection(kl_connection_t *c)
 {
-    kl_fd_t  fd;
+    kl_fd_t fd;
 
     if (c->fd == -1) {
         kl_log_error(KL_LOG_ALERT, c->log, 0, "connection already closed");
@@ -371,9 +370,9 @@ kl_reusable_connection(kl_connection_t *c, kl_uint_t reusable)
 void
 kl_close_idle_connections(kl_cycle_t *cycle)
 {
-    kl_uint_t         i, n;
-    kl_queue_t       *q;
-    kl_connection_t  *c;
+    kl_uint_t        i, n;
+    kl_queue_t      *q;
+    kl_connection_t *c;
 
     (void) cycle;
 
@@ -399,12 +398,12 @@ kl_close_idle_connections(kl_cycle_t *cycle)
 ssize_t
 kl_connection_recv(kl_connection_t *c, u_char *buf, size_t size)
 {
-    ssize_t      n;
-    kl_event_t  *rev;
+    ssize_t     n;
+    kl_event_t *rev;
 
     rev = c->read;
 
-    for ( ;; ) {
+    for (;;) {
         n = recv(c->fd, buf, size, 0);
 
         if (n == 0) {
@@ -441,8 +440,8 @@ kl_connection_recv(kl_connection_t *c, u_char *buf, size_t size)
 static ssize_t
 kl_send_file_copy(kl_connection_t *c, kl_buf_t *b, size_t size)
 {
-    ssize_t  n, w;
-    u_char   buf[32768];
+    ssize_t n, w;
+    u_char  buf[32768];
 
     n = pread(b->file->fd, buf, kl_min(size, sizeof(buf)), b->file_pos);
 
@@ -456,7 +455,7 @@ kl_send_file_copy(kl_connection_t *c, kl_buf_t *b, size_t size)
         return KL_ERROR;
     }
 
-    for ( ;; ) {
+    for (;;) {
         w = write(c->fd, buf, (size_t) n);
 
         if (w >= 0) {
@@ -477,8 +476,8 @@ kl_send_file_copy(kl_connection_t *c, kl_buf_t *b, size_t size)
 static ssize_t
 kl_send_file_buf(kl_connection_t *c, kl_buf_t *b, size_t size)
 {
-    ssize_t  n;
-    off_t    offset;
+    ssize_t n;
+    off_t   offset;
 
     if (!c->sendfile) {
         return kl_send_file_copy(c, b, size);
@@ -486,7 +485,7 @@ kl_send_file_buf(kl_connection_t *c, kl_buf_t *b, size_t size)
 
     offset = b->file_pos;
 
-    for ( ;; ) {
+    for (;;) {
         n = sendfile(c->fd, b->file->fd, &offset, size);
 
         if (n >= 0) {
@@ -507,9 +506,9 @@ kl_send_file_buf(kl_connection_t *c, kl_buf_t *b, size_t size)
 static ssize_t
 kl_send_iovs(kl_connection_t *c, struct iovec *iov, int niov)
 {
-    ssize_t  n;
+    ssize_t n;
 
-    for ( ;; ) {
+    for (;;) {
         n = writev(c->fd, iov, niov);
 
         if (n >= 0) {
@@ -530,12 +529,12 @@ kl_send_iovs(kl_connection_t *c, struct iovec *iov, int niov)
 kl_chain_t *
 kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 {
-    int           niov;
-    off_t         send, size, want;
-    ssize_t       n;
-    kl_buf_t     *b;
-    kl_chain_t   *cl;
-    struct iovec  iovs[KL_IOVS_MAX];
+    int          niov;
+    off_t        send, size, want;
+    ssize_t      n;
+    kl_buf_t    *b;
+    kl_chain_t  *cl;
+    struct iovec iovs[KL_IOVS_MAX];
 
     if (limit == 0 || limit > (off_t) (SSIZE_MAX - 4096)) {
         limit = (off_t) (SSIZE_MAX - 4096);
@@ -543,13 +542,12 @@ kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 
     send = 0;
 
-    for ( ;; ) {
+    for (;;) {
         niov = 0;
         want = 0;
 
         for (cl = in; cl && niov < KL_IOVS_MAX && send + want < limit;
-             cl = cl->next)
-        {
+             cl = cl->next) {
             b = cl->buf;
 
             if (kl_buf_special(b)) {

@@ -11,77 +11,77 @@
 #include "log.h"
 
 struct kl_listening_s {
-    kl_fd_t                    fd;
-    kl_sockaddr_t              sockaddr;
-    socklen_t                  socklen;
-    kl_str_t                   addr_text;     /* "127.0.0.1:8080" */
-    int                        backlog;
-    int                        rcvbuf;
-    int                        sndbuf;
+    kl_fd_t       fd;
+    kl_sockaddr_t sockaddr;
+    socklen_t     socklen;
+    kl_str_t      addr_text; /* "127.0.0.1:8080" */
+    int           backlog;
+    int           rcvbuf;
+    int           sndbuf;
 
-    kl_connection_handler_pt   handler;       /* called for each accept */
-    void                      *servers;       /* the protocol's per-address data */
+    kl_connection_handler_pt handler; /* called for each accept */
+    void                    *servers; /* the protocol's per-address data */
 
-    kl_log_t                   log;
-    kl_log_t                  *logp;
-    size_t                     pool_size;
+    kl_log_t  log;
+    kl_log_t *logp;
+    size_t    pool_size;
 
-    kl_listening_t            *previous;      /* the old cycle's twin */
-    kl_connection_t           *connection;    /* this worker's listener conn */
-    kl_uint_t                  worker;        /* reuseport: whose copy */
+    kl_listening_t  *previous;   /* the old cycle's twin */
+    kl_connection_t *connection; /* this worker's listener conn */
+    kl_uint_t        worker;     /* reuseport: whose copy */
 
-    unsigned                   open:1;
-    unsigned                   remain:1;      /* kept by a reload */
-    unsigned                   ignore:1;      /* not this worker's copy */
-    unsigned                   inherited:1;   /* from the environment */
-    unsigned                   ipv6only:1;
-    unsigned                   reuseport:1;
-    unsigned                   deferred_accept:1;
+    unsigned open:1;
+    unsigned remain:1;    /* kept by a reload */
+    unsigned ignore:1;    /* not this worker's copy */
+    unsigned inherited:1; /* from the environment */
+    unsigned ipv6only:1;
+    unsigned reuseport:1;
+    unsigned deferred_accept:1;
 };
 
 struct kl_connection_s {
-    void                *data;
-    kl_event_t          *read;
-    kl_event_t          *write;
-    kl_fd_t              fd;
+    void       *data;
+    kl_event_t *read;
+    kl_event_t *write;
+    kl_fd_t     fd;
 
-    kl_listening_t      *listening;
-    kl_log_t            *log;
-    kl_pool_t           *pool;
+    kl_listening_t *listening;
+    kl_log_t       *log;
+    kl_pool_t      *pool;
 
-    struct sockaddr     *sockaddr;
-    socklen_t            socklen;
-    kl_str_t             addr_text;
-    struct sockaddr     *local_sockaddr;
-    socklen_t            local_socklen;
+    struct sockaddr *sockaddr;
+    socklen_t        socklen;
+    kl_str_t         addr_text;
+    struct sockaddr *local_sockaddr;
+    socklen_t        local_socklen;
 
-    kl_buf_t            *buffer;
-    kl_queue_t           queue;               /* reusable list */
-    kl_uint_t            number;              /* "*N" in the log */
-    kl_uint_t            requests;
-    off_t                sent;
+    kl_buf_t  *buffer;
+    kl_queue_t queue;  /* reusable list */
+    kl_uint_t  number; /* "*N" in the log */
+    kl_uint_t  requests;
+    off_t      sent;
 
-    unsigned             destroyed:1;
-    unsigned             idle:1;              /* keep-alive, may be closed */
-    unsigned             reusable:1;
-    unsigned             close:1;             /* graceful exit wants it gone */
-    unsigned             timedout:1;
-    unsigned             error:1;
-    unsigned             tcp_nodelay:1;
-    unsigned             tcp_nopush:2;
-    unsigned             need_last_buf:1;
-    unsigned             sendfile:1;          /* else files are read+written */
+    unsigned destroyed:1;
+    unsigned idle:1; /* keep-alive, may be closed */
+    unsigned reusable:1;
+    unsigned close:1; /* graceful exit wants it gone */
+    unsigned timedout:1;
+    unsigned error:1;
+    unsigned tcp_nodelay:1;
+    unsigned tcp_nopush:2;
+    unsigned need_last_buf:1;
+    unsigned sendfile:1; /* else files are read+written */
 };
 
-#define KL_TCP_NOPUSH_UNSET   0
-#define KL_TCP_NOPUSH_SET     1
+#define KL_TCP_NOPUSH_UNSET    0
+#define KL_TCP_NOPUSH_SET      1
 #define KL_TCP_NOPUSH_DISABLED 2
 
 #define KL_CHAIN_ERROR (kl_chain_t *) KL_ERROR
 
 /* Add a listening address to the cycle; NULL on allocation failure. */
 kl_listening_t *kl_create_listening(kl_cycle_t *cycle, struct sockaddr *sa,
-    socklen_t socklen);
+                                    socklen_t socklen);
 
 /* Bind and listen every cycle listener not inherited or kept. */
 kl_int_t kl_open_listening_sockets(kl_cycle_t *cycle);
@@ -91,7 +91,7 @@ void kl_close_listening_sockets(kl_cycle_t *cycle);
 
 /* A connection from the free list, with its events reset; NULL if none. */
 kl_connection_t *kl_get_connection(kl_fd_t s, kl_log_t *log);
-void kl_free_connection(kl_connection_t *c);
+void             kl_free_connection(kl_connection_t *c);
 
 /* Remove events and timers, close the fd, return c to the free list. */
 void kl_close_connection(kl_connection_t *c);
@@ -112,6 +112,6 @@ ssize_t kl_connection_recv(kl_connection_t *c, u_char *buf, size_t size);
  * KL_CHAIN_ERROR; c->sent grows by what went out.
  */
 kl_chain_t *kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in,
-    off_t limit);
+                                     off_t limit);
 
 #endif /* KL_CONNECTION_H */

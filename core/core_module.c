@@ -9,12 +9,14 @@
 static void *kl_core_create_conf(kl_cycle_t *cycle);
 static char *kl_core_init_conf(kl_cycle_t *cycle, void *conf);
 static char *kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
+                                     void *conf);
 static char *kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
 
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
 static kl_command_t  kl_core_commands[] = {
 
     { kl_string("daemon"),
@@ -89,15 +91,16 @@ static kl_command_t  kl_core_commands[] = {
 
     kl_null_command
 };
+/* clang-format on */
 
 
-static kl_core_module_t  kl_core_module_ctx = {
+static kl_core_module_t kl_core_module_ctx = {
     .create_conf = kl_core_create_conf,
     .init_conf = kl_core_init_conf,
 };
 
 
-kl_module_t  kl_core_module = {
+kl_module_t kl_core_module = {
     .name = "kl_core_module",
     .type = KL_CORE_MODULE,
     .ctx = &kl_core_module_ctx,
@@ -108,7 +111,7 @@ kl_module_t  kl_core_module = {
 static void *
 kl_core_create_conf(kl_cycle_t *cycle)
 {
-    kl_core_conf_t  *ccf;
+    kl_core_conf_t *ccf;
 
     ccf = kl_pcalloc(cycle->pool, sizeof(kl_core_conf_t));
     if (ccf == NULL) {
@@ -130,10 +133,10 @@ kl_core_create_conf(kl_cycle_t *cycle)
 static char *
 kl_core_init_conf(kl_cycle_t *cycle, void *conf)
 {
-    kl_core_conf_t  *ccf = conf;
-    kl_str_t         name;
-    struct passwd   *pwd;
-    struct group    *grp;
+    kl_core_conf_t *ccf = conf;
+    kl_str_t        name;
+    struct passwd  *pwd;
+    struct group   *grp;
 
     kl_conf_init_value(ccf->daemon, 1);
     kl_conf_init_value(ccf->master, 1);
@@ -174,8 +177,8 @@ kl_core_init_conf(kl_cycle_t *cycle, void *conf)
 
         if (pwd == NULL || grp == NULL) {
             kl_log_error(KL_LOG_EMERG, cycle->log, errno,
-                         "getpwnam(\"" KL_USER "\") or getgrnam(\""
-                         KL_GROUP "\") failed");
+                         "getpwnam(\"" KL_USER "\") or getgrnam(\"" KL_GROUP
+                         "\") failed");
             return KL_CONF_ERROR;
         }
 
@@ -192,9 +195,9 @@ kl_core_init_conf(kl_cycle_t *cycle, void *conf)
 static char *
 kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_core_conf_t  *ccf = conf;
-    kl_str_t        *value;
-    long             n;
+    kl_core_conf_t *ccf = conf;
+    kl_str_t       *value;
+    long            n;
 
     (void) cmd;
 
@@ -223,10 +226,10 @@ kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_log_t    *log, *last, tmp;
-    kl_int_t     level;
-    kl_str_t    *value, name;
-    kl_cycle_t  *cycle;
+    kl_log_t   *log, *last, tmp;
+    kl_int_t    level;
+    kl_str_t   *value, name;
+    kl_cycle_t *cycle;
 
     (void) cmd;
     (void) conf;
@@ -255,8 +258,8 @@ kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         level = kl_log_level_parse(&value[2]);
 
         if (level == -1 || level == KL_LOG_STDERR) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "invalid log level \"%V\"", &value[2]);
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid log level \"%V\"",
+                              &value[2]);
             return KL_CONF_ERROR;
         }
 
@@ -296,11 +299,11 @@ kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_core_conf_t  *ccf = conf;
-    kl_str_t        *value;
-    struct passwd   *pwd;
-    struct group    *grp;
-    const char      *group;
+    kl_core_conf_t *ccf = conf;
+    kl_str_t       *value;
+    struct passwd  *pwd;
+    struct group   *grp;
+    const char     *group;
 
     (void) cmd;
 
@@ -322,8 +325,8 @@ kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     pwd = getpwnam((const char *) value[1].data);
     if (pwd == NULL) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, errno,
-                          "getpwnam(\"%s\") failed", value[1].data);
+        kl_conf_log_error(KL_LOG_EMERG, cf, errno, "getpwnam(\"%s\") failed",
+                          value[1].data);
         return KL_CONF_ERROR;
     }
 
@@ -338,8 +341,8 @@ kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     if (grp == NULL) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, errno,
-                          "getgrnam(\"%s\") failed", group);
+        kl_conf_log_error(KL_LOG_EMERG, cf, errno, "getgrnam(\"%s\") failed",
+                          group);
         return KL_CONF_ERROR;
     }
 
@@ -352,7 +355,7 @@ kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_str_t  *value;
+    kl_str_t *value;
 
     (void) cmd;
     (void) conf;
@@ -365,7 +368,8 @@ kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                           "invalid value \"%V\" in \"pcre_jit\" directive, "
-                          "it must be \"on\" or \"off\"", &value[1]);
+                          "it must be \"on\" or \"off\"",
+                          &value[1]);
         return KL_CONF_ERROR;
     }
 

@@ -16,19 +16,19 @@
 static kl_int_t kl_cycle_create_confs(kl_cycle_t *cycle);
 static kl_int_t kl_cycle_init_confs(kl_cycle_t *cycle);
 static kl_int_t kl_cycle_open_files(kl_cycle_t *cycle, kl_cycle_t *old);
-static void kl_cycle_take_listeners(kl_cycle_t *cycle, kl_cycle_t *old);
+static void     kl_cycle_take_listeners(kl_cycle_t *cycle, kl_cycle_t *old);
 static kl_int_t kl_cycle_copy_str(kl_pool_t *pool, kl_str_t *dst,
-    kl_str_t *src);
+                                  kl_str_t *src);
 
 
 kl_cycle_t *
 kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
 {
-    char         hostname[256];
-    kl_uint_t    i;
-    kl_pool_t   *pool;
-    kl_conf_t    conf;
-    kl_cycle_t  *cycle;
+    char        hostname[256];
+    kl_uint_t   i;
+    kl_pool_t  *pool;
+    kl_conf_t   conf;
+    kl_cycle_t *cycle;
 
     kl_time_update(&kl_loop.clock);
 
@@ -51,18 +51,17 @@ kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
 
     if (kl_cycle_copy_str(pool, &cycle->conf_file, &old->conf_file) != KL_OK
         || kl_cycle_copy_str(pool, &cycle->conf_param, &old->conf_param)
-           != KL_OK
+               != KL_OK
         || kl_cycle_copy_str(pool, &cycle->conf_prefix, &old->conf_prefix)
-           != KL_OK
+               != KL_OK
         || kl_cycle_copy_str(pool, &cycle->prefix, &old->prefix) != KL_OK
-        || kl_cycle_copy_str(pool, &cycle->error_log, &old->error_log)
-           != KL_OK
+        || kl_cycle_copy_str(pool, &cycle->error_log, &old->error_log) != KL_OK
         || kl_array_init(&cycle->listening, pool, 10, sizeof(kl_listening_t))
-           != KL_OK
+               != KL_OK
         || kl_list_init(&cycle->open_files, pool, 10, sizeof(kl_open_file_t))
-           != KL_OK
+               != KL_OK
         || kl_array_init(&cycle->config_dump, pool, 1, sizeof(kl_conf_dump_t))
-           != KL_OK
+               != KL_OK
         || kl_array_init(&cycle->paths, pool, 4, sizeof(kl_str_t)) != KL_OK)
     {
         kl_pool_free(pool);
@@ -146,8 +145,7 @@ kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
 
     for (i = 0; kl_modules[i]; i++) {
         if (kl_modules[i]->init_module
-            && kl_modules[i]->init_module(cycle) != KL_OK)
-        {
+            && kl_modules[i]->init_module(cycle) != KL_OK) {
             kl_cycle_free(cycle, 0);
             return NULL;
         }
@@ -182,11 +180,12 @@ kl_cycle_copy_str(kl_pool_t *pool, kl_str_t *dst, kl_str_t *src)
 static kl_int_t
 kl_cycle_create_confs(kl_cycle_t *cycle)
 {
-    void               *rv;
-    kl_uint_t           i, n;
-    kl_core_module_t   *module;
+    void             *rv;
+    kl_uint_t         i, n;
+    kl_core_module_t *module;
 
-    for (n = 0; kl_modules[n]; n++) { /* count */ }
+    for (n = 0; kl_modules[n]; n++) { /* count */
+    }
 
     cycle->conf_ctx = kl_pcalloc(cycle->pool, n * sizeof(void *));
     if (cycle->conf_ctx == NULL) {
@@ -217,9 +216,9 @@ kl_cycle_create_confs(kl_cycle_t *cycle)
 static kl_int_t
 kl_cycle_init_confs(kl_cycle_t *cycle)
 {
-    char              *rv;
-    kl_uint_t          i;
-    kl_core_module_t  *module;
+    char             *rv;
+    kl_uint_t         i;
+    kl_core_module_t *module;
 
     for (i = 0; kl_modules[i]; i++) {
         if (kl_modules[i]->type != KL_CORE_MODULE) {
@@ -229,8 +228,8 @@ kl_cycle_init_confs(kl_cycle_t *cycle)
         module = kl_modules[i]->ctx;
 
         if (module && module->init_conf) {
-            rv = module->init_conf(cycle,
-                                   cycle->conf_ctx[kl_modules[i]->index]);
+            rv =
+                module->init_conf(cycle, cycle->conf_ctx[kl_modules[i]->index]);
             if (rv != KL_CONF_OK) {
                 if (rv != KL_CONF_ERROR) {
                     kl_log_error(KL_LOG_EMERG, cycle->log, 0, "%s", rv);
@@ -247,10 +246,10 @@ kl_cycle_init_confs(kl_cycle_t *cycle)
 kl_open_file_t *
 kl_cycle_open_file(kl_cycle_t *cycle, kl_str_t *name)
 {
-    kl_str_t         full;
-    kl_uint_t        i;
-    kl_list_part_t  *part;
-    kl_open_file_t  *file;
+    kl_str_t        full;
+    kl_uint_t       i;
+    kl_list_part_t *part;
+    kl_open_file_t *file;
 
     full = *name;
 
@@ -302,9 +301,9 @@ kl_cycle_open_file(kl_cycle_t *cycle, kl_str_t *name)
 static kl_int_t
 kl_cycle_open_files(kl_cycle_t *cycle, kl_cycle_t *old)
 {
-    kl_uint_t         i;
-    kl_list_part_t   *part;
-    kl_open_file_t   *file;
+    kl_uint_t       i;
+    kl_list_part_t *part;
+    kl_open_file_t *file;
 
     (void) old;
 
@@ -323,8 +322,7 @@ kl_cycle_open_files(kl_cycle_t *cycle, kl_cycle_t *old)
         }
 
         if (file[i].name.len == 6
-            && kl_strncmp(file[i].name.data, "stderr", 6) == 0)
-        {
+            && kl_strncmp(file[i].name.data, "stderr", 6) == 0) {
             file[i].fd = STDERR_FILENO;
             continue;
         }
@@ -345,8 +343,8 @@ kl_cycle_open_files(kl_cycle_t *cycle, kl_cycle_t *old)
 static void
 kl_cycle_take_listeners(kl_cycle_t *cycle, kl_cycle_t *old)
 {
-    kl_uint_t        i, j;
-    kl_listening_t  *ls, *ols;
+    kl_uint_t       i, j;
+    kl_listening_t *ls, *ols;
 
     if (old->listening.elts == NULL) {
         return;
@@ -384,10 +382,10 @@ kl_cycle_take_listeners(kl_cycle_t *cycle, kl_cycle_t *old)
 void
 kl_cycle_free(kl_cycle_t *cycle, kl_uint_t close_listeners)
 {
-    kl_uint_t         i;
-    kl_list_part_t   *part;
-    kl_open_file_t   *file;
-    kl_listening_t   *ls;
+    kl_uint_t       i;
+    kl_list_part_t *part;
+    kl_open_file_t *file;
+    kl_listening_t *ls;
 
     if (close_listeners) {
         ls = cycle->listening.elts;
@@ -427,10 +425,10 @@ kl_cycle_free(kl_cycle_t *cycle, kl_uint_t close_listeners)
 void
 kl_cycle_reopen_files(kl_cycle_t *cycle)
 {
-    kl_fd_t          fd;
-    kl_uint_t        i;
-    kl_list_part_t  *part;
-    kl_open_file_t  *file;
+    kl_fd_t         fd;
+    kl_uint_t       i;
+    kl_list_part_t *part;
+    kl_open_file_t *file;
 
     part = &cycle->open_files.part;
     file = part->elts;
@@ -472,24 +470,24 @@ kl_cycle_reopen_files(kl_cycle_t *cycle)
 kl_int_t
 kl_cycle_create_pidfile(kl_str_t *name, kl_log_t *log)
 {
-    int       fd;
-    size_t    len;
-    u_char    pid[KL_INT_T_LEN + 2];
+    int    fd;
+    size_t len;
+    u_char pid[KL_INT_T_LEN + 2];
 
     fd = open((char *) name->data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
               0644);
 
     if (fd == -1) {
-        kl_log_error(KL_LOG_EMERG, log, errno,
-                     "open() \"%s\" failed", name->data);
+        kl_log_error(KL_LOG_EMERG, log, errno, "open() \"%s\" failed",
+                     name->data);
         return KL_ERROR;
     }
 
     len = kl_snprintf(pid, sizeof(pid), "%d\n", (int) getpid()) - pid;
 
     if (kl_write_fd_all(fd, pid, len) == -1) {
-        kl_log_error(KL_LOG_EMERG, log, errno,
-                     "write() \"%s\" failed", name->data);
+        kl_log_error(KL_LOG_EMERG, log, errno, "write() \"%s\" failed",
+                     name->data);
         close(fd);
         return KL_ERROR;
     }
@@ -503,13 +501,13 @@ kl_cycle_create_pidfile(kl_str_t *name, kl_log_t *log)
 void
 kl_cycle_delete_pidfile(kl_cycle_t *cycle)
 {
-    kl_core_conf_t  *ccf;
+    kl_core_conf_t *ccf;
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
 
     if (unlink((char *) ccf->pid.data) == -1) {
-        kl_log_error(KL_LOG_ALERT, cycle->log, errno,
-                     "unlink() \"%s\" failed", ccf->pid.data);
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno, "unlink() \"%s\" failed",
+                     ccf->pid.data);
     }
 }
 
@@ -517,18 +515,18 @@ kl_cycle_delete_pidfile(kl_cycle_t *cycle)
 kl_int_t
 kl_cycle_signal_process(kl_cycle_t *cycle, char *sig)
 {
-    int              fd, signo;
-    ssize_t          n;
-    kl_int_t         pid;
-    kl_core_conf_t  *ccf;
-    u_char           buf[KL_INT_T_LEN + 2];
+    int             fd, signo;
+    ssize_t         n;
+    kl_int_t        pid;
+    kl_core_conf_t *ccf;
+    u_char          buf[KL_INT_T_LEN + 2];
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
 
     fd = open((char *) ccf->pid.data, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
-        kl_log_error(KL_LOG_ERR, cycle->log, errno,
-                     "open() \"%s\" failed", ccf->pid.data);
+        kl_log_error(KL_LOG_ERR, cycle->log, errno, "open() \"%s\" failed",
+                     ccf->pid.data);
         return 1;
     }
 
@@ -536,8 +534,8 @@ kl_cycle_signal_process(kl_cycle_t *cycle, char *sig)
     close(fd);
 
     if (n == -1) {
-        kl_log_error(KL_LOG_ERR, cycle->log, errno,
-                     "read() \"%s\" failed", ccf->pid.data);
+        kl_log_error(KL_LOG_ERR, cycle->log, errno, "read() \"%s\" failed",
+                     ccf->pid.data);
         return 1;
     }
 
@@ -549,8 +547,8 @@ kl_cycle_signal_process(kl_cycle_t *cycle, char *sig)
 
     if (pid == KL_ERROR || pid <= 0) {
         kl_log_error(KL_LOG_ERR, cycle->log, 0,
-                     "invalid PID number \"%*s\" in \"%s\"",
-                     (size_t) n, buf, ccf->pid.data);
+                     "invalid PID number \"%*s\" in \"%s\"", (size_t) n, buf,
+                     ccf->pid.data);
         return 1;
     }
 
@@ -567,8 +565,8 @@ kl_cycle_signal_process(kl_cycle_t *cycle, char *sig)
     }
 
     if (kill((pid_t) pid, signo) == -1) {
-        kl_log_error(KL_LOG_ALERT, cycle->log, errno,
-                     "kill(%i, %d) failed", pid, signo);
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno, "kill(%i, %d) failed",
+                     pid, signo);
         return 1;
     }
 

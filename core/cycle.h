@@ -9,52 +9,52 @@
 #include "list.h"
 #include "log.h"
 
-#define KL_CYCLE_POOL_SIZE  KL_DEFAULT_POOL_SIZE
+#define KL_CYCLE_POOL_SIZE KL_DEFAULT_POOL_SIZE
 
 struct kl_cycle_s {
-    void              **conf_ctx;       /* per-module confs, by module index */
-    kl_pool_t          *pool;
-    kl_log_t           *log;            /* error_log, once opened */
-    kl_log_t            new_log;
+    void     **conf_ctx; /* per-module confs, by module index */
+    kl_pool_t *pool;
+    kl_log_t  *log; /* error_log, once opened */
+    kl_log_t   new_log;
 
-    kl_connection_t    *connections;
-    kl_connection_t    *free_connections;
-    kl_uint_t           free_connection_n;
-    kl_uint_t           connection_n;
-    kl_event_t         *read_events;
-    kl_event_t         *write_events;
+    kl_connection_t *connections;
+    kl_connection_t *free_connections;
+    kl_uint_t        free_connection_n;
+    kl_uint_t        connection_n;
+    kl_event_t      *read_events;
+    kl_event_t      *write_events;
 
-    kl_array_t          listening;      /* kl_listening_t */
-    kl_list_t           open_files;     /* kl_open_file_t */
-    kl_array_t          config_dump;    /* kl_conf_dump_t, for -T */
-    kl_array_t          paths;          /* kl_str_t, directories to create */
+    kl_array_t listening;   /* kl_listening_t */
+    kl_list_t  open_files;  /* kl_open_file_t */
+    kl_array_t config_dump; /* kl_conf_dump_t, for -T */
+    kl_array_t paths;       /* kl_str_t, directories to create */
 
-    kl_cycle_t         *old_cycle;
+    kl_cycle_t *old_cycle;
 
-    kl_str_t            conf_file;      /* absolute path of the main file */
-    kl_str_t            conf_param;     /* -g directives */
-    kl_str_t            conf_prefix;    /* the main file's directory, with '/' */
-    kl_str_t            prefix;         /* -p, with '/' */
-    kl_str_t            error_log;      /* -e, or the compiled-in default */
-    kl_str_t            hostname;
+    kl_str_t conf_file;   /* absolute path of the main file */
+    kl_str_t conf_param;  /* -g directives */
+    kl_str_t conf_prefix; /* the main file's directory, with '/' */
+    kl_str_t prefix;      /* -p, with '/' */
+    kl_str_t error_log;   /* -e, or the compiled-in default */
+    kl_str_t hostname;
 };
 
 /* The core module's conf: the main-context process directives. */
 typedef struct {
-    kl_int_t            daemon;
-    kl_int_t            master;
-    kl_int_t            worker_processes;
-    kl_msec_t           shutdown_timeout;
-    kl_int_t            rlimit_nofile;
-    kl_str_t            pid;
-    kl_str_t            oldpid;
-    kl_str_t            user_name;
-    uid_t               user;
-    gid_t               group;
-    kl_str_t            working_directory;
+    kl_int_t  daemon;
+    kl_int_t  master;
+    kl_int_t  worker_processes;
+    kl_msec_t shutdown_timeout;
+    kl_int_t  rlimit_nofile;
+    kl_str_t  pid;
+    kl_str_t  oldpid;
+    kl_str_t  user_name;
+    uid_t     user;
+    gid_t     group;
+    kl_str_t  working_directory;
 } kl_core_conf_t;
 
-extern kl_module_t  kl_core_module;
+extern kl_module_t kl_core_module;
 
 /*
  * Build a new cycle from old's command-line settings: parse the config,
@@ -73,7 +73,7 @@ kl_open_file_t *kl_cycle_open_file(kl_cycle_t *cycle, kl_str_t *name);
 void kl_cycle_reopen_files(kl_cycle_t *cycle);
 
 kl_int_t kl_cycle_create_pidfile(kl_str_t *name, kl_log_t *log);
-void kl_cycle_delete_pidfile(kl_cycle_t *cycle);
+void     kl_cycle_delete_pidfile(kl_cycle_t *cycle);
 
 /* -s: read the pid file and send the signal; exit status for main(). */
 kl_int_t kl_cycle_signal_process(kl_cycle_t *cycle, char *sig);

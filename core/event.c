@@ -6,13 +6,14 @@
 static void *kl_event_create_conf(kl_cycle_t *cycle);
 static char *kl_event_init_conf(kl_cycle_t *cycle, void *conf);
 static char *kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_event_connections(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
+static char *kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static kl_int_t kl_event_listen_connections(kl_cycle_t *cycle);
-static void kl_event_accept_retry(kl_event_t *ev);
+static void     kl_event_accept_retry(kl_event_t *ev);
 
 
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
 static kl_command_t  kl_events_commands[] = {
 
     { kl_string("events"),
@@ -59,15 +60,16 @@ static kl_command_t  kl_events_commands[] = {
 
     kl_null_command
 };
+/* clang-format on */
 
 
-static kl_core_module_t  kl_events_module_ctx = {
+static kl_core_module_t kl_events_module_ctx = {
     .create_conf = kl_event_create_conf,
     .init_conf = kl_event_init_conf,
 };
 
 
-kl_module_t  kl_events_module = {
+kl_module_t kl_events_module = {
     .name = "kl_events_module",
     .type = KL_CORE_MODULE,
     .ctx = &kl_events_module_ctx,
@@ -78,7 +80,7 @@ kl_module_t  kl_events_module = {
 static void *
 kl_event_create_conf(kl_cycle_t *cycle)
 {
-    kl_event_conf_t  *ecf;
+    kl_event_conf_t *ecf;
 
     ecf = kl_pcalloc(cycle->pool, sizeof(kl_event_conf_t));
     if (ecf == NULL) {
@@ -97,7 +99,7 @@ kl_event_create_conf(kl_cycle_t *cycle)
 static char *
 kl_event_init_conf(kl_cycle_t *cycle, void *conf)
 {
-    kl_event_conf_t  *ecf = conf;
+    kl_event_conf_t *ecf = conf;
 
     kl_conf_init_uint_value(ecf->connections, 512);
     kl_conf_init_value(ecf->multi_accept, 0);
@@ -117,8 +119,8 @@ kl_event_init_conf(kl_cycle_t *cycle, void *conf)
 static char *
 kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char       *rv;
-    kl_conf_t   pcf;
+    char     *rv;
+    kl_conf_t pcf;
 
     (void) cmd;
     (void) conf;
@@ -137,9 +139,9 @@ kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_event_conf_t  *ecf = conf;
-    kl_str_t         *value;
-    kl_int_t          n;
+    kl_event_conf_t *ecf = conf;
+    kl_str_t        *value;
+    kl_int_t         n;
 
     (void) cmd;
 
@@ -151,8 +153,8 @@ kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     n = kl_atoi(value[1].data, value[1].len);
 
     if (n == KL_ERROR || n < 2) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "invalid number \"%V\"", &value[1]);
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid number \"%V\"",
+                          &value[1]);
         return KL_CONF_ERROR;
     }
 
@@ -165,16 +167,16 @@ kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_event_conf_t  *ecf = conf;
-    kl_str_t         *value;
+    kl_event_conf_t *ecf = conf;
+    kl_str_t        *value;
 
     (void) cmd;
 
     value = cf->args->elts;
 
     if (value[1].len != 5 || kl_strncmp(value[1].data, "epoll", 5) != 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "invalid event type \"%V\"", &value[1]);
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid event type \"%V\"",
+                          &value[1]);
         return KL_CONF_ERROR;
     }
 
@@ -187,10 +189,10 @@ kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 kl_int_t
 kl_event_process_init(kl_cycle_t *cycle)
 {
-    kl_uint_t         i;
-    kl_event_t       *rev, *wev;
-    kl_event_conf_t  *ecf;
-    kl_connection_t  *c, *next;
+    kl_uint_t        i;
+    kl_event_t      *rev, *wev;
+    kl_event_conf_t *ecf;
+    kl_connection_t *c, *next;
 
     ecf = (kl_event_conf_t *) kl_get_conf(cycle->conf_ctx, kl_events_module);
 
@@ -212,12 +214,12 @@ kl_event_process_init(kl_cycle_t *cycle)
 
     cycle->connection_n = ecf->connections;
 
-    cycle->connections = kl_calloc(sizeof(kl_connection_t)
-                                   * cycle->connection_n, cycle->log);
-    cycle->read_events = kl_calloc(sizeof(kl_event_t) * cycle->connection_n,
-                                   cycle->log);
-    cycle->write_events = kl_calloc(sizeof(kl_event_t) * cycle->connection_n,
-                                    cycle->log);
+    cycle->connections =
+        kl_calloc(sizeof(kl_connection_t) * cycle->connection_n, cycle->log);
+    cycle->read_events =
+        kl_calloc(sizeof(kl_event_t) * cycle->connection_n, cycle->log);
+    cycle->write_events =
+        kl_calloc(sizeof(kl_event_t) * cycle->connection_n, cycle->log);
 
     if (cycle->connections == NULL || cycle->read_events == NULL
         || cycle->write_events == NULL)
@@ -261,10 +263,10 @@ kl_event_process_init(kl_cycle_t *cycle)
 static kl_int_t
 kl_event_listen_connections(kl_cycle_t *cycle)
 {
-    kl_uint_t         i;
-    kl_event_t       *rev;
-    kl_listening_t   *ls;
-    kl_connection_t  *c;
+    kl_uint_t        i;
+    kl_event_t      *rev;
+    kl_listening_t  *ls;
+    kl_connection_t *c;
 
     ls = cycle->listening.elts;
 
@@ -304,8 +306,8 @@ kl_event_listen_connections(kl_cycle_t *cycle)
 void
 kl_event_process_events_and_timers(kl_cycle_t *cycle)
 {
-    kl_msec_t    timer;
-    kl_queue_t  *q;
+    kl_msec_t   timer;
+    kl_queue_t *q;
 
     timer = kl_event_find_timer();
 
@@ -334,8 +336,8 @@ kl_event_process_events_and_timers(kl_cycle_t *cycle)
 void
 kl_event_process_posted(kl_queue_t *posted)
 {
-    kl_queue_t  *q;
-    kl_event_t  *ev;
+    kl_queue_t *q;
+    kl_event_t *ev;
 
     while (!kl_queue_empty(posted)) {
         q = kl_queue_head(posted);
@@ -351,13 +353,13 @@ kl_event_process_posted(kl_queue_t *posted)
 void
 kl_event_accept(kl_event_t *ev)
 {
-    int               s, err;
-    socklen_t         socklen;
-    kl_log_t         *log;
-    kl_sockaddr_t     sa;
-    kl_listening_t   *ls;
-    kl_connection_t  *c, *lc;
-    u_char            text[KL_SOCKADDR_STRLEN];
+    int              s, err;
+    socklen_t        socklen;
+    kl_log_t        *log;
+    kl_sockaddr_t    sa;
+    kl_listening_t  *ls;
+    kl_connection_t *c, *lc;
+    u_char           text[KL_SOCKADDR_STRLEN];
 
     lc = ev->data;
     ls = lc->listening;
@@ -432,8 +434,8 @@ kl_event_accept(kl_event_t *ev)
         c->write->log = log;
         c->write->ready = 1;
 
-        c->addr_text.len = kl_sock_ntop(c->sockaddr, c->socklen, text,
-                                        sizeof(text), 0);
+        c->addr_text.len =
+            kl_sock_ntop(c->sockaddr, c->socklen, text, sizeof(text), 0);
         c->addr_text.data = kl_pnalloc(c->pool, c->addr_text.len);
         if (c->addr_text.data == NULL) {
             kl_close_connection(c);
@@ -472,8 +474,8 @@ kl_event_accept_retry(kl_event_t *ev)
 void
 kl_event_disable_accept(kl_cycle_t *cycle)
 {
-    kl_uint_t        i;
-    kl_listening_t  *ls;
+    kl_uint_t       i;
+    kl_listening_t *ls;
 
     ls = cycle->listening.elts;
 
@@ -492,8 +494,8 @@ kl_event_disable_accept(kl_cycle_t *cycle)
 kl_int_t
 kl_event_enable_accept(kl_cycle_t *cycle)
 {
-    kl_uint_t        i;
-    kl_listening_t  *ls;
+    kl_uint_t       i;
+    kl_listening_t *ls;
 
     ls = cycle->listening.elts;
 

@@ -10,29 +10,29 @@
 #include "rbtree.h"
 
 struct kl_event_s {
-    void                *data;        /* the connection */
-    kl_event_handler_pt  handler;
-    kl_log_t            *log;
+    void               *data; /* the connection */
+    kl_event_handler_pt handler;
+    kl_log_t           *log;
 
-    kl_rbtree_node_t     timer;
-    kl_queue_t           queue;       /* posted */
+    kl_rbtree_node_t timer;
+    kl_queue_t       queue; /* posted */
 
-    int                  available;   /* accept: how many more to take */
+    int available; /* accept: how many more to take */
 
-    unsigned             write:1;
-    unsigned             accept:1;
-    unsigned             instance:1;  /* detects stale epoll reports */
-    unsigned             active:1;    /* registered with the backend */
-    unsigned             ready:1;     /* may read/write without EAGAIN */
-    unsigned             eof:1;
-    unsigned             pending_eof:1;
-    unsigned             error:1;
-    unsigned             timedout:1;
-    unsigned             timer_set:1;
-    unsigned             delayed:1;
-    unsigned             posted:1;
-    unsigned             closed:1;
-    unsigned             cancelable:1; /* may be left pending at exit */
+    unsigned write:1;
+    unsigned accept:1;
+    unsigned instance:1; /* detects stale epoll reports */
+    unsigned active:1;   /* registered with the backend */
+    unsigned ready:1;    /* may read/write without EAGAIN */
+    unsigned eof:1;
+    unsigned pending_eof:1;
+    unsigned error:1;
+    unsigned timedout:1;
+    unsigned timer_set:1;
+    unsigned delayed:1;
+    unsigned posted:1;
+    unsigned closed:1;
+    unsigned cancelable:1; /* may be left pending at exit */
 };
 
 /*
@@ -40,37 +40,37 @@ struct kl_event_s {
  * event_epoll.c and nowhere else.
  */
 typedef struct {
-    kl_int_t  (*add)(kl_event_t *ev);          /* a listening socket, LT */
-    kl_int_t  (*del)(kl_event_t *ev, kl_uint_t closing);
-    kl_int_t  (*add_conn)(kl_connection_t *c); /* read+write, ET */
-    kl_int_t  (*del_conn)(kl_connection_t *c, kl_uint_t closing);
-    kl_int_t  (*process)(kl_cycle_t *cycle, kl_msec_t timer, kl_uint_t flags);
-    kl_int_t  (*init)(kl_cycle_t *cycle);
-    void      (*done)(kl_cycle_t *cycle);
+    kl_int_t (*add)(kl_event_t *ev); /* a listening socket, LT */
+    kl_int_t (*del)(kl_event_t *ev, kl_uint_t closing);
+    kl_int_t (*add_conn)(kl_connection_t *c); /* read+write, ET */
+    kl_int_t (*del_conn)(kl_connection_t *c, kl_uint_t closing);
+    kl_int_t (*process)(kl_cycle_t *cycle, kl_msec_t timer, kl_uint_t flags);
+    kl_int_t (*init)(kl_cycle_t *cycle);
+    void (*done)(kl_cycle_t *cycle);
 } kl_event_actions_t;
 
-extern const kl_event_actions_t  kl_epoll_actions;
+extern const kl_event_actions_t kl_epoll_actions;
 
-#define KL_CLOSE_EVENT     1
-#define KL_POST_EVENTS     1
-#define KL_UPDATE_TIME     2
-#define KL_TIMER_INFINITE  (kl_msec_t) -1
+#define KL_CLOSE_EVENT      1
+#define KL_POST_EVENTS      1
+#define KL_UPDATE_TIME      2
+#define KL_TIMER_INFINITE   (kl_msec_t) - 1
 #define KL_TIMER_LAZY_DELAY 300
 
-#define KL_ACCEPT_EXCLUSIVE 0   /* EPOLLEXCLUSIVE on a shared socket */
-#define KL_ACCEPT_REUSEPORT 1   /* a socket per worker */
+#define KL_ACCEPT_EXCLUSIVE 0 /* EPOLLEXCLUSIVE on a shared socket */
+#define KL_ACCEPT_REUSEPORT 1 /* a socket per worker */
 #define KL_ACCEPT_MUTEX     2
 
 /* The events module's conf: the "events { }" block. */
 typedef struct {
-    kl_uint_t   connections;
-    kl_int_t    multi_accept;
-    kl_int_t    accept_mutex;
-    kl_msec_t   accept_mutex_delay;
-    kl_str_t    use;
+    kl_uint_t connections;
+    kl_int_t  multi_accept;
+    kl_int_t  accept_mutex;
+    kl_msec_t accept_mutex_delay;
+    kl_str_t  use;
 } kl_event_conf_t;
 
-extern kl_module_t  kl_events_module;
+extern kl_module_t kl_events_module;
 
 /* The worker's event loop: wait, run handlers, expire timers, run posted. */
 void kl_event_process_events_and_timers(kl_cycle_t *cycle);
@@ -81,14 +81,14 @@ kl_int_t kl_event_process_init(kl_cycle_t *cycle);
 /* Ensure c's events are registered (edge-triggered: once per fd). */
 kl_int_t kl_event_add_conn(kl_connection_t *c);
 
-#define kl_post_event(ev, q)                                                 \
-    if (!(ev)->posted) {                                                     \
-        (ev)->posted = 1;                                                    \
-        kl_queue_insert_tail(q, &(ev)->queue);                               \
+#define kl_post_event(ev, q)                                                   \
+    if (!(ev)->posted) {                                                       \
+        (ev)->posted = 1;                                                      \
+        kl_queue_insert_tail(q, &(ev)->queue);                                 \
     }
 
-#define kl_delete_posted_event(ev)                                           \
-    (ev)->posted = 0;                                                        \
+#define kl_delete_posted_event(ev)                                             \
+    (ev)->posted = 0;                                                          \
     kl_queue_remove(&(ev)->queue)
 
 void kl_event_process_posted(kl_queue_t *posted);
@@ -97,7 +97,7 @@ void kl_event_process_posted(kl_queue_t *posted);
 void kl_event_accept(kl_event_t *ev);
 
 /* Stop/restart polling listeners (graceful exit, fd exhaustion). */
-void kl_event_disable_accept(kl_cycle_t *cycle);
+void     kl_event_disable_accept(kl_cycle_t *cycle);
 kl_int_t kl_event_enable_accept(kl_cycle_t *cycle);
 
 #endif /* KL_EVENT_H */

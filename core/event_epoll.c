@@ -14,16 +14,16 @@
 
 
 static kl_int_t kl_epoll_init(kl_cycle_t *cycle);
-static void kl_epoll_done(kl_cycle_t *cycle);
+static void     kl_epoll_done(kl_cycle_t *cycle);
 static kl_int_t kl_epoll_add(kl_event_t *ev);
 static kl_int_t kl_epoll_del(kl_event_t *ev, kl_uint_t closing);
 static kl_int_t kl_epoll_add_conn(kl_connection_t *c);
 static kl_int_t kl_epoll_del_conn(kl_connection_t *c, kl_uint_t closing);
 static kl_int_t kl_epoll_process(kl_cycle_t *cycle, kl_msec_t timer,
-    kl_uint_t flags);
+                                 kl_uint_t flags);
 
 
-const kl_event_actions_t  kl_epoll_actions = {
+const kl_event_actions_t kl_epoll_actions = {
     .add = kl_epoll_add,
     .del = kl_epoll_del,
     .add_conn = kl_epoll_add_conn,
@@ -51,8 +51,8 @@ kl_epoll_init(kl_cycle_t *cycle)
     }
 
     if (kl_loop.backend_events == NULL) {
-        kl_loop.backend_events = kl_alloc(
-            sizeof(struct epoll_event) * KL_EPOLL_NEVENTS, cycle->log);
+        kl_loop.backend_events =
+            kl_alloc(sizeof(struct epoll_event) * KL_EPOLL_NEVENTS, cycle->log);
         if (kl_loop.backend_events == NULL) {
             return KL_ERROR;
         }
@@ -83,8 +83,8 @@ kl_epoll_done(kl_cycle_t *cycle)
 static kl_int_t
 kl_epoll_add(kl_event_t *ev)
 {
-    kl_connection_t     *c;
-    struct epoll_event   ee;
+    kl_connection_t   *c;
+    struct epoll_event ee;
 
     c = ev->data;
 
@@ -97,8 +97,8 @@ kl_epoll_add(kl_event_t *ev)
     ee.data.ptr = (void *) ((uintptr_t) c | ev->instance);
 
     if (epoll_ctl(kl_loop.backend_fd, EPOLL_CTL_ADD, c->fd, &ee) == -1) {
-        kl_log_error(KL_LOG_ALERT, ev->log, errno,
-                     "epoll_ctl(ADD, %d) failed", c->fd);
+        kl_log_error(KL_LOG_ALERT, ev->log, errno, "epoll_ctl(ADD, %d) failed",
+                     c->fd);
         return KL_ERROR;
     }
 
@@ -111,8 +111,8 @@ kl_epoll_add(kl_event_t *ev)
 static kl_int_t
 kl_epoll_del(kl_event_t *ev, kl_uint_t closing)
 {
-    kl_connection_t     *c;
-    struct epoll_event   ee;
+    kl_connection_t   *c;
+    struct epoll_event ee;
 
     /* close(2) removes the fd from the epoll set: no syscall needed. */
     if (closing) {
@@ -125,8 +125,8 @@ kl_epoll_del(kl_event_t *ev, kl_uint_t closing)
     ee.data.ptr = NULL;
 
     if (epoll_ctl(kl_loop.backend_fd, EPOLL_CTL_DEL, c->fd, &ee) == -1) {
-        kl_log_error(KL_LOG_ALERT, ev->log, errno,
-                     "epoll_ctl(DEL, %d) failed", c->fd);
+        kl_log_error(KL_LOG_ALERT, ev->log, errno, "epoll_ctl(DEL, %d) failed",
+                     c->fd);
         return KL_ERROR;
     }
 
@@ -139,14 +139,14 @@ kl_epoll_del(kl_event_t *ev, kl_uint_t closing)
 static kl_int_t
 kl_epoll_add_conn(kl_connection_t *c)
 {
-    struct epoll_event  ee;
+    struct epoll_event ee;
 
     ee.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
     ee.data.ptr = (void *) ((uintptr_t) c | c->read->instance);
 
     if (epoll_ctl(kl_loop.backend_fd, EPOLL_CTL_ADD, c->fd, &ee) == -1) {
-        kl_log_error(KL_LOG_ALERT, c->log, errno,
-                     "epoll_ctl(ADD, %d) failed", c->fd);
+        kl_log_error(KL_LOG_ALERT, c->log, errno, "epoll_ctl(ADD, %d) failed",
+                     c->fd);
         return KL_ERROR;
     }
 
@@ -160,7 +160,7 @@ kl_epoll_add_conn(kl_connection_t *c)
 static kl_int_t
 kl_epoll_del_conn(kl_connection_t *c, kl_uint_t closing)
 {
-    struct epoll_event  ee;
+    struct epoll_event ee;
 
     if (!closing) {
         ee.events = 0;
@@ -183,14 +183,14 @@ kl_epoll_del_conn(kl_connection_t *c, kl_uint_t closing)
 static kl_int_t
 kl_epoll_process(kl_cycle_t *cycle, kl_msec_t timer, kl_uint_t flags)
 {
-    int                  i, n, wait;
-    uint32_t             revents;
-    kl_err_t             err;
-    kl_event_t          *rev, *wev;
-    kl_connection_t     *c;
-    kl_uint_t            instance;
-    sigset_t             mask;
-    struct epoll_event  *events;
+    int                 i, n, wait;
+    uint32_t            revents;
+    kl_err_t            err;
+    kl_event_t         *rev, *wev;
+    kl_connection_t    *c;
+    kl_uint_t           instance;
+    sigset_t            mask;
+    struct epoll_event *events;
 
     events = kl_loop.backend_events;
     wait = (timer == KL_TIMER_INFINITE) ? -1 : (int) kl_min(timer, INT_MAX);

@@ -13,8 +13,8 @@ kl_event_timer_init(kl_rbtree_t *tree, kl_rbtree_node_t *sentinel)
 void
 kl_event_add_timer(kl_event_t *ev, kl_msec_t timer)
 {
-    kl_msec_t      key;
-    kl_msec_int_t  diff;
+    kl_msec_t     key;
+    kl_msec_int_t diff;
 
     key = kl_now() + timer;
 
@@ -48,8 +48,8 @@ kl_event_del_timer(kl_event_t *ev)
 kl_msec_t
 kl_event_find_timer(void)
 {
-    kl_rbtree_node_t  *node, *root, *sentinel;
-    kl_msec_int_t      timer;
+    kl_rbtree_node_t *node, *root, *sentinel;
+    kl_msec_int_t     timer;
 
     if (kl_loop.timers.root == &kl_loop.timer_sentinel) {
         return KL_TIMER_INFINITE;
@@ -68,12 +68,12 @@ kl_event_find_timer(void)
 void
 kl_event_expire_timers(void)
 {
-    kl_event_t        *ev;
-    kl_rbtree_node_t  *node, *root, *sentinel;
+    kl_event_t       *ev;
+    kl_rbtree_node_t *node, *root, *sentinel;
 
     sentinel = kl_loop.timers.sentinel;
 
-    for ( ;; ) {
+    for (;;) {
         root = kl_loop.timers.root;
 
         if (root == sentinel) {
@@ -99,8 +99,8 @@ kl_event_expire_timers(void)
 kl_uint_t
 kl_event_no_timers_left(void)
 {
-    kl_event_t        *ev;
-    kl_rbtree_node_t  *node, *root, *sentinel;
+    kl_event_t       *ev;
+    kl_rbtree_node_t *node, *root, *sentinel;
 
     sentinel = kl_loop.timers.sentinel;
     root = kl_loop.timers.root;
@@ -109,8 +109,7 @@ kl_event_no_timers_left(void)
         return 1;
     }
 
-    for (node = kl_rbtree_min(root, sentinel);
-         node;
+    for (node = kl_rbtree_min(root, sentinel); node;
          node = kl_rbtree_next(&kl_loop.timers, node))
     {
         ev = (kl_event_t *) ((char *) node - offsetof(kl_event_t, timer));

@@ -42,7 +42,7 @@ typedef unsigned char u_char;
 #endif
 
 /* Closed set of return codes; phase handlers may also return HTTP statuses. */
-#define KL_OK        0
+#define KL_OK       0
 #define KL_ERROR    -1
 #define KL_AGAIN    -2
 #define KL_BUSY     -3
@@ -50,15 +50,15 @@ typedef unsigned char u_char;
 #define KL_DECLINED -5
 #define KL_ABORT    -6
 
-#define KL_INT_T_LEN  (sizeof("-9223372036854775808") - 1)
+#define KL_INT_T_LEN        (sizeof("-9223372036854775808") - 1)
 #define KL_MAX_INT_T_VALUE  INTPTR_MAX
 #define KL_MAX_OFF_T_VALUE  INT64_MAX
 #define KL_MAX_SIZE_T_VALUE SIZE_MAX
 #define KL_MAX_TIME_T_VALUE INT64_MAX
 
-#define KL_ALIGNMENT sizeof(unsigned long)
+#define KL_ALIGNMENT   sizeof(unsigned long)
 #define kl_align(d, a) (((d) + (a - 1)) & ~(a - 1))
-#define kl_align_ptr(p, a)                                                   \
+#define kl_align_ptr(p, a)                                                     \
     (u_char *) (((uintptr_t) (p) + ((uintptr_t) a - 1)) & ~((uintptr_t) a - 1))
 
 #define kl_abs(value) (((value) >= 0) ? (value) : -(value))

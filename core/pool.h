@@ -7,11 +7,11 @@
 #include "kl_types.h"
 
 /* Requests above this go to a malloc'd "large" block the pool tracks. */
-#define KL_MAX_ALLOC_FROM_POOL  (4096 - 1)
-#define KL_DEFAULT_POOL_SIZE    (16 * 1024)
-#define KL_POOL_ALIGNMENT       16
-#define KL_MIN_POOL_SIZE                                                     \
-    kl_align((sizeof(kl_pool_t) + 2 * sizeof(kl_pool_large_t)),              \
+#define KL_MAX_ALLOC_FROM_POOL (4096 - 1)
+#define KL_DEFAULT_POOL_SIZE   (16 * 1024)
+#define KL_POOL_ALIGNMENT      16
+#define KL_MIN_POOL_SIZE                                                       \
+    kl_align((sizeof(kl_pool_t) + 2 * sizeof(kl_pool_large_t)),                \
              KL_POOL_ALIGNMENT)
 
 typedef void (*kl_pool_cleanup_pt)(void *data);
@@ -19,38 +19,38 @@ typedef void (*kl_pool_cleanup_pt)(void *data);
 typedef struct kl_pool_cleanup_s kl_pool_cleanup_t;
 
 struct kl_pool_cleanup_s {
-    kl_pool_cleanup_pt   handler;
-    void                *data;
-    kl_pool_cleanup_t   *next;
+    kl_pool_cleanup_pt handler;
+    void              *data;
+    kl_pool_cleanup_t *next;
 };
 
 typedef struct kl_pool_large_s kl_pool_large_t;
 
 struct kl_pool_large_s {
-    kl_pool_large_t  *next;
-    void             *alloc;
+    kl_pool_large_t *next;
+    void            *alloc;
 };
 
 typedef struct {
-    u_char      *last;
-    u_char      *end;
-    kl_pool_t   *next;
-    kl_uint_t    failed;
+    u_char    *last;
+    u_char    *end;
+    kl_pool_t *next;
+    kl_uint_t  failed;
 } kl_pool_data_t;
 
 struct kl_pool_s {
-    kl_pool_data_t      d;
-    size_t              max;
-    kl_pool_t          *current;
-    kl_pool_large_t    *large;
-    kl_pool_cleanup_t  *cleanup;
-    kl_log_t           *log;
+    kl_pool_data_t     d;
+    size_t             max;
+    kl_pool_t         *current;
+    kl_pool_large_t   *large;
+    kl_pool_cleanup_t *cleanup;
+    kl_log_t          *log;
 };
 
 typedef struct {
-    kl_fd_t      fd;
-    u_char      *name;
-    kl_log_t    *log;
+    kl_fd_t   fd;
+    u_char   *name;
+    kl_log_t *log;
 } kl_pool_cleanup_file_t;
 
 /* A new pool whose first block is size bytes; NULL if malloc fails. */
@@ -62,9 +62,9 @@ void kl_pool_free(kl_pool_t *pool);
 /* Free large allocations and rewind every block, keeping the memory. */
 void kl_pool_reset(kl_pool_t *pool);
 
-void *kl_palloc(kl_pool_t *pool, size_t size);   /* aligned */
-void *kl_pnalloc(kl_pool_t *pool, size_t size);  /* unaligned (strings) */
-void *kl_pcalloc(kl_pool_t *pool, size_t size);  /* aligned, zeroed */
+void *kl_palloc(kl_pool_t *pool, size_t size);  /* aligned */
+void *kl_pnalloc(kl_pool_t *pool, size_t size); /* unaligned (strings) */
+void *kl_pcalloc(kl_pool_t *pool, size_t size); /* aligned, zeroed */
 void *kl_pmemalign(kl_pool_t *pool, size_t size, size_t alignment);
 
 /* Free a large allocation early; KL_DECLINED if p is not one. */

@@ -10,59 +10,59 @@
 #include "time.h"
 #include "event.h"
 
-#define KL_PROCESS_SINGLE     0
-#define KL_PROCESS_MASTER     1
-#define KL_PROCESS_WORKER     2
-#define KL_PROCESS_SIGNALLER  3
+#define KL_PROCESS_SINGLE    0
+#define KL_PROCESS_MASTER    1
+#define KL_PROCESS_WORKER    2
+#define KL_PROCESS_SIGNALLER 3
 
 /*
  * Everything a process owns outside its configuration: the clock, timers,
  * posted events and the backend. One per process; see STYLE rule 14.
  */
 struct kl_loop_s {
-    kl_clock_t                 clock;
-    kl_rbtree_t                timers;
-    kl_rbtree_node_t           timer_sentinel;
-    kl_queue_t                 posted;
-    kl_queue_t                 posted_accept;
-    kl_queue_t                 posted_next;   /* run next iteration */
-    kl_queue_t                 reusable;      /* idle keep-alive connections */
-    kl_uint_t                  reusable_n;
+    kl_clock_t       clock;
+    kl_rbtree_t      timers;
+    kl_rbtree_node_t timer_sentinel;
+    kl_queue_t       posted;
+    kl_queue_t       posted_accept;
+    kl_queue_t       posted_next; /* run next iteration */
+    kl_queue_t       reusable;    /* idle keep-alive connections */
+    kl_uint_t        reusable_n;
 
-    const kl_event_actions_t  *actions;
-    kl_fd_t                    backend_fd;
-    void                      *backend_events;
-    kl_uint_t                  backend_nevents;
+    const kl_event_actions_t *actions;
+    kl_fd_t                   backend_fd;
+    void                     *backend_events;
+    kl_uint_t                 backend_nevents;
 
-    kl_uint_t                  role;
-    kl_int_t                   worker;        /* slot number, -1 outside */
-    pid_t                      pid;
-    pid_t                      parent;
-    kl_uint_t                  connection_counter;
-    kl_uint_t                  accept_strategy;
-    kl_uint_t                  multi_accept;
-    char                      *title_start;   /* argv, for the title */
-    size_t                     title_size;
+    kl_uint_t role;
+    kl_int_t  worker; /* slot number, -1 outside */
+    pid_t     pid;
+    pid_t     parent;
+    kl_uint_t connection_counter;
+    kl_uint_t accept_strategy;
+    kl_uint_t multi_accept;
+    char     *title_start; /* argv, for the title */
+    size_t    title_size;
 
-    unsigned                   exiting:1;     /* graceful quit in progress */
-    unsigned                   accept_disabled:1;
-    unsigned                   daemonized:1;
-    unsigned                   inherited:1;
-    unsigned                   use_stderr:1;  /* also echo [emerg]..[warn] */
+    unsigned exiting:1; /* graceful quit in progress */
+    unsigned accept_disabled:1;
+    unsigned daemonized:1;
+    unsigned inherited:1;
+    unsigned use_stderr:1; /* also echo [emerg]..[warn] */
 };
 
-extern kl_cycle_t   *kl_cycle;
-extern kl_loop_t     kl_loop;
+extern kl_cycle_t *kl_cycle;
+extern kl_loop_t   kl_loop;
 
 /* Set by signal handlers, consumed by the master and worker loops. */
-extern volatile sig_atomic_t  kl_sig_reconfigure;   /* HUP */
-extern volatile sig_atomic_t  kl_sig_reopen;        /* USR1 */
-extern volatile sig_atomic_t  kl_sig_quit;          /* QUIT */
-extern volatile sig_atomic_t  kl_sig_terminate;     /* TERM, INT */
-extern volatile sig_atomic_t  kl_sig_child;         /* CHLD */
-extern volatile sig_atomic_t  kl_sig_noaccept;      /* WINCH */
-extern volatile sig_atomic_t  kl_sig_change_binary; /* USR2 */
-extern volatile sig_atomic_t  kl_sig_alarm;         /* ALRM */
+extern volatile sig_atomic_t kl_sig_reconfigure;   /* HUP */
+extern volatile sig_atomic_t kl_sig_reopen;        /* USR1 */
+extern volatile sig_atomic_t kl_sig_quit;          /* QUIT */
+extern volatile sig_atomic_t kl_sig_terminate;     /* TERM, INT */
+extern volatile sig_atomic_t kl_sig_child;         /* CHLD */
+extern volatile sig_atomic_t kl_sig_noaccept;      /* WINCH */
+extern volatile sig_atomic_t kl_sig_change_binary; /* USR2 */
+extern volatile sig_atomic_t kl_sig_alarm;         /* ALRM */
 
 #define kl_now() (kl_loop.clock.msec)
 

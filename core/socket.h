@@ -9,14 +9,15 @@
 
 #include <sys/un.h>
 
-#define KL_SOCKADDR_STRLEN  (sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535") - 1)
+#define KL_SOCKADDR_STRLEN                                                     \
+    (sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535") - 1)
 
 typedef union {
-    struct sockaddr           sockaddr;
-    struct sockaddr_in        sockaddr_in;
-    struct sockaddr_in6       sockaddr_in6;
-    struct sockaddr_un        sockaddr_un;
-    struct sockaddr_storage   storage;
+    struct sockaddr         sockaddr;
+    struct sockaddr_in      sockaddr_in;
+    struct sockaddr_in6     sockaddr_in6;
+    struct sockaddr_un      sockaddr_un;
+    struct sockaddr_storage storage;
 } kl_sockaddr_t;
 
 /* 0 or -1 with errno set. */
@@ -30,11 +31,11 @@ int kl_socket_tcp_nopush(kl_fd_t s, int on);
  * Returns the length written (no NUL), at most len.
  */
 size_t kl_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
-    size_t len, kl_uint_t port);
+                    size_t len, kl_uint_t port);
 
 /* Same address and port? */
 kl_uint_t kl_sock_cmp(struct sockaddr *a, socklen_t alen, struct sockaddr *b,
-    socklen_t blen);
+                      socklen_t blen);
 
 /*
  * Parse "addr:port", "port", "*:port", "[v6]:port", "[v6]", "unix:path",
@@ -42,6 +43,6 @@ kl_uint_t kl_sock_cmp(struct sockaddr *a, socklen_t alen, struct sockaddr *b,
  * phrase such as "invalid port" or "host not found".
  */
 kl_int_t kl_sock_parse(kl_str_t *text, kl_uint_t default_port,
-    kl_sockaddr_t *sa, socklen_t *socklen, const char **err);
+                       kl_sockaddr_t *sa, socklen_t *socklen, const char **err);
 
 #endif /* KL_SOCKET_H */

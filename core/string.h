@@ -7,23 +7,32 @@
 #include "kl_types.h"
 
 typedef struct {
-    size_t   len;
-    u_char  *data;
+    size_t  len;
+    u_char *data;
 } kl_str_t;
 
 typedef struct {
-    kl_str_t  key;
-    kl_str_t  value;
+    kl_str_t key;
+    kl_str_t value;
 } kl_keyval_t;
 
-#define kl_string(str)  { sizeof(str) - 1, (u_char *) str }
-#define kl_null_string  { 0, NULL }
-#define kl_str_set(str, text)                                                \
-    (str)->len = sizeof(text) - 1; (str)->data = (u_char *) text
-#define kl_str_null(str) (str)->len = 0; (str)->data = NULL
+#define kl_string(str)                                                         \
+    {                                                                          \
+        sizeof(str) - 1, (u_char *) str                                        \
+    }
+#define kl_null_string                                                         \
+    {                                                                          \
+        0, NULL                                                                \
+    }
+#define kl_str_set(str, text)                                                  \
+    (str)->len = sizeof(text) - 1;                                             \
+    (str)->data = (u_char *) text
+#define kl_str_null(str)                                                       \
+    (str)->len = 0;                                                            \
+    (str)->data = NULL
 
-#define kl_tolower(c) (u_char) ((c >= 'A' && c <= 'Z') ? (c | 0x20) : c)
-#define kl_toupper(c) (u_char) ((c >= 'a' && c <= 'z') ? (c & ~0x20) : c)
+#define kl_tolower(c) (u_char)((c >= 'A' && c <= 'Z') ? (c | 0x20) : c)
+#define kl_toupper(c) (u_char)((c >= 'a' && c <= 'z') ? (c & ~0x20) : c)
 
 #define kl_memzero(buf, n)     (void) memset(buf, 0, n)
 #define kl_memcpy(dst, src, n) (void) memcpy(dst, src, n)
@@ -80,9 +89,9 @@ u_char *kl_http_time(u_char *buf, time_t t);
 /* Parse an HTTP-date in any of RFC 9110's three forms; KL_ERROR if invalid. */
 time_t kl_parse_http_time(u_char *value, size_t len);
 
-#define KL_ESCAPE_URI        0
-#define KL_ESCAPE_ARGS       1
-#define KL_ESCAPE_HTML       2
+#define KL_ESCAPE_URI  0
+#define KL_ESCAPE_ARGS 1
+#define KL_ESCAPE_HTML 2
 
 /* Escape src into dst (or only count, when dst is NULL): returns bytes added. */
 uintptr_t kl_escape_uri(u_char *dst, u_char *src, size_t size, kl_uint_t type);

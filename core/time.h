@@ -7,16 +7,16 @@
 #include "kl_types.h"
 
 typedef struct {
-    time_t      sec;            /* wall clock, seconds since the epoch */
-    kl_uint_t   msec_part;      /* the wall clock's milliseconds */
-    kl_msec_t   msec;           /* monotonic milliseconds (timers) */
-    time_t      strings_sec;    /* which second the strings below describe */
-    size_t      http_time_len;
-    size_t      log_time_len;
-    u_char      http_time[sizeof("Mon, 28 Sep 1970 06:00:00 GMT")];
-    u_char      log_time[sizeof("1970/09/28 12:00:00")];
-    u_char      iso8601[sizeof("1970-09-28T12:00:00+06:00")];
-    u_char      http_log_time[sizeof("28/Sep/1970:12:00:00 +0600")];
+    time_t    sec;         /* wall clock, seconds since the epoch */
+    kl_uint_t msec_part;   /* the wall clock's milliseconds */
+    kl_msec_t msec;        /* monotonic milliseconds (timers) */
+    time_t    strings_sec; /* which second the strings below describe */
+    size_t    http_time_len;
+    size_t    log_time_len;
+    u_char    http_time[sizeof("Mon, 28 Sep 1970 06:00:00 GMT")];
+    u_char    log_time[sizeof("1970/09/28 12:00:00")];
+    u_char    iso8601[sizeof("1970-09-28T12:00:00+06:00")];
+    u_char    http_log_time[sizeof("28/Sep/1970:12:00:00 +0600")];
 } kl_clock_t;
 
 /* Read the clocks; rebuild the strings only when the second changed. */

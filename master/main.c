@@ -5,7 +5,7 @@
 
 
 static kl_int_t kl_main_init_cycle(kl_cycle_t *init, kl_options_t *opts);
-static void kl_main_dump_config(kl_cycle_t *cycle);
+static void     kl_main_dump_config(kl_cycle_t *cycle);
 static kl_int_t kl_main_redirect_stderr(kl_cycle_t *cycle);
 static void kl_main_open_startup_log(kl_cycle_t *init, kl_open_file_t *file);
 
@@ -13,11 +13,11 @@ static void kl_main_open_startup_log(kl_cycle_t *init, kl_open_file_t *file);
 int
 main(int argc, char **argv)
 {
-    kl_log_t         log;
-    kl_cycle_t       init, *cycle;
-    kl_options_t     opts;
-    kl_open_file_t   stderr_file;
-    kl_core_conf_t  *ccf;
+    kl_log_t        log;
+    kl_cycle_t      init, *cycle;
+    kl_options_t    opts;
+    kl_open_file_t  stderr_file;
+    kl_core_conf_t *ccf;
 
     if (kl_options_parse(&opts, argc, argv) != KL_OK) {
         return 1;
@@ -144,10 +144,10 @@ main(int argc, char **argv)
 static kl_int_t
 kl_main_init_cycle(kl_cycle_t *init, kl_options_t *opts)
 {
-    size_t     len;
-    u_char    *p;
-    kl_str_t   file;
-    char       cwd[PATH_MAX];
+    size_t   len;
+    u_char  *p;
+    kl_str_t file;
+    char     cwd[PATH_MAX];
 
     if (opts->prefix) {
         len = strlen(opts->prefix);
@@ -170,8 +170,7 @@ kl_main_init_cycle(kl_cycle_t *init, kl_options_t *opts)
         if (p[0] != '/') {
             /* A relative prefix is relative to where kiln was started. */
             if (getcwd(cwd, sizeof(cwd)) == NULL) {
-                kl_log_error(KL_LOG_EMERG, init->log, errno,
-                             "getcwd() failed");
+                kl_log_error(KL_LOG_EMERG, init->log, errno, "getcwd() failed");
                 return KL_ERROR;
             }
 
@@ -227,15 +226,15 @@ kl_main_init_cycle(kl_cycle_t *init, kl_options_t *opts)
 static void
 kl_main_dump_config(kl_cycle_t *cycle)
 {
-    kl_uint_t        i;
-    kl_conf_dump_t  *cd;
-    u_char           line[PATH_MAX + 32], *p;
+    kl_uint_t       i;
+    kl_conf_dump_t *cd;
+    u_char          line[PATH_MAX + 32], *p;
 
     cd = cycle->config_dump.elts;
 
     for (i = 0; i < cycle->config_dump.nelts; i++) {
-        p = kl_slprintf(line, line + sizeof(line),
-                        "# configuration file %V:\n", &cd[i].name);
+        p = kl_slprintf(line, line + sizeof(line), "# configuration file %V:\n",
+                        &cd[i].name);
 
         (void) kl_write_fd_all(STDOUT_FILENO, line, p - line);
         (void) kl_write_fd_all(STDOUT_FILENO, cd[i].buffer->pos,
@@ -247,7 +246,7 @@ kl_main_dump_config(kl_cycle_t *cycle)
 static kl_int_t
 kl_main_redirect_stderr(kl_cycle_t *cycle)
 {
-    kl_fd_t  fd;
+    kl_fd_t fd;
 
     fd = cycle->log->file->fd;
 
@@ -257,8 +256,7 @@ kl_main_redirect_stderr(kl_cycle_t *cycle)
 
     /* Whatever a library prints on stderr belongs in the error log. */
     if (dup2(fd, STDERR_FILENO) == -1) {
-        kl_log_error(KL_LOG_EMERG, cycle->log, errno,
-                     "dup2(STDERR) failed");
+        kl_log_error(KL_LOG_EMERG, cycle->log, errno, "dup2(STDERR) failed");
         return KL_ERROR;
     }
 
@@ -273,8 +271,8 @@ kl_main_redirect_stderr(kl_cycle_t *cycle)
 static void
 kl_main_open_startup_log(kl_cycle_t *init, kl_open_file_t *file)
 {
-    kl_fd_t   fd;
-    kl_str_t  name;
+    kl_fd_t  fd;
+    kl_str_t name;
 
     name = init->error_log;
 

@@ -14,71 +14,63 @@
 #include <sys/prctl.h>
 
 
-#define KL_MAX_PROCESSES  1024
+#define KL_MAX_PROCESSES 1024
 
 /* A worker whose life was shorter than this is a crash-loop suspect. */
 #define KL_RESPAWN_MIN_LIFE  1000
 #define KL_RESPAWN_MAX_DELAY 30000
 
 typedef struct {
-    pid_t        pid;
-    int          status;
-    kl_msec_t    started;
-    kl_msec_t    delay;         /* current crash-loop back-off */
-    kl_msec_t    respawn_at;    /* 0: not waiting to respawn */
-    kl_cycle_t  *cycle;
-    kl_int_t     worker;        /* 0..worker_processes-1 of its cycle */
-    unsigned     respawn:1;     /* restart it when it dies */
-    unsigned     exiting:1;     /* sent QUIT */
-    unsigned     exited:1;
+    pid_t       pid;
+    int         status;
+    kl_msec_t   started;
+    kl_msec_t   delay;      /* current crash-loop back-off */
+    kl_msec_t   respawn_at; /* 0: not waiting to respawn */
+    kl_cycle_t *cycle;
+    kl_int_t    worker;    /* 0..worker_processes-1 of its cycle */
+    unsigned    respawn:1; /* restart it when it dies */
+    unsigned    exiting:1; /* sent QUIT */
+    unsigned    exited:1;
 } kl_process_t;
 
 typedef struct {
-    kl_process_t  procs[KL_MAX_PROCESSES];
-    kl_int_t      last;         /* one past the highest slot in use */
-    kl_uint_t     live;
-    unsigned      stopping:1;   /* QUIT or TERM: no more respawns */
+    kl_process_t procs[KL_MAX_PROCESSES];
+    kl_int_t     last; /* one past the highest slot in use */
+    kl_uint_t    live;
+    unsigned     stopping:1; /* QUIT or TERM: no more respawns */
 } kl_master_t;
 
 
-static void kl_signal_handler(int signo);
-static void kl_master_start_workers(kl_master_t *m, kl_cycle_t *cycle,
-    kl_int_t n);
+static void  kl_signal_handler(int signo);
+static void  kl_master_start_workers(kl_master_t *m, kl_cycle_t *cycle,
+                                     kl_int_t n);
 static pid_t kl_master_spawn(kl_master_t *m, kl_cycle_t *cycle, kl_int_t s,
-    kl_int_t worker);
-static void kl_master_reap(kl_master_t *m);
-static void kl_master_signal_workers(kl_master_t *m, int signo);
-static void kl_master_reload(kl_master_t *m);
-static void kl_master_respawn_due(kl_master_t *m);
-static void kl_master_set_alarm(kl_master_t *m, kl_msec_t delay);
-static void kl_master_exit(kl_cycle_t *cycle);
+                             kl_int_t worker);
+static void  kl_master_reap(kl_master_t *m);
+static void  kl_master_signal_workers(kl_master_t *m, int signo);
+static void  kl_master_reload(kl_master_t *m);
+static void  kl_master_respawn_due(kl_master_t *m);
+static void  kl_master_set_alarm(kl_master_t *m, kl_msec_t delay);
+static void  kl_master_exit(kl_cycle_t *cycle);
 
 
 static struct {
-    int          signo;
-    const char  *name;
-} kl_signals[] = {
-    { SIGHUP, "SIGHUP" },
-    { SIGUSR1, "SIGUSR1" },
-    { SIGUSR2, "SIGUSR2" },
-    { SIGWINCH, "SIGWINCH" },
-    { SIGTERM, "SIGTERM" },
-    { SIGINT, "SIGINT" },
-    { SIGQUIT, "SIGQUIT" },
-    { SIGCHLD, "SIGCHLD" },
-    { SIGALRM, "SIGALRM" },
-    { SIGIO, "SIGIO" },
-    { SIGPIPE, "SIGPIPE" },
-    { 0, NULL }
-};
+    int         signo;
+    const char *name;
+} kl_signals[] = { { SIGHUP, "SIGHUP" },   { SIGUSR1, "SIGUSR1" },
+                   { SIGUSR2, "SIGUSR2" }, { SIGWINCH, "SIGWINCH" },
+                   { SIGTERM, "SIGTERM" }, { SIGINT, "SIGINT" },
+                   { SIGQUIT, "SIGQUIT" }, { SIGCHLD, "SIGCHLD" },
+                   { SIGALRM, "SIGALRM" }, { SIGIO, "SIGIO" },
+                   { SIGPIPE, "SIGPIPE" }, { 0, NULL } };
 
 
 kl_int_t
 kl_signals_init(kl_log_t *log)
 {
-    kl_uint_t         i;
-    sigset_t          set;
-    struct sigaction  sa;
+    kl_uint_t        i;
+    sigset_t         set;
+    struct sigaction sa;
 
     sigemptyset(&set);
 
@@ -95,8 +87,8 @@ kl_signals_init(kl_log_t *log)
         sigemptyset(&sa.sa_mask);
 
         if (sigaction(kl_signals[i].signo, &sa, NULL) == -1) {
-            kl_log_error(KL_LOG_EMERG, log, errno,
-                         "sigaction(%s) failed", kl_signals[i].name);
+            kl_log_error(KL_LOG_EMERG, log, errno, "sigaction(%s) failed",
+                         kl_signals[i].name);
             return KL_ERROR;
         }
     }
@@ -114,7 +106,7 @@ kl_signals_init(kl_log_t *log)
 static void
 kl_signal_handler(int signo)
 {
-    int  err;
+    int err;
 
     err = errno;
 
@@ -161,7 +153,7 @@ kl_signal_handler(int signo)
 kl_int_t
 kl_daemonize(kl_log_t *log)
 {
-    int  fd;
+    int fd;
 
     switch (fork()) {
     case -1:
@@ -187,8 +179,7 @@ kl_daemonize(kl_log_t *log)
 
     fd = open("/dev/null", O_RDWR);
     if (fd == -1) {
-        kl_log_error(KL_LOG_EMERG, log, errno,
-                     "open(\"/dev/null\") failed");
+        kl_log_error(KL_LOG_EMERG, log, errno, "open(\"/dev/null\") failed");
         return KL_ERROR;
     }
 
@@ -212,10 +203,10 @@ kl_daemonize(kl_log_t *log)
 kl_int_t
 kl_proctitle_init(int argc, char **argv, kl_log_t *log)
 {
-    int        i;
-    char      *end, *p;
-    size_t     size;
-    extern char  **environ;
+    int           i;
+    char         *end, *p;
+    size_t        size;
+    extern char **environ;
 
     end = argv[0];
 
@@ -250,7 +241,7 @@ kl_proctitle_init(int argc, char **argv, kl_log_t *log)
 void
 kl_proctitle_set(const char *title)
 {
-    size_t  n;
+    size_t n;
 
     if (kl_loop.title_start == NULL || kl_loop.title_size < 2) {
         return;
@@ -268,10 +259,10 @@ kl_proctitle_set(const char *title)
 void
 kl_master_process_cycle(kl_cycle_t *cycle)
 {
-    sigset_t         set;
-    kl_master_t     *m;
-    kl_core_conf_t  *ccf;
-    kl_uint_t        terminating, quitting, delay;
+    sigset_t        set;
+    kl_master_t    *m;
+    kl_core_conf_t *ccf;
+    kl_uint_t       terminating, quitting, delay;
 
     m = kl_calloc(sizeof(kl_master_t), cycle->log);
     if (m == NULL) {
@@ -282,8 +273,9 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
 
-    kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "kiln/" KL_VERSION
-                 " master process started, pid %d", (int) kl_loop.pid);
+    kl_log_error(KL_LOG_NOTICE, cycle->log, 0,
+                 "kiln/" KL_VERSION " master process started, pid %d",
+                 (int) kl_loop.pid);
 
     kl_master_start_workers(m, cycle, ccf->worker_processes);
 
@@ -292,7 +284,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
     quitting = 0;
     delay = 0;
 
-    for ( ;; ) {
+    for (;;) {
         sigsuspend(&set);
 
         kl_time_update(&kl_loop.clock);
@@ -396,7 +388,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 static void
 kl_master_start_workers(kl_master_t *m, kl_cycle_t *cycle, kl_int_t n)
 {
-    kl_int_t  i, s;
+    kl_int_t i, s;
 
     for (i = 0; i < n; i++) {
         /* Reuse a free slot: slot numbers become worker numbers. */
@@ -419,11 +411,10 @@ kl_master_start_workers(kl_master_t *m, kl_cycle_t *cycle, kl_int_t n)
 
 
 static pid_t
-kl_master_spawn(kl_master_t *m, kl_cycle_t *cycle, kl_int_t s,
-    kl_int_t worker)
+kl_master_spawn(kl_master_t *m, kl_cycle_t *cycle, kl_int_t s, kl_int_t worker)
 {
-    pid_t          pid;
-    kl_process_t  *p;
+    pid_t         pid;
+    kl_process_t *p;
 
     p = &m->procs[s];
 
@@ -448,8 +439,8 @@ kl_master_spawn(kl_master_t *m, kl_cycle_t *cycle, kl_int_t s,
         break;
     }
 
-    kl_log_error(KL_LOG_NOTICE, cycle->log, 0,
-                 "start worker process %d", (int) pid);
+    kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "start worker process %d",
+                 (int) pid);
 
     p->pid = pid;
     p->status = 0;
@@ -474,15 +465,15 @@ kl_master_spawn(kl_master_t *m, kl_cycle_t *cycle, kl_int_t s,
 static void
 kl_master_reap(kl_master_t *m)
 {
-    int            status, sig;
-    pid_t          pid;
-    kl_int_t       s;
-    kl_msec_t      life, next;
-    kl_process_t  *p;
+    int           status, sig;
+    pid_t         pid;
+    kl_int_t      s;
+    kl_msec_t     life, next;
+    kl_process_t *p;
 
     next = 0;
 
-    for ( ;; ) {
+    for (;;) {
         pid = waitpid(-1, &status, WNOHANG);
 
         if (pid == 0) {
@@ -515,14 +506,13 @@ kl_master_reap(kl_master_t *m)
         if (WIFSIGNALED(status)) {
             sig = WTERMSIG(status);
             kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
-                         "worker process %d exited on signal %d%s",
-                         (int) pid, sig,
-                         WCOREDUMP(status) ? " (core dumped)" : "");
+                         "worker process %d exited on signal %d%s", (int) pid,
+                         sig, WCOREDUMP(status) ? " (core dumped)" : "");
 
         } else if (WEXITSTATUS(status) != 0) {
             kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
-                         "worker process %d exited with code %d",
-                         (int) pid, WEXITSTATUS(status));
+                         "worker process %d exited with code %d", (int) pid,
+                         WEXITSTATUS(status));
 
         } else {
             kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
@@ -533,13 +523,12 @@ kl_master_reap(kl_master_t *m)
         if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && p->respawn) {
             kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
                          "worker process %d exited with fatal code 2 "
-                         "and cannot be respawned", (int) pid);
+                         "and cannot be respawned",
+                         (int) pid);
             p->respawn = 0;
         }
 
-        if (!p->respawn || p->exiting || p->cycle != kl_cycle
-            || m->stopping)
-        {
+        if (!p->respawn || p->exiting || p->cycle != kl_cycle || m->stopping) {
             p->pid = -1;
             continue;
         }
@@ -553,14 +542,14 @@ kl_master_reap(kl_master_t *m)
         }
 
         /* Died young: back off exponentially so a crash loop cannot spin. */
-        p->delay = p->delay ? kl_min(p->delay * 2, KL_RESPAWN_MAX_DELAY)
-                            : 500;
+        p->delay = p->delay ? kl_min(p->delay * 2, KL_RESPAWN_MAX_DELAY) : 500;
         p->respawn_at = kl_now() + p->delay;
         p->pid = -2;
 
         kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
                      "worker process %d died %M ms after start, "
-                     "respawning in %M ms", (int) pid, life, p->delay);
+                     "respawning in %M ms",
+                     (int) pid, life, p->delay);
 
         if (next == 0 || p->delay < next) {
             next = p->delay;
@@ -576,8 +565,8 @@ kl_master_reap(kl_master_t *m)
 static void
 kl_master_respawn_due(kl_master_t *m)
 {
-    kl_int_t   s;
-    kl_msec_t  next, left;
+    kl_int_t  s;
+    kl_msec_t next, left;
 
     next = 0;
 
@@ -608,7 +597,7 @@ kl_master_respawn_due(kl_master_t *m)
 static void
 kl_master_set_alarm(kl_master_t *m, kl_msec_t delay)
 {
-    struct itimerval  itv;
+    struct itimerval itv;
 
     (void) m;
 
@@ -618,8 +607,7 @@ kl_master_set_alarm(kl_master_t *m, kl_msec_t delay)
     itv.it_value.tv_usec = (delay % 1000) * 1000;
 
     if (setitimer(ITIMER_REAL, &itv, NULL) == -1) {
-        kl_log_error(KL_LOG_ALERT, kl_cycle->log, errno,
-                     "setitimer() failed");
+        kl_log_error(KL_LOG_ALERT, kl_cycle->log, errno, "setitimer() failed");
     }
 }
 
@@ -627,12 +615,11 @@ kl_master_set_alarm(kl_master_t *m, kl_msec_t delay)
 static void
 kl_master_signal_workers(kl_master_t *m, int signo)
 {
-    kl_int_t  s;
+    kl_int_t s;
 
     for (s = 0; s < m->last; s++) {
         if (m->procs[s].pid <= 0) {
-            if (m->procs[s].pid == -2
-                && (signo == SIGQUIT || signo == SIGTERM))
+            if (m->procs[s].pid == -2 && (signo == SIGQUIT || signo == SIGTERM))
             {
                 /* A worker waiting to respawn will not be needed now. */
                 m->procs[s].pid = -1;
@@ -655,9 +642,9 @@ kl_master_signal_workers(kl_master_t *m, int signo)
 static void
 kl_master_reload(kl_master_t *m)
 {
-    kl_int_t         s, last;
-    kl_cycle_t      *cycle, *old;
-    kl_core_conf_t  *ccf;
+    kl_int_t        s, last;
+    kl_cycle_t     *cycle, *old;
+    kl_core_conf_t *ccf;
 
     kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "reconfiguring");
 
@@ -711,7 +698,7 @@ kl_master_reload(kl_master_t *m)
 static void
 kl_master_exit(kl_cycle_t *cycle)
 {
-    kl_uint_t  i;
+    kl_uint_t i;
 
     kl_cycle_delete_pidfile(cycle);
 

@@ -6,17 +6,17 @@
 #include "kl_core.h"
 
 typedef struct {
-    kl_uint_t    show_help;
-    kl_uint_t    show_version;
-    kl_uint_t    show_configure;
-    kl_uint_t    test_config;
-    kl_uint_t    dump_config;
-    kl_uint_t    quiet;
-    char        *signal;
-    char        *prefix;
-    char        *conf_file;
-    char        *conf_params;
-    char        *error_log;
+    kl_uint_t show_help;
+    kl_uint_t show_version;
+    kl_uint_t show_configure;
+    kl_uint_t test_config;
+    kl_uint_t dump_config;
+    kl_uint_t quiet;
+    char     *signal;
+    char     *prefix;
+    char     *conf_file;
+    char     *conf_params;
+    char     *error_log;
 } kl_options_t;
 
 /* Parse argv as nginx does; on error print why and return KL_ERROR. */
@@ -27,7 +27,7 @@ void kl_options_show(kl_options_t *opts);
 
 /* Keep argv's memory for the process title ("kiln: worker process"). */
 kl_int_t kl_proctitle_init(int argc, char **argv, kl_log_t *log);
-void kl_proctitle_set(const char *title);
+void     kl_proctitle_set(const char *title);
 
 /* Install the handlers; the master and workers keep them blocked. */
 kl_int_t kl_signals_init(kl_log_t *log);

@@ -5,10 +5,10 @@
 
 
 static char *
-kl_option_value(int *i, int argc, char *const *argv, char **p,
-    const char *what, char flag)
+kl_option_value(int *i, int argc, char *const *argv, char **p, const char *what,
+                char flag)
 {
-    char  *value;
+    char *value;
 
     if (**p) {
         value = *p;
@@ -29,8 +29,8 @@ kl_option_value(int *i, int argc, char *const *argv, char **p,
 kl_int_t
 kl_options_parse(kl_options_t *opts, int argc, char *const *argv)
 {
-    int    i;
-    char  *p;
+    int   i;
+    char *p;
 
     kl_memzero(opts, sizeof(kl_options_t));
 
@@ -76,40 +76,40 @@ kl_options_parse(kl_options_t *opts, int argc, char *const *argv)
                 break;
 
             case 'p':
-                opts->prefix = kl_option_value(&i, argc, argv, &p,
-                                               "prefix path", 'p');
+                opts->prefix =
+                    kl_option_value(&i, argc, argv, &p, "prefix path", 'p');
                 if (opts->prefix == NULL) {
                     return KL_ERROR;
                 }
                 goto next;
 
             case 'e':
-                opts->error_log = kl_option_value(&i, argc, argv, &p,
-                                                  "file name", 'e');
+                opts->error_log =
+                    kl_option_value(&i, argc, argv, &p, "file name", 'e');
                 if (opts->error_log == NULL) {
                     return KL_ERROR;
                 }
                 goto next;
 
             case 'c':
-                opts->conf_file = kl_option_value(&i, argc, argv, &p,
-                                                  "file name", 'c');
+                opts->conf_file =
+                    kl_option_value(&i, argc, argv, &p, "file name", 'c');
                 if (opts->conf_file == NULL) {
                     return KL_ERROR;
                 }
                 goto next;
 
             case 'g':
-                opts->conf_params = kl_option_value(&i, argc, argv, &p,
-                                                    "parameters", 'g');
+                opts->conf_params =
+                    kl_option_value(&i, argc, argv, &p, "parameters", 'g');
                 if (opts->conf_params == NULL) {
                     return KL_ERROR;
                 }
                 goto next;
 
             case 's':
-                opts->signal = kl_option_value(&i, argc, argv, &p,
-                                               "signal", 's');
+                opts->signal =
+                    kl_option_value(&i, argc, argv, &p, "signal", 's');
                 if (opts->signal == NULL) {
                     return KL_ERROR;
                 }
@@ -131,7 +131,7 @@ kl_options_parse(kl_options_t *opts, int argc, char *const *argv)
             }
         }
 
-    next:
+next:
 
         continue;
     }
@@ -143,26 +143,40 @@ kl_options_parse(kl_options_t *opts, int argc, char *const *argv)
 void
 kl_options_show(kl_options_t *opts)
 {
-    static const char  help[] =
-        "Usage: kiln [-?hvVtTq] [-s signal] [-p prefix]" "\n"
-        "             [-e filename] [-c filename] [-g directives]" "\n" "\n"
-        "Options:" "\n"
-        "  -?,-h         : this help" "\n"
-        "  -v            : show version and exit" "\n"
-        "  -V            : show version and configure options then exit" "\n"
-        "  -t            : test configuration and exit" "\n"
-        "  -T            : test configuration, dump it and exit" "\n"
+    static const char help[] =
+        "Usage: kiln [-?hvVtTq] [-s signal] [-p prefix]"
+        "\n"
+        "             [-e filename] [-c filename] [-g directives]"
+        "\n"
+        "\n"
+        "Options:"
+        "\n"
+        "  -?,-h         : this help"
+        "\n"
+        "  -v            : show version and exit"
+        "\n"
+        "  -V            : show version and configure options then exit"
+        "\n"
+        "  -t            : test configuration and exit"
+        "\n"
+        "  -T            : test configuration, dump it and exit"
+        "\n"
         "  -q            : suppress non-error messages "
-                           "during configuration testing" "\n"
+        "during configuration testing"
+        "\n"
         "  -s signal     : send signal to a master process: "
-                           "stop, quit, reopen, reload" "\n"
-        "  -p prefix     : set prefix path (default: " KL_PREFIX ")" "\n"
-        "  -e filename   : set error log file (default: "
-                           KL_ERROR_LOG_PATH ")" "\n"
-        "  -c filename   : set configuration file (default: "
-                           KL_CONF_PATH ")" "\n"
+        "stop, quit, reopen, reload"
+        "\n"
+        "  -p prefix     : set prefix path (default: " KL_PREFIX ")"
+        "\n"
+        "  -e filename   : set error log file (default: " KL_ERROR_LOG_PATH ")"
+        "\n"
+        "  -c filename   : set configuration file (default: " KL_CONF_PATH ")"
+        "\n"
         "  -g directives : set global directives out of configuration "
-                           "file" "\n" "\n";
+        "file"
+        "\n"
+        "\n";
 
     (void) kl_write_fd_all(STDERR_FILENO, "kiln version: " KL_VER "\n",
                            sizeof("kiln version: " KL_VER "\n") - 1);
@@ -172,9 +186,8 @@ kl_options_show(kl_options_t *opts)
     }
 
     if (opts->show_configure) {
-        static const char  conf[] =
-            "built by " KL_COMPILER "\n"
-            "configure arguments:" KL_CONFIGURE "\n";
+        static const char conf[] = "built by " KL_COMPILER "\n"
+                                   "configure arguments:" KL_CONFIGURE "\n";
 
         (void) kl_write_fd_all(STDERR_FILENO, conf, sizeof(conf) - 1);
     }

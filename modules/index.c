@@ -4,19 +4,21 @@
 
 
 typedef struct {
-    kl_array_t  *indices;      /* kl_str_t */
+    kl_array_t *indices; /* kl_str_t */
 } kl_http_index_loc_conf_t;
 
 
 static kl_int_t kl_http_index_handler(kl_http_request_t *r);
 static kl_int_t kl_http_index_init(kl_conf_t *cf);
-static void *kl_http_index_create_loc_conf(kl_conf_t *cf);
-static char *kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent,
-    void *child);
-static char *kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
+static void    *kl_http_index_create_loc_conf(kl_conf_t *cf);
+static char    *kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent,
+                                             void *child);
+static char    *kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd,
+                                        void *conf);
 
 
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
 static kl_command_t  kl_http_index_commands[] = {
 
     { kl_string("index"),
@@ -29,16 +31,17 @@ static kl_command_t  kl_http_index_commands[] = {
 
     kl_null_command
 };
+/* clang-format on */
 
 
-static kl_http_module_t  kl_http_index_module_ctx = {
+static kl_http_module_t kl_http_index_module_ctx = {
     .postconfiguration = kl_http_index_init,
     .create_loc_conf = kl_http_index_create_loc_conf,
     .merge_loc_conf = kl_http_index_merge_loc_conf,
 };
 
 
-kl_module_t  kl_http_index_module = {
+kl_module_t kl_http_index_module = {
     .name = "kl_http_index_module",
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_index_module_ctx,
@@ -49,13 +52,13 @@ kl_module_t  kl_http_index_module = {
 static kl_int_t
 kl_http_index_handler(kl_http_request_t *r)
 {
-    size_t                     root, reserve;
-    u_char                    *last;
-    kl_err_t                   err;
-    kl_str_t                   path, uri, *index;
-    kl_uint_t                  i;
-    struct stat                st;
-    kl_http_index_loc_conf_t  *ilcf;
+    size_t                    root, reserve;
+    u_char                   *last;
+    kl_err_t                  err;
+    kl_str_t                  path, uri, *index;
+    kl_uint_t                 i;
+    struct stat               st;
+    kl_http_index_loc_conf_t *ilcf;
 
     if (r->uri.len == 0 || r->uri.data[r->uri.len - 1] != '/') {
         return KL_DECLINED;
@@ -112,8 +115,8 @@ kl_http_index_handler(kl_http_request_t *r)
             return KL_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        kl_memcpy(kl_cpymem(uri.data, r->uri.data, r->uri.len),
-                  index[i].data, index[i].len);
+        kl_memcpy(kl_cpymem(uri.data, r->uri.data, r->uri.len), index[i].data,
+                  index[i].len);
 
         return kl_http_internal_redirect(r, &uri, &r->args);
     }
@@ -147,7 +150,7 @@ kl_http_index_handler(kl_http_request_t *r)
 static void *
 kl_http_index_create_loc_conf(kl_conf_t *cf)
 {
-    kl_http_index_loc_conf_t  *conf;
+    kl_http_index_loc_conf_t *conf;
 
     conf = kl_pcalloc(cf->pool, sizeof(kl_http_index_loc_conf_t));
     if (conf == NULL) {
@@ -163,9 +166,9 @@ kl_http_index_create_loc_conf(kl_conf_t *cf)
 static char *
 kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 {
-    kl_http_index_loc_conf_t  *prev = parent;
-    kl_http_index_loc_conf_t  *conf = child;
-    kl_str_t                  *index;
+    kl_http_index_loc_conf_t *prev = parent;
+    kl_http_index_loc_conf_t *conf = child;
+    kl_str_t                 *index;
 
     if (conf->indices == NULL) {
         conf->indices = prev->indices;
@@ -192,9 +195,9 @@ kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 static char *
 kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_index_loc_conf_t  *ilcf = conf;
-    kl_str_t                  *value, *index;
-    kl_uint_t                  i;
+    kl_http_index_loc_conf_t *ilcf = conf;
+    kl_str_t                 *value, *index;
+    kl_uint_t                 i;
 
     (void) cmd;
 
@@ -212,7 +215,8 @@ kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         if (value[i].len == 0) {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "index \"%V\" in \"index\" directive is "
-                              "invalid", &value[i]);
+                              "invalid",
+                              &value[i]);
             return KL_CONF_ERROR;
         }
 

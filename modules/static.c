@@ -9,12 +9,12 @@ static kl_int_t kl_http_static_redirect_dir(kl_http_request_t *r);
 static kl_int_t kl_http_static_not_allowed(kl_http_request_t *r);
 
 
-static kl_http_module_t  kl_http_static_module_ctx = {
+static kl_http_module_t kl_http_static_module_ctx = {
     .postconfiguration = kl_http_static_init,
 };
 
 
-kl_module_t  kl_http_static_module = {
+kl_module_t kl_http_static_module = {
     .name = "kl_http_static_module",
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_static_module_ctx,
@@ -32,9 +32,9 @@ kl_http_static_init(kl_conf_t *cf)
 static kl_int_t
 kl_http_static_open_error(kl_http_request_t *r, kl_err_t err, kl_str_t *path)
 {
-    kl_uint_t                 level;
-    kl_int_t                  rc;
-    kl_http_core_loc_conf_t  *clcf;
+    kl_uint_t                level;
+    kl_int_t                 rc;
+    kl_http_core_loc_conf_t *clcf;
 
     switch (err) {
 
@@ -60,8 +60,8 @@ kl_http_static_open_error(kl_http_request_t *r, kl_err_t err, kl_str_t *path)
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
     if (rc != KL_HTTP_NOT_FOUND || clcf->log_not_found) {
-        kl_log_error(level, r->connection->log, err,
-                     "open() \"%s\" failed", path->data);
+        kl_log_error(level, r->connection->log, err, "open() \"%s\" failed",
+                     path->data);
     }
 
     return rc;
@@ -71,16 +71,16 @@ kl_http_static_open_error(kl_http_request_t *r, kl_err_t err, kl_str_t *path)
 static kl_int_t
 kl_http_static_handler(kl_http_request_t *r)
 {
-    int                       fd;
-    size_t                    root;
-    kl_int_t                  rc;
-    kl_str_t                  path;
-    kl_buf_t                 *b;
-    kl_file_t                *file;
-    kl_chain_t                out;
-    struct stat               st;
-    kl_pool_cleanup_t        *cln;
-    kl_pool_cleanup_file_t   *clnf;
+    int                     fd;
+    size_t                  root;
+    kl_int_t                rc;
+    kl_str_t                path;
+    kl_buf_t               *b;
+    kl_file_t              *file;
+    kl_chain_t              out;
+    struct stat             st;
+    kl_pool_cleanup_t      *cln;
+    kl_pool_cleanup_file_t *clnf;
 
     if (!(r->method & (KL_HTTP_GET | KL_HTTP_HEAD | KL_HTTP_POST))) {
         return kl_http_static_not_allowed(r);
@@ -147,9 +147,7 @@ kl_http_static_handler(kl_http_request_t *r)
     r->headers_out.content_length_n = st.st_size;
     r->headers_out.last_modified_time = st.st_mtime;
 
-    if (kl_http_set_etag(r) != KL_OK
-        || kl_http_set_content_type(r) != KL_OK)
-    {
+    if (kl_http_set_etag(r) != KL_OK || kl_http_set_content_type(r) != KL_OK) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -203,9 +201,9 @@ kl_http_static_handler(kl_http_request_t *r)
 static kl_int_t
 kl_http_static_redirect_dir(kl_http_request_t *r)
 {
-    size_t     len;
-    u_char    *p;
-    kl_str_t   location;
+    size_t   len;
+    u_char  *p;
+    kl_str_t location;
 
     /* "/dir" is a directory: send the client to "/dir/" (with the args). */
     len = r->uri.len + 1;
@@ -237,7 +235,7 @@ kl_http_static_redirect_dir(kl_http_request_t *r)
 static kl_int_t
 kl_http_static_not_allowed(kl_http_request_t *r)
 {
-    kl_table_elt_t  *h;
+    kl_table_elt_t *h;
 
     h = kl_list_push(&r->headers_out.headers);
     if (h == NULL) {

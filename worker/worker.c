@@ -24,7 +24,7 @@ static void kl_worker_exit(kl_cycle_t *cycle);
 void
 kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t worker)
 {
-    kl_event_t  shutdown;
+    kl_event_t shutdown;
 
     kl_loop.role = (kl_loop.role == KL_PROCESS_SINGLE) ? KL_PROCESS_SINGLE
                                                        : KL_PROCESS_WORKER;
@@ -38,10 +38,9 @@ kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t worker)
 
     kl_memzero(&shutdown, sizeof(kl_event_t));
 
-    for ( ;; ) {
+    for (;;) {
 
-        if (kl_loop.exiting
-            && cycle->free_connection_n == cycle->connection_n)
+        if (kl_loop.exiting && cycle->free_connection_n == cycle->connection_n)
         {
             kl_worker_exit(cycle);
         }
@@ -75,9 +74,9 @@ kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t worker)
 static void
 kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
 {
-    kl_uint_t         i;
-    struct rlimit     rlmt;
-    kl_core_conf_t   *ccf;
+    kl_uint_t       i;
+    struct rlimit   rlmt;
+    kl_core_conf_t *ccf;
 
     (void) worker;
 
@@ -99,20 +98,20 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
         && ccf->user != (uid_t) KL_CONF_UNSET_UINT)
     {
         if (setgid(ccf->group) == -1) {
-            kl_log_error(KL_LOG_EMERG, cycle->log, errno,
-                         "setgid(%d) failed", (int) ccf->group);
+            kl_log_error(KL_LOG_EMERG, cycle->log, errno, "setgid(%d) failed",
+                         (int) ccf->group);
             exit(2);
         }
 
         if (initgroups((char *) ccf->user_name.data, ccf->group) == -1) {
             kl_log_error(KL_LOG_EMERG, cycle->log, errno,
-                         "initgroups(%V, %d) failed",
-                         &ccf->user_name, (int) ccf->group);
+                         "initgroups(%V, %d) failed", &ccf->user_name,
+                         (int) ccf->group);
         }
 
         if (setuid(ccf->user) == -1) {
-            kl_log_error(KL_LOG_EMERG, cycle->log, errno,
-                         "setuid(%d) failed", (int) ccf->user);
+            kl_log_error(KL_LOG_EMERG, cycle->log, errno, "setuid(%d) failed",
+                         (int) ccf->user);
             exit(2);
         }
 
@@ -123,8 +122,8 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
     if (ccf->working_directory.len
         && chdir((char *) ccf->working_directory.data) == -1)
     {
-        kl_log_error(KL_LOG_ALERT, cycle->log, errno,
-                     "chdir(\"%s\") failed", ccf->working_directory.data);
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno, "chdir(\"%s\") failed",
+                     ccf->working_directory.data);
         exit(2);
     }
 
@@ -134,8 +133,7 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
 
     for (i = 0; kl_modules[i]; i++) {
         if (kl_modules[i]->init_process
-            && kl_modules[i]->init_process(cycle) != KL_OK)
-        {
+            && kl_modules[i]->init_process(cycle) != KL_OK) {
             exit(2);
         }
     }
@@ -145,7 +143,7 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
 static void
 kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown)
 {
-    kl_core_conf_t  *ccf;
+    kl_core_conf_t *ccf;
 
     kl_loop.exiting = 1;
 
@@ -170,9 +168,9 @@ kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown)
 static void
 kl_worker_shutdown_timeout(kl_event_t *ev)
 {
-    kl_uint_t         i;
-    kl_cycle_t       *cycle;
-    kl_connection_t  *c;
+    kl_uint_t        i;
+    kl_cycle_t      *cycle;
+    kl_connection_t *c;
 
     cycle = ev->data;
     c = cycle->connections;
@@ -195,7 +193,7 @@ kl_worker_shutdown_timeout(kl_event_t *ev)
 static void
 kl_worker_exit(kl_cycle_t *cycle)
 {
-    kl_uint_t  i;
+    kl_uint_t i;
 
     for (i = 0; kl_modules[i]; i++) {
         if (kl_modules[i]->exit_process) {

@@ -13,15 +13,15 @@
 
 static kl_int_t kl_http_read_discarded_body(kl_http_request_t *r);
 static kl_int_t kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b);
-static void kl_http_discarded_body_handler(kl_http_request_t *r);
+static void     kl_http_discarded_body_handler(kl_http_request_t *r);
 
 
 kl_int_t
 kl_http_discard_request_body(kl_http_request_t *r)
 {
-    kl_int_t          rc;
-    kl_event_t       *rev;
-    kl_connection_t  *c;
+    kl_int_t         rc;
+    kl_event_t      *rev;
+    kl_connection_t *c;
 
     if (r != r->main || r->discarding || !r->has_body) {
         return KL_OK;
@@ -34,8 +34,8 @@ kl_http_discard_request_body(kl_http_request_t *r)
         kl_event_del_timer(rev);
     }
 
-    r->discard_left = r->headers_in.chunked ? 0
-                                            : r->headers_in.content_length_n;
+    r->discard_left =
+        r->headers_in.chunked ? 0 : r->headers_in.content_length_n;
 
     rc = kl_http_read_discarded_body(r);
 
@@ -61,11 +61,11 @@ kl_http_discard_request_body(kl_http_request_t *r)
 static void
 kl_http_discarded_body_handler(kl_http_request_t *r)
 {
-    kl_int_t                  rc;
-    kl_msec_t                 left;
-    kl_event_t               *rev;
-    kl_connection_t          *c;
-    kl_http_core_loc_conf_t  *clcf;
+    kl_int_t                 rc;
+    kl_msec_t                left;
+    kl_event_t              *rev;
+    kl_connection_t         *c;
+    kl_http_core_loc_conf_t *clcf;
 
     c = r->connection;
     rev = c->read;
@@ -118,7 +118,7 @@ kl_http_discarded_body_handler(kl_http_request_t *r)
 void
 kl_http_discard_body_wait(kl_http_request_t *r)
 {
-    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_loc_conf_t *clcf;
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
@@ -134,19 +134,19 @@ kl_http_discard_body_wait(kl_http_request_t *r)
 static kl_int_t
 kl_http_read_discarded_body(kl_http_request_t *r)
 {
-    size_t            size;
-    ssize_t           n;
-    kl_int_t          rc;
-    kl_buf_t          b;
-    kl_connection_t  *c;
-    u_char            buffer[KL_HTTP_DISCARD_BUFFER_SIZE];
+    size_t           size;
+    ssize_t          n;
+    kl_int_t         rc;
+    kl_buf_t         b;
+    kl_connection_t *c;
+    u_char           buffer[KL_HTTP_DISCARD_BUFFER_SIZE];
 
     c = r->connection;
 
     /* What came with the head first. */
     rc = kl_http_discard_consume(r, r->header_in);
 
-    for ( ;; ) {
+    for (;;) {
         if (rc != KL_AGAIN) {
             return rc;
         }
@@ -159,8 +159,8 @@ kl_http_read_discarded_body(kl_http_request_t *r)
             size = (size_t) kl_min(r->discard_chunked.length,
                                    KL_HTTP_DISCARD_BUFFER_SIZE);
         } else {
-            size = (size_t) kl_min(r->discard_left,
-                                   KL_HTTP_DISCARD_BUFFER_SIZE);
+            size =
+                (size_t) kl_min(r->discard_left, KL_HTTP_DISCARD_BUFFER_SIZE);
         }
 
         if (size == 0) {
@@ -195,8 +195,8 @@ kl_http_read_discarded_body(kl_http_request_t *r)
 static kl_int_t
 kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b)
 {
-    off_t     n;
-    kl_int_t  rc;
+    off_t    n;
+    kl_int_t rc;
 
     if (!r->headers_in.chunked) {
         n = kl_min(r->discard_left, (off_t) (b->last - b->pos));
@@ -206,7 +206,7 @@ kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b)
         return r->discard_left ? KL_AGAIN : KL_OK;
     }
 
-    for ( ;; ) {
+    for (;;) {
         rc = kl_http_parse_chunked(&r->discard_chunked, b);
 
         if (rc == KL_OK) {

@@ -10,34 +10,30 @@ static void *kl_http_core_create_main_conf(kl_conf_t *cf);
 static char *kl_http_core_init_main_conf(kl_conf_t *cf, void *conf);
 static void *kl_http_core_create_srv_conf(kl_conf_t *cf);
 static char *kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent,
-    void *child);
+                                         void *child);
 static void *kl_http_core_create_loc_conf(kl_conf_t *cf);
 static char *kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent,
-    void *child);
-static kl_http_conf_ctx_t *kl_http_core_new_ctx(kl_conf_t *cf,
-    kl_uint_t srv);
+                                         void *child);
+static kl_http_conf_ctx_t *kl_http_core_new_ctx(kl_conf_t *cf, kl_uint_t srv);
 
-static char *kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
+static char *kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
-static char *kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
+                                   void *conf);
+static char *kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
+                                      void *conf);
 static char *kl_http_core_root(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_http_core_types(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
-static char *kl_http_core_type(kl_conf_t *cf, kl_command_t *dummy,
-    void *conf);
+static char *kl_http_core_types(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_http_core_type(kl_conf_t *cf, kl_command_t *dummy, void *conf);
 static char *kl_http_core_keepalive(kl_conf_t *cf, kl_command_t *cmd,
-    void *conf);
+                                    void *conf);
 static char *kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static kl_int_t kl_http_core_add_listen(kl_conf_t *cf,
-    kl_http_core_srv_conf_t *cscf, kl_http_listen_opt_t *lsopt);
+static kl_int_t kl_http_core_add_listen(kl_conf_t               *cf,
+                                        kl_http_core_srv_conf_t *cscf,
+                                        kl_http_listen_opt_t    *lsopt);
 
 
-static kl_conf_enum_t  kl_http_core_lingering_close[] = {
+static kl_conf_enum_t kl_http_core_lingering_close[] = {
     { kl_string("off"), KL_HTTP_LINGERING_OFF },
     { kl_string("on"), KL_HTTP_LINGERING_ON },
     { kl_string("always"), KL_HTTP_LINGERING_ALWAYS },
@@ -45,25 +41,33 @@ static kl_conf_enum_t  kl_http_core_lingering_close[] = {
 };
 
 
-#define KL_HTTP_ANY_LOC                                                      \
+#define KL_HTTP_ANY_LOC                                                        \
     (KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF)
 
-#define kl_http_core_loc_slot(nm, args, setter, field)                       \
-    { kl_string(nm), KL_HTTP_ANY_LOC | args, setter,                         \
-      KL_HTTP_LOC_CONF_OFFSET, offsetof(kl_http_core_loc_conf_t, field),     \
-      NULL }
+#define kl_http_core_loc_slot(nm, args, setter, field)                         \
+    {                                                                          \
+        kl_string(nm), KL_HTTP_ANY_LOC | args, setter,                         \
+            KL_HTTP_LOC_CONF_OFFSET, offsetof(kl_http_core_loc_conf_t, field), \
+            NULL                                                               \
+    }
 
-#define kl_http_core_srv_slot(nm, args, setter, field)                       \
-    { kl_string(nm), KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | args, setter,    \
-      KL_HTTP_SRV_CONF_OFFSET, offsetof(kl_http_core_srv_conf_t, field),     \
-      NULL }
+#define kl_http_core_srv_slot(nm, args, setter, field)                         \
+    {                                                                          \
+        kl_string(nm), KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | args, setter,    \
+            KL_HTTP_SRV_CONF_OFFSET, offsetof(kl_http_core_srv_conf_t, field), \
+            NULL                                                               \
+    }
 
-#define kl_http_core_main_slot(nm, setter, field)                            \
-    { kl_string(nm), KL_HTTP_MAIN_CONF | KL_CONF_TAKE1, setter,              \
-      KL_HTTP_MAIN_CONF_OFFSET, offsetof(kl_http_core_main_conf_t, field),   \
-      NULL }
+#define kl_http_core_main_slot(nm, setter, field)                              \
+    {                                                                          \
+        kl_string(nm), KL_HTTP_MAIN_CONF | KL_CONF_TAKE1, setter,              \
+            KL_HTTP_MAIN_CONF_OFFSET,                                          \
+            offsetof(kl_http_core_main_conf_t, field), NULL                    \
+    }
 
 
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
 static kl_command_t  kl_http_core_commands[] = {
 
     { kl_string("server"),
@@ -197,9 +201,10 @@ static kl_command_t  kl_http_core_commands[] = {
 
     kl_null_command
 };
+/* clang-format on */
 
 
-static kl_http_module_t  kl_http_core_module_ctx = {
+static kl_http_module_t kl_http_core_module_ctx = {
     .create_main_conf = kl_http_core_create_main_conf,
     .init_main_conf = kl_http_core_init_main_conf,
     .create_srv_conf = kl_http_core_create_srv_conf,
@@ -209,7 +214,7 @@ static kl_http_module_t  kl_http_core_module_ctx = {
 };
 
 
-kl_module_t  kl_http_core_module = {
+kl_module_t kl_http_core_module = {
     .name = "kl_http_core_module",
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_core_module_ctx,
@@ -220,8 +225,8 @@ kl_module_t  kl_http_core_module = {
 static void *
 kl_http_core_create_main_conf(kl_conf_t *cf)
 {
-    kl_uint_t                  i;
-    kl_http_core_main_conf_t  *cmcf;
+    kl_uint_t                 i;
+    kl_http_core_main_conf_t *cmcf;
 
     cmcf = kl_pcalloc(cf->pool, sizeof(kl_http_core_main_conf_t));
     if (cmcf == NULL) {
@@ -229,15 +234,16 @@ kl_http_core_create_main_conf(kl_conf_t *cf)
     }
 
     if (kl_array_init(&cmcf->servers, cf->pool, 4, sizeof(void *)) != KL_OK
-        || kl_array_init(&cmcf->listens, cf->pool, 4,
-                         sizeof(kl_http_listen_t)) != KL_OK)
+        || kl_array_init(&cmcf->listens, cf->pool, 4, sizeof(kl_http_listen_t))
+               != KL_OK)
     {
         return NULL;
     }
 
     for (i = 0; i <= KL_HTTP_LOG_PHASE; i++) {
         if (kl_array_init(&cmcf->phases[i], cf->pool, 2,
-                          sizeof(kl_http_handler_pt)) != KL_OK)
+                          sizeof(kl_http_handler_pt))
+            != KL_OK)
         {
             return NULL;
         }
@@ -255,7 +261,7 @@ kl_http_core_create_main_conf(kl_conf_t *cf)
 static char *
 kl_http_core_init_main_conf(kl_conf_t *cf, void *conf)
 {
-    kl_http_core_main_conf_t  *cmcf = conf;
+    kl_http_core_main_conf_t *cmcf = conf;
 
     if (cmcf->servers.nelts == 0) {
         kl_conf_log_error(KL_LOG_WARN, cf, 0,
@@ -275,7 +281,7 @@ kl_http_core_init_main_conf(kl_conf_t *cf, void *conf)
 static void *
 kl_http_core_create_srv_conf(kl_conf_t *cf)
 {
-    kl_http_core_srv_conf_t  *cscf;
+    kl_http_core_srv_conf_t *cscf;
 
     cscf = kl_pcalloc(cf->pool, sizeof(kl_http_core_srv_conf_t));
     if (cscf == NULL) {
@@ -283,7 +289,8 @@ kl_http_core_create_srv_conf(kl_conf_t *cf)
     }
 
     if (kl_array_init(&cscf->server_names, cf->pool, 4,
-                      sizeof(kl_http_server_name_t)) != KL_OK)
+                      sizeof(kl_http_server_name_t))
+        != KL_OK)
     {
         return NULL;
     }
@@ -306,17 +313,17 @@ kl_http_core_create_srv_conf(kl_conf_t *cf)
 static char *
 kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
 {
-    kl_http_core_srv_conf_t  *prev = parent;
-    kl_http_core_srv_conf_t  *conf = child;
-    kl_http_listen_opt_t      lsopt;
-    kl_http_server_name_t    *sn;
-    const char               *err;
-    kl_str_t                  addr;
+    kl_http_core_srv_conf_t *prev = parent;
+    kl_http_core_srv_conf_t *conf = child;
+    kl_http_listen_opt_t     lsopt;
+    kl_http_server_name_t   *sn;
+    const char              *err;
+    kl_str_t                 addr;
 
     kl_conf_merge_size_value(conf->connection_pool_size,
                              prev->connection_pool_size, 512);
-    kl_conf_merge_size_value(conf->request_pool_size,
-                             prev->request_pool_size, 4096);
+    kl_conf_merge_size_value(conf->request_pool_size, prev->request_pool_size,
+                             4096);
     kl_conf_merge_size_value(conf->client_header_buffer_size,
                              prev->client_header_buffer_size, 1024);
     kl_conf_merge_msec_value(conf->client_header_timeout,
@@ -337,8 +344,7 @@ kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (conf->large_client_header_buffers.size < conf->connection_pool_size)
-    {
+    if (conf->large_client_header_buffers.size < conf->connection_pool_size) {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                           "the \"large_client_header_buffers\" size must be "
                           "equal to or greater than \"connection_pool_size\"");
@@ -374,8 +380,7 @@ kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     }
 
     if (kl_sock_parse(&addr, 80, &lsopt.sockaddr, &lsopt.socklen, &err)
-        != KL_OK)
-    {
+        != KL_OK) {
         return KL_CONF_ERROR;
     }
 
@@ -396,7 +401,7 @@ kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
 static void *
 kl_http_core_create_loc_conf(kl_conf_t *cf)
 {
-    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_loc_conf_t *clcf;
 
     clcf = kl_pcalloc(cf->pool, sizeof(kl_http_core_loc_conf_t));
     if (clcf == NULL) {
@@ -434,9 +439,9 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
 static int
 kl_http_cmp_types(const void *one, const void *two)
 {
-    const kl_http_type_t  *a = one, *b = two;
-    size_t                 n;
-    int                    rc;
+    const kl_http_type_t *a = one, *b = two;
+    size_t                n;
+    int                   rc;
 
     n = kl_min(a->exten.len, b->exten.len);
     rc = memcmp(a->exten.data, b->exten.data, n);
@@ -453,8 +458,8 @@ kl_http_cmp_types(const void *one, const void *two)
 static void
 kl_http_core_sort_types(kl_array_t *types)
 {
-    kl_uint_t        i, j, n;
-    kl_http_type_t  *t;
+    kl_uint_t       i, j, n;
+    kl_http_type_t *t;
 
     t = types->elts;
     n = 0;
@@ -463,8 +468,8 @@ kl_http_core_sort_types(kl_array_t *types)
     for (i = 0; i < types->nelts; i++) {
         for (j = i + 1; j < types->nelts; j++) {
             if (t[j].exten.len == t[i].exten.len
-                && kl_strncmp(t[j].exten.data, t[i].exten.data,
-                              t[i].exten.len) == 0)
+                && kl_strncmp(t[j].exten.data, t[i].exten.data, t[i].exten.len)
+                       == 0)
             {
                 break;
             }
@@ -484,9 +489,9 @@ kl_http_core_sort_types(kl_array_t *types)
 static char *
 kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 {
-    kl_http_core_loc_conf_t  *prev = parent;
-    kl_http_core_loc_conf_t  *conf = child;
-    kl_http_type_t           *type;
+    kl_http_core_loc_conf_t *prev = parent;
+    kl_http_core_loc_conf_t *conf = child;
+    kl_http_type_t          *type;
 
     if (conf->root.data == NULL) {
         conf->root = prev->root;
@@ -504,8 +509,7 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     if (conf->types == KL_CONF_UNSET_PTR) {
         if (prev->types == KL_CONF_UNSET_PTR) {
             /* nginx's built-in three, when no types block is anywhere. */
-            prev->types = kl_array_create(cf->pool, 3,
-                                          sizeof(kl_http_type_t));
+            prev->types = kl_array_create(cf->pool, 3, sizeof(kl_http_type_t));
             if (prev->types == NULL) {
                 return KL_CONF_ERROR;
             }
@@ -536,22 +540,20 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_msec_value(conf->client_body_timeout,
                              prev->client_body_timeout, 60000);
     kl_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
-    kl_conf_merge_msec_value(conf->keepalive_timeout,
-                             prev->keepalive_timeout, 75000);
-    kl_conf_merge_sec_value(conf->keepalive_header, prev->keepalive_header,
-                            0);
-    kl_conf_merge_uint_value(conf->keepalive_requests,
-                             prev->keepalive_requests, 1000);
+    kl_conf_merge_msec_value(conf->keepalive_timeout, prev->keepalive_timeout,
+                             75000);
+    kl_conf_merge_sec_value(conf->keepalive_header, prev->keepalive_header, 0);
+    kl_conf_merge_uint_value(conf->keepalive_requests, prev->keepalive_requests,
+                             1000);
     kl_conf_merge_msec_value(conf->keepalive_time, prev->keepalive_time,
                              3600000);
-    kl_conf_merge_msec_value(conf->lingering_time, prev->lingering_time,
-                             30000);
-    kl_conf_merge_msec_value(conf->lingering_timeout,
-                             prev->lingering_timeout, 5000);
+    kl_conf_merge_msec_value(conf->lingering_time, prev->lingering_time, 30000);
+    kl_conf_merge_msec_value(conf->lingering_timeout, prev->lingering_timeout,
+                             5000);
     kl_conf_merge_uint_value(conf->lingering_close, prev->lingering_close,
                              KL_HTTP_LINGERING_ON);
-    kl_conf_merge_size_value(conf->sendfile_max_chunk,
-                             prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    kl_conf_merge_size_value(conf->sendfile_max_chunk, prev->sendfile_max_chunk,
+                             2 * 1024 * 1024);
     kl_conf_merge_size_value(conf->postpone_output, prev->postpone_output,
                              1460);
     kl_conf_merge_value(conf->sendfile, prev->sendfile, 0);
@@ -574,10 +576,10 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 static kl_http_conf_ctx_t *
 kl_http_core_new_ctx(kl_conf_t *cf, kl_uint_t srv)
 {
-    void                *mconf;
-    kl_uint_t            m, mi, n;
-    kl_http_module_t    *module;
-    kl_http_conf_ctx_t  *ctx, *pctx;
+    void               *mconf;
+    kl_uint_t           m, mi, n;
+    kl_http_module_t   *module;
+    kl_http_conf_ctx_t *ctx, *pctx;
 
     ctx = kl_pcalloc(cf->pool, sizeof(kl_http_conf_ctx_t));
     if (ctx == NULL) {
@@ -588,8 +590,8 @@ kl_http_core_new_ctx(kl_conf_t *cf, kl_uint_t srv)
     n = kl_modules_count(KL_HTTP_MODULE);
 
     ctx->main_conf = pctx->main_conf;
-    ctx->srv_conf = srv ? kl_pcalloc(cf->pool, sizeof(void *) * n)
-                        : pctx->srv_conf;
+    ctx->srv_conf =
+        srv ? kl_pcalloc(cf->pool, sizeof(void *) * n) : pctx->srv_conf;
     ctx->loc_conf = kl_pcalloc(cf->pool, sizeof(void *) * n);
 
     if (ctx->srv_conf == NULL || ctx->loc_conf == NULL) {
@@ -630,12 +632,12 @@ kl_http_core_new_ctx(kl_conf_t *cf, kl_uint_t srv)
 static char *
 kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
 {
-    char                      *rv;
-    kl_conf_t                  pcf;
-    kl_http_conf_ctx_t        *ctx;
-    kl_http_core_srv_conf_t   *cscf, **cscfp;
-    kl_http_core_loc_conf_t   *clcf;
-    kl_http_core_main_conf_t  *cmcf;
+    char                     *rv;
+    kl_conf_t                 pcf;
+    kl_http_conf_ctx_t       *ctx;
+    kl_http_core_srv_conf_t  *cscf, **cscfp;
+    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_main_conf_t *cmcf;
 
     (void) cmd;
     (void) dummy;
@@ -675,14 +677,14 @@ kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
 static char *
 kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
 {
-    char                      *rv;
-    u_char                    *mod;
-    size_t                     len;
-    kl_str_t                  *value, *name;
-    kl_uint_t                  i;
-    kl_conf_t                  save;
-    kl_http_conf_ctx_t        *ctx, *pctx;
-    kl_http_core_loc_conf_t   *clcf, *pclcf, **clcfp;
+    char                    *rv;
+    u_char                  *mod;
+    size_t                   len;
+    kl_str_t                *value, *name;
+    kl_uint_t                i;
+    kl_conf_t                save;
+    kl_http_conf_ctx_t      *ctx, *pctx;
+    kl_http_core_loc_conf_t *clcf, *pclcf, **clcfp;
 
     (void) cmd;
     (void) dummy;
@@ -714,7 +716,8 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "regular expression locations (\"%V\") are "
-                              "not supported yet", &value[1]);
+                              "not supported yet",
+                              &value[1]);
             return KL_CONF_ERROR;
 
         } else {
@@ -732,8 +735,7 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
             name->len--;
 
         } else if (name->len > 1 && name->data[0] == '^'
-                   && name->data[1] == '~')
-        {
+                   && name->data[1] == '~') {
             clcf->noregex = 1;
             name->data += 2;
             name->len -= 2;
@@ -741,7 +743,8 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         } else if (name->len && name->data[0] == '~') {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "regular expression locations (\"%V\") are "
-                              "not supported yet", name);
+                              "not supported yet",
+                              name);
             return KL_CONF_ERROR;
 
         } else if (name->len && name->data[0] == '@') {
@@ -774,13 +777,14 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         if (clcf->named) {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "named location \"%V\" can be "
-                              "on the server level only", &clcf->name);
+                              "on the server level only",
+                              &clcf->name);
             return KL_CONF_ERROR;
         }
 
         if (clcf->name.len < pclcf->name.len
-            || kl_strncmp(clcf->name.data, pclcf->name.data,
-                          pclcf->name.len) != 0)
+            || kl_strncmp(clcf->name.data, pclcf->name.data, pclcf->name.len)
+                   != 0)
         {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "location \"%V\" is outside location \"%V\"",
@@ -803,11 +807,11 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
     for (i = 0; i < pclcf->locations->nelts; i++) {
         if (clcfp[i]->exact_match == clcf->exact_match
             && clcfp[i]->name.len == clcf->name.len
-            && kl_strncmp(clcfp[i]->name.data, clcf->name.data,
-                          clcf->name.len) == 0)
+            && kl_strncmp(clcfp[i]->name.data, clcf->name.data, clcf->name.len)
+                   == 0)
         {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "duplicate location \"%V\"", &clcf->name);
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "duplicate location \"%V\"",
+                              &clcf->name);
             return KL_CONF_ERROR;
         }
     }
@@ -833,17 +837,16 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
 
 static kl_int_t
 kl_http_core_add_listen(kl_conf_t *cf, kl_http_core_srv_conf_t *cscf,
-    kl_http_listen_opt_t *lsopt)
+                        kl_http_listen_opt_t *lsopt)
 {
-    u_char                     text[KL_SOCKADDR_STRLEN];
-    kl_http_listen_t          *l;
-    kl_http_core_main_conf_t  *cmcf;
+    u_char                    text[KL_SOCKADDR_STRLEN];
+    kl_http_listen_t         *l;
+    kl_http_core_main_conf_t *cmcf;
 
     cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
 
     lsopt->addr_text.len = kl_sock_ntop(&lsopt->sockaddr.sockaddr,
-                                        lsopt->socklen, text, sizeof(text),
-                                        1);
+                                        lsopt->socklen, text, sizeof(text), 1);
     lsopt->addr_text.data = kl_pnalloc(cf->pool, lsopt->addr_text.len);
     if (lsopt->addr_text.data == NULL) {
         return KL_ERROR;
@@ -882,12 +885,12 @@ kl_http_core_is_wildcard(kl_sockaddr_t *sa)
 static char *
 kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_core_srv_conf_t  *cscf = conf;
-    kl_str_t                 *value, v;
-    kl_int_t                  n;
-    kl_uint_t                 i;
-    const char               *err;
-    kl_http_listen_opt_t      lsopt;
+    kl_http_core_srv_conf_t *cscf = conf;
+    kl_str_t                *value, v;
+    kl_int_t                 n;
+    kl_uint_t                i;
+    const char              *err;
+    kl_http_listen_opt_t     lsopt;
 
     (void) cmd;
 
@@ -898,8 +901,10 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     if (kl_sock_parse(&value[1], 80, &lsopt.sockaddr, &lsopt.socklen, &err)
         != KL_OK)
     {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%s in \"%V\" of the "
-                          "\"listen\" directive", err, &value[1]);
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "%s in \"%V\" of the "
+                          "\"listen\" directive",
+                          err, &value[1]);
         return KL_CONF_ERROR;
     }
 
@@ -955,8 +960,8 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         if (kl_strncmp(v.data, "backlog=", 8) == 0) {
             n = kl_atoi(v.data + 8, v.len - 8);
             if (n == KL_ERROR || n == 0 || n > INT_MAX) {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                                  "invalid backlog \"%V\"", &v);
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid backlog \"%V\"",
+                                  &v);
                 return KL_CONF_ERROR;
             }
 
@@ -969,14 +974,13 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         if (kl_strncmp(v.data, "rcvbuf=", 7) == 0
             || kl_strncmp(v.data, "sndbuf=", 7) == 0)
         {
-            kl_str_t  size = { v.len - 7, v.data + 7 };
-            ssize_t   sz;
+            kl_str_t size = { v.len - 7, v.data + 7 };
+            ssize_t  sz;
 
             sz = kl_conf_parse_size(&size);
             if (sz == KL_ERROR || sz > INT_MAX) {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                                  "invalid %*s \"%V\"", (size_t) 6, v.data,
-                                  &size);
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid %*s \"%V\"",
+                                  (size_t) 6, v.data, &size);
                 return KL_CONF_ERROR;
             }
 
@@ -998,8 +1002,7 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
                 lsopt.ipv6only = 0;
             } else {
                 kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                                  "invalid ipv6only flags \"%s\"",
-                                  v.data + 9);
+                                  "invalid ipv6only flags \"%s\"", v.data + 9);
                 return KL_CONF_ERROR;
             }
 
@@ -1008,8 +1011,7 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             continue;
         }
 
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "invalid parameter \"%V\"", &v);
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &v);
         return KL_CONF_ERROR;
     }
 
@@ -1024,10 +1026,10 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_core_srv_conf_t  *cscf = conf;
-    kl_str_t                 *value, name;
-    kl_uint_t                 i;
-    kl_http_server_name_t    *sn;
+    kl_http_core_srv_conf_t *cscf = conf;
+    kl_str_t                *value, name;
+    kl_uint_t                i;
+    kl_http_server_name_t   *sn;
 
     (void) cmd;
 
@@ -1040,7 +1042,8 @@ kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         if (name.len && name.data[0] == '~') {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "regular expression server names (\"%V\") "
-                              "are not supported yet", &name);
+                              "are not supported yet",
+                              &name);
             return KL_CONF_ERROR;
         }
 
@@ -1082,8 +1085,8 @@ kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_http_core_root(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_core_loc_conf_t  *clcf = conf;
-    kl_str_t                 *value;
+    kl_http_core_loc_conf_t *clcf = conf;
+    kl_str_t                *value;
 
     (void) cmd;
 
@@ -1112,9 +1115,9 @@ kl_http_core_root(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_http_core_types(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_core_loc_conf_t  *clcf = conf;
-    char                     *rv;
-    kl_conf_t                 save;
+    kl_http_core_loc_conf_t *clcf = conf;
+    char                    *rv;
+    kl_conf_t                save;
 
     (void) cmd;
 
@@ -1140,10 +1143,10 @@ kl_http_core_types(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_http_core_type(kl_conf_t *cf, kl_command_t *dummy, void *conf)
 {
-    kl_http_core_loc_conf_t  *clcf = conf;
-    kl_str_t                 *value, type;
-    kl_uint_t                 i;
-    kl_http_type_t           *t;
+    kl_http_core_loc_conf_t *clcf = conf;
+    kl_str_t                *value, type;
+    kl_uint_t                i;
+    kl_http_type_t          *t;
 
     (void) dummy;
 
@@ -1181,9 +1184,9 @@ kl_http_core_type(kl_conf_t *cf, kl_command_t *dummy, void *conf)
 static char *
 kl_http_core_keepalive(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_core_loc_conf_t  *clcf = conf;
-    kl_str_t                 *value;
-    kl_int_t                  t;
+    kl_http_core_loc_conf_t *clcf = conf;
+    kl_str_t                *value;
+    kl_int_t                 t;
 
     (void) cmd;
 
@@ -1218,10 +1221,10 @@ kl_http_core_keepalive(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_bufs_t  *bufs;
-    kl_str_t   *value;
-    kl_int_t    n;
-    ssize_t     size;
+    kl_bufs_t *bufs;
+    kl_str_t  *value;
+    kl_int_t   n;
+    ssize_t    size;
 
     bufs = (kl_bufs_t *) ((char *) conf + cmd->offset);
 
@@ -1235,8 +1238,8 @@ kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     size = kl_conf_parse_size(&value[2]);
 
     if (n == KL_ERROR || n == 0 || size == KL_ERROR || size == 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "invalid value \"%V %V\"", &value[1], &value[2]);
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V %V\"",
+                          &value[1], &value[2]);
         return KL_CONF_ERROR;
     }
 
@@ -1249,10 +1252,10 @@ kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 kl_int_t
 kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
-    kl_http_handler_pt h)
+                          kl_http_handler_pt h)
 {
-    kl_http_handler_pt        *hp;
-    kl_http_core_main_conf_t  *cmcf;
+    kl_http_handler_pt       *hp;
+    kl_http_core_main_conf_t *cmcf;
 
     cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
 

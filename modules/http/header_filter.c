@@ -7,12 +7,12 @@ static kl_int_t kl_http_header_filter_init(kl_conf_t *cf);
 static kl_int_t kl_http_header_filter(kl_http_request_t *r);
 
 
-static kl_http_module_t  kl_http_header_filter_module_ctx = {
+static kl_http_module_t kl_http_header_filter_module_ctx = {
     .postconfiguration = kl_http_header_filter_init,
 };
 
 
-kl_module_t  kl_http_header_filter_module = {
+kl_module_t kl_http_header_filter_module = {
     .name = "kl_http_header_filter_module",
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_header_filter_module_ctx,
@@ -22,7 +22,7 @@ kl_module_t  kl_http_header_filter_module = {
 static kl_int_t
 kl_http_header_filter_init(kl_conf_t *cf)
 {
-    kl_http_core_main_conf_t  *cmcf;
+    kl_http_core_main_conf_t *cmcf;
 
     cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
     cmcf->top_header_filter = kl_http_header_filter;
@@ -35,14 +35,14 @@ kl_http_header_filter_init(kl_conf_t *cf)
 static kl_int_t
 kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
 {
-    size_t                    len;
-    u_char                   *p;
-    kl_str_t                  host;
-    in_port_t                 port;
-    kl_connection_t          *c;
-    kl_http_core_loc_conf_t  *clcf;
-    kl_http_core_srv_conf_t  *cscf;
-    u_char                    addr[KL_SOCKADDR_STRLEN];
+    size_t                   len;
+    u_char                  *p;
+    kl_str_t                 host;
+    in_port_t                port;
+    kl_connection_t         *c;
+    kl_http_core_loc_conf_t *clcf;
+    kl_http_core_srv_conf_t *cscf;
+    u_char                   addr[KL_SOCKADDR_STRLEN];
 
     c = r->connection;
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
@@ -66,17 +66,18 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
     port = 0;
 
     if (clcf->port_in_redirect && c->local_sockaddr) {
-        port = ntohs(c->local_sockaddr->sa_family == AF_INET6
-                     ? ((struct sockaddr_in6 *) c->local_sockaddr)->sin6_port
-                     : ((struct sockaddr_in *) c->local_sockaddr)->sin_port);
+        port =
+            ntohs(c->local_sockaddr->sa_family == AF_INET6
+                      ? ((struct sockaddr_in6 *) c->local_sockaddr)->sin6_port
+                      : ((struct sockaddr_in *) c->local_sockaddr)->sin_port);
 
         if (port == 80) {
             port = 0;
         }
     }
 
-    len = sizeof("http://") - 1 + host.len + sizeof(":65535") - 1
-          + location->len;
+    len =
+        sizeof("http://") - 1 + host.len + sizeof(":65535") - 1 + location->len;
 
     p = kl_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -87,8 +88,8 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
     location->len = kl_slprintf(p, p + len, "http://%V", &host) - p;
 
     if (port) {
-        location->len = kl_slprintf(p + location->len, p + len, ":%d",
-                                    (int) port) - p;
+        location->len =
+            kl_slprintf(p + location->len, p + len, ":%d", (int) port) - p;
     }
 
     return KL_OK;
@@ -98,17 +99,17 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
 static kl_int_t
 kl_http_header_filter(kl_http_request_t *r)
 {
-    size_t                    len;
-    u_char                   *p;
-    kl_str_t                 *status_line, loc, rel;
-    kl_buf_t                 *b;
-    kl_uint_t                 i, status;
-    kl_chain_t                out;
-    kl_table_elt_t           *h;
-    kl_list_part_t           *part;
-    kl_http_core_loc_conf_t  *clcf;
-    u_char                    code[sizeof("999 ")];
-    kl_str_t                  unnamed;
+    size_t                   len;
+    u_char                  *p;
+    kl_str_t                *status_line, loc, rel;
+    kl_buf_t                *b;
+    kl_uint_t                i, status;
+    kl_chain_t               out;
+    kl_table_elt_t          *h;
+    kl_list_part_t          *part;
+    kl_http_core_loc_conf_t *clcf;
+    u_char                   code[sizeof("999 ")];
+    kl_str_t                 unnamed;
 
     if (r->header_sent) {
         return KL_OK;
@@ -127,9 +128,8 @@ kl_http_header_filter(kl_http_request_t *r)
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
     status = r->headers_out.status;
 
-    if (r->headers_out.last_modified_time != -1
-        && status != KL_HTTP_OK && status != KL_HTTP_PARTIAL_CONTENT
-        && status != KL_HTTP_NOT_MODIFIED)
+    if (r->headers_out.last_modified_time != -1 && status != KL_HTTP_OK
+        && status != KL_HTTP_PARTIAL_CONTENT && status != KL_HTTP_NOT_MODIFIED)
     {
         r->headers_out.last_modified_time = -1;
     }
@@ -154,8 +154,8 @@ kl_http_header_filter(kl_http_request_t *r)
 
         if (status_line == NULL) {
             unnamed.data = code;
-            unnamed.len = kl_snprintf(code, sizeof(code), "%03ui ", status)
-                          - code;
+            unnamed.len =
+                kl_snprintf(code, sizeof(code), "%03ui ", status) - code;
             status_line = &unnamed;
         }
     }
@@ -165,8 +165,8 @@ kl_http_header_filter(kl_http_request_t *r)
     }
 
     /* Without a length, only closing the connection ends the body. */
-    if (r->keepalive && r->headers_out.content_length_n < 0
-        && !r->header_only && !r->chunked)
+    if (r->keepalive && r->headers_out.content_length_n < 0 && !r->header_only
+        && !r->chunked)
     {
         r->keepalive = 0;
     }
@@ -197,13 +197,11 @@ kl_http_header_filter(kl_http_request_t *r)
           + sizeof("Content-Length: \r\n") - 1 + KL_INT_T_LEN
           + sizeof("Connection: keep-alive\r\n") - 1
           + sizeof("Keep-Alive: timeout=\r\n") - 1 + KL_INT_T_LEN
-          + sizeof("Transfer-Encoding: chunked\r\n") - 1
-          + 2;
+          + sizeof("Transfer-Encoding: chunked\r\n") - 1 + 2;
 
     if (r->headers_out.content_type.len) {
         len += sizeof("Content-Type: ; charset=\r\n") - 1
-               + r->headers_out.content_type.len
-               + r->headers_out.charset.len;
+               + r->headers_out.content_type.len + r->headers_out.charset.len;
     }
 
     if (loc.len) {
@@ -238,7 +236,8 @@ kl_http_header_filter(kl_http_request_t *r)
     /* nginx answers 1.0 clients with 1.1 status lines too. */
     p = kl_cpymem(p, "HTTP/1.1 ", sizeof("HTTP/1.1 ") - 1);
     p = kl_cpymem(p, status_line->data, status_line->len);
-    *p++ = '\r'; *p++ = '\n';
+    *p++ = '\r';
+    *p++ = '\n';
 
     if (clcf->server_tokens) {
         p = kl_cpymem(p, "Server: " KL_VER "\r\n",
@@ -249,7 +248,8 @@ kl_http_header_filter(kl_http_request_t *r)
 
     p = kl_cpymem(p, "Date: ", sizeof("Date: ") - 1);
     p = kl_cpymem(p, kl_loop.clock.http_time, kl_loop.clock.http_time_len);
-    *p++ = '\r'; *p++ = '\n';
+    *p++ = '\r';
+    *p++ = '\n';
 
     if (r->headers_out.content_type.len) {
         p = kl_cpymem(p, "Content-Type: ", sizeof("Content-Type: ") - 1);
@@ -262,7 +262,8 @@ kl_http_header_filter(kl_http_request_t *r)
                           r->headers_out.charset.len);
         }
 
-        *p++ = '\r'; *p++ = '\n';
+        *p++ = '\r';
+        *p++ = '\n';
     }
 
     if (r->headers_out.content_length_n >= 0) {
@@ -273,14 +274,16 @@ kl_http_header_filter(kl_http_request_t *r)
     if (r->headers_out.last_modified_time != -1) {
         p = kl_cpymem(p, "Last-Modified: ", sizeof("Last-Modified: ") - 1);
         p = kl_http_time(p, r->headers_out.last_modified_time);
-        *p++ = '\r'; *p++ = '\n';
+        *p++ = '\r';
+        *p++ = '\n';
     }
 
     if (loc.len) {
         p = kl_cpymem(p, "Location: ", sizeof("Location: ") - 1);
         p = kl_cpymem(p, loc.data, loc.len);
         p = kl_cpymem(p, rel.data, rel.len);
-        *p++ = '\r'; *p++ = '\n';
+        *p++ = '\r';
+        *p++ = '\n';
     }
 
     if (r->chunked) {
@@ -320,12 +323,15 @@ kl_http_header_filter(kl_http_request_t *r)
         }
 
         p = kl_cpymem(p, h[i].key.data, h[i].key.len);
-        *p++ = ':'; *p++ = ' ';
+        *p++ = ':';
+        *p++ = ' ';
         p = kl_cpymem(p, h[i].value.data, h[i].value.len);
-        *p++ = '\r'; *p++ = '\n';
+        *p++ = '\r';
+        *p++ = '\n';
     }
 
-    *p++ = '\r'; *p++ = '\n';
+    *p++ = '\r';
+    *p++ = '\n';
 
     b->last = p;
     b->last_buf = r->header_only;

@@ -8,31 +8,37 @@
 
 
 typedef kl_int_t (*kl_http_header_handler_pt)(kl_http_request_t *r,
-    kl_table_elt_t *h, kl_uint_t offset);
+                                              kl_table_elt_t    *h,
+                                              kl_uint_t          offset);
 
 typedef struct {
-    kl_str_t                    name;
-    kl_uint_t                   offset;
-    kl_http_header_handler_pt   handler;
+    kl_str_t                  name;
+    kl_uint_t                 offset;
+    kl_http_header_handler_pt handler;
 } kl_http_header_t;
 
 
 static kl_int_t kl_http_process_header_line(kl_http_request_t *r,
-    kl_table_elt_t *h, kl_uint_t offset);
+                                            kl_table_elt_t    *h,
+                                            kl_uint_t          offset);
 static kl_int_t kl_http_process_unique_header_line(kl_http_request_t *r,
-    kl_table_elt_t *h, kl_uint_t offset);
-static kl_int_t kl_http_process_host(kl_http_request_t *r,
-    kl_table_elt_t *h, kl_uint_t offset);
+                                                   kl_table_elt_t    *h,
+                                                   kl_uint_t          offset);
+static kl_int_t kl_http_process_host(kl_http_request_t *r, kl_table_elt_t *h,
+                                     kl_uint_t offset);
 static kl_int_t kl_http_process_connection(kl_http_request_t *r,
-    kl_table_elt_t *h, kl_uint_t offset);
+                                           kl_table_elt_t *h, kl_uint_t offset);
 static kl_int_t kl_http_process_content_length(kl_http_request_t *r,
-    kl_table_elt_t *h, kl_uint_t offset);
+                                               kl_table_elt_t    *h,
+                                               kl_uint_t          offset);
 
 
-#define kl_http_hdr(name, field, handler)                                    \
-    { kl_string(name), offsetof(kl_http_headers_in_t, field), handler }
+#define kl_http_hdr(name, field, handler)                                      \
+    {                                                                          \
+        kl_string(name), offsetof(kl_http_headers_in_t, field), handler        \
+    }
 
-static kl_http_header_t  kl_http_headers_in[] = {
+static kl_http_header_t kl_http_headers_in[] = {
     kl_http_hdr("host", host, kl_http_process_host),
     kl_http_hdr("connection", connection, kl_http_process_connection),
     kl_http_hdr("if-modified-since", if_modified_since,
@@ -69,8 +75,8 @@ static kl_http_header_t  kl_http_headers_in[] = {
 kl_int_t
 kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h)
 {
-    kl_uint_t          i;
-    kl_http_header_t  *hh;
+    kl_uint_t         i;
+    kl_http_header_t *hh;
 
     for (i = 0; kl_http_headers_in[i].name.len; i++) {
         hh = &kl_http_headers_in[i];
@@ -88,9 +94,9 @@ kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h)
 
 static kl_int_t
 kl_http_process_header_line(kl_http_request_t *r, kl_table_elt_t *h,
-    kl_uint_t offset)
+                            kl_uint_t offset)
 {
-    kl_table_elt_t  **ph;
+    kl_table_elt_t **ph;
 
     ph = (kl_table_elt_t **) ((char *) &r->headers_in + offset);
 
@@ -106,9 +112,9 @@ kl_http_process_header_line(kl_http_request_t *r, kl_table_elt_t *h,
 
 static kl_int_t
 kl_http_process_unique_header_line(kl_http_request_t *r, kl_table_elt_t *h,
-    kl_uint_t offset)
+                                   kl_uint_t offset)
 {
-    kl_table_elt_t  **ph;
+    kl_table_elt_t **ph;
 
     ph = (kl_table_elt_t **) ((char *) &r->headers_in + offset);
 
@@ -130,9 +136,9 @@ kl_http_process_unique_header_line(kl_http_request_t *r, kl_table_elt_t *h,
 
 static kl_int_t
 kl_http_process_content_length(kl_http_request_t *r, kl_table_elt_t *h,
-    kl_uint_t offset)
+                               kl_uint_t offset)
 {
-    off_t  n;
+    off_t n;
 
     (void) offset;
 
@@ -151,8 +157,7 @@ kl_http_process_content_length(kl_http_request_t *r, kl_table_elt_t *h,
             kl_log_error(KL_LOG_INFO, r->connection->log, 0,
                          "client sent duplicate header line: \"%V: %V\", "
                          "previous value: \"%V: %V\"",
-                         &h->key, &h->value,
-                         &r->headers_in.content_length->key,
+                         &h->key, &h->value, &r->headers_in.content_length->key,
                          &r->headers_in.content_length->value);
             kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
             return KL_ERROR;
@@ -170,10 +175,10 @@ kl_http_process_content_length(kl_http_request_t *r, kl_table_elt_t *h,
 
 static kl_int_t
 kl_http_process_connection(kl_http_request_t *r, kl_table_elt_t *h,
-    kl_uint_t offset)
+                           kl_uint_t offset)
 {
-    u_char    *pos;
-    kl_str_t   item;
+    u_char  *pos;
+    kl_str_t item;
 
     if (kl_http_process_header_line(r, h, offset) != KL_OK) {
         return KL_ERROR;
@@ -182,18 +187,15 @@ kl_http_process_connection(kl_http_request_t *r, kl_table_elt_t *h,
     pos = h->value.data;
 
     while (kl_http_list_next(&pos, h->value.data + h->value.len, &item)
-           == KL_OK)
-    {
+           == KL_OK) {
         if (item.len == 5
-            && kl_strncasecmp(item.data, (u_char *) "close", 5) == 0)
-        {
+            && kl_strncasecmp(item.data, (u_char *) "close", 5) == 0) {
             r->headers_in.connection_type = KL_HTTP_CONNECTION_CLOSE;
 
         } else if (item.len == 10
                    && kl_strncasecmp(item.data, (u_char *) "keep-alive", 10)
-                      == 0
-                   && r->headers_in.connection_type
-                      != KL_HTTP_CONNECTION_CLOSE)
+                          == 0
+                   && r->headers_in.connection_type != KL_HTTP_CONNECTION_CLOSE)
         {
             r->headers_in.connection_type = KL_HTTP_CONNECTION_KEEP_ALIVE;
         }
@@ -204,10 +206,9 @@ kl_http_process_connection(kl_http_request_t *r, kl_table_elt_t *h,
 
 
 static kl_int_t
-kl_http_process_host(kl_http_request_t *r, kl_table_elt_t *h,
-    kl_uint_t offset)
+kl_http_process_host(kl_http_request_t *r, kl_table_elt_t *h, kl_uint_t offset)
 {
-    kl_str_t  host;
+    kl_str_t host;
 
     (void) offset;
 
@@ -256,9 +257,9 @@ kl_http_process_host(kl_http_request_t *r, kl_table_elt_t *h,
 kl_int_t
 kl_http_validate_host(kl_str_t *host, kl_pool_t *pool)
 {
-    u_char     c, *h;
-    size_t     i, host_len, dot_pos;
-    kl_uint_t  bracket;
+    u_char    c, *h;
+    size_t    i, host_len, dot_pos;
+    kl_uint_t bracket;
 
     h = host->data;
     host_len = host->len;
@@ -340,7 +341,7 @@ kl_http_validate_host(kl_str_t *host, kl_pool_t *pool)
 static kl_uint_t
 kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
 {
-    size_t  n;
+    size_t n;
 
     if (pattern->len == host->len
         && kl_strncmp(pattern->data, host->data, host->len) == 0)
@@ -349,13 +350,14 @@ kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
     }
 
     /* "*.example.com" and ".example.com" (which also takes example.com) */
-    if (pattern->len > 1 && (pattern->data[0] == '*' || pattern->data[0] == '.'))
-    {
+    if (pattern->len > 1
+        && (pattern->data[0] == '*' || pattern->data[0] == '.')) {
         n = pattern->len - (pattern->data[0] == '*');
 
         if (host->len > n
             && kl_strncmp(host->data + host->len - n,
-                          pattern->data + pattern->len - n, n) == 0)
+                          pattern->data + pattern->len - n, n)
+                   == 0)
         {
             return 2;
         }
@@ -386,11 +388,11 @@ kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
 kl_int_t
 kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
 {
-    kl_uint_t                 i, m, best_m;
-    size_t                    best_len;
-    kl_http_server_name_t    *sn;
-    kl_http_connection_t     *hc;
-    kl_http_core_srv_conf_t  *cscf;
+    kl_uint_t                i, m, best_m;
+    size_t                   best_len;
+    kl_http_server_name_t   *sn;
+    kl_http_connection_t    *hc;
+    kl_http_core_srv_conf_t *cscf;
 
     hc = r->http_connection;
     sn = hc->addr_conf->names.elts;
@@ -426,7 +428,7 @@ kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
 kl_int_t
 kl_http_process_request_header(kl_http_request_t *r)
 {
-    kl_table_elt_t  *te;
+    kl_table_elt_t *te;
 
     if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10
         && r->headers_in.server.len == 0)

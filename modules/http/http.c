@@ -7,19 +7,23 @@
 #include "kl_http.h"
 
 
-static char *kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_http_merge_servers(kl_conf_t *cf,
-    kl_http_core_main_conf_t *cmcf, kl_http_module_t *module,
-    kl_uint_t ctx_index);
-static char *kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations,
-    void **loc_conf, kl_http_module_t *module, kl_uint_t ctx_index);
+static char    *kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char    *kl_http_merge_servers(kl_conf_t                *cf,
+                                      kl_http_core_main_conf_t *cmcf,
+                                      kl_http_module_t         *module,
+                                      kl_uint_t                 ctx_index);
+static char    *kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations,
+                                        void **loc_conf, kl_http_module_t *module,
+                                        kl_uint_t ctx_index);
 static kl_int_t kl_http_sort_locations(kl_array_t *locations);
-static kl_int_t kl_http_optimize_servers(kl_conf_t *cf,
-    kl_http_core_main_conf_t *cmcf);
-static kl_int_t kl_http_add_addr_server(kl_conf_t *cf,
-    kl_http_addr_conf_t *ac, kl_http_listen_t *l);
+static kl_int_t kl_http_optimize_servers(kl_conf_t                *cf,
+                                         kl_http_core_main_conf_t *cmcf);
+static kl_int_t kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
+                                        kl_http_listen_t *l);
 
 
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
 static kl_command_t  kl_http_commands[] = {
 
     { kl_string("http"),
@@ -31,15 +35,16 @@ static kl_command_t  kl_http_commands[] = {
 
     kl_null_command
 };
+/* clang-format on */
 
 
-static kl_core_module_t  kl_http_module_ctx = {
+static kl_core_module_t kl_http_module_ctx = {
     .create_conf = NULL,
     .init_conf = NULL,
 };
 
 
-kl_module_t  kl_http_module = {
+kl_module_t kl_http_module = {
     .name = "kl_http_module",
     .type = KL_CORE_MODULE,
     .ctx = &kl_http_module_ctx,
@@ -50,13 +55,13 @@ kl_module_t  kl_http_module = {
 static char *
 kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char                      *rv;
-    kl_uint_t                  m, mi, n, s;
-    kl_conf_t                  pcf;
-    kl_http_module_t          *module;
-    kl_http_conf_ctx_t        *ctx;
-    kl_http_core_srv_conf_t  **cscfp;
-    kl_http_core_main_conf_t  *cmcf;
+    char                     *rv;
+    kl_uint_t                 m, mi, n, s;
+    kl_conf_t                 pcf;
+    kl_http_module_t         *module;
+    kl_http_conf_ctx_t       *ctx;
+    kl_http_core_srv_conf_t **cscfp;
+    kl_http_core_main_conf_t *cmcf;
 
     (void) cmd;
 
@@ -78,8 +83,7 @@ kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     ctx->loc_conf = kl_pcalloc(cf->pool, sizeof(void *) * n);
 
     if (ctx->main_conf == NULL || ctx->srv_conf == NULL
-        || ctx->loc_conf == NULL)
-    {
+        || ctx->loc_conf == NULL) {
         return KL_CONF_ERROR;
     }
 
@@ -123,9 +127,7 @@ kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
         module = kl_modules[m]->ctx;
 
-        if (module->preconfiguration
-            && module->preconfiguration(cf) != KL_OK)
-        {
+        if (module->preconfiguration && module->preconfiguration(cf) != KL_OK) {
             return KL_CONF_ERROR;
         }
     }
@@ -167,12 +169,11 @@ kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     for (s = 0; s < cmcf->servers.nelts; s++) {
-        kl_http_core_loc_conf_t  *clcf;
+        kl_http_core_loc_conf_t *clcf;
 
         clcf = cscfp[s]->ctx->loc_conf[kl_http_core_module.ctx_index];
 
-        if (clcf->locations
-            && kl_http_sort_locations(clcf->locations) != KL_OK)
+        if (clcf->locations && kl_http_sort_locations(clcf->locations) != KL_OK)
         {
             return KL_CONF_ERROR;
         }
@@ -185,8 +186,7 @@ kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
         module = kl_modules[m]->ctx;
 
-        if (module->postconfiguration
-            && module->postconfiguration(cf) != KL_OK)
+        if (module->postconfiguration && module->postconfiguration(cf) != KL_OK)
         {
             return KL_CONF_ERROR;
         }
@@ -208,13 +208,13 @@ kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 static char *
 kl_http_merge_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf,
-    kl_http_module_t *module, kl_uint_t ctx_index)
+                      kl_http_module_t *module, kl_uint_t ctx_index)
 {
-    char                      *rv;
-    kl_uint_t                  s;
-    kl_http_conf_ctx_t        *ctx, saved;
-    kl_http_core_loc_conf_t   *clcf;
-    kl_http_core_srv_conf_t  **cscfp;
+    char                     *rv;
+    kl_uint_t                 s;
+    kl_http_conf_ctx_t       *ctx, saved;
+    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_srv_conf_t **cscfp;
 
     cscfp = cmcf->servers.elts;
     ctx = (kl_http_conf_ctx_t *) cf->ctx;
@@ -249,8 +249,8 @@ kl_http_merge_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf,
             clcf = cscfp[s]->ctx->loc_conf[kl_http_core_module.ctx_index];
 
             rv = kl_http_merge_locations(cf, clcf->locations,
-                                         cscfp[s]->ctx->loc_conf,
-                                         module, ctx_index);
+                                         cscfp[s]->ctx->loc_conf, module,
+                                         ctx_index);
             if (rv != KL_CONF_OK) {
                 goto failed;
             }
@@ -266,13 +266,13 @@ failed:
 
 
 static char *
-kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations,
-    void **loc_conf, kl_http_module_t *module, kl_uint_t ctx_index)
+kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations, void **loc_conf,
+                        kl_http_module_t *module, kl_uint_t ctx_index)
 {
-    char                      *rv;
-    kl_uint_t                  i;
-    kl_http_conf_ctx_t        *ctx, saved;
-    kl_http_core_loc_conf_t  **clcfp;
+    char                     *rv;
+    kl_uint_t                 i;
+    kl_http_conf_ctx_t       *ctx, saved;
+    kl_http_core_loc_conf_t **clcfp;
 
     if (locations == NULL) {
         return KL_CONF_OK;
@@ -308,8 +308,8 @@ kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations,
 static int
 kl_http_cmp_locations(const void *one, const void *two)
 {
-    kl_int_t                  rc;
-    kl_http_core_loc_conf_t  *first, *second;
+    kl_int_t                 rc;
+    kl_http_core_loc_conf_t *first, *second;
 
     first = *(kl_http_core_loc_conf_t **) one;
     second = *(kl_http_core_loc_conf_t **) two;
@@ -332,8 +332,8 @@ kl_http_cmp_locations(const void *one, const void *two)
 static kl_int_t
 kl_http_sort_locations(kl_array_t *locations)
 {
-    kl_uint_t                  i;
-    kl_http_core_loc_conf_t  **clcfp;
+    kl_uint_t                 i;
+    kl_http_core_loc_conf_t **clcfp;
 
     qsort(locations->elts, locations->nelts, sizeof(void *),
           kl_http_cmp_locations);
@@ -342,8 +342,7 @@ kl_http_sort_locations(kl_array_t *locations)
 
     for (i = 0; i < locations->nelts; i++) {
         if (clcfp[i]->locations
-            && kl_http_sort_locations(clcfp[i]->locations) != KL_OK)
-        {
+            && kl_http_sort_locations(clcfp[i]->locations) != KL_OK) {
             return KL_ERROR;
         }
     }
@@ -363,14 +362,14 @@ kl_http_sort_locations(kl_array_t *locations)
 static kl_int_t
 kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 {
-    kl_uint_t              i, j, k, w, naddrs, used_n;
-    kl_http_port_t        *port;
-    kl_listening_t        *ls;
-    kl_http_listen_t      *l;
-    kl_http_in_addr_t     *addr;
-    kl_core_conf_t        *ccf;
-    u_char                *used;
-    in_port_t              pi, pj;
+    kl_uint_t          i, j, k, w, naddrs, used_n;
+    kl_http_port_t    *port;
+    kl_listening_t    *ls;
+    kl_http_listen_t  *l;
+    kl_http_in_addr_t *addr;
+    kl_core_conf_t    *ccf;
+    u_char            *used;
+    in_port_t          pi, pj;
 
     l = cmcf->listens.elts;
     used_n = cmcf->listens.nelts;
@@ -380,8 +379,7 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
         return KL_ERROR;
     }
 
-    ccf = (kl_core_conf_t *) kl_get_conf(cf->cycle->conf_ctx,
-                                         kl_core_module);
+    ccf = (kl_core_conf_t *) kl_get_conf(cf->cycle->conf_ctx, kl_core_module);
 
     for (i = 0; i < cmcf->listens.nelts; i++) {
 
@@ -391,20 +389,20 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 
         /* The socket to open: this one, or its group's wildcard. */
         pi = (l[i].opt.sockaddr.sockaddr.sa_family == AF_INET6)
-             ? l[i].opt.sockaddr.sockaddr_in6.sin6_port
-             : l[i].opt.sockaddr.sockaddr_in.sin_port;
+                 ? l[i].opt.sockaddr.sockaddr_in6.sin6_port
+                 : l[i].opt.sockaddr.sockaddr_in.sin_port;
 
         w = i;
 
         if (!l[i].opt.bind) {
             for (j = 0; j < cmcf->listens.nelts; j++) {
                 pj = (l[j].opt.sockaddr.sockaddr.sa_family == AF_INET6)
-                     ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
-                     : l[j].opt.sockaddr.sockaddr_in.sin_port;
+                         ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
+                         : l[j].opt.sockaddr.sockaddr_in.sin_port;
 
                 if (!used[j] && l[j].opt.wildcard && pj == pi
                     && l[j].opt.sockaddr.sockaddr.sa_family
-                       == l[i].opt.sockaddr.sockaddr.sa_family)
+                           == l[i].opt.sockaddr.sockaddr.sa_family)
                 {
                     w = j;
                     break;
@@ -429,19 +427,18 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
             }
 
             pj = (l[j].opt.sockaddr.sockaddr.sa_family == AF_INET6)
-                 ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
-                 : l[j].opt.sockaddr.sockaddr_in.sin_port;
+                     ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
+                     : l[j].opt.sockaddr.sockaddr_in.sin_port;
 
             if (j != w) {
                 if (!l[w].opt.wildcard || l[j].opt.bind || pj != pi
                     || l[j].opt.sockaddr.sockaddr.sa_family
-                       != l[w].opt.sockaddr.sockaddr.sa_family)
+                           != l[w].opt.sockaddr.sockaddr.sa_family)
                 {
                     /* Only listens with the very same address join. */
-                    if (!kl_sock_cmp(&l[j].opt.sockaddr.sockaddr,
-                                     l[j].opt.socklen,
-                                     &l[w].opt.sockaddr.sockaddr,
-                                     l[w].opt.socklen))
+                    if (!kl_sock_cmp(
+                            &l[j].opt.sockaddr.sockaddr, l[j].opt.socklen,
+                            &l[w].opt.sockaddr.sockaddr, l[w].opt.socklen))
                     {
                         continue;
                     }
@@ -450,8 +447,7 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 
             for (k = 0; k < naddrs; k++) {
                 if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
-                                &l[j].opt.sockaddr.sockaddr,
-                                l[j].opt.socklen))
+                                &l[j].opt.sockaddr.sockaddr, l[j].opt.socklen))
                 {
                     break;
                 }
@@ -493,7 +489,7 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
             if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
                             &l[w].opt.sockaddr.sockaddr, l[w].opt.socklen))
             {
-                kl_http_in_addr_t  tmp = addr[k];
+                kl_http_in_addr_t tmp = addr[k];
 
                 addr[k] = addr[naddrs - 1];
                 addr[naddrs - 1] = tmp;
@@ -503,8 +499,9 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 
         port->naddrs = naddrs;
 
-        for (k = 0; k < (l[w].opt.reuseport
-                         ? (kl_uint_t) ccf->worker_processes : 1); k++)
+        for (k = 0;
+             k < (l[w].opt.reuseport ? (kl_uint_t) ccf->worker_processes : 1);
+             k++)
         {
             ls = kl_create_listening(cf->cycle, &l[w].opt.sockaddr.sockaddr,
                                      l[w].opt.socklen);
@@ -533,10 +530,10 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 
 static kl_int_t
 kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
-    kl_http_listen_t *l)
+                        kl_http_listen_t *l)
 {
-    kl_uint_t               i, j;
-    kl_http_server_name_t  *sn, *name;
+    kl_uint_t              i, j;
+    kl_http_server_name_t *sn, *name;
 
     /* The first server on an address is its default, unless one says so. */
     if (l->opt.default_server) {
@@ -560,12 +557,14 @@ kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
         for (j = 0; j < ac->names.nelts; j++) {
             if (name[j].name.len == sn[i].name.len
                 && kl_strncmp(name[j].name.data, sn[i].name.data,
-                              sn[i].name.len) == 0)
+                              sn[i].name.len)
+                       == 0)
             {
                 if (name[j].server != l->server) {
                     kl_log_error(KL_LOG_WARN, cf->log, 0,
                                  "conflicting server name \"%V\" on %V, "
-                                 "ignored", &sn[i].name, &l->opt.addr_text);
+                                 "ignored",
+                                 &sn[i].name, &l->opt.addr_text);
                 }
                 break;
             }

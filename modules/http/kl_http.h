@@ -6,11 +6,11 @@
 #include "kl_core.h"
 #include "parse.h"
 
-typedef struct kl_http_request_s        kl_http_request_t;
-typedef struct kl_http_core_loc_conf_s  kl_http_core_loc_conf_t;
-typedef struct kl_http_core_srv_conf_s  kl_http_core_srv_conf_t;
-typedef struct kl_http_phase_handler_s  kl_http_phase_handler_t;
-typedef struct kl_table_elt_s           kl_table_elt_t;
+typedef struct kl_http_request_s       kl_http_request_t;
+typedef struct kl_http_core_loc_conf_s kl_http_core_loc_conf_t;
+typedef struct kl_http_core_srv_conf_s kl_http_core_srv_conf_t;
+typedef struct kl_http_phase_handler_s kl_http_phase_handler_t;
+typedef struct kl_table_elt_s          kl_table_elt_t;
 
 /* Status codes the engine names; any 100..599 may be returned. */
 #define KL_HTTP_CONTINUE                 100
@@ -42,221 +42,219 @@ typedef struct kl_table_elt_s           kl_table_elt_t;
 #define KL_HTTP_TOO_MANY_REQUESTS        429
 #define KL_HTTP_REQUEST_HEADER_TOO_LARGE 431
 /* Not sent: the client went away; logged as nginx logs it. */
-#define KL_HTTP_CLIENT_CLOSED_REQUEST    499
-#define KL_HTTP_INTERNAL_SERVER_ERROR    500
-#define KL_HTTP_NOT_IMPLEMENTED          501
-#define KL_HTTP_BAD_GATEWAY              502
-#define KL_HTTP_SERVICE_UNAVAILABLE      503
-#define KL_HTTP_GATEWAY_TIME_OUT         504
-#define KL_HTTP_VERSION_NOT_SUPPORTED    505
+#define KL_HTTP_CLIENT_CLOSED_REQUEST 499
+#define KL_HTTP_INTERNAL_SERVER_ERROR 500
+#define KL_HTTP_NOT_IMPLEMENTED       501
+#define KL_HTTP_BAD_GATEWAY           502
+#define KL_HTTP_SERVICE_UNAVAILABLE   503
+#define KL_HTTP_GATEWAY_TIME_OUT      504
+#define KL_HTTP_VERSION_NOT_SUPPORTED 505
 
-#define KL_HTTP_LC_HEADER_LEN            32
-#define KL_HTTP_MAX_URI_CHANGES          10
-#define KL_HTTP_DISCARD_BUFFER_SIZE      4096
-#define KL_HTTP_LINGERING_BUFFER_SIZE    4096
+#define KL_HTTP_LC_HEADER_LEN         32
+#define KL_HTTP_MAX_URI_CHANGES       10
+#define KL_HTTP_DISCARD_BUFFER_SIZE   4096
+#define KL_HTTP_LINGERING_BUFFER_SIZE 4096
 
 /* Why output is held back (c->buffered style bits on the request). */
-#define KL_HTTP_WRITE_BUFFERED           0x10
+#define KL_HTTP_WRITE_BUFFERED 0x10
 
 /* The three conf arrays of a block: what a directive's conf offset picks. */
 typedef struct {
-    void  **main_conf;
-    void  **srv_conf;
-    void  **loc_conf;
+    void **main_conf;
+    void **srv_conf;
+    void **loc_conf;
 } kl_http_conf_ctx_t;
 
-#define KL_HTTP_MAIN_CONF_OFFSET  offsetof(kl_http_conf_ctx_t, main_conf)
-#define KL_HTTP_SRV_CONF_OFFSET   offsetof(kl_http_conf_ctx_t, srv_conf)
-#define KL_HTTP_LOC_CONF_OFFSET   offsetof(kl_http_conf_ctx_t, loc_conf)
+#define KL_HTTP_MAIN_CONF_OFFSET offsetof(kl_http_conf_ctx_t, main_conf)
+#define KL_HTTP_SRV_CONF_OFFSET  offsetof(kl_http_conf_ctx_t, srv_conf)
+#define KL_HTTP_LOC_CONF_OFFSET  offsetof(kl_http_conf_ctx_t, loc_conf)
 
 /* An HTTP module's hooks; unset ones are NULL. */
 typedef struct {
-    kl_int_t   (*preconfiguration)(kl_conf_t *cf);
-    kl_int_t   (*postconfiguration)(kl_conf_t *cf);
+    kl_int_t (*preconfiguration)(kl_conf_t *cf);
+    kl_int_t (*postconfiguration)(kl_conf_t *cf);
 
-    void      *(*create_main_conf)(kl_conf_t *cf);
-    char      *(*init_main_conf)(kl_conf_t *cf, void *conf);
+    void *(*create_main_conf)(kl_conf_t *cf);
+    char *(*init_main_conf)(kl_conf_t *cf, void *conf);
 
-    void      *(*create_srv_conf)(kl_conf_t *cf);
-    char      *(*merge_srv_conf)(kl_conf_t *cf, void *prev, void *conf);
+    void *(*create_srv_conf)(kl_conf_t *cf);
+    char *(*merge_srv_conf)(kl_conf_t *cf, void *prev, void *conf);
 
-    void      *(*create_loc_conf)(kl_conf_t *cf);
-    char      *(*merge_loc_conf)(kl_conf_t *cf, void *prev, void *conf);
+    void *(*create_loc_conf)(kl_conf_t *cf);
+    char *(*merge_loc_conf)(kl_conf_t *cf, void *prev, void *conf);
 } kl_http_module_t;
 
-#define kl_http_get_module_main_conf(r, module)                              \
+#define kl_http_get_module_main_conf(r, module)                                \
     (r)->main_conf[(module).ctx_index]
-#define kl_http_get_module_srv_conf(r, module)                               \
-    (r)->srv_conf[(module).ctx_index]
-#define kl_http_get_module_loc_conf(r, module)                               \
-    (r)->loc_conf[(module).ctx_index]
-#define kl_http_get_module_ctx(r, module) (r)->ctx[(module).ctx_index]
-#define kl_http_set_ctx(r, c, module) (r)->ctx[(module).ctx_index] = c
+#define kl_http_get_module_srv_conf(r, module) (r)->srv_conf[(module).ctx_index]
+#define kl_http_get_module_loc_conf(r, module) (r)->loc_conf[(module).ctx_index]
+#define kl_http_get_module_ctx(r, module)      (r)->ctx[(module).ctx_index]
+#define kl_http_set_ctx(r, c, module)          (r)->ctx[(module).ctx_index] = c
 
-#define kl_http_conf_get_module_main_conf(cf, module)                        \
+#define kl_http_conf_get_module_main_conf(cf, module)                          \
     ((kl_http_conf_ctx_t *) (cf)->ctx)->main_conf[(module).ctx_index]
-#define kl_http_conf_get_module_srv_conf(cf, module)                         \
+#define kl_http_conf_get_module_srv_conf(cf, module)                           \
     ((kl_http_conf_ctx_t *) (cf)->ctx)->srv_conf[(module).ctx_index]
-#define kl_http_conf_get_module_loc_conf(cf, module)                         \
+#define kl_http_conf_get_module_loc_conf(cf, module)                           \
     ((kl_http_conf_ctx_t *) (cf)->ctx)->loc_conf[(module).ctx_index]
 
 /* A header field; hash 0 marks one deleted or to be ignored. */
 struct kl_table_elt_s {
-    kl_uint_t        hash;
-    kl_str_t         key;
-    kl_str_t         value;
-    u_char          *lowcase_key;
-    kl_table_elt_t  *next;        /* the next field with the same name */
+    kl_uint_t       hash;
+    kl_str_t        key;
+    kl_str_t        value;
+    u_char         *lowcase_key;
+    kl_table_elt_t *next; /* the next field with the same name */
 };
 
 #define KL_HTTP_CONNECTION_CLOSE      1
 #define KL_HTTP_CONNECTION_KEEP_ALIVE 2
 
 typedef struct {
-    kl_list_t         headers;
+    kl_list_t headers;
 
-    kl_table_elt_t   *host;
-    kl_table_elt_t   *connection;
-    kl_table_elt_t   *if_modified_since;
-    kl_table_elt_t   *if_unmodified_since;
-    kl_table_elt_t   *if_match;
-    kl_table_elt_t   *if_none_match;
-    kl_table_elt_t   *user_agent;
-    kl_table_elt_t   *referer;
-    kl_table_elt_t   *content_length;
-    kl_table_elt_t   *content_type;
-    kl_table_elt_t   *range;
-    kl_table_elt_t   *if_range;
-    kl_table_elt_t   *transfer_encoding;
-    kl_table_elt_t   *te;
-    kl_table_elt_t   *expect;
-    kl_table_elt_t   *upgrade;
-    kl_table_elt_t   *accept_encoding;
-    kl_table_elt_t   *authorization;
-    kl_table_elt_t   *keep_alive;
-    kl_table_elt_t   *cookie;
-    kl_table_elt_t   *x_forwarded_for;
+    kl_table_elt_t *host;
+    kl_table_elt_t *connection;
+    kl_table_elt_t *if_modified_since;
+    kl_table_elt_t *if_unmodified_since;
+    kl_table_elt_t *if_match;
+    kl_table_elt_t *if_none_match;
+    kl_table_elt_t *user_agent;
+    kl_table_elt_t *referer;
+    kl_table_elt_t *content_length;
+    kl_table_elt_t *content_type;
+    kl_table_elt_t *range;
+    kl_table_elt_t *if_range;
+    kl_table_elt_t *transfer_encoding;
+    kl_table_elt_t *te;
+    kl_table_elt_t *expect;
+    kl_table_elt_t *upgrade;
+    kl_table_elt_t *accept_encoding;
+    kl_table_elt_t *authorization;
+    kl_table_elt_t *keep_alive;
+    kl_table_elt_t *cookie;
+    kl_table_elt_t *x_forwarded_for;
 
-    kl_str_t          server;         /* Host, lowercased, without port */
-    off_t             content_length_n;
+    kl_str_t server; /* Host, lowercased, without port */
+    off_t    content_length_n;
 
-    unsigned          connection_type:2;
-    unsigned          chunked:1;
+    unsigned connection_type:2;
+    unsigned chunked:1;
 } kl_http_headers_in_t;
 
 typedef struct {
-    kl_list_t         headers;
-    kl_list_t         trailers;
+    kl_list_t headers;
+    kl_list_t trailers;
 
-    kl_uint_t         status;
-    kl_str_t          status_line;
+    kl_uint_t status;
+    kl_str_t  status_line;
 
-    kl_table_elt_t   *server;
-    kl_table_elt_t   *date;
-    kl_table_elt_t   *content_length;
-    kl_table_elt_t   *content_encoding;
-    kl_table_elt_t   *location;
-    kl_table_elt_t   *last_modified;
-    kl_table_elt_t   *accept_ranges;
-    kl_table_elt_t   *etag;
+    kl_table_elt_t *server;
+    kl_table_elt_t *date;
+    kl_table_elt_t *content_length;
+    kl_table_elt_t *content_encoding;
+    kl_table_elt_t *location;
+    kl_table_elt_t *last_modified;
+    kl_table_elt_t *accept_ranges;
+    kl_table_elt_t *etag;
 
-    kl_str_t          content_type;
-    kl_str_t          charset;
-    size_t            content_type_len;   /* without "; charset=" */
+    kl_str_t content_type;
+    kl_str_t charset;
+    size_t   content_type_len; /* without "; charset=" */
 
-    off_t             content_length_n;
-    time_t            last_modified_time;
+    off_t  content_length_n;
+    time_t last_modified_time;
 } kl_http_headers_out_t;
 
 /* Per-connection HTTP state; it outlives the requests on a keep-alive one. */
 typedef struct kl_http_addr_conf_s kl_http_addr_conf_t;
 
 typedef struct {
-    kl_http_addr_conf_t   *addr_conf;
-    kl_http_conf_ctx_t    *conf_ctx;    /* the default server's */
+    kl_http_addr_conf_t *addr_conf;
+    kl_http_conf_ctx_t  *conf_ctx; /* the default server's */
 
-    kl_buf_t             **busy;        /* large header buffers in use */
-    kl_uint_t              nbusy;
-    kl_buf_t             **free;        /* and kept for reuse */
-    kl_uint_t              nfree;
+    kl_buf_t **busy; /* large header buffers in use */
+    kl_uint_t  nbusy;
+    kl_buf_t **free; /* and kept for reuse */
+    kl_uint_t  nfree;
 
-    kl_msec_t              start_msec;  /* for keepalive_time */
+    kl_msec_t start_msec; /* for keepalive_time */
 
-    unsigned               pipeline:1;
+    unsigned pipeline:1;
 } kl_http_connection_t;
 
 typedef void (*kl_http_event_handler_pt)(kl_http_request_t *r);
 typedef kl_int_t (*kl_http_handler_pt)(kl_http_request_t *r);
 
 struct kl_http_request_s {
-    kl_connection_t            *connection;
+    kl_connection_t *connection;
 
-    void                      **ctx;
-    void                      **main_conf;
-    void                      **srv_conf;
-    void                      **loc_conf;
+    void **ctx;
+    void **main_conf;
+    void **srv_conf;
+    void **loc_conf;
 
-    kl_http_event_handler_pt    read_event_handler;
-    kl_http_event_handler_pt    write_event_handler;
+    kl_http_event_handler_pt read_event_handler;
+    kl_http_event_handler_pt write_event_handler;
 
-    kl_http_connection_t       *http_connection;
-    kl_pool_t                  *pool;
-    kl_buf_t                   *header_in;
+    kl_http_connection_t *http_connection;
+    kl_pool_t            *pool;
+    kl_buf_t             *header_in;
 
-    kl_http_headers_in_t        headers_in;
-    kl_http_headers_out_t       headers_out;
+    kl_http_headers_in_t  headers_in;
+    kl_http_headers_out_t headers_out;
 
-    time_t                      start_sec;
-    kl_msec_t                   start_msec;
+    time_t    start_sec;
+    kl_msec_t start_msec;
 
-    kl_uint_t                   method;
-    kl_uint_t                   http_version;
+    kl_uint_t method;
+    kl_uint_t http_version;
 
-    kl_str_t                    request_line;
-    kl_str_t                    uri;          /* decoded, normalised path */
-    kl_str_t                    args;
-    kl_str_t                    exten;
-    kl_str_t                    unparsed_uri; /* the target as sent */
-    kl_str_t                    method_name;
-    kl_str_t                    http_protocol;
-    kl_str_t                    schema;
+    kl_str_t request_line;
+    kl_str_t uri; /* decoded, normalised path */
+    kl_str_t args;
+    kl_str_t exten;
+    kl_str_t unparsed_uri; /* the target as sent */
+    kl_str_t method_name;
+    kl_str_t http_protocol;
+    kl_str_t schema;
 
-    kl_chain_t                 *out;          /* unsent output */
-    kl_http_request_t          *main;
+    kl_chain_t        *out; /* unsent output */
+    kl_http_request_t *main;
 
-    kl_http_parse_t             parse;
+    kl_http_parse_t parse;
 
-    kl_int_t                    phase_handler;
-    kl_http_handler_pt          content_handler;
-    kl_uint_t                   access_code;
-    kl_uint_t                   err_status;
+    kl_int_t           phase_handler;
+    kl_http_handler_pt content_handler;
+    kl_uint_t          access_code;
+    kl_uint_t          err_status;
 
-    off_t                       request_length;
-    kl_msec_t                   lingering_deadline;
+    off_t     request_length;
+    kl_msec_t lingering_deadline;
 
-    off_t                       discard_left;    /* Content-Length bodies */
-    kl_http_chunked_t           discard_chunked;
+    off_t             discard_left; /* Content-Length bodies */
+    kl_http_chunked_t discard_chunked;
 
-    unsigned                    count:16;     /* references, as nginx's */
-    unsigned                    uri_changes:4;
-    unsigned                    buffered:8;
+    unsigned count:16; /* references, as nginx's */
+    unsigned uri_changes:4;
+    unsigned buffered:8;
 
-    unsigned                    keepalive:1;
-    unsigned                    lingering_close:1;
-    unsigned                    internal:1;
-    unsigned                    error_page:1;
-    unsigned                    header_only:1;
-    unsigned                    header_sent:1;
-    unsigned                    valid_location:1;
-    unsigned                    valid_unparsed_uri:1;
-    unsigned                    uri_changed:1;
-    unsigned                    done:1;
-    unsigned                    logged:1;
-    unsigned                    chunked:1;
-    unsigned                    expect_tested:1;
-    unsigned                    has_body:1;   /* a body not yet read */
-    unsigned                    discarding:1; /* reading it to drop it */
-    unsigned                    terminated:1;
+    unsigned keepalive:1;
+    unsigned lingering_close:1;
+    unsigned internal:1;
+    unsigned error_page:1;
+    unsigned header_only:1;
+    unsigned header_sent:1;
+    unsigned valid_location:1;
+    unsigned valid_unparsed_uri:1;
+    unsigned uri_changed:1;
+    unsigned done:1;
+    unsigned logged:1;
+    unsigned chunked:1;
+    unsigned expect_tested:1;
+    unsigned has_body:1;   /* a body not yet read */
+    unsigned discarding:1; /* reading it to drop it */
+    unsigned terminated:1;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */
@@ -274,169 +272,169 @@ typedef enum {
     KL_HTTP_LOG_PHASE
 } kl_http_phases_e;
 
-typedef kl_int_t (*kl_http_phase_handler_pt)(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
+typedef kl_int_t (*kl_http_phase_handler_pt)(kl_http_request_t       *r,
+                                             kl_http_phase_handler_t *ph);
 
 struct kl_http_phase_handler_s {
-    kl_http_phase_handler_pt   checker;
-    kl_http_handler_pt         handler;
-    kl_int_t                   next;      /* the first handler of the next phase */
+    kl_http_phase_handler_pt checker;
+    kl_http_handler_pt       handler;
+    kl_int_t                 next; /* the first handler of the next phase */
 };
 
 typedef struct {
-    kl_http_phase_handler_t   *handlers;
-    kl_uint_t                  server_rewrite_index;
-    kl_uint_t                  location_rewrite_index;
+    kl_http_phase_handler_t *handlers;
+    kl_uint_t                server_rewrite_index;
+    kl_uint_t                location_rewrite_index;
 } kl_http_phase_engine_t;
 
 typedef kl_int_t (*kl_http_output_header_filter_pt)(kl_http_request_t *r);
 typedef kl_int_t (*kl_http_output_body_filter_pt)(kl_http_request_t *r,
-    kl_chain_t *chain);
+                                                  kl_chain_t        *chain);
 
 /* Where a listen directive's options are kept until sockets are made. */
 typedef struct {
-    kl_sockaddr_t              sockaddr;
-    socklen_t                  socklen;
-    kl_str_t                   addr_text;
-    int                        backlog;
-    int                        rcvbuf;
-    int                        sndbuf;
-    unsigned                   set:1;
-    unsigned                   default_server:1;
-    unsigned                   bind:1;
-    unsigned                   wildcard:1;
-    unsigned                   ipv6only:1;
-    unsigned                   reuseport:1;
-    unsigned                   deferred_accept:1;
+    kl_sockaddr_t sockaddr;
+    socklen_t     socklen;
+    kl_str_t      addr_text;
+    int           backlog;
+    int           rcvbuf;
+    int           sndbuf;
+    unsigned      set:1;
+    unsigned      default_server:1;
+    unsigned      bind:1;
+    unsigned      wildcard:1;
+    unsigned      ipv6only:1;
+    unsigned      reuseport:1;
+    unsigned      deferred_accept:1;
 } kl_http_listen_opt_t;
 
 typedef struct {
-    kl_str_t                   name;     /* lowercased; "*.x", "x.*", ".x" */
-    kl_http_core_srv_conf_t   *server;
+    kl_str_t                 name; /* lowercased; "*.x", "x.*", ".x" */
+    kl_http_core_srv_conf_t *server;
 } kl_http_server_name_t;
 
 /* The servers reachable through one address, and which is the default. */
 struct kl_http_addr_conf_s {
-    kl_http_core_srv_conf_t   *default_server;
-    kl_array_t                 names;    /* kl_http_server_name_t */
-    unsigned                   default_explicit:1;
+    kl_http_core_srv_conf_t *default_server;
+    kl_array_t               names; /* kl_http_server_name_t */
+    unsigned                 default_explicit:1;
 };
 
 typedef struct {
-    kl_sockaddr_t              sockaddr;
-    socklen_t                  socklen;
-    kl_http_addr_conf_t        conf;
+    kl_sockaddr_t       sockaddr;
+    socklen_t           socklen;
+    kl_http_addr_conf_t conf;
 } kl_http_in_addr_t;
 
 /* ls->servers: the addresses a (possibly wildcard) socket serves. */
 typedef struct {
-    kl_http_in_addr_t         *addrs;
-    kl_uint_t                  naddrs;
+    kl_http_in_addr_t *addrs;
+    kl_uint_t          naddrs;
 } kl_http_port_t;
 
 /* Collected at parse time: one listen of one server. */
 typedef struct {
-    kl_http_listen_opt_t       opt;
-    kl_http_core_srv_conf_t   *server;
+    kl_http_listen_opt_t     opt;
+    kl_http_core_srv_conf_t *server;
 } kl_http_listen_t;
 
 typedef struct {
-    kl_array_t                 servers;      /* kl_http_core_srv_conf_t * */
-    kl_array_t                 listens;      /* kl_http_listen_t */
+    kl_array_t servers; /* kl_http_core_srv_conf_t * */
+    kl_array_t listens; /* kl_http_listen_t */
 
-    kl_http_phase_engine_t     phase_engine;
-    kl_array_t                 phases[KL_HTTP_LOG_PHASE + 1];
+    kl_http_phase_engine_t phase_engine;
+    kl_array_t             phases[KL_HTTP_LOG_PHASE + 1];
 
-    kl_http_output_header_filter_pt  top_header_filter;
-    kl_http_output_body_filter_pt    top_body_filter;
+    kl_http_output_header_filter_pt top_header_filter;
+    kl_http_output_body_filter_pt   top_body_filter;
 
-    kl_uint_t                  server_names_hash_max_size;
-    kl_uint_t                  server_names_hash_bucket_size;
-    kl_uint_t                  types_hash_max_size;
-    kl_uint_t                  types_hash_bucket_size;
+    kl_uint_t server_names_hash_max_size;
+    kl_uint_t server_names_hash_bucket_size;
+    kl_uint_t types_hash_max_size;
+    kl_uint_t types_hash_bucket_size;
 } kl_http_core_main_conf_t;
 
 typedef struct {
-    size_t                     num;
-    size_t                     size;
+    size_t num;
+    size_t size;
 } kl_bufs_t;
 
 struct kl_http_core_srv_conf_s {
-    kl_array_t                 server_names;  /* kl_http_server_name_t */
-    kl_http_conf_ctx_t        *ctx;
-    u_char                    *file_name;
-    kl_uint_t                  line;
-    kl_str_t                   server_name;   /* the first one */
+    kl_array_t          server_names; /* kl_http_server_name_t */
+    kl_http_conf_ctx_t *ctx;
+    u_char             *file_name;
+    kl_uint_t           line;
+    kl_str_t            server_name; /* the first one */
 
-    size_t                     connection_pool_size;
-    size_t                     request_pool_size;
-    size_t                     client_header_buffer_size;
-    kl_bufs_t                  large_client_header_buffers;
-    kl_msec_t                  client_header_timeout;
+    size_t    connection_pool_size;
+    size_t    request_pool_size;
+    size_t    client_header_buffer_size;
+    kl_bufs_t large_client_header_buffers;
+    kl_msec_t client_header_timeout;
 
-    kl_int_t                   ignore_invalid_headers;
-    kl_int_t                   merge_slashes;
-    kl_int_t                   underscores_in_headers;
+    kl_int_t ignore_invalid_headers;
+    kl_int_t merge_slashes;
+    kl_int_t underscores_in_headers;
 
-    unsigned                   listen:1;
+    unsigned listen:1;
 };
 
 typedef struct {
-    kl_str_t                   exten;
-    kl_str_t                   type;
+    kl_str_t exten;
+    kl_str_t type;
 } kl_http_type_t;
 
 struct kl_http_core_loc_conf_s {
-    kl_str_t                   name;          /* the location's URI */
-    kl_http_core_loc_conf_t   *parent;
-    kl_array_t                *locations;     /* nested, kl_http_core_loc_conf_t * */
-    void                     **loc_conf;      /* this location's conf array */
+    kl_str_t                 name; /* the location's URI */
+    kl_http_core_loc_conf_t *parent;
+    kl_array_t              *locations; /* nested, kl_http_core_loc_conf_t * */
+    void                   **loc_conf;  /* this location's conf array */
 
-    unsigned                   exact_match:1;
-    unsigned                   noregex:1;
-    unsigned                   named:1;
-    unsigned                   internal:1;
+    unsigned exact_match:1;
+    unsigned noregex:1;
+    unsigned named:1;
+    unsigned internal:1;
 
-    kl_http_handler_pt         handler;       /* set by content modules */
+    kl_http_handler_pt handler; /* set by content modules */
 
-    kl_str_t                   root;
-    kl_uint_t                  root_set;      /* from a root directive */
+    kl_str_t  root;
+    kl_uint_t root_set; /* from a root directive */
 
-    kl_array_t                *types;         /* kl_http_type_t, sorted */
-    kl_str_t                   default_type;
+    kl_array_t *types; /* kl_http_type_t, sorted */
+    kl_str_t    default_type;
 
-    off_t                      client_max_body_size;
-    kl_msec_t                  client_body_timeout;
-    kl_msec_t                  send_timeout;
-    kl_msec_t                  keepalive_timeout;
-    time_t                     keepalive_header;
-    kl_uint_t                  keepalive_requests;
-    kl_msec_t                  keepalive_time;
-    kl_msec_t                  lingering_time;
-    kl_msec_t                  lingering_timeout;
-    kl_uint_t                  lingering_close;
+    off_t     client_max_body_size;
+    kl_msec_t client_body_timeout;
+    kl_msec_t send_timeout;
+    kl_msec_t keepalive_timeout;
+    time_t    keepalive_header;
+    kl_uint_t keepalive_requests;
+    kl_msec_t keepalive_time;
+    kl_msec_t lingering_time;
+    kl_msec_t lingering_timeout;
+    kl_uint_t lingering_close;
 
-    size_t                     sendfile_max_chunk;
-    size_t                     postpone_output;
+    size_t sendfile_max_chunk;
+    size_t postpone_output;
 
-    kl_int_t                   sendfile;
-    kl_int_t                   tcp_nopush;
-    kl_int_t                   tcp_nodelay;
-    kl_int_t                   server_tokens;
-    kl_int_t                   reset_timedout_connection;
-    kl_int_t                   absolute_redirect;
-    kl_int_t                   port_in_redirect;
-    kl_int_t                   server_name_in_redirect;
-    kl_int_t                   log_not_found;
-    kl_int_t                   etag;
+    kl_int_t sendfile;
+    kl_int_t tcp_nopush;
+    kl_int_t tcp_nodelay;
+    kl_int_t server_tokens;
+    kl_int_t reset_timedout_connection;
+    kl_int_t absolute_redirect;
+    kl_int_t port_in_redirect;
+    kl_int_t server_name_in_redirect;
+    kl_int_t log_not_found;
+    kl_int_t etag;
 };
 
 #define KL_HTTP_LINGERING_OFF    0
 #define KL_HTTP_LINGERING_ON     1
 #define KL_HTTP_LINGERING_ALWAYS 2
 
-extern kl_module_t  kl_http_module;
-extern kl_module_t  kl_http_core_module;
+extern kl_module_t kl_http_module;
+extern kl_module_t kl_http_core_module;
 
 /* request.c: connections and the request head. */
 void kl_http_init_connection(kl_connection_t *c);
@@ -447,50 +445,48 @@ void kl_http_free_request(kl_http_request_t *r, kl_int_t rc);
 void kl_http_close_request(kl_http_request_t *r, kl_int_t rc);
 
 /* headers_in.c: the request fields kiln acts on. */
-kl_int_t kl_http_process_known_header(kl_http_request_t *r,
-    kl_table_elt_t *h);
+kl_int_t kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h);
 kl_int_t kl_http_validate_host(kl_str_t *host, kl_pool_t *pool);
 kl_int_t kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host);
 kl_int_t kl_http_process_request_header(kl_http_request_t *r);
 
 /* phases.c: running requests through the phase engine. */
-void kl_http_handler(kl_http_request_t *r);
-void kl_http_core_run_phases(kl_http_request_t *r);
-kl_int_t kl_http_init_phase_handlers(kl_conf_t *cf,
-    kl_http_core_main_conf_t *cmcf);
+void     kl_http_handler(kl_http_request_t *r);
+void     kl_http_core_run_phases(kl_http_request_t *r);
+kl_int_t kl_http_init_phase_handlers(kl_conf_t                *cf,
+                                     kl_http_core_main_conf_t *cmcf);
 kl_int_t kl_http_internal_redirect(kl_http_request_t *r, kl_str_t *uri,
-    kl_str_t *args);
+                                   kl_str_t *args);
 kl_int_t kl_http_find_location(kl_http_request_t *r);
-void kl_http_update_location_config(kl_http_request_t *r);
-void kl_http_set_exten(kl_http_request_t *r);
+void     kl_http_update_location_config(kl_http_request_t *r);
+void     kl_http_set_exten(kl_http_request_t *r);
 
 /* response.c: headers, bodies, errors, finalisation. */
 kl_int_t kl_http_send_header(kl_http_request_t *r);
 kl_int_t kl_http_output_filter(kl_http_request_t *r, kl_chain_t *in);
-kl_int_t kl_http_special_response_handler(kl_http_request_t *r,
-    kl_int_t error);
-void kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc);
-void kl_http_finalize_connection(kl_http_request_t *r);
-void kl_http_terminate_request(kl_http_request_t *r, kl_int_t rc);
-void kl_http_request_empty_handler(kl_http_request_t *r);
-void kl_http_block_reading(kl_http_request_t *r);
-u_char *kl_http_map_uri_to_path(kl_http_request_t *r, kl_str_t *path,
-    size_t *root_length, size_t reserved);
+kl_int_t kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error);
+void     kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc);
+void     kl_http_finalize_connection(kl_http_request_t *r);
+void     kl_http_terminate_request(kl_http_request_t *r, kl_int_t rc);
+void     kl_http_request_empty_handler(kl_http_request_t *r);
+void     kl_http_block_reading(kl_http_request_t *r);
+u_char  *kl_http_map_uri_to_path(kl_http_request_t *r, kl_str_t *path,
+                                 size_t *root_length, size_t reserved);
 kl_int_t kl_http_set_content_type(kl_http_request_t *r);
 kl_int_t kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
-    kl_str_t *location);
+                               kl_str_t *location);
 kl_int_t kl_http_set_etag(kl_http_request_t *r);
 
 /* body.c: request bodies. Returns KL_OK or an error status to answer. */
 kl_int_t kl_http_discard_request_body(kl_http_request_t *r);
-void kl_http_discard_body_wait(kl_http_request_t *r);
+void     kl_http_discard_body_wait(kl_http_request_t *r);
 
 /* header_filter.c / write_filter.c: the ends of the two filter chains. */
 kl_int_t kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in);
 
 /* core_module.c: config helpers for modules. */
-kl_int_t kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
-    kl_http_handler_pt h);
+kl_int_t  kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
+                                    kl_http_handler_pt h);
 kl_str_t *kl_http_status_text(kl_uint_t status);
 
 #endif /* KL_HTTP_H */

@@ -9,34 +9,34 @@
 #include "buf.h"
 
 /* Methods as bits, so a location's allowed set is one mask. */
-#define KL_HTTP_UNKNOWN    0x00000001
-#define KL_HTTP_GET        0x00000002
-#define KL_HTTP_HEAD       0x00000004
-#define KL_HTTP_POST       0x00000008
-#define KL_HTTP_PUT        0x00000010
-#define KL_HTTP_DELETE     0x00000020
-#define KL_HTTP_MKCOL      0x00000040
-#define KL_HTTP_COPY       0x00000080
-#define KL_HTTP_MOVE       0x00000100
-#define KL_HTTP_OPTIONS    0x00000200
-#define KL_HTTP_PROPFIND   0x00000400
-#define KL_HTTP_PROPPATCH  0x00000800
-#define KL_HTTP_LOCK       0x00001000
-#define KL_HTTP_UNLOCK     0x00002000
-#define KL_HTTP_PATCH      0x00004000
-#define KL_HTTP_TRACE      0x00008000
-#define KL_HTTP_CONNECT    0x00010000
+#define KL_HTTP_UNKNOWN   0x00000001
+#define KL_HTTP_GET       0x00000002
+#define KL_HTTP_HEAD      0x00000004
+#define KL_HTTP_POST      0x00000008
+#define KL_HTTP_PUT       0x00000010
+#define KL_HTTP_DELETE    0x00000020
+#define KL_HTTP_MKCOL     0x00000040
+#define KL_HTTP_COPY      0x00000080
+#define KL_HTTP_MOVE      0x00000100
+#define KL_HTTP_OPTIONS   0x00000200
+#define KL_HTTP_PROPFIND  0x00000400
+#define KL_HTTP_PROPPATCH 0x00000800
+#define KL_HTTP_LOCK      0x00001000
+#define KL_HTTP_UNLOCK    0x00002000
+#define KL_HTTP_PATCH     0x00004000
+#define KL_HTTP_TRACE     0x00008000
+#define KL_HTTP_CONNECT   0x00010000
 
 #define KL_HTTP_VERSION_10 1000
 #define KL_HTTP_VERSION_11 1001
 
 /* Parser results beyond KL_OK / KL_AGAIN. */
-#define KL_HTTP_PARSE_HEADER_DONE      1   /* the empty line ending the fields */
-#define KL_HTTP_PARSE_INVALID_REQUEST  10  /* 400 */
-#define KL_HTTP_PARSE_INVALID_VERSION  11  /* 505 */
-#define KL_HTTP_PARSE_INVALID_HEADER   12  /* 400 */
-#define KL_HTTP_PARSE_INVALID_CHUNK    13  /* 400, framing lost */
-#define KL_HTTP_PARSE_CHUNK_TOO_LARGE  14  /* 413/400: size overflows off_t */
+#define KL_HTTP_PARSE_HEADER_DONE     1  /* the empty line ending the fields */
+#define KL_HTTP_PARSE_INVALID_REQUEST 10 /* 400 */
+#define KL_HTTP_PARSE_INVALID_VERSION 11 /* 505 */
+#define KL_HTTP_PARSE_INVALID_HEADER  12 /* 400 */
+#define KL_HTTP_PARSE_INVALID_CHUNK   13 /* 400, framing lost */
+#define KL_HTTP_PARSE_CHUNK_TOO_LARGE 14 /* 413/400: size overflows off_t */
 
 /*
  * State of one request head. The parser records where things are as
@@ -47,41 +47,41 @@
  * flags complex_uri, quoted_uri and plus_in_uri describe the path only.
  */
 typedef struct {
-    kl_uint_t    state;
+    kl_uint_t state;
 
     /* request line */
-    u_char      *request_start;    /* NULL while empty lines are skipped */
-    u_char      *request_end;      /* before the CRLF */
-    u_char      *method_end;       /* one past the method */
-    u_char      *uri_start;        /* the request-target */
-    u_char      *uri_end;
-    u_char      *schema_start;     /* absolute-form only */
-    u_char      *schema_end;
-    u_char      *host_start;       /* absolute-form authority */
-    u_char      *host_end;
-    u_char      *port_start;
-    u_char      *port_end;
-    u_char      *path_start;       /* absolute path of the target */
-    u_char      *path_end;         /* one past it: the '?' or the SP */
-    u_char      *args_start;       /* after '?', or NULL */
-    u_char      *exten_start;      /* after the last '.' of the last segment */
-    kl_uint_t    method;
-    kl_uint_t    http_major;
-    kl_uint_t    http_minor;
-    kl_uint_t    http_version;     /* major * 1000 + minor */
+    u_char   *request_start; /* NULL while empty lines are skipped */
+    u_char   *request_end;   /* before the CRLF */
+    u_char   *method_end;    /* one past the method */
+    u_char   *uri_start;     /* the request-target */
+    u_char   *uri_end;
+    u_char   *schema_start; /* absolute-form only */
+    u_char   *schema_end;
+    u_char   *host_start; /* absolute-form authority */
+    u_char   *host_end;
+    u_char   *port_start;
+    u_char   *port_end;
+    u_char   *path_start;  /* absolute path of the target */
+    u_char   *path_end;    /* one past it: the '?' or the SP */
+    u_char   *args_start;  /* after '?', or NULL */
+    u_char   *exten_start; /* after the last '.' of the last segment */
+    kl_uint_t method;
+    kl_uint_t http_major;
+    kl_uint_t http_minor;
+    kl_uint_t http_version; /* major * 1000 + minor */
 
-    unsigned     complex_uri:1;    /* has "." or "//" segments: normalise */
-    unsigned     quoted_uri:1;     /* has '%': decode */
-    unsigned     plus_in_uri:1;
-    unsigned     asterisk_form:1;  /* "OPTIONS *" */
+    unsigned complex_uri:1; /* has "." or "//" segments: normalise */
+    unsigned quoted_uri:1;  /* has '%': decode */
+    unsigned plus_in_uri:1;
+    unsigned asterisk_form:1; /* "OPTIONS *" */
 
     /* the header line just parsed */
-    u_char      *header_name_start;
-    u_char      *header_name_end;
-    u_char      *header_start;     /* value, OWS trimmed both sides */
-    u_char      *header_end;
-    kl_uint_t    header_hash;      /* of the lowercased name */
-    unsigned     underscore:1;     /* the name has '_' */
+    u_char   *header_name_start;
+    u_char   *header_name_end;
+    u_char   *header_start; /* value, OWS trimmed both sides */
+    u_char   *header_end;
+    kl_uint_t header_hash;  /* of the lowercased name */
+    unsigned  underscore:1; /* the name has '_' */
 } kl_http_parse_t;
 
 /*
@@ -109,11 +109,11 @@ kl_int_t kl_http_parse_header_line(kl_http_parse_t *p, kl_buf_t *b);
 
 /* Chunked transfer coding decoder state (RFC 9112 section 7.1). */
 typedef struct {
-    kl_uint_t    state;
-    off_t        size;       /* bytes of chunk data still to come */
-    off_t        length;     /* a lower bound of what remains, for buffers */
-    kl_uint_t    ext_len;    /* bytes of this chunk-size line, extensions too */
-    kl_uint_t    trailer_len;
+    kl_uint_t state;
+    off_t     size;    /* bytes of chunk data still to come */
+    off_t     length;  /* a lower bound of what remains, for buffers */
+    kl_uint_t ext_len; /* bytes of this chunk-size line, extensions too */
+    kl_uint_t trailer_len;
 } kl_http_chunked_t;
 
 /*
@@ -138,7 +138,7 @@ kl_int_t kl_http_parse_chunked(kl_http_chunked_t *ctx, kl_buf_t *b);
  * cannot climb above root. dst may be src.
  */
 ssize_t kl_http_normalize_uri(u_char *src, size_t len, u_char *dst,
-    kl_uint_t merge_slashes);
+                              kl_uint_t merge_slashes);
 
 /* The method bit for [start, end), or KL_HTTP_UNKNOWN. */
 kl_uint_t kl_http_method_bit(u_char *start, u_char *end);

@@ -7,32 +7,33 @@
 #include "kl_http.h"
 
 
-static kl_int_t kl_http_core_generic_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
-static kl_int_t kl_http_core_rewrite_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
-static kl_int_t kl_http_core_find_config_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
-static kl_int_t kl_http_core_post_rewrite_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
-static kl_int_t kl_http_core_access_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
-static kl_int_t kl_http_core_post_access_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
-static kl_int_t kl_http_core_content_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph);
-static kl_http_core_loc_conf_t *kl_http_find_static_location(
-    kl_http_request_t *r, kl_array_t *locations, kl_uint_t *stop);
+static kl_int_t kl_http_core_generic_phase(kl_http_request_t       *r,
+                                           kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_rewrite_phase(kl_http_request_t       *r,
+                                           kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_find_config_phase(kl_http_request_t       *r,
+                                               kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_post_rewrite_phase(kl_http_request_t       *r,
+                                                kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_access_phase(kl_http_request_t       *r,
+                                          kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_post_access_phase(kl_http_request_t       *r,
+                                               kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_content_phase(kl_http_request_t       *r,
+                                           kl_http_phase_handler_t *ph);
+static kl_http_core_loc_conf_t *
+kl_http_find_static_location(kl_http_request_t *r, kl_array_t *locations,
+                             kl_uint_t *stop);
 
 
 kl_int_t
 kl_http_init_phase_handlers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 {
-    kl_int_t                   j;
-    kl_uint_t                  i, n, find_config_index;
-    kl_http_handler_pt        *h;
-    kl_http_phase_handler_t   *ph;
-    kl_http_phase_handler_pt   checker;
+    kl_int_t                 j;
+    kl_uint_t                i, n, find_config_index;
+    kl_http_handler_pt      *h;
+    kl_http_phase_handler_t *ph;
+    kl_http_phase_handler_pt checker;
 
     /* find_config, post_rewrite, post_access, the final content slot, end */
     n = 5;
@@ -120,7 +121,7 @@ kl_http_init_phase_handlers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 void
 kl_http_handler(kl_http_request_t *r)
 {
-    kl_http_core_main_conf_t  *cmcf;
+    kl_http_core_main_conf_t *cmcf;
 
     if (!r->internal) {
         switch (r->headers_in.connection_type) {
@@ -154,9 +155,9 @@ kl_http_handler(kl_http_request_t *r)
 void
 kl_http_core_run_phases(kl_http_request_t *r)
 {
-    kl_int_t                   rc;
-    kl_http_phase_handler_t   *ph;
-    kl_http_core_main_conf_t  *cmcf;
+    kl_int_t                  rc;
+    kl_http_phase_handler_t  *ph;
+    kl_http_core_main_conf_t *cmcf;
 
     cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
     ph = cmcf->phase_engine.handlers;
@@ -175,7 +176,7 @@ kl_http_core_run_phases(kl_http_request_t *r)
 static kl_int_t
 kl_http_core_generic_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 {
-    kl_int_t  rc;
+    kl_int_t rc;
 
     rc = ph->handler(r);
 
@@ -202,7 +203,7 @@ kl_http_core_generic_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 static kl_int_t
 kl_http_core_rewrite_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 {
-    kl_int_t  rc;
+    kl_int_t rc;
 
     rc = ph->handler(r);
 
@@ -222,10 +223,10 @@ kl_http_core_rewrite_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 
 
 static kl_int_t
-kl_http_core_find_config_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph)
+kl_http_core_find_config_phase(kl_http_request_t       *r,
+                               kl_http_phase_handler_t *ph)
 {
-    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_loc_conf_t *clcf;
 
     (void) ph;
 
@@ -246,8 +247,7 @@ kl_http_core_find_config_phase(kl_http_request_t *r,
 
     kl_http_update_location_config(r);
 
-    if (r->headers_in.content_length_n > 0
-        && clcf->client_max_body_size
+    if (r->headers_in.content_length_n > 0 && clcf->client_max_body_size
         && r->headers_in.content_length_n > clcf->client_max_body_size)
     {
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
@@ -266,8 +266,8 @@ kl_http_core_find_config_phase(kl_http_request_t *r,
 
 
 static kl_int_t
-kl_http_core_post_rewrite_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph)
+kl_http_core_post_rewrite_phase(kl_http_request_t       *r,
+                                kl_http_phase_handler_t *ph)
 {
     if (!r->uri_changed) {
         r->phase_handler++;
@@ -280,7 +280,8 @@ kl_http_core_post_rewrite_phase(kl_http_request_t *r,
     if (r->uri_changes == 0) {
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
                      "rewrite or internal redirection cycle "
-                     "while processing \"%V\"", &r->uri);
+                     "while processing \"%V\"",
+                     &r->uri);
 
         kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
         return KL_OK;
@@ -295,7 +296,7 @@ kl_http_core_post_rewrite_phase(kl_http_request_t *r,
 static kl_int_t
 kl_http_core_access_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 {
-    kl_int_t  rc;
+    kl_int_t rc;
 
     if (r != r->main) {
         r->phase_handler = ph->next;
@@ -320,10 +321,10 @@ kl_http_core_access_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 
 
 static kl_int_t
-kl_http_core_post_access_phase(kl_http_request_t *r,
-    kl_http_phase_handler_t *ph)
+kl_http_core_post_access_phase(kl_http_request_t       *r,
+                               kl_http_phase_handler_t *ph)
 {
-    kl_int_t  access_code;
+    kl_int_t access_code;
 
     (void) ph;
 
@@ -344,9 +345,9 @@ kl_http_core_post_access_phase(kl_http_request_t *r,
 static kl_int_t
 kl_http_core_content_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 {
-    size_t    root;
-    kl_int_t  rc;
-    kl_str_t  path;
+    size_t   root;
+    kl_int_t rc;
+    kl_str_t path;
 
     if (r->content_handler) {
         r->write_event_handler = kl_http_request_empty_handler;
@@ -370,8 +371,7 @@ kl_http_core_content_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
     if (r->uri.len && r->uri.data[r->uri.len - 1] == '/') {
         if (kl_http_map_uri_to_path(r, &path, &root, 0) != NULL) {
             kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                         "directory index of \"%s\" is forbidden",
-                         path.data);
+                         "directory index of \"%s\" is forbidden", path.data);
         }
 
         kl_http_finalize_request(r, KL_HTTP_FORBIDDEN);
@@ -389,10 +389,10 @@ kl_http_core_content_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 kl_int_t
 kl_http_find_location(kl_http_request_t *r)
 {
-    kl_uint_t                 stop;
-    kl_array_t               *locations;
-    kl_http_core_loc_conf_t  *clcf, *found;
-    kl_http_core_srv_conf_t  *cscf;
+    kl_uint_t                stop;
+    kl_array_t              *locations;
+    kl_http_core_loc_conf_t *clcf, *found;
+    kl_http_core_srv_conf_t *cscf;
 
     cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
 
@@ -423,10 +423,10 @@ kl_http_find_location(kl_http_request_t *r)
  */
 static kl_http_core_loc_conf_t *
 kl_http_find_static_location(kl_http_request_t *r, kl_array_t *locations,
-    kl_uint_t *stop)
+                             kl_uint_t *stop)
 {
-    kl_uint_t                  i;
-    kl_http_core_loc_conf_t  **clcfp, *best;
+    kl_uint_t                 i;
+    kl_http_core_loc_conf_t **clcfp, *best;
 
     clcfp = locations->elts;
     best = NULL;
@@ -438,8 +438,8 @@ kl_http_find_static_location(kl_http_request_t *r, kl_array_t *locations,
         }
 
         if (clcfp[i]->name.len > r->uri.len
-            || kl_strncmp(clcfp[i]->name.data, r->uri.data,
-                          clcfp[i]->name.len) != 0)
+            || kl_strncmp(clcfp[i]->name.data, r->uri.data, clcfp[i]->name.len)
+                   != 0)
         {
             continue;
         }
@@ -465,9 +465,9 @@ kl_http_find_static_location(kl_http_request_t *r, kl_array_t *locations,
 void
 kl_http_update_location_config(kl_http_request_t *r)
 {
-    kl_connection_t          *c;
-    kl_http_connection_t     *hc;
-    kl_http_core_loc_conf_t  *clcf;
+    kl_connection_t         *c;
+    kl_http_connection_t    *hc;
+    kl_http_core_loc_conf_t *clcf;
 
     c = r->connection;
     hc = r->http_connection;
@@ -496,7 +496,7 @@ kl_http_update_location_config(kl_http_request_t *r)
 void
 kl_http_set_exten(kl_http_request_t *r)
 {
-    kl_int_t  i;
+    kl_int_t i;
 
     kl_str_null(&r->exten);
 
@@ -515,17 +515,17 @@ kl_http_set_exten(kl_http_request_t *r)
 
 
 kl_int_t
-kl_http_internal_redirect(kl_http_request_t *r, kl_str_t *uri,
-    kl_str_t *args)
+kl_http_internal_redirect(kl_http_request_t *r, kl_str_t *uri, kl_str_t *args)
 {
-    kl_http_core_srv_conf_t  *cscf;
+    kl_http_core_srv_conf_t *cscf;
 
     r->uri_changes--;
 
     if (r->uri_changes == 0) {
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
                      "rewrite or internal redirection cycle "
-                     "while internally redirecting to \"%V\"", uri);
+                     "while internally redirecting to \"%V\"",
+                     uri);
 
         r->main->count++;
         kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);

@@ -18,38 +18,38 @@
 
 
 typedef struct {
-    kl_connection_t    *connection;
-    kl_http_request_t  *request;
+    kl_connection_t   *connection;
+    kl_http_request_t *request;
 } kl_http_log_ctx_t;
 
 
-static void kl_http_wait_request_handler(kl_event_t *rev);
+static void               kl_http_wait_request_handler(kl_event_t *rev);
 static kl_http_request_t *kl_http_create_request(kl_connection_t *c);
-static void kl_http_process_request_line(kl_event_t *rev);
-static void kl_http_process_request_headers(kl_event_t *rev);
-static ssize_t kl_http_read_request_header(kl_http_request_t *r);
+static void               kl_http_process_request_line(kl_event_t *rev);
+static void               kl_http_process_request_headers(kl_event_t *rev);
+static ssize_t            kl_http_read_request_header(kl_http_request_t *r);
 static kl_int_t kl_http_alloc_large_header_buffer(kl_http_request_t *r,
-    kl_uint_t request_line);
+                                                  kl_uint_t request_line);
 static kl_int_t kl_http_process_request_uri(kl_http_request_t *r);
-static void kl_http_process_request(kl_http_request_t *r);
-static void kl_http_request_handler(kl_event_t *ev);
-static void kl_http_lingering_close_handler(kl_event_t *rev);
-static void kl_http_empty_handler(kl_event_t *wev);
-static u_char *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
+static void     kl_http_process_request(kl_http_request_t *r);
+static void     kl_http_request_handler(kl_event_t *ev);
+static void     kl_http_lingering_close_handler(kl_event_t *rev);
+static void     kl_http_empty_handler(kl_event_t *wev);
+static u_char  *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
 
 
 void
 kl_http_init_connection(kl_connection_t *c)
 {
-    kl_uint_t                 i;
-    socklen_t                 len;
-    kl_sockaddr_t             sa;
-    kl_event_t               *rev;
-    kl_http_port_t           *port;
-    kl_http_in_addr_t        *addr;
-    kl_http_log_ctx_t        *ctx;
-    kl_http_connection_t     *hc;
-    kl_http_core_srv_conf_t  *cscf;
+    kl_uint_t                i;
+    socklen_t                len;
+    kl_sockaddr_t            sa;
+    kl_event_t              *rev;
+    kl_http_port_t          *port;
+    kl_http_in_addr_t       *addr;
+    kl_http_log_ctx_t       *ctx;
+    kl_http_connection_t    *hc;
+    kl_http_core_srv_conf_t *cscf;
 
     hc = kl_pcalloc(c->pool, sizeof(kl_http_connection_t));
     ctx = kl_palloc(c->pool, sizeof(kl_http_log_ctx_t));
@@ -155,10 +155,10 @@ kl_http_release_buffer(kl_connection_t *c)
 static void
 kl_http_wait_request_handler(kl_event_t *rev)
 {
-    ssize_t                   n;
-    kl_connection_t          *c;
-    kl_http_connection_t     *hc;
-    kl_http_core_srv_conf_t  *cscf;
+    ssize_t                  n;
+    kl_connection_t         *c;
+    kl_http_connection_t    *hc;
+    kl_http_core_srv_conf_t *cscf;
 
     c = rev->data;
 
@@ -241,11 +241,11 @@ kl_http_wait_request_handler(kl_event_t *rev)
 static kl_http_request_t *
 kl_http_create_request(kl_connection_t *c)
 {
-    kl_pool_t                *pool;
-    kl_http_request_t        *r;
-    kl_http_log_ctx_t        *ctx;
-    kl_http_connection_t     *hc;
-    kl_http_core_srv_conf_t  *cscf;
+    kl_pool_t               *pool;
+    kl_http_request_t       *r;
+    kl_http_log_ctx_t       *ctx;
+    kl_http_connection_t    *hc;
+    kl_http_core_srv_conf_t *cscf;
 
     hc = c->data;
     cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
@@ -273,16 +273,19 @@ kl_http_create_request(kl_connection_t *c)
     r->write_event_handler = kl_http_request_empty_handler;
     r->header_in = hc->nbusy ? hc->busy[0] : c->buffer;
 
-    r->ctx = kl_pcalloc(pool, sizeof(void *)
-                              * kl_modules_count(KL_HTTP_MODULE));
+    r->ctx =
+        kl_pcalloc(pool, sizeof(void *) * kl_modules_count(KL_HTTP_MODULE));
 
     if (r->ctx == NULL
         || kl_list_init(&r->headers_in.headers, pool, 20,
-                        sizeof(kl_table_elt_t)) != KL_OK
+                        sizeof(kl_table_elt_t))
+               != KL_OK
         || kl_list_init(&r->headers_out.headers, pool, 20,
-                        sizeof(kl_table_elt_t)) != KL_OK
+                        sizeof(kl_table_elt_t))
+               != KL_OK
         || kl_list_init(&r->headers_out.trailers, pool, 2,
-                        sizeof(kl_table_elt_t)) != KL_OK)
+                        sizeof(kl_table_elt_t))
+               != KL_OK)
     {
         kl_pool_free(pool);
         return NULL;
@@ -312,10 +315,10 @@ kl_http_create_request(kl_connection_t *c)
 static void
 kl_http_process_request_line(kl_event_t *rev)
 {
-    ssize_t             n;
-    kl_int_t            rc, rv;
-    kl_connection_t    *c;
-    kl_http_request_t  *r;
+    ssize_t            n;
+    kl_int_t           rc, rv;
+    kl_connection_t   *c;
+    kl_http_request_t *r;
 
     c = rev->data;
     r = c->data;
@@ -334,7 +337,7 @@ kl_http_process_request_line(kl_event_t *rev)
 
     rc = KL_AGAIN;
 
-    for ( ;; ) {
+    for (;;) {
 
         if (rc == KL_AGAIN) {
             n = kl_http_read_request_header(r);
@@ -348,14 +351,12 @@ kl_http_process_request_line(kl_event_t *rev)
 
         if (rc == KL_OK) {
             r->request_line.data = r->parse.request_start;
-            r->request_line.len = r->parse.request_end
-                                  - r->parse.request_start;
+            r->request_line.len = r->parse.request_end - r->parse.request_start;
             r->request_length = r->header_in->pos - r->parse.request_start;
 
             r->method = r->parse.method;
             r->method_name.data = r->parse.request_start;
-            r->method_name.len = r->parse.method_end
-                                 - r->parse.request_start;
+            r->method_name.len = r->parse.method_end - r->parse.request_start;
 
             r->http_version = r->parse.http_version;
             r->http_protocol.data = r->parse.request_end - 8;
@@ -371,7 +372,7 @@ kl_http_process_request_line(kl_event_t *rev)
             }
 
             if (r->parse.host_start && r->parse.host_end) {
-                kl_str_t  host;
+                kl_str_t host;
 
                 host.data = r->parse.host_start;
                 host.len = r->parse.host_end - r->parse.host_start;
@@ -402,12 +403,12 @@ kl_http_process_request_line(kl_event_t *rev)
         if (rc != KL_AGAIN) {
             kl_log_error(KL_LOG_INFO, c->log, 0,
                          rc == KL_HTTP_PARSE_INVALID_VERSION
-                         ? "client sent unsupported HTTP version"
-                         : "client sent invalid request");
+                             ? "client sent unsupported HTTP version"
+                             : "client sent invalid request");
 
             kl_http_finalize_request(r, rc == KL_HTTP_PARSE_INVALID_VERSION
-                                        ? KL_HTTP_VERSION_NOT_SUPPORTED
-                                        : KL_HTTP_BAD_REQUEST);
+                                            ? KL_HTTP_VERSION_NOT_SUPPORTED
+                                            : KL_HTTP_BAD_REQUEST);
             return;
         }
 
@@ -422,8 +423,8 @@ kl_http_process_request_line(kl_event_t *rev)
             }
 
             if (rv == KL_DECLINED) {
-                r->request_line.len = r->header_in->end
-                                      - r->parse.request_start;
+                r->request_line.len =
+                    r->header_in->end - r->parse.request_start;
                 r->request_line.data = r->parse.request_start;
 
                 kl_log_error(KL_LOG_INFO, c->log, 0,
@@ -439,10 +440,10 @@ kl_http_process_request_line(kl_event_t *rev)
 static kl_int_t
 kl_http_process_request_uri(kl_http_request_t *r)
 {
-    u_char                   *path_end;
-    ssize_t                   n;
-    size_t                    len;
-    kl_http_core_srv_conf_t  *cscf;
+    u_char                  *path_end;
+    ssize_t                  n;
+    size_t                   len;
+    kl_http_core_srv_conf_t *cscf;
 
     r->unparsed_uri.data = r->parse.uri_start;
     r->unparsed_uri.len = r->parse.uri_end - r->parse.uri_start;
@@ -503,12 +504,12 @@ kl_http_process_request_uri(kl_http_request_t *r)
 static void
 kl_http_process_request_headers(kl_event_t *rev)
 {
-    ssize_t                   n;
-    kl_int_t                  rc, rv;
-    kl_table_elt_t           *h;
-    kl_connection_t          *c;
-    kl_http_request_t        *r;
-    kl_http_core_srv_conf_t  *cscf;
+    ssize_t                  n;
+    kl_int_t                 rc, rv;
+    kl_table_elt_t          *h;
+    kl_connection_t         *c;
+    kl_http_request_t       *r;
+    kl_http_core_srv_conf_t *cscf;
 
     c = rev->data;
     r = c->data;
@@ -528,7 +529,7 @@ kl_http_process_request_headers(kl_event_t *rev)
     cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
     rc = KL_AGAIN;
 
-    for ( ;; ) {
+    for (;;) {
 
         if (rc == KL_AGAIN) {
 
@@ -545,7 +546,7 @@ kl_http_process_request_headers(kl_event_t *rev)
                     kl_log_error(KL_LOG_INFO, c->log, 0,
                                  "client sent too large request header");
                     kl_http_finalize_request(r,
-                                        KL_HTTP_REQUEST_HEADER_TOO_LARGE);
+                                             KL_HTTP_REQUEST_HEADER_TOO_LARGE);
                     return;
                 }
             }
@@ -561,17 +562,16 @@ kl_http_process_request_headers(kl_event_t *rev)
 
         if (rc == KL_OK) {
 
-            r->request_length += r->header_in->pos
-                                 - r->parse.header_name_start;
+            r->request_length += r->header_in->pos - r->parse.header_name_start;
 
             if (r->parse.underscore && !cscf->underscores_in_headers
                 && cscf->ignore_invalid_headers)
             {
-                kl_log_error(KL_LOG_INFO, c->log, 0,
-                             "client sent invalid header line: \"%*s\"",
-                             (size_t) (r->parse.header_end
-                                       - r->parse.header_name_start),
-                             r->parse.header_name_start);
+                kl_log_error(
+                    KL_LOG_INFO, c->log, 0,
+                    "client sent invalid header line: \"%*s\"",
+                    (size_t) (r->parse.header_end - r->parse.header_name_start),
+                    r->parse.header_name_start);
                 continue;
             }
 
@@ -584,8 +584,7 @@ kl_http_process_request_headers(kl_event_t *rev)
             h->hash = r->parse.header_hash;
             h->next = NULL;
             h->key.data = r->parse.header_name_start;
-            h->key.len = r->parse.header_name_end
-                         - r->parse.header_name_start;
+            h->key.len = r->parse.header_name_end - r->parse.header_name_start;
             h->value.data = r->parse.header_start;
             h->value.len = r->parse.header_end - r->parse.header_start;
 
@@ -610,8 +609,7 @@ kl_http_process_request_headers(kl_event_t *rev)
 
         if (rc == KL_HTTP_PARSE_HEADER_DONE) {
 
-            r->request_length += r->header_in->pos
-                                 - r->parse.header_name_start;
+            r->request_length += r->header_in->pos - r->parse.header_name_start;
 
             c->log->action = "processing client request";
 
@@ -628,8 +626,7 @@ kl_http_process_request_headers(kl_event_t *rev)
             continue;
         }
 
-        kl_log_error(KL_LOG_INFO, c->log, 0,
-                     "client sent invalid header line");
+        kl_log_error(KL_LOG_INFO, c->log, 0, "client sent invalid header line");
         kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
 
         return;
@@ -640,10 +637,10 @@ kl_http_process_request_headers(kl_event_t *rev)
 static ssize_t
 kl_http_read_request_header(kl_http_request_t *r)
 {
-    ssize_t                   n;
-    kl_event_t               *rev;
-    kl_connection_t          *c;
-    kl_http_core_srv_conf_t  *cscf;
+    ssize_t                  n;
+    kl_event_t              *rev;
+    kl_connection_t         *c;
+    kl_http_core_srv_conf_t *cscf;
 
     c = r->connection;
     rev = c->read;
@@ -704,15 +701,14 @@ kl_http_move_pointer(u_char **p, u_char *old, u_char *end, u_char *new)
  * ends, so the kl_str_t values pointing into them stay valid.
  */
 static kl_int_t
-kl_http_alloc_large_header_buffer(kl_http_request_t *r,
-    kl_uint_t request_line)
+kl_http_alloc_large_header_buffer(kl_http_request_t *r, kl_uint_t request_line)
 {
-    u_char                   *old, *new, *end;
-    size_t                    size;
-    kl_buf_t                 *b;
-    kl_http_parse_t          *p;
-    kl_http_connection_t     *hc;
-    kl_http_core_srv_conf_t  *cscf;
+    u_char                  *old, *new, *end;
+    size_t                   size;
+    kl_buf_t                *b;
+    kl_http_parse_t         *p;
+    kl_http_connection_t    *hc;
+    kl_http_core_srv_conf_t *cscf;
 
     p = &r->parse;
     hc = r->http_connection;
@@ -732,12 +728,12 @@ kl_http_alloc_large_header_buffer(kl_http_request_t *r,
     }
 
     if (hc->free == NULL) {
-        hc->free = kl_palloc(r->connection->pool,
-                             cscf->large_client_header_buffers.num
-                             * sizeof(kl_buf_t *));
-        hc->busy = kl_palloc(r->connection->pool,
-                             cscf->large_client_header_buffers.num
-                             * sizeof(kl_buf_t *));
+        hc->free =
+            kl_palloc(r->connection->pool, cscf->large_client_header_buffers.num
+                                               * sizeof(kl_buf_t *));
+        hc->busy =
+            kl_palloc(r->connection->pool, cscf->large_client_header_buffers.num
+                                               * sizeof(kl_buf_t *));
         if (hc->free == NULL || hc->busy == NULL) {
             return KL_ERROR;
         }
@@ -793,7 +789,7 @@ kl_http_alloc_large_header_buffer(kl_http_request_t *r,
 static void
 kl_http_process_request(kl_http_request_t *r)
 {
-    kl_connection_t  *c;
+    kl_connection_t *c;
 
     c = r->connection;
 
@@ -815,8 +811,8 @@ kl_http_process_request(kl_http_request_t *r)
 static void
 kl_http_request_handler(kl_event_t *ev)
 {
-    kl_connection_t    *c;
-    kl_http_request_t  *r;
+    kl_connection_t   *c;
+    kl_http_request_t *r;
 
     c = ev->data;
     r = c->data;
@@ -838,13 +834,13 @@ kl_http_request_handler(kl_event_t *ev)
 void
 kl_http_set_keepalive(kl_http_request_t *r)
 {
-    int                       on;
-    kl_uint_t                 i;
-    kl_buf_t                 *b, *keep;
-    kl_event_t               *rev;
-    kl_connection_t          *c;
-    kl_http_connection_t     *hc;
-    kl_http_core_loc_conf_t  *clcf;
+    int                      on;
+    kl_uint_t                i;
+    kl_buf_t                *b, *keep;
+    kl_event_t              *rev;
+    kl_connection_t         *c;
+    kl_http_connection_t    *hc;
+    kl_http_core_loc_conf_t *clcf;
 
     c = r->connection;
     rev = c->read;
@@ -883,7 +879,7 @@ kl_http_set_keepalive(kl_http_request_t *r)
 
         if (b == c->buffer && b->pos != b->start) {
             /* Room at the end for the rest of the next request. */
-            size_t  n = b->last - b->pos;
+            size_t n = b->last - b->pos;
 
             memmove(b->start, b->pos, n);
             b->pos = b->start;
@@ -936,9 +932,9 @@ kl_http_set_keepalive(kl_http_request_t *r)
 void
 kl_http_set_lingering_close(kl_http_request_t *r)
 {
-    kl_event_t               *rev, *wev;
-    kl_connection_t          *c;
-    kl_http_core_loc_conf_t  *clcf;
+    kl_event_t              *rev, *wev;
+    kl_connection_t         *c;
+    kl_http_core_loc_conf_t *clcf;
 
     c = r->connection;
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
@@ -970,12 +966,12 @@ kl_http_set_lingering_close(kl_http_request_t *r)
 static void
 kl_http_lingering_close_handler(kl_event_t *rev)
 {
-    ssize_t                   n;
-    kl_msec_t                 timer;
-    kl_connection_t          *c;
-    kl_http_request_t        *r;
-    kl_http_core_loc_conf_t  *clcf;
-    u_char                    buffer[KL_HTTP_LINGERING_BUFFER_SIZE];
+    ssize_t                  n;
+    kl_msec_t                timer;
+    kl_connection_t         *c;
+    kl_http_request_t       *r;
+    kl_http_core_loc_conf_t *clcf;
+    u_char                   buffer[KL_HTTP_LINGERING_BUFFER_SIZE];
 
     c = rev->data;
     r = c->data;
@@ -1018,13 +1014,13 @@ kl_http_empty_handler(kl_event_t *wev)
 void
 kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
 {
-    kl_uint_t                  i;
-    kl_pool_t                 *pool;
-    kl_http_log_ctx_t         *ctx;
-    struct linger              linger;
-    kl_http_handler_pt        *log_handler;
-    kl_http_core_loc_conf_t   *clcf;
-    kl_http_core_main_conf_t  *cmcf;
+    kl_uint_t                 i;
+    kl_pool_t                *pool;
+    kl_http_log_ctx_t        *ctx;
+    struct linger             linger;
+    kl_http_handler_pt       *log_handler;
+    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_main_conf_t *cmcf;
 
     if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
         r->headers_out.status = (kl_uint_t) rc;
@@ -1049,8 +1045,9 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
             linger.l_onoff = 1;
             linger.l_linger = 0;
 
-            if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER,
-                           &linger, sizeof(struct linger)) == -1)
+            if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER, &linger,
+                           sizeof(struct linger))
+                == -1)
             {
                 kl_log_error(KL_LOG_ALERT, r->connection->log, errno,
                              "setsockopt(SO_LINGER) failed");
@@ -1073,7 +1070,7 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
 void
 kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
 {
-    kl_connection_t  *c;
+    kl_connection_t *c;
 
     r = r->main;
     c = r->connection;
@@ -1110,11 +1107,11 @@ kl_http_block_reading(kl_http_request_t *r)
 static u_char *
 kl_http_log_error(kl_log_t *log, u_char *buf, size_t len)
 {
-    u_char                   *p, *q, *last;
-    kl_str_t                  line;
-    kl_http_request_t        *r;
-    kl_http_log_ctx_t        *ctx;
-    kl_http_core_srv_conf_t  *cscf;
+    u_char                  *p, *q, *last;
+    kl_str_t                 line;
+    kl_http_request_t       *r;
+    kl_http_log_ctx_t       *ctx;
+    kl_http_core_srv_conf_t *cscf;
 
     ctx = log->data;
     last = buf + len;

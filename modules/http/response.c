@@ -17,10 +17,12 @@ static void kl_http_set_write_handler(kl_http_request_t *r);
 static void kl_http_clean_header(kl_http_request_t *r);
 
 
-#define kl_http_status(code, text) { sizeof(#code " " text) - 1,             \
-                                     (u_char *) #code " " text }
+#define kl_http_status(code, text)                                             \
+    {                                                                          \
+        sizeof(#code " " text) - 1, (u_char *) #code " " text                  \
+    }
 
-static kl_str_t  kl_http_status_2xx[] = {
+static kl_str_t kl_http_status_2xx[] = {
     kl_http_status(200, "OK"),
     kl_http_status(201, "Created"),
     kl_http_status(202, "Accepted"),
@@ -30,7 +32,7 @@ static kl_str_t  kl_http_status_2xx[] = {
     kl_http_status(206, "Partial Content"),
 };
 
-static kl_str_t  kl_http_status_3xx[] = {
+static kl_str_t kl_http_status_3xx[] = {
     kl_null_string,
     kl_http_status(301, "Moved Permanently"),
     kl_http_status(302, "Moved Temporarily"),
@@ -42,7 +44,7 @@ static kl_str_t  kl_http_status_3xx[] = {
     kl_http_status(308, "Permanent Redirect"),
 };
 
-static kl_str_t  kl_http_status_4xx[] = {
+static kl_str_t kl_http_status_4xx[] = {
     kl_http_status(400, "Bad Request"),
     kl_http_status(401, "Unauthorized"),
     kl_http_status(402, "Payment Required"),
@@ -77,7 +79,7 @@ static kl_str_t  kl_http_status_4xx[] = {
     kl_http_status(431, "Request Header Fields Too Large"),
 };
 
-static kl_str_t  kl_http_status_5xx[] = {
+static kl_str_t kl_http_status_5xx[] = {
     kl_http_status(500, "Internal Server Error"),
     kl_http_status(501, "Not Implemented"),
     kl_http_status(502, "Bad Gateway"),
@@ -92,8 +94,8 @@ static kl_str_t  kl_http_status_5xx[] = {
 kl_str_t *
 kl_http_status_text(kl_uint_t status)
 {
-    kl_str_t   *table;
-    kl_uint_t   n;
+    kl_str_t *table;
+    kl_uint_t n;
 
     switch (status / 100) {
     case 2:
@@ -129,7 +131,7 @@ kl_http_status_text(kl_uint_t status)
 kl_int_t
 kl_http_send_header(kl_http_request_t *r)
 {
-    kl_http_core_main_conf_t  *cmcf;
+    kl_http_core_main_conf_t *cmcf;
 
     if (r->header_sent) {
         kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
@@ -151,8 +153,8 @@ kl_http_send_header(kl_http_request_t *r)
 kl_int_t
 kl_http_output_filter(kl_http_request_t *r, kl_chain_t *in)
 {
-    kl_int_t                   rc;
-    kl_http_core_main_conf_t  *cmcf;
+    kl_int_t                  rc;
+    kl_http_core_main_conf_t *cmcf;
 
     cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
 
@@ -166,29 +168,26 @@ kl_http_output_filter(kl_http_request_t *r, kl_chain_t *in)
 }
 
 
-static const char  kl_http_error_tail_build[] =
-    "<hr><center>" KL_VER "</center>" KL_CRLF
-    "</body>" KL_CRLF
+static const char kl_http_error_tail_build[] =
+    "<hr><center>" KL_VER "</center>" KL_CRLF "</body>" KL_CRLF
     "</html>" KL_CRLF;
 
-static const char  kl_http_error_tail[] =
-    "<hr><center>kiln</center>" KL_CRLF
-    "</body>" KL_CRLF
-    "</html>" KL_CRLF;
+static const char kl_http_error_tail[] =
+    "<hr><center>kiln</center>" KL_CRLF "</body>" KL_CRLF "</html>" KL_CRLF;
 
 
 static kl_int_t
 kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
 {
-    kl_int_t                  rc;
-    size_t                    len;
-    u_char                   *p;
-    kl_str_t                 *text, unknown;
-    kl_buf_t                 *b, *tb;
-    kl_chain_t               *out;
-    kl_http_core_loc_conf_t  *clcf;
-    const char               *tail;
-    size_t                    tail_len;
+    kl_int_t                 rc;
+    size_t                   len;
+    u_char                  *p;
+    kl_str_t                *text, unknown;
+    kl_buf_t                *b, *tb;
+    kl_chain_t              *out;
+    kl_http_core_loc_conf_t *clcf;
+    const char              *tail;
+    size_t                   tail_len;
 
     text = kl_http_status_text(status);
 
@@ -199,8 +198,8 @@ kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
             return KL_ERROR;
         }
 
-        unknown.len = kl_snprintf(unknown.data, 4, "%03ui", status)
-                      - unknown.data;
+        unknown.len =
+            kl_snprintf(unknown.data, 4, "%03ui", status) - unknown.data;
         text = &unknown;
     }
 
@@ -215,8 +214,8 @@ kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
     }
 
     len = sizeof("<html>" KL_CRLF "<head><title></title></head>" KL_CRLF
-                 "<body>" KL_CRLF "<center><h1></h1></center>" KL_CRLF) - 1
-          + 2 * text->len;
+                 "<body>" KL_CRLF "<center><h1></h1></center>" KL_CRLF)
+          - 1 + 2 * text->len;
 
     b = kl_buf_create_temp(r->pool, len);
     tb = kl_buf_calloc(r->pool);
@@ -230,10 +229,9 @@ kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
     p = kl_cpymem(p, "<html>" KL_CRLF "<head><title>",
                   sizeof("<html>" KL_CRLF "<head><title>") - 1);
     p = kl_cpymem(p, text->data, text->len);
-    p = kl_cpymem(p, "</title></head>" KL_CRLF "<body>" KL_CRLF
-                  "<center><h1>",
-                  sizeof("</title></head>" KL_CRLF "<body>" KL_CRLF
-                         "<center><h1>") - 1);
+    p = kl_cpymem(
+        p, "</title></head>" KL_CRLF "<body>" KL_CRLF "<center><h1>",
+        sizeof("</title></head>" KL_CRLF "<body>" KL_CRLF "<center><h1>") - 1);
     p = kl_cpymem(p, text->data, text->len);
     p = kl_cpymem(p, "</h1></center>" KL_CRLF,
                   sizeof("</h1></center>" KL_CRLF) - 1);
@@ -266,8 +264,8 @@ kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
 kl_int_t
 kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
 {
-    kl_buf_t    *b;
-    kl_chain_t   out;
+    kl_buf_t  *b;
+    kl_chain_t out;
 
     if (r->header_sent) {
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
@@ -353,7 +351,7 @@ kl_http_clean_header(kl_http_request_t *r)
 void
 kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
 {
-    kl_connection_t  *c;
+    kl_connection_t *c;
 
     c = r->connection;
 
@@ -416,7 +414,7 @@ kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
 void
 kl_http_finalize_connection(kl_http_request_t *r)
 {
-    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_loc_conf_t *clcf;
 
     if (r->main->discarding && r->main->done) {
         /* The response is out; the body is still coming in. */
@@ -449,8 +447,7 @@ kl_http_finalize_connection(kl_http_request_t *r)
 
     if (clcf->lingering_close == KL_HTTP_LINGERING_ALWAYS
         || (clcf->lingering_close == KL_HTTP_LINGERING_ON
-            && (r->lingering_close
-                || r->header_in->pos < r->header_in->last
+            && (r->lingering_close || r->header_in->pos < r->header_in->last
                 || r->connection->read->ready)))
     {
         kl_http_set_lingering_close(r);
@@ -481,8 +478,8 @@ kl_http_terminate_request(kl_http_request_t *r, kl_int_t rc)
 static void
 kl_http_set_write_handler(kl_http_request_t *r)
 {
-    kl_event_t               *wev;
-    kl_http_core_loc_conf_t  *clcf;
+    kl_event_t              *wev;
+    kl_http_core_loc_conf_t *clcf;
 
     r->read_event_handler = kl_http_block_reading;
     r->write_event_handler = kl_http_writer;
@@ -504,10 +501,10 @@ kl_http_set_write_handler(kl_http_request_t *r)
 static void
 kl_http_writer(kl_http_request_t *r)
 {
-    kl_int_t                  rc;
-    kl_event_t               *wev;
-    kl_connection_t          *c;
-    kl_http_core_loc_conf_t  *clcf;
+    kl_int_t                 rc;
+    kl_event_t              *wev;
+    kl_connection_t         *c;
+    kl_http_core_loc_conf_t *clcf;
 
     c = r->connection;
     wev = c->write;
@@ -564,10 +561,10 @@ kl_http_request_empty_handler(kl_http_request_t *r)
 
 u_char *
 kl_http_map_uri_to_path(kl_http_request_t *r, kl_str_t *path,
-    size_t *root_length, size_t reserved)
+                        size_t *root_length, size_t reserved)
 {
-    u_char                   *last;
-    kl_http_core_loc_conf_t  *clcf;
+    u_char                  *last;
+    kl_http_core_loc_conf_t *clcf;
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
@@ -592,10 +589,10 @@ kl_http_map_uri_to_path(kl_http_request_t *r, kl_str_t *path,
 static int
 kl_http_cmp_exten(const void *key, const void *elt)
 {
-    const kl_str_t        *k = key;
-    const kl_http_type_t  *t = elt;
-    size_t                 n;
-    int                    rc;
+    const kl_str_t       *k = key;
+    const kl_http_type_t *t = elt;
+    size_t                n;
+    int                   rc;
 
     n = kl_min(k->len, t->exten.len);
     rc = memcmp(k->data, t->exten.data, n);
@@ -611,10 +608,10 @@ kl_http_cmp_exten(const void *key, const void *elt)
 kl_int_t
 kl_http_set_content_type(kl_http_request_t *r)
 {
-    kl_str_t                  exten;
-    kl_http_type_t           *t;
-    kl_http_core_loc_conf_t  *clcf;
-    u_char                    low[32];
+    kl_str_t                 exten;
+    kl_http_type_t          *t;
+    kl_http_core_loc_conf_t *clcf;
+    u_char                   low[32];
 
     if (r->headers_out.content_type.len) {
         return KL_OK;
@@ -647,8 +644,8 @@ kl_http_set_content_type(kl_http_request_t *r)
 kl_int_t
 kl_http_set_etag(kl_http_request_t *r)
 {
-    kl_table_elt_t           *etag;
-    kl_http_core_loc_conf_t  *clcf;
+    kl_table_elt_t          *etag;
+    kl_http_core_loc_conf_t *clcf;
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
@@ -672,12 +669,11 @@ kl_http_set_etag(kl_http_request_t *r)
     }
 
     /* nginx's form: "<mtime hex>-<length hex>". */
-    etag->value.len = kl_slprintf(etag->value.data,
-                                  etag->value.data + 2 * KL_INT_T_LEN + 3,
-                                  "\"%xT-%xO\"",
-                                  r->headers_out.last_modified_time,
-                                  r->headers_out.content_length_n)
-                      - etag->value.data;
+    etag->value.len =
+        kl_slprintf(etag->value.data, etag->value.data + 2 * KL_INT_T_LEN + 3,
+                    "\"%xT-%xO\"", r->headers_out.last_modified_time,
+                    r->headers_out.content_length_n)
+        - etag->value.data;
 
     r->headers_out.etag = etag;
 
@@ -687,9 +683,9 @@ kl_http_set_etag(kl_http_request_t *r)
 
 kl_int_t
 kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
-    kl_str_t *location)
+                      kl_str_t *location)
 {
-    kl_table_elt_t  *h;
+    kl_table_elt_t *h;
 
     h = kl_list_push(&r->headers_out.headers);
     if (h == NULL) {

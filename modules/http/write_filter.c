@@ -12,12 +12,12 @@
 static kl_int_t kl_http_write_filter_init(kl_conf_t *cf);
 
 
-static kl_http_module_t  kl_http_write_filter_module_ctx = {
+static kl_http_module_t kl_http_write_filter_module_ctx = {
     .postconfiguration = kl_http_write_filter_init,
 };
 
 
-kl_module_t  kl_http_write_filter_module = {
+kl_module_t kl_http_write_filter_module = {
     .name = "kl_http_write_filter_module",
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_write_filter_module_ctx,
@@ -27,7 +27,7 @@ kl_module_t  kl_http_write_filter_module = {
 static kl_int_t
 kl_http_write_filter_init(kl_conf_t *cf)
 {
-    kl_http_core_main_conf_t  *cmcf;
+    kl_http_core_main_conf_t *cmcf;
 
     cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
     cmcf->top_body_filter = kl_http_write_filter;
@@ -39,11 +39,11 @@ kl_http_write_filter_init(kl_conf_t *cf)
 kl_int_t
 kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
 {
-    off_t                     size, limit;
-    kl_uint_t                 last, flush, file;
-    kl_chain_t               *cl, *ln, **ll, *chain;
-    kl_connection_t          *c;
-    kl_http_core_loc_conf_t  *clcf;
+    off_t                    size, limit;
+    kl_uint_t                last, flush, file;
+    kl_chain_t              *cl, *ln, **ll, *chain;
+    kl_connection_t         *c;
+    kl_http_core_loc_conf_t *clcf;
 
     c = r->connection;
 

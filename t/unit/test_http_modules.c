@@ -6,24 +6,22 @@
 
 
 /* The order auto/modules documents; filters and phases depend on it. */
-static const char  *kl_test_order[] = {
-    "kl_core_module",
-    "kl_conf_module",
-    "kl_events_module",
-    "kl_http_module",
-    "kl_http_core_module",
-    "kl_http_write_filter_module",
-    "kl_http_header_filter_module",
-    "kl_http_static_module",
-    "kl_http_index_module",
-    NULL
-};
+static const char *kl_test_order[] = { "kl_core_module",
+                                       "kl_conf_module",
+                                       "kl_events_module",
+                                       "kl_http_module",
+                                       "kl_http_core_module",
+                                       "kl_http_write_filter_module",
+                                       "kl_http_header_filter_module",
+                                       "kl_http_static_module",
+                                       "kl_http_index_module",
+                                       NULL };
 
 
 static kl_int_t
 kl_test_position(const char *name)
 {
-    kl_int_t  i;
+    kl_int_t i;
 
     for (i = 0; kl_module_names[i]; i++) {
         if (strcmp(kl_module_names[i], name) == 0) {
@@ -37,7 +35,7 @@ kl_test_position(const char *name)
 
 Test(http_modules, listed_in_documented_order)
 {
-    kl_int_t  i, pos, prev;
+    kl_int_t i, pos, prev;
 
     prev = -1;
 
@@ -63,7 +61,7 @@ Test(http_modules, listed_in_documented_order)
 
 Test(http_modules, core_before_http_and_indexes_follow_order)
 {
-    kl_uint_t  i, n, seen_http;
+    kl_uint_t i, n, seen_http;
 
     n = kl_modules_init();
     seen_http = 0;
@@ -84,12 +82,12 @@ Test(http_modules, core_before_http_and_indexes_follow_order)
 static kl_cycle_t *
 kl_test_cycle(const char *conf_text, char *dir, size_t size)
 {
-    FILE            *f;
-    char             path[512];
-    kl_cycle_t      *init;
-    kl_log_t        *log;
-    kl_open_file_t  *file;
-    static char      prefix[512];
+    FILE           *f;
+    char            path[512];
+    kl_cycle_t     *init;
+    kl_log_t       *log;
+    kl_open_file_t *file;
+    static char     prefix[512];
 
     snprintf(dir, size, "/tmp/kl_test_modules_%d", (int) getpid());
     mkdir(dir, 0755);
@@ -129,12 +127,12 @@ kl_test_cycle(const char *conf_text, char *dir, size_t size)
 
 Test(http_modules, chains_end_in_the_header_and_write_filters)
 {
-    char                       dir[256];
-    kl_uint_t                  i, last;
-    kl_cycle_t                *cycle;
-    kl_http_conf_ctx_t        *ctx;
-    kl_http_phase_handler_t   *ph;
-    kl_http_core_main_conf_t  *cmcf;
+    char                      dir[256];
+    kl_uint_t                 i, last;
+    kl_cycle_t               *cycle;
+    kl_http_conf_ctx_t       *ctx;
+    kl_http_phase_handler_t  *ph;
+    kl_http_core_main_conf_t *cmcf;
 
     cycle = kl_test_cycle("error_log stderr;\n"
                           "events { }\n"
@@ -149,8 +147,7 @@ Test(http_modules, chains_end_in_the_header_and_write_filters)
 
     /* The write filter is the body chain's last link; with no other body
      * filter built in, it is also the top. */
-    cr_assert_eq((void *) cmcf->top_body_filter,
-                 (void *) kl_http_write_filter);
+    cr_assert_eq((void *) cmcf->top_body_filter, (void *) kl_http_write_filter);
     cr_assert_not_null(cmcf->top_header_filter);
 
     /* Content handlers: one per content module, then the final slot
@@ -164,10 +161,10 @@ Test(http_modules, chains_end_in_the_header_and_write_filters)
 
     cr_assert_null((void *) ph[last].handler);
 
-    cr_assert_eq(cmcf->phases[KL_HTTP_CONTENT_PHASE].nelts,
-                 (kl_uint_t) ((kl_test_position("kl_http_static_module") != -1)
-                              + (kl_test_position("kl_http_index_module")
-                                 != -1)));
+    cr_assert_eq(
+        cmcf->phases[KL_HTTP_CONTENT_PHASE].nelts,
+        (kl_uint_t) ((kl_test_position("kl_http_static_module") != -1)
+                     + (kl_test_position("kl_http_index_module") != -1)));
 
     kl_cycle_free(cycle, 0);
 }
