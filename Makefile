@@ -56,7 +56,8 @@ $(BUILDDIR)/Makefile: $(KL_CONFIGURE_PARTS) $(KL_ADDON_CONFIGS)
 	    sh $(BUILDDIR)/reconfigure; \
 	else \
 	    ./auto/deps && \
-	    ./configure $(if $(filter-out objs,$(BUILDDIR)),--builddir=$(BUILDDIR)); \
+	    ./configure --prefix=$(CURDIR) \
+	        $(if $(filter-out objs,$(BUILDDIR)),--builddir=$(BUILDDIR)); \
 	fi
 
 
