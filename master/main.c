@@ -18,6 +18,7 @@ main(int argc, char **argv)
     kl_options_t    opts;
     kl_open_file_t  stderr_file;
     kl_core_conf_t *ccf;
+    int             rc;
 
     if (kl_options_parse(&opts, argc, argv) != KL_OK) {
         return 1;
@@ -82,26 +83,34 @@ main(int argc, char **argv)
                           &init.conf_file);
         }
 
+        kl_pool_free(init.pool);
         return 1;
     }
 
-    if (opts.test_config) {
-        if (!opts.quiet) {
-            kl_log_stderr(0, "the configuration file %V syntax is ok",
-                          &cycle->conf_file);
-            kl_log_stderr(0, "configuration file %V test is successful",
-                          &cycle->conf_file);
+    if (opts.test_config || opts.signal) {
+        rc = 0;
+
+        if (opts.signal) {
+            rc = (int) kl_cycle_signal_process(cycle, opts.signal);
+
+        } else {
+            if (!opts.quiet) {
+                kl_log_stderr(0, "the configuration file %V syntax is ok",
+                              &cycle->conf_file);
+                kl_log_stderr(0, "configuration file %V test is successful",
+                              &cycle->conf_file);
+            }
+
+            if (opts.dump_config) {
+                kl_main_dump_config(cycle);
+            }
         }
 
-        if (opts.dump_config) {
-            kl_main_dump_config(cycle);
-        }
+        /* Freed so that a leak checker sees only real leaks. */
+        kl_cycle_free(cycle, 0);
+        kl_pool_free(init.pool);
 
-        return 0;
-    }
-
-    if (opts.signal) {
-        return (int) kl_cycle_signal_process(cycle, opts.signal);
+        return rc;
     }
 
     kl_cycle = cycle;
