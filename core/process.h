@@ -9,6 +9,8 @@
 #include "rbtree.h"
 #include "time.h"
 #include "event.h"
+#include "shmem.h"
+#include "shmtx.h"
 
 #define KL_PROCESS_SINGLE    0
 #define KL_PROCESS_MASTER    1
@@ -41,11 +43,21 @@ struct kl_loop_s {
     kl_uint_t connection_counter;
     kl_uint_t accept_strategy;
     kl_uint_t multi_accept;
+
+    /* accept_mutex on: the zone is mapped by the master before forking. */
+    kl_shm_t   accept_zone;
+    kl_shmtx_t accept_mutex; /* lock is NULL until the zone exists */
+    kl_msec_t  accept_mutex_delay;
+    kl_int_t   accept_skip; /* nginx's ngx_accept_disabled: rounds to sit out */
+
     char     *title_start; /* argv, for the title */
     size_t    title_size;
+    char    **argv;   /* a copy of main's, for USR2 */
+    char     *binary; /* absolute path of the binary to exec */
 
     unsigned exiting:1; /* graceful quit in progress */
     unsigned accept_disabled:1;
+    unsigned accept_mutex_held:1; /* shared listeners are in this epoll */
     unsigned daemonized:1;
     unsigned inherited:1;
     unsigned use_stderr:1; /* also echo [emerg]..[warn] */

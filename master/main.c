@@ -65,11 +65,21 @@ main(int argc, char **argv)
 
     kl_main_open_startup_log(&init, &stderr_file);
 
+    if (kl_argv_save(argc, argv, &log) != KL_OK
+        || kl_upgrade_inherit(&init) != KL_OK)
+    {
+        return 1;
+    }
+
     if (kl_proctitle_init(argc, argv, &log) != KL_OK) {
         return 1;
     }
 
     cycle = kl_cycle_init(&init, opts.test_config || opts.signal);
+
+    if (cycle && !opts.test_config && !opts.signal) {
+        kl_upgrade_close_unused(&init);
+    }
 
     if (cycle && stderr_file.fd > STDERR_FILENO) {
         /* The cycle opened its own logs; this one served the start-up. */
@@ -122,7 +132,8 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (ccf->daemon) {
+    /* A new binary's master is the old master's child: already detached. */
+    if (ccf->daemon && !kl_loop.inherited) {
         if (kl_daemonize(cycle->log) != KL_OK) {
             return 1;
         }

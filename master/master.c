@@ -37,7 +37,9 @@ typedef struct {
     kl_process_t procs[KL_MAX_PROCESSES];
     kl_int_t     last; /* one past the highest slot in use */
     kl_uint_t    live;
-    unsigned     stopping:1; /* QUIT or TERM: no more respawns */
+    pid_t        new_binary;    /* USR2's new master, while it runs */
+    unsigned     stopping:1;    /* QUIT or TERM: no more respawns */
+    unsigned     noaccepting:1; /* WINCH: workers stopped, master stays */
 } kl_master_t;
 
 
@@ -51,7 +53,9 @@ static void  kl_master_signal_workers(kl_master_t *m, int signo);
 static void  kl_master_reload(kl_master_t *m);
 static void  kl_master_respawn_due(kl_master_t *m);
 static void  kl_master_set_alarm(kl_master_t *m, kl_msec_t delay);
-static void  kl_master_exit(kl_cycle_t *cycle);
+static void  kl_master_exit(kl_master_t *m, kl_cycle_t *cycle);
+static void  kl_master_title(void);
+static void  kl_master_reap_new_binary(kl_master_t *m);
 
 
 static struct {
@@ -266,10 +270,10 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 
     m = kl_calloc(sizeof(kl_master_t), cycle->log);
     if (m == NULL) {
-        kl_master_exit(cycle);
+        kl_master_exit(NULL, cycle);
     }
 
-    kl_proctitle_set("kiln: master process");
+    kl_master_title();
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
 
@@ -294,7 +298,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             kl_master_reap(m);
 
             if (m->live == 0 && (terminating || quitting)) {
-                kl_master_exit(kl_cycle);
+                kl_master_exit(m, kl_cycle);
             }
         }
 
@@ -333,7 +337,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             kl_master_signal_workers(m, SIGTERM);
 
             if (m->live == 0) {
-                kl_master_exit(kl_cycle);
+                kl_master_exit(m, kl_cycle);
             }
 
             continue;
@@ -353,7 +357,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             kl_close_listening_sockets(kl_cycle);
 
             if (m->live == 0) {
-                kl_master_exit(kl_cycle);
+                kl_master_exit(m, kl_cycle);
             }
 
             continue;
@@ -365,7 +369,40 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 
         if (kl_sig_reconfigure) {
             kl_sig_reconfigure = 0;
-            kl_master_reload(m);
+
+            if (m->new_binary > 0) {
+                /* Rollback of an upgrade: workers again, same config. */
+                if (m->noaccepting) {
+                    kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                                 "start worker processes");
+                    m->noaccepting = 0;
+                    kl_master_start_workers(m, kl_cycle, ccf->worker_processes);
+                }
+
+            } else {
+                kl_master_reload(m);
+                ccf = (kl_core_conf_t *) kl_get_conf(kl_cycle->conf_ctx,
+                                                     kl_core_module);
+            }
+        }
+
+        if (kl_sig_change_binary) {
+            kl_sig_change_binary = 0;
+
+            if (m->new_binary > 0) {
+                kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                             "changing binary is already in progress, "
+                             "new binary pid %d",
+                             (int) m->new_binary);
+            } else {
+                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                             "changing binary");
+                m->new_binary = kl_upgrade_exec(kl_cycle);
+
+                if (m->new_binary == -1) {
+                    m->new_binary = 0;
+                }
+            }
         }
 
         if (kl_sig_reopen) {
@@ -379,6 +416,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             kl_sig_noaccept = 0;
             kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
                          "gracefully shutting down worker processes");
+            m->noaccepting = 1;
             kl_master_signal_workers(m, SIGQUIT);
         }
     }
@@ -486,6 +524,18 @@ kl_master_reap(kl_master_t *m)
             }
 
             break;
+        }
+
+        if (pid == m->new_binary) {
+            m->new_binary = 0;
+            kl_master_reap_new_binary(m);
+
+            kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                         "new binary process %d exited with %s %d", (int) pid,
+                         WIFSIGNALED(status) ? "signal" : "code",
+                         WIFSIGNALED(status) ? WTERMSIG(status)
+                                             : WEXITSTATUS(status));
+            continue;
         }
 
         for (s = 0; s < m->last; s++) {
@@ -696,11 +746,22 @@ kl_master_reload(kl_master_t *m)
 
 
 static void
-kl_master_exit(kl_cycle_t *cycle)
+kl_master_exit(kl_master_t *m, kl_cycle_t *cycle)
 {
-    kl_uint_t i;
+    kl_uint_t       i;
+    kl_core_conf_t *ccf;
 
-    kl_cycle_delete_pidfile(cycle);
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+
+    /* While a new binary runs, kiln.pid is its: ours is the .oldbin. */
+    if (m && m->new_binary > 0) {
+        if (unlink((char *) ccf->oldpid.data) == -1) {
+            kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                         "unlink() \"%s\" failed", ccf->oldpid.data);
+        }
+    } else {
+        kl_cycle_delete_pidfile(cycle);
+    }
 
     kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exit");
 
@@ -713,6 +774,50 @@ kl_master_exit(kl_cycle_t *cycle)
     kl_close_listening_sockets(cycle);
 
     exit(0);
+}
+
+
+/* The new master is gone: kiln.pid is ours again, and so is the work. */
+static void
+kl_master_reap_new_binary(kl_master_t *m)
+{
+    kl_core_conf_t *ccf;
+
+    ccf = (kl_core_conf_t *) kl_get_conf(kl_cycle->conf_ctx, kl_core_module);
+
+    if (rename((char *) ccf->oldpid.data, (char *) ccf->pid.data) == -1) {
+        kl_log_error(KL_LOG_ALERT, kl_cycle->log, errno,
+                     "rename() %s back to %s failed after the new binary "
+                     "process exited",
+                     ccf->oldpid.data, ccf->pid.data);
+    }
+
+    if (m->noaccepting && !m->stopping) {
+        m->noaccepting = 0;
+        kl_master_start_workers(m, kl_cycle, ccf->worker_processes);
+    }
+}
+
+
+/* "kiln: master process /path/kiln -c ...", as nginx shows itself. */
+static void
+kl_master_title(void)
+{
+    u_char *p, *last;
+    u_char  title[1024];
+    int     i;
+
+    p = title;
+    last = title + sizeof(title) - 1;
+    p = kl_slprintf(p, last, "kiln: master process");
+
+    for (i = 0; kl_loop.argv && kl_loop.argv[i]; i++) {
+        p = kl_slprintf(p, last, " %s", kl_loop.argv[i]);
+    }
+
+    *p = '\0';
+
+    kl_proctitle_set((char *) title);
 }
 
 

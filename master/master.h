@@ -29,6 +29,18 @@ void kl_options_show(kl_options_t *opts);
 kl_int_t kl_proctitle_init(int argc, char **argv, kl_log_t *log);
 void     kl_proctitle_set(const char *title);
 
+/* Copy argv (the title overwrites it) and find the binary for USR2. */
+kl_int_t kl_argv_save(int argc, char *const *argv, kl_log_t *log);
+
+/* A new master: adopt the listening sockets named in $KILN. */
+kl_int_t kl_upgrade_inherit(kl_cycle_t *init);
+
+/* Close inherited sockets the configuration did not claim. */
+void kl_upgrade_close_unused(kl_cycle_t *init);
+
+/* USR2: rename the pid file and exec the binary with the listeners. */
+pid_t kl_upgrade_exec(kl_cycle_t *cycle);
+
 /* Install the handlers; the master and workers keep them blocked. */
 kl_int_t kl_signals_init(kl_log_t *log);
 
