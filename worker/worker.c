@@ -11,6 +11,15 @@
 #include "master.h"
 
 #include <grp.h>
+
+
+/*
+ * How long an idle keep-alive connection of a quitting worker may still
+ * bring a request (answered with "Connection: close"). Closing it at once,
+ * as nginx does, loses a request the client sent just as we closed; a
+ * client that is really idle is closed when this runs out.
+ */
+#define KL_WORKER_QUIT_IDLE_GRACE 1000
 #include <sys/resource.h>
 #include <sys/prctl.h>
 
@@ -19,6 +28,8 @@ static void kl_worker_init(kl_cycle_t *cycle, kl_int_t worker);
 static void kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown);
 static void kl_worker_shutdown_timeout(kl_event_t *ev);
 static void kl_worker_exit(kl_cycle_t *cycle);
+static void kl_worker_drain_listeners(kl_cycle_t *cycle);
+static void kl_worker_idle_grace(void);
 
 
 void
@@ -149,9 +160,12 @@ kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown)
 
     kl_proctitle_set("kiln: worker process is shutting down");
 
+    kl_worker_drain_listeners(cycle);
+
     /* The master keeps the sockets; this worker only stops accepting. */
     kl_close_listening_sockets(cycle);
-    kl_close_idle_connections(cycle);
+
+    kl_worker_idle_grace();
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
 
@@ -208,4 +222,52 @@ kl_worker_exit(kl_cycle_t *cycle)
     kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exit");
 
     exit(0);
+}
+
+
+/*
+ * Accept what is already queued for us: with EPOLLEXCLUSIVE the kernel
+ * may have woken this worker alone for those connections.
+ */
+static void
+kl_worker_drain_listeners(kl_cycle_t *cycle)
+{
+    kl_uint_t       i, multi;
+    kl_listening_t *ls;
+
+    multi = kl_loop.multi_accept;
+    kl_loop.multi_accept = 1;
+
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].connection && !kl_loop.accept_disabled) {
+            kl_event_accept(ls[i].connection->read);
+        }
+    }
+
+    kl_loop.multi_accept = multi;
+}
+
+
+static void
+kl_worker_idle_grace(void)
+{
+    kl_queue_t      *q;
+    kl_event_t      *rev;
+    kl_connection_t *c;
+
+    for (q = kl_queue_head(&kl_loop.reusable);
+         q != kl_queue_sentinel(&kl_loop.reusable); q = kl_queue_next(q))
+    {
+        c = kl_queue_data(q, kl_connection_t, queue);
+        rev = c->read;
+
+        if (!rev->timer_set
+            || (kl_msec_int_t) (rev->timer.key - kl_now())
+                   > KL_WORKER_QUIT_IDLE_GRACE)
+        {
+            kl_event_add_timer(rev, KL_WORKER_QUIT_IDLE_GRACE);
+        }
+    }
 }
