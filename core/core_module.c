@@ -4,6 +4,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 
 
 static void *kl_core_create_conf(kl_cycle_t *cycle);
@@ -13,6 +14,9 @@ static char *kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd,
 static char *kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_set_env(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_set_priority(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_set_cpu_affinity(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
 
 /* Directive tables keep one field a line, as nginx's do. */
@@ -80,6 +84,27 @@ static kl_command_t  kl_core_commands[] = {
       kl_conf_set_str_slot,
       0,
       offsetof(kl_core_conf_t, working_directory),
+      NULL },
+
+    { kl_string("env"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_set_env,
+      0,
+      0,
+      NULL },
+
+    { kl_string("worker_priority"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_set_priority,
+      0,
+      0,
+      NULL },
+
+    { kl_string("worker_cpu_affinity"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_1MORE,
+      kl_set_cpu_affinity,
+      0,
+      0,
       NULL },
 
     { kl_string("pcre_jit"),
@@ -371,6 +396,143 @@ kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf)
                           "it must be \"on\" or \"off\"",
                           &value[1]);
         return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_set_env(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_core_conf_t *ccf = conf;
+    kl_str_t       *value, *var;
+
+    (void) cmd;
+
+    if (ccf->env == NULL) {
+        ccf->env = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
+        if (ccf->env == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] == '=') {
+        return "has an empty variable name";
+    }
+
+    var = kl_array_push(ccf->env);
+    if (var == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    /* Arguments are NUL-terminated: putenv-ready as they are. */
+    *var = value[1];
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_set_priority(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_core_conf_t *ccf = conf;
+    kl_str_t       *value;
+    kl_int_t        n, minus;
+
+    (void) cmd;
+
+    if (ccf->priority_set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    minus = (value[1].len > 1 && value[1].data[0] == '-');
+
+    n = kl_atoi(value[1].data + minus, value[1].len - minus);
+
+    if (n == KL_ERROR || n > 20) {
+        return "invalid number";
+    }
+
+    ccf->priority = minus ? -n : n;
+    ccf->priority_set = 1;
+
+    return KL_CONF_OK;
+}
+
+
+/* "auto [MASK]" or one mask per worker: '1' bits, the rightmost is CPU 0. */
+static char *
+kl_set_cpu_affinity(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_core_conf_t *ccf = conf;
+    size_t          j;
+    kl_str_t       *value;
+    kl_uint_t       i, first;
+    cpu_set_t      *mask;
+
+    (void) cmd;
+
+    if (ccf->cpu_affinity || ccf->cpu_affinity_auto) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    first = 1;
+
+    if (value[1].len == 4 && kl_strncmp(value[1].data, "auto", 4) == 0) {
+        if (cf->args->nelts > 3) {
+            return "has too many arguments";
+        }
+
+        ccf->cpu_affinity_auto = 1;
+        first = 2;
+    }
+
+    ccf->cpu_affinity = kl_array_create(cf->pool, 4, sizeof(cpu_set_t));
+    if (ccf->cpu_affinity == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    for (i = first; i < cf->args->nelts; i++) {
+
+        if (value[i].len > CPU_SETSIZE) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "\"worker_cpu_affinity\" supports up to %d "
+                              "CPUs only",
+                              CPU_SETSIZE);
+            return KL_CONF_ERROR;
+        }
+
+        mask = kl_array_push(ccf->cpu_affinity);
+        if (mask == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        CPU_ZERO(mask);
+
+        for (j = 0; j < value[i].len; j++) {
+            switch (value[i].data[value[i].len - 1 - j]) {
+            case '1':
+                CPU_SET(j, mask);
+                break;
+            case '0':
+                break;
+            default:
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid character \"%c\" in "
+                                  "\"worker_cpu_affinity\"",
+                                  value[i].data[value[i].len - 1 - j]);
+                return KL_CONF_ERROR;
+            }
+        }
+
+        if (CPU_COUNT(mask) == 0) {
+            return "has a mask with no CPU";
+        }
     }
 
     return KL_CONF_OK;

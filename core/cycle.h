@@ -41,17 +41,22 @@ struct kl_cycle_s {
 
 /* The core module's conf: the main-context process directives. */
 typedef struct {
-    kl_int_t  daemon;
-    kl_int_t  master;
-    kl_int_t  worker_processes;
-    kl_msec_t shutdown_timeout;
-    kl_int_t  rlimit_nofile;
-    kl_str_t  pid;
-    kl_str_t  oldpid;
-    kl_str_t  user_name;
-    uid_t     user;
-    gid_t     group;
-    kl_str_t  working_directory;
+    kl_int_t    daemon;
+    kl_int_t    master;
+    kl_int_t    worker_processes;
+    kl_msec_t   shutdown_timeout;
+    kl_int_t    rlimit_nofile;
+    kl_str_t    pid;
+    kl_str_t    oldpid;
+    kl_str_t    user_name;
+    uid_t       user;
+    gid_t       group;
+    kl_str_t    working_directory;
+    kl_int_t    priority; /* worker_priority, a nice value */
+    kl_int_t    priority_set;
+    kl_array_t *env; /* kl_str_t: "NAME" or "NAME=VALUE" */
+    kl_uint_t   cpu_affinity_auto;
+    kl_array_t *cpu_affinity; /* cpu_set_t, one per worker (the last repeats) */
 } kl_core_conf_t;
 
 extern kl_module_t kl_core_module;

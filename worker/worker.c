@@ -11,6 +11,7 @@
 #include "master.h"
 
 #include <grp.h>
+#include <sched.h>
 
 
 /*
@@ -24,12 +25,15 @@
 #include <sys/prctl.h>
 
 
-static void kl_worker_init(kl_cycle_t *cycle, kl_int_t worker);
-static void kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown);
-static void kl_worker_shutdown_timeout(kl_event_t *ev);
-static void kl_worker_exit(kl_cycle_t *cycle);
-static void kl_worker_drain_listeners(kl_cycle_t *cycle);
-static void kl_worker_idle_grace(void);
+static void     kl_worker_init(kl_cycle_t *cycle, kl_int_t worker);
+static void     kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown);
+static void     kl_worker_shutdown_timeout(kl_event_t *ev);
+static void     kl_worker_exit(kl_cycle_t *cycle);
+static void     kl_worker_drain_listeners(kl_cycle_t *cycle);
+static void     kl_worker_idle_grace(void);
+static void     kl_worker_set_affinity(kl_cycle_t *cycle, kl_core_conf_t *ccf,
+                                       kl_int_t worker);
+static kl_int_t kl_worker_set_env(kl_cycle_t *cycle, kl_core_conf_t *ccf);
 
 
 void
@@ -89,9 +93,14 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
     struct rlimit   rlmt;
     kl_core_conf_t *ccf;
 
-    (void) worker;
-
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+
+    if (ccf->priority_set && kl_loop.role == KL_PROCESS_WORKER
+        && setpriority(PRIO_PROCESS, 0, (int) ccf->priority) == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno, "setpriority(%i) failed",
+                     ccf->priority);
+    }
 
     if (ccf->rlimit_nofile != KL_CONF_UNSET) {
         rlmt.rlim_cur = (rlim_t) ccf->rlimit_nofile;
@@ -128,6 +137,13 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
 
         /* setuid() clears it; cores are worth having from workers. */
         (void) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
+
+    kl_worker_set_affinity(cycle, ccf, worker);
+
+    if (kl_loop.role == KL_PROCESS_WORKER
+        && kl_worker_set_env(cycle, ccf) != KL_OK) {
+        exit(2);
     }
 
     if (ccf->working_directory.len
@@ -270,4 +286,115 @@ kl_worker_idle_grace(void)
             kl_event_add_timer(rev, KL_WORKER_QUIT_IDLE_GRACE);
         }
     }
+}
+
+
+static void
+kl_worker_set_affinity(kl_cycle_t *cycle, kl_core_conf_t *ccf, kl_int_t worker)
+{
+    int       cpu, n, k;
+    cpu_set_t set, *masks;
+    kl_uint_t nmasks;
+
+    if (ccf->cpu_affinity == NULL) {
+        return;
+    }
+
+    masks = ccf->cpu_affinity->elts;
+    nmasks = ccf->cpu_affinity->nelts;
+
+    if (ccf->cpu_affinity_auto) {
+        /* Worker N takes the Nth CPU it may use, round robin. */
+        if (nmasks) {
+            set = masks[0];
+        } else if (sched_getaffinity(0, sizeof(cpu_set_t), &set) == -1) {
+            kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                         "sched_getaffinity() failed");
+            return;
+        }
+
+        n = CPU_COUNT(&set);
+        k = (int) (worker % n);
+
+        for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+            if (CPU_ISSET(cpu, &set) && k-- == 0) {
+                break;
+            }
+        }
+
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+
+    } else {
+        set = masks[kl_min((kl_uint_t) worker, nmasks - 1)];
+    }
+
+    if (sched_setaffinity(0, sizeof(cpu_set_t), &set) == -1) {
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                     "sched_setaffinity() failed");
+    }
+}
+
+
+/*
+ * As nginx: a worker keeps only TZ and what "env" names ("NAME" keeps the
+ * inherited value, "NAME=VALUE" sets one); the master keeps everything,
+ * for the binary it may exec on USR2.
+ */
+static kl_int_t
+kl_worker_set_env(kl_cycle_t *cycle, kl_core_conf_t *ccf)
+{
+    char     *tz, *value, **keep;
+    kl_str_t *var;
+    kl_uint_t i, n;
+
+    n = ccf->env ? ccf->env->nelts : 0;
+
+    keep = kl_palloc(cycle->pool, (n + 2) * sizeof(char *));
+    if (keep == NULL) {
+        return KL_ERROR;
+    }
+
+    var = ccf->env ? ccf->env->elts : NULL;
+
+    tz = getenv("TZ");
+    keep[0] = tz ? kl_pnalloc(cycle->pool, sizeof("TZ=") + strlen(tz)) : NULL;
+
+    if (tz && keep[0]) {
+        (void) sprintf(keep[0], "TZ=%s", tz);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (kl_strchr(var[i].data, '=')) {
+            keep[i + 1] = (char *) var[i].data;
+            continue;
+        }
+
+        value = getenv((char *) var[i].data);
+        keep[i + 1] = NULL;
+
+        if (value) {
+            keep[i + 1] =
+                kl_pnalloc(cycle->pool, var[i].len + 2 + strlen(value));
+            if (keep[i + 1] == NULL) {
+                return KL_ERROR;
+            }
+
+            (void) sprintf(keep[i + 1], "%s=%s", var[i].data, value);
+        }
+    }
+
+    if (clearenv() != 0) {
+        return KL_ERROR;
+    }
+
+    for (i = 0; i < n + 1; i++) {
+        if (keep[i] && putenv(keep[i]) != 0) {
+            kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                         "putenv(\"%s\") failed", keep[i]);
+            return KL_ERROR;
+        }
+    }
+
+    return KL_OK;
 }
