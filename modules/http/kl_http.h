@@ -11,6 +11,8 @@ typedef struct kl_http_core_loc_conf_s kl_http_core_loc_conf_t;
 typedef struct kl_http_core_srv_conf_s kl_http_core_srv_conf_t;
 typedef struct kl_http_phase_handler_s kl_http_phase_handler_t;
 typedef struct kl_table_elt_s          kl_table_elt_t;
+typedef struct kl_http_variable_value_s kl_http_variable_value_t;
+typedef struct kl_http_request_body_s  kl_http_request_body_t;
 
 /* Status codes the engine names; any 100..599 may be returned. */
 #define KL_HTTP_CONTINUE                 100
@@ -234,6 +236,17 @@ struct kl_http_request_s {
 
     off_t             discard_left; /* Content-Length bodies */
     kl_http_chunked_t discard_chunked;
+
+    /* variables.c: values by index, computed on first use */
+    kl_http_variable_value_t *variables;
+
+    /* regex.c: the last match's offsets and subject, for $1..$9 */
+    int      *captures;
+    kl_uint_t ncaptures;
+    u_char   *captures_data;
+
+    /* body.c: the request body, once a handler asked to read it */
+    kl_http_request_body_t *request_body;
 
     unsigned count:16; /* references, as nginx's */
     unsigned uri_changes:4;
