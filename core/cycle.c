@@ -423,7 +423,7 @@ kl_cycle_free(kl_cycle_t *cycle, kl_uint_t close_listeners)
 
 
 void
-kl_cycle_reopen_files(kl_cycle_t *cycle)
+kl_cycle_reopen_files(kl_cycle_t *cycle, kl_uint_t user)
 {
     kl_fd_t         fd;
     kl_uint_t       i;
@@ -456,6 +456,19 @@ kl_cycle_reopen_files(kl_cycle_t *cycle)
             continue;
         }
 
+        /*
+         * The master reopens first, as root: a file it creates must be
+         * the workers' to open after it (they cannot create one in a
+         * root-owned folder), as nginx does.
+         */
+        if (user != KL_CONF_UNSET_UINT
+            && (fchown(fd, (uid_t) user, (gid_t) -1) == -1
+                || fchmod(fd, 0644) == -1))
+        {
+            kl_log_error(KL_LOG_EMERG, cycle->log, errno,
+                         "chown()/chmod() \"%s\" failed", file[i].name.data);
+        }
+
         /* dup2 keeps the fd number, so nothing holding it goes stale. */
         if (dup2(fd, file[i].fd) == -1) {
             kl_log_error(KL_LOG_EMERG, cycle->log, errno,
@@ -463,6 +476,13 @@ kl_cycle_reopen_files(kl_cycle_t *cycle)
         }
 
         close(fd);
+    }
+
+    /* stderr was the error log's: it follows the reopened file. */
+    if (cycle->log->file && cycle->log->file->fd > STDERR_FILENO
+        && dup2(cycle->log->file->fd, STDERR_FILENO) == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, cycle->log, errno, "dup2(STDERR) failed");
     }
 }
 

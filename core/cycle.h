@@ -74,8 +74,11 @@ void kl_cycle_free(kl_cycle_t *cycle, kl_uint_t close_listeners);
 /* Register a file to open (and reopen on USR1); NULL on failure. */
 kl_open_file_t *kl_cycle_open_file(kl_cycle_t *cycle, kl_str_t *name);
 
-/* Reopen every open file; failures are logged, the old fd kept. */
-void kl_cycle_reopen_files(kl_cycle_t *cycle);
+/*
+ * Reopen every open file; failures are logged, the old fd kept. user,
+ * unless KL_CONF_UNSET_UINT, becomes the owner of each reopened file.
+ */
+void kl_cycle_reopen_files(kl_cycle_t *cycle, kl_uint_t user);
 
 kl_int_t kl_cycle_create_pidfile(kl_str_t *name, kl_log_t *log);
 void     kl_cycle_delete_pidfile(kl_cycle_t *cycle);

@@ -1,14 +1,52 @@
-/* event.c: the events module, the worker's loop iteration, posted events and accept. */
+/*
+ * event.c: the events module, the worker's loop iteration, posted events
+ * and accept.
+ *
+ * Three accept strategies share these listeners (docs/accept.md):
+ *
+ * - EPOLLEXCLUSIVE (the default): every worker keeps every shared
+ *   listener in its epoll, and the kernel wakes one waiter per
+ *   connection instead of all of them.
+ * - reuseport: "listen ... reuseport" gives each worker its own socket
+ *   (kl_event_listen_connections skips the other workers' copies) and
+ *   the kernel spreads connections by hash. Such listeners stay in their
+ *   worker's epoll for its whole life and never take part in the mutex.
+ * - accept_mutex on: as nginx's. Each iteration a worker that is not
+ *   sitting out (accept_skip, set from how full its connection array
+ *   is) tries a lock in shared memory; the holder alone keeps the shared
+ *   listeners in its epoll, level-triggered, posts their events and
+ *   accepts them, then gives the lock back once the posted accepts are
+ *   done. A worker that misses the lock takes the listeners out of its
+ *   epoll and waits at most accept_mutex_delay before trying again.
+ *
+ * The lock's zone belongs to the master process, not to a cycle: init
+ * module maps it the first time a cycle asks for the mutex, before that
+ * cycle's workers are forked, and every later cycle keeps using it. So
+ * the workers of a cycle always share one lock, and across a reload the
+ * old and new workers share it for the short time both live, which is
+ * harmless: an exiting worker never takes it and drops it if it holds
+ * it, and one that dies holding it is released by the master's reap
+ * (kl_shmtx_force_unlock). nginx re-creates zones per cycle and reuses
+ * one of the same name and size, which for this fixed-size zone comes
+ * to the same thing; a fresh mapping per reload would only add the
+ * question of when the old one may be unmapped.
+ */
 
 #include "kl_core.h"
 
 
-static void *kl_event_create_conf(kl_cycle_t *cycle);
-static char *kl_event_init_conf(kl_cycle_t *cycle, void *conf);
-static char *kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static void    *kl_event_create_conf(kl_cycle_t *cycle);
+static char    *kl_event_init_conf(kl_cycle_t *cycle, void *conf);
+static kl_int_t kl_event_module_init(kl_cycle_t *cycle);
+static char    *kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static kl_int_t kl_event_listen_connections(kl_cycle_t *cycle);
+static void     kl_event_set_strategy(kl_cycle_t *cycle, kl_event_conf_t *ecf);
+static void     kl_event_accept_mutex_try(kl_cycle_t *cycle);
+static void     kl_event_accept_mutex_drop(kl_cycle_t *cycle);
+static kl_int_t kl_event_poll_listeners(kl_cycle_t *cycle, kl_uint_t on,
+                                        kl_uint_t shared_only);
 static void     kl_event_accept_retry(kl_event_t *ev);
 
 
@@ -74,6 +112,7 @@ kl_module_t kl_events_module = {
     .type = KL_CORE_MODULE,
     .ctx = &kl_events_module_ctx,
     .commands = kl_events_commands,
+    .init_module = kl_event_module_init,
 };
 
 
@@ -106,13 +145,48 @@ kl_event_init_conf(kl_cycle_t *cycle, void *conf)
     kl_conf_init_value(ecf->accept_mutex, 0);
     kl_conf_init_msec_value(ecf->accept_mutex_delay, 500);
 
-    if (ecf->accept_mutex) {
-        kl_log_error(KL_LOG_WARN, cycle->log, 0,
-                     "\"accept_mutex on\" is not implemented yet, "
-                     "EPOLLEXCLUSIVE balances accepts instead");
-    }
+    (void) cycle;
 
     return KL_CONF_OK;
+}
+
+
+/* The master, for each new cycle, before its workers are forked. */
+static kl_int_t
+kl_event_module_init(kl_cycle_t *cycle)
+{
+    kl_shm_t        *shm;
+    kl_core_conf_t  *ccf;
+    kl_event_conf_t *ecf;
+
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+    ecf = (kl_event_conf_t *) kl_get_conf(cycle->conf_ctx, kl_events_module);
+
+    /* One worker, or none forked: there is nobody to exclude. */
+    if (!ecf->accept_mutex || !ccf->master || ccf->worker_processes < 2) {
+        return KL_OK;
+    }
+
+    shm = &kl_loop.accept_zone;
+
+    if (shm->addr != NULL) {
+        return KL_OK;
+    }
+
+    /* One lock word; mmap rounds the size up to a page anyway. */
+    shm->size = sizeof(kl_shmtx_sh_t);
+    kl_str_set(&shm->name, "accept_mutex");
+
+    if (kl_shm_alloc(shm) != KL_OK) {
+        kl_log_error(KL_LOG_EMERG, cycle->log, errno,
+                     "mmap(MAP_ANONYMOUS|MAP_SHARED, %uz) for \"%V\" failed",
+                     shm->size, &shm->name);
+        return KL_ERROR;
+    }
+
+    kl_shmtx_init(&kl_loop.accept_mutex, (kl_shmtx_sh_t *) shm->addr);
+
+    return KL_OK;
 }
 
 
@@ -204,7 +278,11 @@ kl_event_process_init(kl_cycle_t *cycle)
     kl_event_timer_init(&kl_loop.timers, &kl_loop.timer_sentinel);
 
     kl_loop.multi_accept = ecf->multi_accept;
-    kl_loop.accept_strategy = KL_ACCEPT_EXCLUSIVE;
+    kl_loop.accept_mutex_delay = ecf->accept_mutex_delay;
+    kl_loop.accept_mutex_held = 0;
+    kl_loop.accept_skip = 0;
+
+    kl_event_set_strategy(cycle, ecf);
 
     kl_loop.actions = &kl_epoll_actions;
 
@@ -294,12 +372,62 @@ kl_event_listen_connections(kl_cycle_t *cycle)
         rev->accept = 1;
         rev->handler = kl_event_accept;
 
+        /* Under the mutex, shared listeners come with the lock. */
+        if (kl_loop.accept_strategy == KL_ACCEPT_MUTEX && !ls[i].reuseport) {
+            continue;
+        }
+
         if (kl_loop.actions->add(rev) != KL_OK) {
             return KL_ERROR;
         }
     }
 
     return KL_OK;
+}
+
+
+/*
+ * The mutex only where it can matter: several workers of a master, and
+ * at least one listener that they share. Without shared listeners
+ * (all "reuseport"), each worker polls its own sockets.
+ */
+static void
+kl_event_set_strategy(kl_cycle_t *cycle, kl_event_conf_t *ecf)
+{
+    kl_uint_t       i, shared, own;
+    kl_listening_t *ls;
+    kl_core_conf_t *ccf;
+    static char    *names[] = { "EPOLLEXCLUSIVE", "reuseport", "accept_mutex" };
+
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+    ls = cycle->listening.elts;
+    shared = 0;
+    own = 0;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].reuseport) {
+            own++;
+        } else {
+            shared++;
+        }
+    }
+
+    if (shared == 0 && own) {
+        kl_loop.accept_strategy = KL_ACCEPT_REUSEPORT;
+
+    } else if (ecf->accept_mutex && kl_loop.accept_mutex.lock != NULL
+               && kl_loop.role == KL_PROCESS_WORKER
+               && ccf->worker_processes > 1)
+    {
+        kl_loop.accept_strategy = KL_ACCEPT_MUTEX;
+
+    } else {
+        kl_loop.accept_strategy = KL_ACCEPT_EXCLUSIVE;
+    }
+
+    kl_log_error(KL_LOG_INFO, cycle->log, 0, "accept strategy: %s%s",
+                 names[kl_loop.accept_strategy],
+                 (shared && own) ? ", reuseport for reuseport listeners" : "");
 }
 
 
@@ -322,14 +450,83 @@ kl_event_process_events_and_timers(kl_cycle_t *cycle)
         timer = 0;
     }
 
+    if (kl_loop.accept_strategy == KL_ACCEPT_MUTEX) {
+        kl_event_accept_mutex_try(cycle);
+
+        /* Without the lock, come back soon to try for it again. */
+        if (!kl_loop.accept_mutex_held
+            && (timer == KL_TIMER_INFINITE
+                || timer > kl_loop.accept_mutex_delay))
+        {
+            timer = kl_loop.accept_mutex_delay;
+        }
+    }
+
     (void) kl_loop.actions->process(cycle, timer,
                                     KL_UPDATE_TIME | KL_POST_EVENTS);
 
     kl_event_process_posted(&kl_loop.posted_accept);
 
+    /*
+     * The listeners stay in this epoll until a later try fails, so the
+     * next round costs no epoll_ctl when this worker wins again.
+     */
+    if (kl_loop.accept_mutex_held) {
+        kl_shmtx_unlock(&kl_loop.accept_mutex);
+    }
+
     kl_event_expire_timers();
 
     kl_event_process_posted(&kl_loop.posted);
+}
+
+
+static void
+kl_event_accept_mutex_try(kl_cycle_t *cycle)
+{
+    /* Exiting (listeners closed) or out of fds: stay out of the race. */
+    if (kl_loop.exiting || kl_loop.accept_disabled) {
+        kl_event_accept_mutex_drop(cycle);
+        return;
+    }
+
+    /* Nearly out of connections: let the other workers accept a while. */
+    if (kl_loop.accept_skip > 0) {
+        kl_loop.accept_skip--;
+        kl_event_accept_mutex_drop(cycle);
+        return;
+    }
+
+    if (!kl_shmtx_trylock(&kl_loop.accept_mutex)) {
+        kl_event_accept_mutex_drop(cycle);
+        return;
+    }
+
+    if (kl_loop.accept_mutex_held) {
+        return;
+    }
+
+    if (kl_event_poll_listeners(cycle, 1, 1) != KL_OK) {
+        (void) kl_event_poll_listeners(cycle, 0, 1);
+        kl_shmtx_unlock(&kl_loop.accept_mutex);
+        return;
+    }
+
+    kl_loop.accept_mutex_held = 1;
+}
+
+
+/* Take the shared listeners out of this epoll and give the lock back. */
+static void
+kl_event_accept_mutex_drop(kl_cycle_t *cycle)
+{
+    if (kl_loop.accept_mutex_held) {
+        (void) kl_event_poll_listeners(cycle, 0, 1);
+        kl_loop.accept_mutex_held = 0;
+    }
+
+    /* A no-op unless this process holds it. */
+    kl_shmtx_unlock(&kl_loop.accept_mutex);
 }
 
 
@@ -405,6 +602,11 @@ kl_event_accept(kl_event_t *ev)
             return;
         }
 
+        if (kl_loop.accept_strategy == KL_ACCEPT_MUTEX) {
+            kl_loop.accept_skip = (kl_int_t) (kl_cycle->connection_n / 8)
+                                  - (kl_int_t) kl_cycle->free_connection_n;
+        }
+
         c->pool = kl_pool_create(ls->pool_size, ev->log);
         if (c->pool == NULL) {
             kl_close_connection(c);
@@ -471,45 +673,87 @@ kl_event_accept_retry(kl_event_t *ev)
 }
 
 
+/* Stop polling every listener: graceful exit, or out of fds. */
 void
 kl_event_disable_accept(kl_cycle_t *cycle)
 {
-    kl_uint_t       i;
-    kl_listening_t *ls;
-
-    ls = cycle->listening.elts;
-
-    for (i = 0; i < cycle->listening.nelts; i++) {
-        if (ls[i].connection == NULL || !ls[i].connection->read->active) {
-            continue;
-        }
-
-        (void) kl_loop.actions->del(ls[i].connection->read, 0);
-    }
+    (void) kl_event_poll_listeners(cycle, 0, 0);
 
     kl_loop.accept_disabled = 1;
+
+    /* The shared listeners are gone from this epoll: so is the lock. */
+    if (kl_loop.accept_strategy == KL_ACCEPT_MUTEX) {
+        kl_loop.accept_mutex_held = 0;
+        kl_shmtx_unlock(&kl_loop.accept_mutex);
+    }
 }
 
 
+/* Poll the listeners again; under the mutex, shared ones wait for it. */
 kl_int_t
 kl_event_enable_accept(kl_cycle_t *cycle)
 {
     kl_uint_t       i;
     kl_listening_t *ls;
 
-    ls = cycle->listening.elts;
-
-    for (i = 0; i < cycle->listening.nelts; i++) {
-        if (ls[i].connection == NULL || ls[i].connection->read->active) {
-            continue;
+    if (kl_loop.accept_strategy != KL_ACCEPT_MUTEX) {
+        if (kl_event_poll_listeners(cycle, 1, 0) != KL_OK) {
+            return KL_ERROR;
         }
 
-        if (kl_loop.actions->add(ls[i].connection->read) != KL_OK) {
-            return KL_ERROR;
+    } else {
+        ls = cycle->listening.elts;
+
+        for (i = 0; i < cycle->listening.nelts; i++) {
+            if (ls[i].reuseport && ls[i].connection != NULL
+                && !ls[i].connection->read->active
+                && kl_loop.actions->add(ls[i].connection->read) != KL_OK)
+            {
+                return KL_ERROR;
+            }
         }
     }
 
     kl_loop.accept_disabled = 0;
 
     return KL_OK;
+}
+
+
+/*
+ * Add (on) or remove this worker's listeners from the backend: all of
+ * them, or only the shared ones (not "reuseport") for the mutex.
+ */
+static kl_int_t
+kl_event_poll_listeners(kl_cycle_t *cycle, kl_uint_t on, kl_uint_t shared_only)
+{
+    kl_int_t        rc;
+    kl_uint_t       i;
+    kl_event_t     *rev;
+    kl_listening_t *ls;
+
+    rc = KL_OK;
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].connection == NULL || (shared_only && ls[i].reuseport)) {
+            continue;
+        }
+
+        rev = ls[i].connection->read;
+
+        if (on && !rev->active) {
+            if (kl_loop.actions->add(rev) != KL_OK) {
+                return KL_ERROR;
+            }
+
+        } else if (!on && rev->active) {
+            /* Removing goes on past a failure: leave as few as possible. */
+            if (kl_loop.actions->del(rev, 0) != KL_OK) {
+                rc = KL_ERROR;
+            }
+        }
+    }
+
+    return rc;
 }

@@ -4,8 +4,11 @@
  * Connections are registered once, for read and write, edge-triggered:
  * handlers read or write until EAGAIN and remember readiness in
  * ev->ready, so no epoll_ctl is made per request. Listening sockets are
- * level-triggered, with EPOLLEXCLUSIVE where the kernel has it, so a
- * connection wakes one worker and one not taken is reported again.
+ * level-triggered, so a connection not taken is reported again. A shared
+ * listener gets EPOLLEXCLUSIVE where the kernel has it, so a connection
+ * wakes one worker, not all; not under accept_mutex, where only the
+ * lock holder polls it, nor on a reuseport socket, which one worker
+ * alone polls.
  */
 
 #include "kl_core.h"
@@ -90,7 +93,9 @@ kl_epoll_add(kl_event_t *ev)
 
     ee.events = EPOLLIN;
 #if (KL_HAVE_EPOLLEXCLUSIVE)
-    if (kl_loop.accept_strategy == KL_ACCEPT_EXCLUSIVE && ev->accept) {
+    if (kl_loop.accept_strategy == KL_ACCEPT_EXCLUSIVE && ev->accept
+        && !c->listening->reuseport)
+    {
         ee.events |= EPOLLEXCLUSIVE;
     }
 #endif

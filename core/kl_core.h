@@ -19,6 +19,7 @@
 #include "socket.h"
 #include "module.h"
 #include "conf.h"
+#include "regex.h"
 #include "event.h"
 #include "event_timer.h"
 #include "connection.h"

@@ -52,8 +52,10 @@ struct kl_loop_s {
 
     char     *title_start; /* argv, for the title */
     size_t    title_size;
-    char    **argv;   /* a copy of main's, for USR2 */
-    char     *binary; /* absolute path of the binary to exec */
+    char    **argv;             /* a copy of main's, for USR2 */
+    char     *binary;           /* absolute path of the binary to exec */
+    void     *regex_match_data; /* pcre2_match_data *, reused */
+    kl_uint_t regex_match_size;
 
     unsigned exiting:1; /* graceful quit in progress */
     unsigned accept_disabled:1;

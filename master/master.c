@@ -408,7 +408,9 @@ kl_master_process_cycle(kl_cycle_t *cycle)
         if (kl_sig_reopen) {
             kl_sig_reopen = 0;
             kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "reopening logs");
-            kl_cycle_reopen_files(kl_cycle);
+            kl_cycle_reopen_files(kl_cycle, geteuid() == 0
+                                                ? (kl_uint_t) ccf->user
+                                                : KL_CONF_UNSET_UINT);
             kl_master_signal_workers(m, SIGUSR1);
         }
 
@@ -525,6 +527,9 @@ kl_master_reap(kl_master_t *m)
 
             break;
         }
+
+        /* A worker killed while holding the accept mutex must not keep it. */
+        (void) kl_shmtx_force_unlock(&kl_loop.accept_mutex, pid);
 
         if (pid == m->new_binary) {
             m->new_binary = 0;

@@ -80,7 +80,7 @@ kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t worker)
         if (kl_sig_reopen) {
             kl_sig_reopen = 0;
             kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "reopening logs");
-            kl_cycle_reopen_files(cycle);
+            kl_cycle_reopen_files(cycle, KL_CONF_UNSET_UINT);
         }
     }
 }

@@ -17,8 +17,12 @@ static char *kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent,
 static kl_http_conf_ctx_t *kl_http_core_new_ctx(kl_conf_t *cf, kl_uint_t srv);
 
 static char *kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd,
-                                   void *conf);
+static kl_int_t kl_http_core_regex_location(kl_conf_t               *cf,
+                                            kl_http_core_loc_conf_t *clcf,
+                                            kl_str_t                *pattern,
+                                            kl_uint_t                caseless);
+static char    *kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd,
+                                      void *conf);
 static char *kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd,
                                       void *conf);
@@ -361,6 +365,7 @@ kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
         kl_str_null(&sn->name);
         sn->name.data = (u_char *) "";
         sn->server = conf;
+        sn->regex = NULL;
     }
 
     sn = conf->server_names.elts;
@@ -681,8 +686,9 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
     u_char                  *mod;
     size_t                   len;
     kl_str_t                *value, *name;
-    kl_uint_t                i;
+    kl_uint_t                i, caseless;
     kl_conf_t                save;
+    kl_array_t             **list;
     kl_http_conf_ctx_t      *ctx, *pctx;
     kl_http_core_loc_conf_t *clcf, *pclcf, **clcfp;
 
@@ -714,11 +720,10 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         } else if ((len == 1 && mod[0] == '~')
                    || (len == 2 && mod[0] == '~' && mod[1] == '*'))
         {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "regular expression locations (\"%V\") are "
-                              "not supported yet",
-                              &value[1]);
-            return KL_CONF_ERROR;
+            if (kl_http_core_regex_location(cf, clcf, name, len == 2) != KL_OK)
+            {
+                return KL_CONF_ERROR;
+            }
 
         } else {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
@@ -741,11 +746,14 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
             name->len -= 2;
 
         } else if (name->len && name->data[0] == '~') {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "regular expression locations (\"%V\") are "
-                              "not supported yet",
-                              name);
-            return KL_CONF_ERROR;
+            caseless = (name->len > 1 && name->data[1] == '*');
+            name->data += 1 + caseless;
+            name->len -= 1 + caseless;
+
+            if (kl_http_core_regex_location(cf, clcf, name, caseless) != KL_OK)
+            {
+                return KL_CONF_ERROR;
+            }
 
         } else if (name->len && name->data[0] == '@') {
             clcf->named = 1;
@@ -782,9 +790,19 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
             return KL_CONF_ERROR;
         }
 
-        if (clcf->name.len < pclcf->name.len
-            || kl_strncmp(clcf->name.data, pclcf->name.data, pclcf->name.len)
-                   != 0)
+        if (pclcf->regex && !clcf->regex) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "location \"%V\" cannot be inside "
+                              "the regex location \"%V\"",
+                              &clcf->name, &pclcf->name);
+            return KL_CONF_ERROR;
+        }
+
+        if (!clcf->regex
+            && (clcf->name.len < pclcf->name.len
+                || kl_strncmp(clcf->name.data, pclcf->name.data,
+                              pclcf->name.len)
+                       != 0))
         {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "location \"%V\" is outside location \"%V\"",
@@ -795,16 +813,19 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         clcf->parent = pclcf;
     }
 
-    if (pclcf->locations == NULL) {
-        pclcf->locations = kl_array_create(cf->pool, 4, sizeof(void *));
-        if (pclcf->locations == NULL) {
+    /* Regexes are tried in the order written; the rest are looked up. */
+    list = clcf->regex ? &pclcf->regex_locations : &pclcf->locations;
+
+    if (*list == NULL) {
+        *list = kl_array_create(cf->pool, 4, sizeof(void *));
+        if (*list == NULL) {
             return KL_CONF_ERROR;
         }
     }
 
-    clcfp = pclcf->locations->elts;
+    clcfp = (*list)->elts;
 
-    for (i = 0; i < pclcf->locations->nelts; i++) {
+    for (i = 0; !clcf->regex && i < (*list)->nelts; i++) {
         if (clcfp[i]->exact_match == clcf->exact_match
             && clcfp[i]->name.len == clcf->name.len
             && kl_strncmp(clcfp[i]->name.data, clcf->name.data, clcf->name.len)
@@ -816,7 +837,7 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         }
     }
 
-    clcfp = kl_array_push(pclcf->locations);
+    clcfp = kl_array_push(*list);
     if (clcfp == NULL) {
         return KL_CONF_ERROR;
     }
@@ -832,6 +853,32 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
     *cf = save;
 
     return rv;
+}
+
+
+static kl_int_t
+kl_http_core_regex_location(kl_conf_t *cf, kl_http_core_loc_conf_t *clcf,
+                            kl_str_t *pattern, kl_uint_t caseless)
+{
+    kl_regex_compile_t rc;
+    u_char             errstr[KL_MAX_CONF_ERRSTR];
+
+    kl_memzero(&rc, sizeof(kl_regex_compile_t));
+
+    rc.pattern = *pattern;
+    rc.pool = cf->pool;
+    rc.options = caseless ? KL_REGEX_CASELESS : 0;
+    rc.err.data = errstr;
+    rc.err.len = KL_MAX_CONF_ERRSTR;
+
+    if (kl_regex_compile(&rc) != KL_OK) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%V", &rc.err);
+        return KL_ERROR;
+    }
+
+    clcf->regex = rc.regex;
+
+    return KL_OK;
 }
 
 
@@ -1023,6 +1070,42 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
+/* nginx matches regex server names without regard to case. */
+static kl_int_t
+kl_http_core_regex_server_name(kl_conf_t *cf, kl_http_core_srv_conf_t *cscf,
+                               kl_str_t *name)
+{
+    kl_regex_compile_t     rc;
+    kl_http_server_name_t *sn;
+    u_char                 errstr[KL_MAX_CONF_ERRSTR];
+
+    kl_memzero(&rc, sizeof(kl_regex_compile_t));
+
+    rc.pattern.data = name->data + 1;
+    rc.pattern.len = name->len - 1;
+    rc.pool = cf->pool;
+    rc.options = KL_REGEX_CASELESS;
+    rc.err.data = errstr;
+    rc.err.len = KL_MAX_CONF_ERRSTR;
+
+    if (kl_regex_compile(&rc) != KL_OK) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%V", &rc.err);
+        return KL_ERROR;
+    }
+
+    sn = kl_array_push(&cscf->server_names);
+    if (sn == NULL) {
+        return KL_ERROR;
+    }
+
+    sn->server = cscf;
+    sn->name = *name;
+    sn->regex = rc.regex;
+
+    return KL_OK;
+}
+
+
 static char *
 kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
@@ -1039,12 +1122,12 @@ kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
         name = value[i];
 
-        if (name.len && name.data[0] == '~') {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "regular expression server names (\"%V\") "
-                              "are not supported yet",
-                              &name);
-            return KL_CONF_ERROR;
+        if (name.len > 1 && name.data[0] == '~') {
+            if (kl_http_core_regex_server_name(cf, cscf, &name) != KL_OK) {
+                return KL_CONF_ERROR;
+            }
+
+            continue;
         }
 
         if (name.len == 9 && kl_strncmp(name.data, "$hostname", 9) == 0) {
@@ -1063,6 +1146,7 @@ kl_http_core_server_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         }
 
         sn->server = cscf;
+        sn->regex = NULL;
         sn->name.len = name.len;
         sn->name.data = kl_pnalloc(cf->pool, name.len + 1);
         if (sn->name.data == NULL) {

@@ -388,6 +388,7 @@ kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
 kl_int_t
 kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
 {
+    kl_int_t                 rc;
     kl_uint_t                i, m, best_m;
     size_t                   best_len;
     kl_http_server_name_t   *sn;
@@ -401,6 +402,10 @@ kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
     best_len = 0;
 
     for (i = 0; host && i < hc->addr_conf->names.nelts; i++) {
+        if (sn[i].regex) {
+            continue;
+        }
+
         m = kl_http_server_name_match(&sn[i].name, host);
 
         if (m > best_m || (m && m == best_m && sn[i].name.len > best_len)) {
@@ -411,6 +416,23 @@ kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
             if (m == 3) {
                 break;
             }
+        }
+    }
+
+    /* Regex names last, in the order written, as nginx tries them. */
+    for (i = 0; cscf == NULL && host && i < hc->addr_conf->names.nelts; i++) {
+        if (sn[i].regex == NULL) {
+            continue;
+        }
+
+        rc = kl_http_regex_exec(r, sn[i].regex, host);
+
+        if (rc == KL_OK) {
+            cscf = sn[i].server;
+
+        } else if (rc == KL_ERROR) {
+            kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+            return KL_ERROR;
         }
     }
 

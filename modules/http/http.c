@@ -12,10 +12,10 @@ static char    *kl_http_merge_servers(kl_conf_t                *cf,
                                       kl_http_core_main_conf_t *cmcf,
                                       kl_http_module_t         *module,
                                       kl_uint_t                 ctx_index);
-static char    *kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations,
+static char    *kl_http_merge_locations(kl_conf_t               *cf,
+                                        kl_http_core_loc_conf_t *pclcf,
                                         void **loc_conf, kl_http_module_t *module,
                                         kl_uint_t ctx_index);
-static kl_int_t kl_http_sort_locations(kl_array_t *locations);
 static kl_int_t kl_http_optimize_servers(kl_conf_t                *cf,
                                          kl_http_core_main_conf_t *cmcf);
 static kl_int_t kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
@@ -56,11 +56,10 @@ static char *
 kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     char                     *rv;
-    kl_uint_t                 m, mi, n, s;
+    kl_uint_t                 m, mi, n;
     kl_conf_t                 pcf;
     kl_http_module_t         *module;
     kl_http_conf_ctx_t       *ctx;
-    kl_http_core_srv_conf_t **cscfp;
     kl_http_core_main_conf_t *cmcf;
 
     (void) cmd;
@@ -143,7 +142,6 @@ kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     cmcf = ctx->main_conf[kl_http_core_module.ctx_index];
-    cscfp = cmcf->servers.elts;
 
     for (m = 0; kl_modules[m]; m++) {
         if (kl_modules[m]->type != KL_HTTP_MODULE) {
@@ -165,17 +163,6 @@ kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         if (rv != KL_CONF_OK) {
             *cf = pcf;
             return rv;
-        }
-    }
-
-    for (s = 0; s < cmcf->servers.nelts; s++) {
-        kl_http_core_loc_conf_t *clcf;
-
-        clcf = cscfp[s]->ctx->loc_conf[kl_http_core_module.ctx_index];
-
-        if (clcf->locations && kl_http_sort_locations(clcf->locations) != KL_OK)
-        {
-            return KL_CONF_ERROR;
         }
     }
 
@@ -248,9 +235,8 @@ kl_http_merge_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf,
             /* server -> each location, recursively */
             clcf = cscfp[s]->ctx->loc_conf[kl_http_core_module.ctx_index];
 
-            rv = kl_http_merge_locations(cf, clcf->locations,
-                                         cscfp[s]->ctx->loc_conf, module,
-                                         ctx_index);
+            rv = kl_http_merge_locations(cf, clcf, cscfp[s]->ctx->loc_conf,
+                                         module, ctx_index);
             if (rv != KL_CONF_OK) {
                 goto failed;
             }
@@ -266,88 +252,50 @@ failed:
 
 
 static char *
-kl_http_merge_locations(kl_conf_t *cf, kl_array_t *locations, void **loc_conf,
-                        kl_http_module_t *module, kl_uint_t ctx_index)
+kl_http_merge_locations(kl_conf_t *cf, kl_http_core_loc_conf_t *pclcf,
+                        void **loc_conf, kl_http_module_t *module,
+                        kl_uint_t ctx_index)
 {
     char                     *rv;
-    kl_uint_t                 i;
+    kl_uint_t                 i, k;
+    kl_array_t               *lists[2];
     kl_http_conf_ctx_t       *ctx, saved;
     kl_http_core_loc_conf_t **clcfp;
 
-    if (locations == NULL) {
-        return KL_CONF_OK;
-    }
-
     ctx = (kl_http_conf_ctx_t *) cf->ctx;
     saved = *ctx;
-    clcfp = locations->elts;
 
-    for (i = 0; i < locations->nelts; i++) {
+    lists[0] = pclcf->locations;
+    lists[1] = pclcf->regex_locations;
 
-        ctx->loc_conf = clcfp[i]->loc_conf;
-
-        rv = module->merge_loc_conf(cf, loc_conf[ctx_index],
-                                    clcfp[i]->loc_conf[ctx_index]);
-        if (rv != KL_CONF_OK) {
-            return rv;
+    for (k = 0; k < 2; k++) {
+        if (lists[k] == NULL) {
+            continue;
         }
 
-        rv = kl_http_merge_locations(cf, clcfp[i]->locations,
-                                     clcfp[i]->loc_conf, module, ctx_index);
-        if (rv != KL_CONF_OK) {
-            return rv;
+        clcfp = lists[k]->elts;
+
+        for (i = 0; i < lists[k]->nelts; i++) {
+
+            ctx->loc_conf = clcfp[i]->loc_conf;
+
+            rv = module->merge_loc_conf(cf, loc_conf[ctx_index],
+                                        clcfp[i]->loc_conf[ctx_index]);
+            if (rv != KL_CONF_OK) {
+                return rv;
+            }
+
+            rv = kl_http_merge_locations(cf, clcfp[i], clcfp[i]->loc_conf,
+                                         module, ctx_index);
+            if (rv != KL_CONF_OK) {
+                return rv;
+            }
         }
     }
 
     *ctx = saved;
 
     return KL_CONF_OK;
-}
-
-
-static int
-kl_http_cmp_locations(const void *one, const void *two)
-{
-    kl_int_t                 rc;
-    kl_http_core_loc_conf_t *first, *second;
-
-    first = *(kl_http_core_loc_conf_t **) one;
-    second = *(kl_http_core_loc_conf_t **) two;
-
-    /* Named locations last; among the rest, by name, exact before prefix. */
-    if (first->named != second->named) {
-        return first->named ? 1 : -1;
-    }
-
-    rc = kl_strcmp(first->name.data, second->name.data);
-
-    if (rc == 0 && first->exact_match != second->exact_match) {
-        return first->exact_match ? -1 : 1;
-    }
-
-    return (int) rc;
-}
-
-
-static kl_int_t
-kl_http_sort_locations(kl_array_t *locations)
-{
-    kl_uint_t                 i;
-    kl_http_core_loc_conf_t **clcfp;
-
-    qsort(locations->elts, locations->nelts, sizeof(void *),
-          kl_http_cmp_locations);
-
-    clcfp = locations->elts;
-
-    for (i = 0; i < locations->nelts; i++) {
-        if (clcfp[i]->locations
-            && kl_http_sort_locations(clcfp[i]->locations) != KL_OK) {
-            return KL_ERROR;
-        }
-    }
-
-    return KL_OK;
 }
 
 

@@ -6,13 +6,13 @@
 #include "kl_core.h"
 #include "parse.h"
 
-typedef struct kl_http_request_s       kl_http_request_t;
-typedef struct kl_http_core_loc_conf_s kl_http_core_loc_conf_t;
-typedef struct kl_http_core_srv_conf_s kl_http_core_srv_conf_t;
-typedef struct kl_http_phase_handler_s kl_http_phase_handler_t;
-typedef struct kl_table_elt_s          kl_table_elt_t;
+typedef struct kl_http_request_s        kl_http_request_t;
+typedef struct kl_http_core_loc_conf_s  kl_http_core_loc_conf_t;
+typedef struct kl_http_core_srv_conf_s  kl_http_core_srv_conf_t;
+typedef struct kl_http_phase_handler_s  kl_http_phase_handler_t;
+typedef struct kl_table_elt_s           kl_table_elt_t;
 typedef struct kl_http_variable_value_s kl_http_variable_value_t;
-typedef struct kl_http_request_body_s  kl_http_request_body_t;
+typedef struct kl_http_request_body_s   kl_http_request_body_t;
 
 /* Status codes the engine names; any 100..599 may be returned. */
 #define KL_HTTP_CONTINUE                 100
@@ -243,6 +243,7 @@ struct kl_http_request_s {
     /* regex.c: the last match's offsets and subject, for $1..$9 */
     int      *captures;
     kl_uint_t ncaptures;
+    kl_uint_t captures_size;
     u_char   *captures_data;
 
     /* body.c: the request body, once a handler asked to read it */
@@ -324,6 +325,7 @@ typedef struct {
 typedef struct {
     kl_str_t                 name; /* lowercased; "*.x", "x.*", ".x" */
     kl_http_core_srv_conf_t *server;
+    kl_regex_t              *regex; /* "~pattern" names */
 } kl_http_server_name_t;
 
 /* The servers reachable through one address, and which is the default. */
@@ -403,6 +405,9 @@ struct kl_http_core_loc_conf_s {
     kl_array_t              *locations; /* nested, kl_http_core_loc_conf_t * */
     void                   **loc_conf;  /* this location's conf array */
 
+    kl_regex_t *regex;           /* "~" and "~*" locations */
+    kl_array_t *regex_locations; /* nested regexes, in config order */
+
     unsigned exact_match:1;
     unsigned noregex:1;
     unsigned named:1;
@@ -471,6 +476,9 @@ kl_int_t kl_http_init_phase_handlers(kl_conf_t                *cf,
 kl_int_t kl_http_internal_redirect(kl_http_request_t *r, kl_str_t *uri,
                                    kl_str_t *args);
 kl_int_t kl_http_find_location(kl_http_request_t *r);
+
+/* Match s, keeping the captures for $1..$9: KL_OK, KL_DECLINED, KL_ERROR. */
+kl_int_t kl_http_regex_exec(kl_http_request_t *r, kl_regex_t *re, kl_str_t *s);
 void     kl_http_update_location_config(kl_http_request_t *r);
 void     kl_http_set_exten(kl_http_request_t *r);
 

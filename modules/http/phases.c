@@ -21,6 +21,7 @@ static kl_int_t kl_http_core_post_access_phase(kl_http_request_t       *r,
                                                kl_http_phase_handler_t *ph);
 static kl_int_t kl_http_core_content_phase(kl_http_request_t       *r,
                                            kl_http_phase_handler_t *ph);
+static kl_int_t kl_http_core_find_location(kl_http_request_t *r);
 static kl_http_core_loc_conf_t *
 kl_http_find_static_location(kl_http_request_t *r, kl_array_t *locations,
                              kl_uint_t *stop);
@@ -386,32 +387,121 @@ kl_http_core_content_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 }
 
 
+/*
+ * nginx's order: the longest prefix (descending into its nested
+ * locations); "=" ends the search, "^~" skips regexes; then the regex
+ * locations, nested ones before outer ones, each level in config order;
+ * the first regex that matches wins over the prefix.
+ */
+static kl_int_t
+kl_http_core_find_location(kl_http_request_t *r)
+{
+    kl_int_t                 rc, n;
+    kl_uint_t                i, stop, noregex;
+    kl_http_core_loc_conf_t *pclcf, *found, **regex;
+
+    pclcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+    rc = KL_DECLINED;
+    noregex = 0;
+
+    if (pclcf->locations) {
+        stop = 0;
+        found = kl_http_find_static_location(r, pclcf->locations, &stop);
+
+        if (found) {
+            r->loc_conf = found->loc_conf;
+
+            if (stop) {
+                return KL_OK;
+            }
+
+            noregex = found->noregex;
+
+            rc = kl_http_core_find_location(r);
+
+            if (rc == KL_OK || rc == KL_ERROR) {
+                return rc;
+            }
+
+            rc = KL_AGAIN;
+        }
+    }
+
+    if (noregex || pclcf->regex_locations == NULL) {
+        return rc;
+    }
+
+    regex = pclcf->regex_locations->elts;
+
+    for (i = 0; i < pclcf->regex_locations->nelts; i++) {
+        n = kl_http_regex_exec(r, regex[i]->regex, &r->uri);
+
+        if (n == KL_DECLINED) {
+            continue;
+        }
+
+        if (n == KL_ERROR) {
+            return KL_ERROR;
+        }
+
+        r->loc_conf = regex[i]->loc_conf;
+
+        /* Locations nested in the regex one. */
+        rc = kl_http_core_find_location(r);
+
+        return rc == KL_ERROR ? KL_ERROR : KL_OK;
+    }
+
+    return rc;
+}
+
+
 kl_int_t
 kl_http_find_location(kl_http_request_t *r)
 {
-    kl_uint_t                stop;
-    kl_array_t              *locations;
-    kl_http_core_loc_conf_t *clcf, *found;
     kl_http_core_srv_conf_t *cscf;
 
     cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
 
     /* The server level applies when no location matches. */
     r->loc_conf = cscf->ctx->loc_conf;
-    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-    locations = clcf->locations;
-    stop = 0;
 
-    while (locations && !stop) {
-        found = kl_http_find_static_location(r, locations, &stop);
+    return kl_http_core_find_location(r) == KL_ERROR ? KL_ERROR : KL_OK;
+}
 
-        if (found == NULL) {
-            break;
+
+kl_int_t
+kl_http_regex_exec(kl_http_request_t *r, kl_regex_t *re, kl_str_t *s)
+{
+    kl_int_t  rc;
+    kl_uint_t len;
+
+    /* Room for $0..$N pairs; kept for the request's later matches. */
+    len = (re->captures + 1) * 2;
+
+    if (r->captures_size < len) {
+        r->captures = kl_palloc(r->pool, kl_max(len, 20) * sizeof(int));
+        if (r->captures == NULL) {
+            return KL_ERROR;
         }
 
-        r->loc_conf = found->loc_conf;
-        locations = found->locations;
+        r->captures_size = kl_max(len, 20);
     }
+
+    rc = kl_regex_exec(re, s, r->captures, r->captures_size);
+
+    if (rc == KL_REGEX_NO_MATCHED) {
+        return KL_DECLINED;
+    }
+
+    if (rc < 0) {
+        kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
+                     "pcre2_match() failed: %i on \"%V\"", rc, s);
+        return KL_ERROR;
+    }
+
+    r->ncaptures = (kl_uint_t) rc * 2;
+    r->captures_data = s->data;
 
     return KL_OK;
 }
