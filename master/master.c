@@ -392,8 +392,16 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             if (m->new_binary > 0) {
                 kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
                              "changing binary is already in progress, "
-                             "new binary pid %d",
+                             "new binary pid %d, ignoring USR2",
                              (int) m->new_binary);
+
+            } else if (kl_loop.inherited && getppid() == kl_loop.parent) {
+                /* A new binary whose old master still runs: not yet. */
+                kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                             "the old binary process %d is still running, "
+                             "ignoring USR2",
+                             (int) kl_loop.parent);
+
             } else {
                 kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
                              "changing binary");
@@ -416,6 +424,14 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 
         if (kl_sig_noaccept) {
             kl_sig_noaccept = 0;
+
+            /* nginx: only a daemon has a terminal-less reason for it. */
+            if (!kl_loop.daemonized) {
+                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                             "WINCH ignored: kiln is not running as a daemon");
+                continue;
+            }
+
             kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
                          "gracefully shutting down worker processes");
             m->noaccepting = 1;
