@@ -31,6 +31,10 @@ static char *kl_http_core_types(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_core_type(kl_conf_t *cf, kl_command_t *dummy, void *conf);
 static char *kl_http_core_keepalive(kl_conf_t *cf, kl_command_t *cmd,
                                     void *conf);
+static char *kl_http_core_error_page(kl_conf_t *cf, kl_command_t *cmd,
+                                     void *conf);
+static char *kl_http_core_internal(kl_conf_t *cf, kl_command_t *cmd,
+                                   void *conf);
 static char *kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static kl_int_t kl_http_core_add_listen(kl_conf_t               *cf,
                                         kl_http_core_srv_conf_t *cscf,
@@ -115,6 +119,23 @@ static kl_command_t  kl_http_core_commands[] = {
       KL_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { kl_string("error_page"),
+      KL_HTTP_ANY_LOC | KL_HTTP_LIF_CONF | KL_CONF_2MORE,
+      kl_http_core_error_page,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("internal"),
+      KL_HTTP_LOC_CONF | KL_CONF_NOARGS,
+      kl_http_core_internal,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    kl_http_core_loc_slot("recursive_error_pages", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, recursive_error_pages),
 
     { kl_string("keepalive_timeout"),
       KL_HTTP_ANY_LOC | KL_CONF_TAKE12,
@@ -436,6 +457,8 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
     clcf->server_name_in_redirect = KL_CONF_UNSET;
     clcf->log_not_found = KL_CONF_UNSET;
     clcf->etag = KL_CONF_UNSET;
+    clcf->error_pages = KL_CONF_UNSET_PTR;
+    clcf->recursive_error_pages = KL_CONF_UNSET;
 
     return clcf;
 }
@@ -573,6 +596,9 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
                         prev->server_name_in_redirect, 0);
     kl_conf_merge_value(conf->log_not_found, prev->log_not_found, 1);
     kl_conf_merge_value(conf->etag, prev->etag, 1);
+    kl_conf_merge_ptr_value(conf->error_pages, prev->error_pages, NULL);
+    kl_conf_merge_value(conf->recursive_error_pages,
+                        prev->recursive_error_pages, 0);
 
     return KL_CONF_OK;
 }
@@ -1351,4 +1377,112 @@ kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
     *hp = h;
 
     return KL_OK;
+}
+
+
+static char *
+kl_http_core_error_page(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_loc_conf_t *clcf = conf;
+    u_char                  *q;
+    kl_int_t                 overwrite, status;
+    kl_str_t                *value, uri;
+    kl_uint_t                i, n;
+    kl_http_err_page_t      *err;
+
+    (void) cmd;
+
+    if (clcf->error_pages == NULL || clcf->error_pages == KL_CONF_UNSET_PTR) {
+        clcf->error_pages =
+            kl_array_create(cf->pool, 4, sizeof(kl_http_err_page_t));
+        if (clcf->error_pages == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    /* The codes are value[1 .. n-1]; value[n] is "=..." or the URI. */
+    n = cf->args->nelts - 1;
+    overwrite = -1;
+
+    if (value[n - 1].data[0] == '=') {
+        n--;
+
+        if (n == 1) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                              &value[n]);
+            return KL_CONF_ERROR;
+        }
+
+        overwrite = 0;
+
+        if (value[n].len > 1) {
+            overwrite = kl_atoi(value[n].data + 1, value[n].len - 1);
+
+            if (overwrite == KL_ERROR) {
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                                  &value[n]);
+                return KL_CONF_ERROR;
+            }
+        }
+    }
+
+    uri = value[cf->args->nelts - 1];
+
+    for (i = 1; i < n; i++) {
+        status = kl_atoi(value[i].data, value[i].len);
+
+        if (status == KL_ERROR || status == 499) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                              &value[i]);
+            return KL_CONF_ERROR;
+        }
+
+        if (status < 300 || status > 599) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "value \"%V\" must be between 300 and 599",
+                              &value[i]);
+            return KL_CONF_ERROR;
+        }
+
+        err = kl_array_push(clcf->error_pages);
+        if (err == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        err->status = status;
+        err->overwrite = overwrite;
+        err->uri = uri;
+        kl_str_null(&err->args);
+
+        /* "/50x.html?from=err": the query goes with the redirect. */
+        q = (u_char *) kl_strchr(uri.data, '?');
+
+        if (q && uri.data[0] == '/') {
+            err->uri.len = q - uri.data;
+            err->args.data = q + 1;
+            err->args.len = uri.len - err->uri.len - 1;
+        }
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_core_internal(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_loc_conf_t *clcf = conf;
+
+    (void) cf;
+    (void) cmd;
+
+    if (clcf->internal) {
+        return "is duplicate";
+    }
+
+    clcf->internal = 1;
+
+    return KL_CONF_OK;
 }

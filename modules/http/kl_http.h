@@ -394,6 +394,14 @@ struct kl_http_core_srv_conf_s {
     unsigned listen:1;
 };
 
+/* error_page CODE ... [=[RESPONSE]] URI */
+typedef struct {
+    kl_int_t status;
+    kl_int_t overwrite; /* -1: keep the code; 0: "=", the page's own */
+    kl_str_t uri;       /* "/x", "@name" or a URL */
+    kl_str_t args;
+} kl_http_err_page_t;
+
 typedef struct {
     kl_str_t exten;
     kl_str_t type;
@@ -445,6 +453,9 @@ struct kl_http_core_loc_conf_s {
     kl_int_t server_name_in_redirect;
     kl_int_t log_not_found;
     kl_int_t etag;
+
+    kl_array_t *error_pages; /* kl_http_err_page_t */
+    kl_int_t    recursive_error_pages;
 };
 
 #define KL_HTTP_LINGERING_OFF    0
@@ -476,6 +487,9 @@ kl_int_t kl_http_init_phase_handlers(kl_conf_t                *cf,
 kl_int_t kl_http_internal_redirect(kl_http_request_t *r, kl_str_t *uri,
                                    kl_str_t *args);
 kl_int_t kl_http_find_location(kl_http_request_t *r);
+
+/* Continue the request in location @name (server level): KL_DONE. */
+kl_int_t kl_http_named_location(kl_http_request_t *r, kl_str_t *name);
 
 /* Match s, keeping the captures for $1..$9: KL_OK, KL_DECLINED, KL_ERROR. */
 kl_int_t kl_http_regex_exec(kl_http_request_t *r, kl_regex_t *re, kl_str_t *s);

@@ -648,3 +648,63 @@ kl_http_internal_redirect(kl_http_request_t *r, kl_str_t *uri, kl_str_t *args)
 
     return KL_DONE;
 }
+
+
+kl_int_t
+kl_http_named_location(kl_http_request_t *r, kl_str_t *name)
+{
+    kl_uint_t                 i;
+    kl_http_core_srv_conf_t  *cscf;
+    kl_http_core_loc_conf_t  *clcf, **named;
+    kl_http_core_main_conf_t *cmcf;
+
+    r->main->count++;
+    r->uri_changes--;
+
+    if (r->uri_changes == 0) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "rewrite or internal redirection cycle "
+                     "while redirect to named location \"%V\"",
+                     name);
+
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return KL_DONE;
+    }
+
+    cscf = kl_http_get_module_srv_conf(r, kl_http_core_module);
+    clcf = cscf->ctx->loc_conf[kl_http_core_module.ctx_index];
+
+    named = clcf->locations ? clcf->locations->elts : NULL;
+
+    for (i = 0; named && i < clcf->locations->nelts; i++) {
+        if (!named[i]->named || named[i]->name.len != name->len
+            || kl_strncmp(named[i]->name.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        r->loc_conf = named[i]->loc_conf;
+        r->content_handler = NULL;
+        r->uri_changed = 0;
+        r->internal = 1;
+
+        kl_memzero(r->ctx, sizeof(void *) * kl_modules_count(KL_HTTP_MODULE));
+
+        kl_http_update_location_config(r);
+
+        cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
+        r->phase_handler = (kl_int_t) cmcf->phase_engine.location_rewrite_index;
+        r->write_event_handler = kl_http_core_run_phases;
+
+        kl_http_core_run_phases(r);
+
+        return KL_DONE;
+    }
+
+    kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                 "could not find named location \"%V\"", name);
+
+    kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+
+    return KL_DONE;
+}

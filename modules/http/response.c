@@ -12,9 +12,13 @@
 #include "kl_http.h"
 
 
-static void kl_http_writer(kl_http_request_t *r);
-static void kl_http_set_write_handler(kl_http_request_t *r);
-static void kl_http_clean_header(kl_http_request_t *r);
+static void     kl_http_writer(kl_http_request_t *r);
+static void     kl_http_set_write_handler(kl_http_request_t *r);
+static void     kl_http_clean_header(kl_http_request_t *r);
+static kl_int_t kl_http_send_error_page(kl_http_request_t  *r,
+                                        kl_http_err_page_t *err_page);
+static kl_int_t kl_http_send_error_page(kl_http_request_t  *r,
+                                        kl_http_err_page_t *err_page);
 
 
 #define kl_http_status(code, text)                                             \
@@ -177,7 +181,7 @@ static const char kl_http_error_tail[] =
 
 
 static kl_int_t
-kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
+kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
 {
     kl_int_t                 rc;
     size_t                   len;
@@ -261,11 +265,100 @@ kl_http_send_error_page(kl_http_request_t *r, kl_uint_t status)
 }
 
 
+/* An error_page directive applies: redirect internally, or to a URL. */
+static kl_int_t
+kl_http_send_error_page(kl_http_request_t *r, kl_http_err_page_t *err_page)
+{
+    size_t          len;
+    u_char         *p;
+    kl_str_t        location;
+    kl_table_elt_t *h;
+
+    if (err_page->overwrite >= 0) {
+        r->err_status = (kl_uint_t) err_page->overwrite;
+    }
+
+    if (err_page->uri.data[0] == '/') {
+        /* The error page is fetched, whatever the request's method was. */
+        if (r->method != KL_HTTP_HEAD) {
+            r->method = KL_HTTP_GET;
+            kl_str_set(&r->method_name, "GET");
+        }
+
+        return kl_http_internal_redirect(
+            r, &err_page->uri, err_page->args.len ? &err_page->args : NULL);
+    }
+
+    if (err_page->uri.data[0] == '@') {
+        return kl_http_named_location(r, &err_page->uri);
+    }
+
+    if (r->keepalive && kl_http_discard_request_body(r) != KL_OK) {
+        r->keepalive = 0;
+    }
+
+    len = err_page->uri.len + (err_page->args.len ? 1 + err_page->args.len : 0);
+
+    location.data = kl_pnalloc(r->pool, len);
+    if (location.data == NULL) {
+        return KL_ERROR;
+    }
+
+    p = kl_cpymem(location.data, err_page->uri.data, err_page->uri.len);
+
+    if (err_page->args.len) {
+        *p++ = '?';
+        p = kl_cpymem(p, err_page->args.data, err_page->args.len);
+    }
+
+    location.len = p - location.data;
+
+    switch (err_page->overwrite) {
+    case KL_HTTP_MOVED_PERMANENTLY:
+    case KL_HTTP_MOVED_TEMPORARILY:
+    case KL_HTTP_SEE_OTHER:
+    case KL_HTTP_TEMPORARY_REDIRECT:
+    case KL_HTTP_PERMANENT_REDIRECT:
+        r->err_status = (kl_uint_t) err_page->overwrite;
+        break;
+    default:
+        r->err_status = KL_HTTP_MOVED_TEMPORARILY;
+    }
+
+    kl_http_clean_header(r);
+
+    if (r->headers_out.location) {
+        r->headers_out.location->hash = 0;
+    }
+
+    h = kl_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return KL_ERROR;
+    }
+
+    h->hash = 1;
+    h->next = NULL;
+    kl_str_set(&h->key, "Location");
+    h->value = location;
+    r->headers_out.location = h;
+    r->headers_out.status = r->err_status;
+
+    if (r->method == KL_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    return kl_http_send_page(r, r->err_status);
+}
+
+
 kl_int_t
 kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
 {
-    kl_buf_t  *b;
-    kl_chain_t out;
+    kl_buf_t                *b;
+    kl_uint_t                i;
+    kl_chain_t               out;
+    kl_http_err_page_t      *err_page;
+    kl_http_core_loc_conf_t *clcf;
 
     if (r->header_sent) {
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
@@ -274,12 +367,6 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
     }
 
     r->err_status = (kl_uint_t) error;
-
-    if (r->keepalive && error != KL_HTTP_REQUEST_ENTITY_TOO_LARGE
-        && kl_http_discard_request_body(r) != KL_OK)
-    {
-        r->keepalive = 0;
-    }
 
     if (r->keepalive) {
         switch (error) {
@@ -293,6 +380,26 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
             /* The stream may be out of step with our framing: close it. */
             r->keepalive = 0;
         }
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (!r->error_page && clcf->error_pages && r->uri_changes != 0) {
+        if (!clcf->recursive_error_pages) {
+            r->error_page = 1;
+        }
+
+        err_page = clcf->error_pages->elts;
+
+        for (i = 0; i < clcf->error_pages->nelts; i++) {
+            if (err_page[i].status == error) {
+                return kl_http_send_error_page(r, &err_page[i]);
+            }
+        }
+    }
+
+    if (r->keepalive && kl_http_discard_request_body(r) != KL_OK) {
+        r->keepalive = 0;
     }
 
     kl_http_clean_header(r);
@@ -311,7 +418,7 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
     }
 
     if (error >= KL_HTTP_SPECIAL_RESPONSE) {
-        return kl_http_send_error_page(r, (kl_uint_t) error);
+        return kl_http_send_page(r, (kl_uint_t) error);
     }
 
     b = kl_buf_calloc(r->pool);
