@@ -251,15 +251,20 @@ kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_log_t   *log, *last, tmp;
-    kl_int_t    level;
-    kl_str_t   *value, name;
-    kl_cycle_t *cycle;
-
     (void) cmd;
     (void) conf;
 
-    cycle = cf->cycle;
+    return kl_conf_set_error_log(cf, &cf->cycle->new_log);
+}
+
+
+char *
+kl_conf_set_error_log(kl_conf_t *cf, kl_log_t *head)
+{
+    kl_log_t *log, *last, tmp;
+    kl_int_t  level;
+    kl_str_t *value, name;
+
     value = cf->args->elts;
 
     if (cf->args->nelts > 3) {
@@ -272,7 +277,7 @@ kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     name = value[1];
-    log->file = kl_cycle_open_file(cycle, &name);
+    log->file = kl_cycle_open_file(cf->cycle, &name);
     if (log->file == NULL) {
         return KL_CONF_ERROR;
     }
@@ -295,20 +300,20 @@ kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
      * kl_log_error tests the first destination's level only, so the list
      * is kept most verbose first (as nginx keeps it).
      */
-    if (cycle->new_log.file == NULL) {
-        cycle->new_log = *log;
+    if (head->file == NULL) {
+        *head = *log;
         return KL_CONF_OK;
     }
 
-    if (log->log_level > cycle->new_log.log_level) {
-        tmp = cycle->new_log;
-        cycle->new_log = *log;
+    if (log->log_level > head->log_level) {
+        tmp = *head;
+        *head = *log;
         *log = tmp;
-        cycle->new_log.next = log;
+        head->next = log;
         return KL_CONF_OK;
     }
 
-    for (last = &cycle->new_log; last->next; last = last->next) {
+    for (last = head; last->next; last = last->next) {
         if (log->log_level > last->next->log_level) {
             break;
         }

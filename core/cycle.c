@@ -24,11 +24,12 @@ static kl_int_t kl_cycle_copy_str(kl_pool_t *pool, kl_str_t *dst,
 kl_cycle_t *
 kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
 {
-    char        hostname[256];
-    kl_uint_t   i;
-    kl_pool_t  *pool;
-    kl_conf_t   conf;
-    kl_cycle_t *cycle;
+    kl_listening_t *ls;
+    char            hostname[256];
+    kl_uint_t       i;
+    kl_pool_t      *pool;
+    kl_conf_t       conf;
+    kl_cycle_t     *cycle;
 
     kl_time_update(&kl_loop.clock);
 
@@ -131,6 +132,15 @@ kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
 
     cycle->log = &cycle->new_log;
     pool->log = &cycle->new_log;
+
+    /* Listeners were made while the old log was in force. */
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls[i].log = cycle->new_log;
+        ls[i].log.action = "accepting connection";
+        ls[i].logp = cycle->log;
+    }
 
     if (test_only) {
         return cycle;

@@ -62,6 +62,12 @@ typedef struct {
 extern kl_module_t kl_core_module;
 
 /*
+ * The error_log directive's work, for any context: add the destination in
+ * cf->args to the list at head (an empty head has file == NULL).
+ */
+char *kl_conf_set_error_log(kl_conf_t *cf, kl_log_t *head);
+
+/*
  * Build a new cycle from old's command-line settings: parse the config,
  * open logs and listening sockets (reusing old's for equal addresses),
  * run init_module hooks. NULL on any error, which has been logged.

@@ -35,6 +35,8 @@ static char *kl_http_core_error_page(kl_conf_t *cf, kl_command_t *cmd,
                                      void *conf);
 static char *kl_http_core_internal(kl_conf_t *cf, kl_command_t *cmd,
                                    void *conf);
+static char *kl_http_core_error_log(kl_conf_t *cf, kl_command_t *cmd,
+                                    void *conf);
 static char *kl_http_core_bufs(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static kl_int_t kl_http_core_add_listen(kl_conf_t               *cf,
                                         kl_http_core_srv_conf_t *cscf,
@@ -123,6 +125,13 @@ static kl_command_t  kl_http_core_commands[] = {
     { kl_string("error_page"),
       KL_HTTP_ANY_LOC | KL_HTTP_LIF_CONF | KL_CONF_2MORE,
       kl_http_core_error_page,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("error_log"),
+      KL_HTTP_ANY_LOC | KL_CONF_1MORE,
+      kl_http_core_error_log,
       KL_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -597,6 +606,11 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->log_not_found, prev->log_not_found, 1);
     kl_conf_merge_value(conf->etag, prev->etag, 1);
     kl_conf_merge_ptr_value(conf->error_pages, prev->error_pages, NULL);
+
+    if (conf->error_log == NULL) {
+        conf->error_log =
+            prev->error_log ? prev->error_log : &cf->cycle->new_log;
+    }
     kl_conf_merge_value(conf->recursive_error_pages,
                         prev->recursive_error_pages, 0);
 
@@ -1485,4 +1499,22 @@ kl_http_core_internal(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     clcf->internal = 1;
 
     return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_core_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_core_loc_conf_t *clcf = conf;
+
+    (void) cmd;
+
+    if (clcf->error_log == NULL) {
+        clcf->error_log = kl_pcalloc(cf->pool, sizeof(kl_log_t));
+        if (clcf->error_log == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    return kl_conf_set_error_log(cf, clcf->error_log);
 }

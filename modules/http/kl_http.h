@@ -455,6 +455,7 @@ struct kl_http_core_loc_conf_s {
     kl_int_t etag;
 
     kl_array_t *error_pages; /* kl_http_err_page_t */
+    kl_log_t   *error_log;   /* NULL until merged: then the cycle's */
     kl_int_t    recursive_error_pages;
 };
 

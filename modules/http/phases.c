@@ -577,6 +577,11 @@ kl_http_update_location_config(kl_http_request_t *r)
 
     c->sendfile = clcf->sendfile ? 1 : 0;
 
+    /* The location's error_log: the connection's log is its own copy. */
+    c->log->file = clcf->error_log->file;
+    c->log->log_level = clcf->error_log->log_level;
+    c->log->next = clcf->error_log->next;
+
     if (clcf->handler) {
         r->content_handler = clcf->handler;
     }
