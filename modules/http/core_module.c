@@ -43,6 +43,13 @@ static kl_int_t kl_http_core_add_listen(kl_conf_t               *cf,
                                         kl_http_listen_opt_t    *lsopt);
 
 
+/* "build" names the build in nginx (--build=NAME); kiln has none: as on. */
+static kl_conf_enum_t kl_http_core_server_tokens[] = { { kl_string("off"), 0 },
+                                                       { kl_string("on"), 1 },
+                                                       { kl_string("build"),
+                                                         1 },
+                                                       { kl_null_string, 0 } };
+
 static kl_conf_enum_t kl_http_core_lingering_close[] = {
     { kl_string("off"), KL_HTTP_LINGERING_OFF },
     { kl_string("on"), KL_HTTP_LINGERING_ON },
@@ -192,8 +199,12 @@ static kl_command_t  kl_http_core_commands[] = {
                           kl_conf_set_flag_slot, tcp_nopush),
     kl_http_core_loc_slot("tcp_nodelay", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, tcp_nodelay),
-    kl_http_core_loc_slot("server_tokens", KL_CONF_FLAG,
-                          kl_conf_set_flag_slot, server_tokens),
+    { kl_string("server_tokens"),
+      KL_HTTP_ANY_LOC | KL_CONF_TAKE1,
+      kl_conf_set_enum_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_core_loc_conf_t, server_tokens),
+      kl_http_core_server_tokens },
     kl_http_core_loc_slot("reset_timedout_connection", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, reset_timedout_connection),
     kl_http_core_loc_slot("absolute_redirect", KL_CONF_FLAG,
