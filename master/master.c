@@ -390,14 +390,14 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             kl_sig_change_binary = 0;
 
             if (m->new_binary > 0) {
-                kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
                              "changing binary is already in progress, "
                              "new binary pid %d, ignoring USR2",
                              (int) m->new_binary);
 
             } else if (kl_loop.inherited && getppid() == kl_loop.parent) {
                 /* A new binary whose old master still runs: not yet. */
-                kl_log_error(KL_LOG_ALERT, kl_cycle->log, 0,
+                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
                              "the old binary process %d is still running, "
                              "ignoring USR2",
                              (int) kl_loop.parent);

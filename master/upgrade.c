@@ -206,6 +206,15 @@ kl_upgrade_inherit(kl_cycle_t *init)
         if (flags != -1) {
             (void) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
         }
+
+        /* Whoever passed it may have left it blocking: accept must not be. */
+        if (kl_socket_nonblocking(fd) == -1) {
+            kl_log_error(KL_LOG_EMERG, init->log, errno,
+                         "fcntl(O_NONBLOCK) of the inherited socket #%d "
+                         "failed",
+                         fd);
+            return KL_ERROR;
+        }
     }
 
     kl_loop.inherited = 1;

@@ -115,11 +115,12 @@ sub _port_alloc {
 }
 
 
-# wait_for(CODE, TIMEOUT): poll CODE every 50 ms until it returns true or
-# TIMEOUT seconds pass. Returns CODE's last value.
+# wait_for(CODE, TIMEOUT, INTERVAL): poll CODE every INTERVAL seconds (50 ms
+# by default) until it returns true or TIMEOUT seconds pass. Returns CODE's
+# last value.
 
 sub wait_for {
-    my ($cond, $timeout) = @_;
+    my ($cond, $timeout, $interval) = @_;
     my ($deadline, $v);
 
     $deadline = time() + ($timeout // $TIMEOUT);
@@ -128,7 +129,7 @@ sub wait_for {
         $v = $cond->();
         return $v if $v;
         return $v if time() >= $deadline;
-        select(undef, undef, undef, $POLL);
+        select(undef, undef, undef, $interval // $POLL);
     }
 }
 
@@ -385,19 +386,35 @@ sub alive {
 }
 
 
-# children(PID): live children of PID, from /proc.
+# children(PID): live children of PID, from /proc: the kernel's list of
+# each thread's children when it has one (cheap enough to poll tightly),
+# else a scan of every process's parent.
 
 sub children {
     my ($self, $parent) = @_;
-    my (@pids, $dh, $state, $ppid);
+    my (@pids, $dh, $fh, $state, $ppid, $list, $have);
 
-    opendir($dh, '/proc') or return ();
-    for my $pid (grep { /^\d+$/ } readdir $dh) {
-        ($state, $ppid) = _proc_stat($pid);
-        next unless defined $ppid && $ppid == $parent && $state ne 'Z';
-        push @pids, $pid;
+    if (opendir($dh, "/proc/$parent/task")) {
+        for my $tid (grep { /^\d+$/ } readdir $dh) {
+            open($fh, '<', "/proc/$parent/task/$tid/children") or next;
+            $list = <$fh> // '';
+            close $fh;
+            $have = 1;
+            push @pids, split ' ', $list;
+        }
+        closedir $dh;
     }
-    closedir $dh;
+
+    if (!$have) {
+        opendir($dh, '/proc') or return ();
+        @pids = grep { /^\d+$/ } readdir $dh;
+        closedir $dh;
+    }
+
+    @pids = grep {
+        ($state, $ppid) = _proc_stat($_);
+        defined $ppid && $ppid == $parent && $state ne 'Z';
+    } @pids;
 
     @pids = sort { $a <=> $b } @pids;
     return @pids;
@@ -442,8 +459,197 @@ sub title {
 }
 
 
+# status(PID): /proc/PID/status as { Field => value } (Uid, Gid,
+# Cpus_allowed_list...), empty if PID is gone.
+
+sub status {
+    my ($self, $pid) = @_;
+    my ($fh, %st);
+
+    open($fh, '<', "/proc/$pid/status") or return {};
+    while (my $line = <$fh>) {
+        $st{$1} = $2 if $line =~ /^([^:]+):\s*(.*?)\s*$/;
+    }
+    close $fh;
+
+    return \%st;
+}
+
+
+# fds(PID): { fd => what /proc/PID/fd/fd links to } ("socket:[123]", a path).
+
+sub fds {
+    my ($self, $pid) = @_;
+    my ($dh, %fd, $to);
+
+    opendir($dh, "/proc/$pid/fd") or return {};
+    for my $fd (grep { /^\d+$/ } readdir $dh) {
+        $to = readlink "/proc/$pid/fd/$fd";
+        $fd{$fd} = $to if defined $to;
+    }
+    closedir $dh;
+
+    return \%fd;
+}
+
+
+# listen_sockets(PID): the IPv4 TCP listening sockets PID holds, as
+# { port => [ { fd => N, inode => I }, ... ] } (several with reuseport).
+# The inode names the socket itself: the same inode is the same socket,
+# whichever process or descriptor number holds it.
+
+sub listen_sockets {
+    my ($self, $pid) = @_;
+    my ($fh, %port, %res, $fds);
+
+    open($fh, '<', '/proc/net/tcp') or return {};
+    while (my $line = <$fh>) {
+        my @f = split ' ', $line;
+        next unless @f > 9 && $f[3] eq '0A';
+        next unless $f[1] =~ /:([0-9A-F]{4})$/;
+        $port{$f[9]} = hex $1;
+    }
+    close $fh;
+
+    $fds = $self->fds($pid);
+
+    for my $fd (sort { $a <=> $b } keys %$fds) {
+        next unless $fds->{$fd} =~ /^socket:\[(\d+)\]$/;
+        next unless exists $port{$1};
+        push @{$res{$port{$1}}}, { fd => $fd, inode => $1 };
+    }
+
+    return \%res;
+}
+
+
+# environ(PID): the live environment of PID ("NAME=value" strings), read
+# from its memory through the "environ" pointer. /proc/PID/environ is no
+# use: it shows the start-up area, which the process title overwrites.
+# Returns () if it cannot be read (needs root or the same user, and nm).
+
+my %ENVIRON_SYM;    # object path => offset of "environ", '' if undefined
+
+sub environ {
+    my ($self, $pid) = @_;
+    my ($fh, %base, @objs, $exe, $addr, $head, $off);
+
+    open($fh, '<', "/proc/$pid/maps") or return ();
+    while (my $line = <$fh>) {
+        my @f = split ' ', $line;
+        next unless @f >= 6 && $f[5] =~ m{^/};
+        next if exists $base{$f[5]};
+        next unless $f[0] =~ /^([0-9a-f]+)-/;
+        no warnings 'portable';
+        $base{$f[5]} = hex($1) - hex($f[2]);
+        push @objs, $f[5];
+    }
+    close $fh;
+
+    # The executable's copy of environ, if it has one (a copy relocation),
+    # is the live one; otherwise libc's.
+    $exe = readlink "/proc/$pid/exe";
+    $exe =~ s/ \(deleted\)$// if defined $exe;
+
+    for my $obj (grep { defined && exists $base{$_} }
+        $exe, grep { m{/libc[.-]} } @objs)
+    {
+        if (!exists $ENVIRON_SYM{$obj}) {
+            my ($line) = grep { /\s[BDV]\s+(?:__)?environ(?:@\S+)?$/ }
+                `nm -D --defined-only '$obj' 2>/dev/null`;
+            $ENVIRON_SYM{$obj} = $line && $line =~ /^([0-9a-f]+)/ ? $1 : '';
+        }
+
+        next unless length $ENVIRON_SYM{$obj};
+
+        open($fh, '<', $obj) or next;
+        sysread($fh, $head, 18);
+        close $fh;
+
+        {
+            no warnings 'portable';
+            $off = hex $ENVIRON_SYM{$obj};
+        }
+
+        # ET_DYN (PIE, shared objects) is relative to its load address.
+        $addr = $off + (unpack('v', substr($head, 16, 2)) == 3
+            ? $base{$obj} : 0);
+
+        return _read_environ($pid, $addr);
+    }
+
+    return ();
+}
+
+
+sub _read_environ {
+    my ($pid, $addr) = @_;
+    my ($mem, $rd, $arr, $p, $s, @env);
+
+    open($mem, '<:raw', "/proc/$pid/mem") or return ();
+
+    $rd = sub {
+        my ($at, $n) = @_;
+        my $b;
+
+        sysseek($mem, $at, 0) or return undef;
+        return undef unless defined sysread($mem, $b, $n) && length $b == $n;
+        return $b;
+    };
+
+    $arr = $rd->($addr, 8) // return ();
+    $arr = unpack('Q', $arr);
+
+    for my $i (0 .. 4095) {
+        $p = $rd->($arr + 8 * $i, 8) // return ();
+        $p = unpack('Q', $p);
+        last unless $p;
+
+        $s = '';
+        for (1 .. 1024) {
+            # Aligned reads never cross into an unmapped page.
+            my $at = $p + length $s;
+            my $c = $rd->($at, 64 - $at % 64) // return ();
+            my $z = index($c, "\0");
+            if ($z >= 0) {
+                $s .= substr($c, 0, $z);
+                last;
+            }
+            $s .= $c;
+        }
+
+        push @env, $s;
+    }
+
+    close $mem;
+    return @env;
+}
+
+
 sub master_pid {
     return $_[0]->{master};
+}
+
+
+# set_master(PID): PID is now the master (after a binary upgrade): the one
+# signal(), worker_pids(), wait_exit() and stop() act on.
+
+sub set_master {
+    my ($self, $pid) = @_;
+
+    $self->{master} = $pid;
+    return $self;
+}
+
+
+# track(PID): another master (a new binary's, say) that stop() also stops,
+# so that a test failing half-way leaves no kiln running.
+
+sub track {
+    my ($self, $pid) = @_;
+
+    push @{$self->{extra}}, $pid;
+    return $self;
 }
 
 
@@ -658,6 +864,26 @@ sub wait_exit {
 
 sub stop {
     my ($self) = @_;
+    my ($ok, $pid);
+
+    $ok = $self->_stop_master;
+
+    # Other masters: tracked ones, and any a stopped master left behind.
+    for (1 .. 16) {
+        ($pid) = grep { $self->_alive($_) } @{$self->{extra} // []};
+        last unless $pid;
+
+        local $self->{master} = $pid;
+        $ok = 0 unless $self->_stop_master;
+    }
+
+    $self->{extra} = [];
+    return $ok;
+}
+
+
+sub _stop_master {
+    my ($self) = @_;
     my ($master, @workers, $pidfile, $gone);
 
     $master = $self->{master};
@@ -672,6 +898,13 @@ sub stop {
     @workers = $self->children($master);
     $pidfile = $self->pid_file;
 
+    # A new binary's master (USR2) is a child: it must not outlive the test.
+    for my $c (@workers) {
+        next unless $self->title($c) =~ /master process/;
+        push @{$self->{extra}}, $c
+            unless grep { $_ == $c } @{$self->{extra} // []};
+    }
+
     $gone = sub { !$self->_alive($master) };
 
     for my $sig (qw(QUIT TERM)) {
@@ -679,7 +912,8 @@ sub stop {
         if (wait_for($gone, $sig eq 'QUIT' ? 10 : 5)) {
             $self->{master} = undef;
             $self->_kill_child;
-            Test::More::diag("kiln exited but left $pidfile") if -e $pidfile;
+            Test::More::diag("kiln exited but left $pidfile")
+                if ($self->read_pid // 0) == $master;
             return 1;
         }
     }
