@@ -296,6 +296,8 @@ kl_cycle_open_file(kl_cycle_t *cycle, kl_str_t *name)
     }
 
     file->fd = -1;
+    file->flush = NULL;
+    file->data = NULL;
     file->name.len = full.len;
     file->name.data = kl_pnalloc(cycle->pool, full.len + 1);
     if (file->name.data == NULL) {
@@ -456,6 +458,10 @@ kl_cycle_reopen_files(kl_cycle_t *cycle, kl_uint_t user)
 
         if (file[i].fd <= STDERR_FILENO) {
             continue;
+        }
+
+        if (file[i].flush) {
+            file[i].flush(&file[i], cycle->log);
         }
 
         fd = kl_log_open_file(file[i].name.data);

@@ -350,7 +350,14 @@ kl_event_listen_connections(kl_cycle_t *cycle)
 
     for (i = 0; i < cycle->listening.nelts; i++) {
 
-        if (ls[i].reuseport && (kl_int_t) ls[i].worker != kl_loop.worker) {
+        /*
+         * A worker polls its own reuseport copy. master_process off has
+         * one process for every copy the kernel hands connections to
+         * (nginx polls only the first there, and the rest hang).
+         */
+        if (ls[i].reuseport && kl_loop.role != KL_PROCESS_SINGLE
+            && (kl_int_t) ls[i].worker != kl_loop.worker)
+        {
             continue;
         }
 
@@ -397,7 +404,12 @@ kl_event_set_strategy(kl_cycle_t *cycle, kl_event_conf_t *ecf)
     kl_uint_t       i, shared, own;
     kl_listening_t *ls;
     kl_core_conf_t *ccf;
-    static char    *names[] = { "EPOLLEXCLUSIVE", "reuseport", "accept_mutex" };
+#if (KL_HAVE_EPOLLEXCLUSIVE)
+    static char *names[] = { "EPOLLEXCLUSIVE", "reuseport", "accept_mutex" };
+#else
+    static char *names[] = { "shared listeners, no EPOLLEXCLUSIVE", "reuseport",
+                             "accept_mutex" };
+#endif
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
     ls = cycle->listening.elts;
@@ -673,7 +685,7 @@ kl_event_accept_retry(kl_event_t *ev)
 }
 
 
-/* Stop polling every listener: graceful exit, or out of fds. */
+/* Stop polling every listener: out of fds (EMFILE, ENFILE). */
 void
 kl_event_disable_accept(kl_cycle_t *cycle)
 {

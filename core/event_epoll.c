@@ -119,8 +119,14 @@ kl_epoll_del(kl_event_t *ev, kl_uint_t closing)
     kl_connection_t   *c;
     struct epoll_event ee;
 
-    /* close(2) removes the fd from the epoll set: no syscall needed. */
-    if (closing) {
+    /*
+     * close(2) removes the fd from the epoll set, but only once every fd
+     * on that socket is closed. A listener's is shared with the master
+     * and the other workers: left registered, a closed listener would
+     * still be reported here, and under EPOLLEXCLUSIVE could take the
+     * one wake-up meant for a worker that would accept.
+     */
+    if (closing && !ev->accept) {
         ev->active = 0;
         return KL_OK;
     }

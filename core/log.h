@@ -23,6 +23,11 @@
 struct kl_open_file_s {
     kl_fd_t  fd;
     kl_str_t name; /* NUL-terminated; "stderr" means fd 2 */
+
+    /* Writes what a user buffers for the file (access_log buffer=), so
+     * a reopen leaves those lines in the file being rotated, as nginx. */
+    void (*flush)(kl_open_file_t *file, kl_log_t *log);
+    void *data;
 };
 
 /* Adds context (client, server, request) to a message; returns the end. */

@@ -1,19 +1,712 @@
 /*
- * body.c: request bodies. For now: discarding a body the handler does
- * not want, so the connection can carry the next request.
+ * body.c: request bodies: reading one for a handler that wants it, and
+ * discarding one it does not want, so the connection can carry the next
+ * request.
  *
- * Discarding never reads past the body's end: with Content-Length at
- * most the bytes left, chunked at most the parser's lower bound of what
+ * Neither ever reads past the body's end: with Content-Length at most
+ * the bytes left, chunked at most the parser's lower bound of what
  * remains. So a pipelined request after the body stays in the socket
  * (or in header_in, where it was read with the head).
+ *
+ * A body being read is gathered in one buffer; each time the buffer is
+ * full and more is coming, its bytes go to a temp file. A chunked body
+ * is decoded in place: raw bytes are read into the buffer's free space
+ * and the data moved down over the framing, which it never overtakes.
  */
 
 #include "kl_http.h"
 
 
+typedef struct {
+    kl_fd_t   fd;
+    u_char   *name;
+    kl_log_t *log;
+    kl_uint_t clean; /* unlink when the request ends */
+} kl_http_body_temp_cleanup_t;
+
+
+static kl_int_t kl_http_test_expect(kl_http_request_t *r);
+static kl_int_t kl_http_body_preread(kl_http_request_t *r);
+static kl_int_t kl_http_do_read_client_request_body(kl_http_request_t *r);
+static void     kl_http_read_client_request_body_handler(kl_http_request_t *r);
+static kl_int_t kl_http_body_chunked(kl_http_request_t *r, kl_buf_t *in);
+static kl_int_t kl_http_body_save(kl_http_request_t *r, u_char *p, size_t n);
+static kl_int_t kl_http_body_write(kl_http_request_t *r);
+static void     kl_http_body_temp_name(kl_http_temp_path_t *path, u_char *name,
+                                       uint32_t n);
+static kl_int_t kl_http_body_make_levels(kl_http_request_t   *r,
+                                         kl_http_temp_path_t *path,
+                                         u_char              *name);
+static kl_int_t kl_http_body_create_temp_file(kl_http_request_t *r);
+static void     kl_http_body_temp_cleanup(void *data);
+static kl_int_t kl_http_body_done(kl_http_request_t *r);
 static kl_int_t kl_http_read_discarded_body(kl_http_request_t *r);
 static kl_int_t kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b);
 static void     kl_http_discarded_body_handler(kl_http_request_t *r);
+
+
+kl_int_t
+kl_http_read_client_request_body(kl_http_request_t             *r,
+                                 kl_http_client_body_handler_pt post_handler)
+{
+    size_t                   size;
+    kl_int_t                 rc;
+    kl_http_request_body_t  *rb;
+    kl_http_body_loc_conf_t *blcf;
+    kl_http_core_loc_conf_t *clcf;
+
+    r->main->count++;
+
+    if (r != r->main || r->request_body || r->discarding) {
+        post_handler(r);
+        return KL_OK;
+    }
+
+    rb = kl_pcalloc(r->pool, sizeof(kl_http_request_body_t));
+    if (rb == NULL) {
+        rc = KL_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
+    }
+
+    rb->post_handler = post_handler;
+    r->request_body = rb;
+
+    blcf = kl_http_get_module_loc_conf(r, kl_http_body_module);
+
+    if (!r->has_body) {
+        /* No body, or one already discarded; nginx still makes the file. */
+        if (r->headers_in.content_length_n == 0
+            && blcf->client_body_in_file_only != KL_HTTP_BODY_FILE_OFF
+            && kl_http_body_create_temp_file(r) != KL_OK)
+        {
+            rc = KL_HTTP_INTERNAL_SERVER_ERROR;
+            goto failed;
+        }
+
+        post_handler(r);
+        return KL_OK;
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (!r->headers_in.chunked && clcf->client_max_body_size
+        && r->headers_in.content_length_n > clcf->client_max_body_size)
+    {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "client intended to send too large body: %O bytes",
+                     r->headers_in.content_length_n);
+        r->keepalive = 0;
+        rc = KL_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        goto failed;
+    }
+
+    if (kl_http_test_expect(r) != KL_OK) {
+        rc = KL_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
+    }
+
+    r->connection->log->action = "reading client request body";
+
+    /* With a known length, a quarter over the buffer still stays in memory. */
+    size = kl_max(blcf->client_body_buffer_size, 1);
+
+    if (r->headers_in.chunked) {
+        rb->rest = 1;
+
+    } else {
+        rb->rest = r->headers_in.content_length_n;
+
+        if (rb->rest <= (off_t) (size + size / 4)) {
+            size = (size_t) rb->rest;
+        }
+    }
+
+    rb->buf = kl_buf_create_temp(r->pool, size);
+    if (rb->buf == NULL) {
+        rc = KL_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
+    }
+
+    rc = kl_http_body_preread(r);
+
+    if (rc == KL_AGAIN) {
+        r->read_event_handler = kl_http_read_client_request_body_handler;
+        r->write_event_handler = kl_http_request_empty_handler;
+
+        rc = kl_http_do_read_client_request_body(r);
+
+    } else if (rc == KL_OK) {
+        rc = kl_http_body_done(r);
+    }
+
+    if (rc == KL_ERROR) {
+        rc = KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc < KL_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+failed:
+
+    r->main->count--;
+
+    return rc;
+}
+
+
+/*
+ * RFC 9110 section 10.1.1: an HTTP/1.1 client that expects 100-continue
+ * waits for it before sending the body. Other expectations are ignored,
+ * as nginx ignores them (417 is a MAY).
+ */
+static kl_int_t
+kl_http_test_expect(kl_http_request_t *r)
+{
+    kl_buf_t         b;
+    kl_str_t        *expect;
+    kl_chain_t       out, *cl;
+    kl_connection_t *c;
+
+    static u_char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if (r->expect_tested || r->headers_in.expect == NULL
+        || r->http_version < KL_HTTP_VERSION_11)
+    {
+        return KL_OK;
+    }
+
+    r->expect_tested = 1;
+
+    expect = &r->headers_in.expect->value;
+
+    if (expect->len != sizeof("100-continue") - 1
+        || kl_strncasecmp(expect->data, (u_char *) "100-continue",
+                          sizeof("100-continue") - 1)
+               != 0)
+    {
+        return KL_OK;
+    }
+
+    c = r->connection;
+
+    kl_memzero(&b, sizeof(kl_buf_t));
+    b.pos = continue_line;
+    b.last = continue_line + sizeof(continue_line) - 1;
+    b.memory = 1;
+
+    out.buf = &b;
+    out.next = NULL;
+
+    cl = kl_connection_send_chain(c, &out, 0);
+
+    /* So small a packet on an idle connection goes out whole, or never. */
+    if (cl == NULL) {
+        return KL_OK;
+    }
+
+    c->error = 1;
+
+    return KL_ERROR;
+}
+
+
+/* The part of the body that came with the head. */
+static kl_int_t
+kl_http_body_preread(kl_http_request_t *r)
+{
+    off_t                   n;
+    u_char                 *start;
+    kl_int_t                rc;
+    kl_buf_t               *b;
+    kl_http_request_body_t *rb;
+
+    rb = r->request_body;
+    b = r->header_in;
+    start = b->pos;
+
+    if (b->pos == b->last) {
+        return KL_AGAIN;
+    }
+
+    if (r->headers_in.chunked) {
+        rc = kl_http_body_chunked(r, b);
+
+    } else {
+        n = kl_min(rb->rest, (off_t) (b->last - b->pos));
+
+        rc = kl_http_body_save(r, b->pos, (size_t) n);
+
+        b->pos += n;
+        rb->rest -= n;
+        rb->received += n;
+
+        if (rc == KL_OK && rb->rest) {
+            rc = KL_AGAIN;
+        }
+    }
+
+    r->request_length += b->pos - start;
+
+    return rc;
+}
+
+
+static kl_int_t
+kl_http_do_read_client_request_body(kl_http_request_t *r)
+{
+    off_t                    size;
+    ssize_t                  n;
+    kl_int_t                 rc;
+    kl_buf_t                 raw, *buf;
+    kl_connection_t         *c;
+    kl_http_request_body_t  *rb;
+    kl_http_core_loc_conf_t *clcf;
+
+    c = r->connection;
+    rb = r->request_body;
+    buf = rb->buf;
+
+    while (rb->rest) {
+
+        if (buf->last == buf->end && kl_http_body_write(r) != KL_OK) {
+            return KL_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (!c->read->ready) {
+            break;
+        }
+
+        size = kl_min(rb->rest, (off_t) (buf->end - buf->last));
+
+        n = kl_connection_recv(c, buf->last, (size_t) size);
+
+        if (n == KL_AGAIN) {
+            break;
+        }
+
+        if (n == 0) {
+            kl_log_error(KL_LOG_INFO, c->log, 0,
+                         "client prematurely closed connection");
+        }
+
+        if (n == 0 || n == KL_ERROR) {
+            c->error = 1;
+            return KL_HTTP_BAD_REQUEST;
+        }
+
+        r->request_length += n;
+
+        if (!r->headers_in.chunked) {
+            buf->last += n;
+            rb->rest -= n;
+            rb->received += n;
+            continue;
+        }
+
+        kl_memzero(&raw, sizeof(kl_buf_t));
+        raw.pos = buf->last;
+        raw.last = buf->last + n;
+
+        rc = kl_http_body_chunked(r, &raw);
+
+        if (rc != KL_OK && rc != KL_AGAIN) {
+            return rc;
+        }
+    }
+
+    if (rb->rest) {
+        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+        kl_event_add_timer(c->read, clcf->client_body_timeout);
+
+        return KL_AGAIN;
+    }
+
+    return kl_http_body_done(r);
+}
+
+
+static void
+kl_http_read_client_request_body_handler(kl_http_request_t *r)
+{
+    kl_int_t         rc;
+    kl_connection_t *c;
+
+    c = r->connection;
+
+    if (c->read->timedout) {
+        /* nginx's 408 here is logged, never sent: the client is stuck. */
+        c->timedout = 1;
+        kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        kl_http_finalize_request(r, KL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = kl_http_do_read_client_request_body(r);
+
+    if (rc >= KL_HTTP_SPECIAL_RESPONSE || rc == KL_ERROR) {
+        kl_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * Decode [in->pos, in->last) into the body buffer. KL_OK at the last
+ * chunk's end, KL_AGAIN for more, 400 for bad framing, 413 past
+ * client_max_body_size (checked against each chunk's announced size,
+ * before its data is read, as nginx does), or KL_ERROR.
+ */
+static kl_int_t
+kl_http_body_chunked(kl_http_request_t *r, kl_buf_t *in)
+{
+    off_t                    n;
+    kl_int_t                 rc;
+    kl_http_request_body_t  *rb;
+    kl_http_core_loc_conf_t *clcf;
+
+    rb = r->request_body;
+
+    for (;;) {
+        rc = kl_http_parse_chunked(&rb->chunked, in);
+
+        if (rc == KL_OK) {
+            clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+            if (clcf->client_max_body_size
+                && clcf->client_max_body_size - rb->received < rb->chunked.size)
+            {
+                kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                             "client intended to send too large chunked "
+                             "body: %O+%O bytes",
+                             rb->received, rb->chunked.size);
+                r->keepalive = 0;
+                return KL_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+
+            n = kl_min(rb->chunked.size, (off_t) (in->last - in->pos));
+
+            if (kl_http_body_save(r, in->pos, (size_t) n) != KL_OK) {
+                return KL_ERROR;
+            }
+
+            in->pos += n;
+            rb->chunked.size -= n;
+            rb->received += n;
+
+            /* Parsing on, even at the input's end, updates the bound. */
+            continue;
+        }
+
+        if (rc == KL_DONE) {
+            rb->rest = 0;
+            return KL_OK;
+        }
+
+        if (rc == KL_AGAIN) {
+            rb->rest = kl_max(rb->chunked.length, 1);
+            return KL_AGAIN;
+        }
+
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent invalid chunked body");
+
+        return KL_HTTP_BAD_REQUEST;
+    }
+}
+
+
+/* Append to the buffer (p may lie in its free part), spilling when full. */
+static kl_int_t
+kl_http_body_save(kl_http_request_t *r, u_char *p, size_t n)
+{
+    size_t    m;
+    kl_buf_t *buf;
+
+    buf = r->request_body->buf;
+
+    while (n) {
+        if (buf->last == buf->end && kl_http_body_write(r) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        m = kl_min(n, (size_t) (buf->end - buf->last));
+
+        if (p != buf->last) {
+            memmove(buf->last, p, m);
+        }
+
+        buf->last += m;
+        p += m;
+        n -= m;
+    }
+
+    return KL_OK;
+}
+
+
+/* The buffer's bytes to the temp file, which is made on first use. */
+static kl_int_t
+kl_http_body_write(kl_http_request_t *r)
+{
+    size_t                  n;
+    kl_buf_t               *buf;
+    kl_file_t              *file;
+    kl_http_request_body_t *rb;
+
+    rb = r->request_body;
+    buf = rb->buf;
+
+    if (rb->temp_file == NULL && kl_http_body_create_temp_file(r) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    file = rb->temp_file;
+    n = buf->last - buf->pos;
+
+    if (n && kl_write_fd_all(file->fd, buf->pos, n) == -1) {
+        kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
+                     "write() \"%s\" failed", file->name.data);
+        return KL_ERROR;
+    }
+
+    file->offset += (off_t) n;
+    buf->pos = buf->start;
+    buf->last = buf->start;
+
+    return KL_OK;
+}
+
+
+/* name: the path, then "/" level "/" level ... "/" and n in ten digits. */
+static void
+kl_http_body_temp_name(kl_http_temp_path_t *path, u_char *name, uint32_t n)
+{
+    size_t    i, k;
+    u_char   *digits;
+    kl_uint_t level;
+
+    digits = name + path->name.len + 1 + path->len;
+    *kl_slprintf(digits, digits + 10, "%010ud", (unsigned int) n) = '\0';
+
+    name[path->name.len] = '/';
+    i = path->name.len + 1;
+    k = 10;
+
+    /* The first level is the name's last digits, the next the ones before. */
+    for (level = 0; level < KL_HTTP_MAX_PATH_LEVEL && path->level[level];
+         level++) {
+        k -= path->level[level];
+        kl_memcpy(name + i, digits + k, path->level[level]);
+        i += path->level[level];
+        name[i++] = '/';
+    }
+}
+
+
+/* The level directories of name, each one down (the path itself exists). */
+static kl_int_t
+kl_http_body_make_levels(kl_http_request_t *r, kl_http_temp_path_t *path,
+                         u_char *name)
+{
+    size_t    dir;
+    u_char    saved;
+    kl_uint_t level;
+
+    dir = path->name.len + 1;
+
+    for (level = 0; level < KL_HTTP_MAX_PATH_LEVEL && path->level[level];
+         level++) {
+        dir += path->level[level];
+        saved = name[dir];
+        name[dir] = '\0';
+
+        if (mkdir((char *) name, 0700) == -1 && errno != EEXIST) {
+            kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
+                         "mkdir() \"%s\" failed", name);
+            return KL_ERROR;
+        }
+
+        name[dir++] = saved;
+    }
+
+    return KL_OK;
+}
+
+
+/*
+ * A file named as nginx names them: ten digits, the levels cut from
+ * their end ("client_body_temp/7/45/0000000457"). The counter starts per
+ * worker from its pid and the clock, and jumps on a name taken by another
+ * worker (O_EXCL tells). Unless client_body_in_file_only keeps it, the
+ * file is unlinked as soon as it is open: only the fd holds it.
+ */
+static kl_int_t
+kl_http_body_create_temp_file(kl_http_request_t *r)
+{
+    int                          fd;
+    u_char                      *name;
+    kl_err_t                     err;
+    kl_uint_t                    mode;
+    kl_file_t                   *file;
+    kl_pool_cleanup_t           *cln;
+    kl_http_temp_path_t         *path;
+    kl_http_body_loc_conf_t     *blcf;
+    kl_http_body_main_conf_t    *bmcf;
+    kl_http_body_temp_cleanup_t *tc;
+
+    blcf = kl_http_get_module_loc_conf(r, kl_http_body_module);
+    bmcf = kl_http_get_module_main_conf(r, kl_http_body_module);
+    path = blcf->client_body_temp_path;
+    mode = blcf->client_body_in_file_only;
+
+    file = kl_pcalloc(r->pool, sizeof(kl_file_t));
+    cln = kl_pool_cleanup_add(r->pool, sizeof(kl_http_body_temp_cleanup_t));
+    name = kl_pnalloc(r->pool, path->name.len + 1 + path->len + 10 + 1);
+
+    if (file == NULL || cln == NULL || name == NULL) {
+        return KL_ERROR;
+    }
+
+    kl_memcpy(name, path->name.data, path->name.len);
+
+    if (bmcf->temp_number == 0) {
+        bmcf->temp_number =
+            ((uint32_t) kl_loop.pid << 16) ^ (uint32_t) (kl_now() & 0xffff);
+    }
+
+    for (;;) {
+        kl_http_body_temp_name(path, name, bmcf->temp_number++);
+
+        fd = open((char *) name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+
+        if (fd != -1) {
+            break;
+        }
+
+        err = errno;
+
+        if (err == EEXIST) {
+            bmcf->temp_number += ((uint32_t) kl_loop.pid * 2654435761u) | 1;
+            continue;
+        }
+
+        if (path->level[0] == 0 || err != ENOENT) {
+            kl_log_error(KL_LOG_CRIT, r->connection->log, err,
+                         "open() \"%s\" failed", name);
+            return KL_ERROR;
+        }
+
+        if (kl_http_body_make_levels(r, path, name) != KL_OK) {
+            return KL_ERROR;
+        }
+    }
+
+    file->fd = fd;
+    file->name.data = name;
+    file->name.len = kl_strlen(name);
+    file->log = r->connection->log;
+
+    tc = cln->data;
+    tc->fd = fd;
+    tc->name = name;
+    tc->log = r->pool->log;
+    tc->clean = (mode == KL_HTTP_BODY_FILE_CLEAN);
+    cln->handler = kl_http_body_temp_cleanup;
+
+    if (mode == KL_HTTP_BODY_FILE_OFF && unlink((char *) name) == -1) {
+        kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
+                     "unlink() \"%s\" failed", name);
+    }
+
+    kl_log_error(mode == KL_HTTP_BODY_FILE_OFF ? KL_LOG_WARN : KL_LOG_NOTICE,
+                 r->connection->log, 0,
+                 "a client request body is buffered to a temporary file %s",
+                 name);
+
+    r->request_body->temp_file = file;
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_body_temp_cleanup(void *data)
+{
+    kl_http_body_temp_cleanup_t *tc = data;
+
+    if (tc->clean && unlink((char *) tc->name) == -1 && errno != ENOENT) {
+        kl_log_error(KL_LOG_CRIT, tc->log, errno, "unlink() \"%s\" failed",
+                     tc->name);
+    }
+
+    if (close(tc->fd) == -1) {
+        kl_log_error(KL_LOG_ALERT, tc->log, errno, "close() \"%s\" failed",
+                     tc->name);
+    }
+}
+
+
+/* The whole body is in: describe it in bufs, then hand over. */
+static kl_int_t
+kl_http_body_done(kl_http_request_t *r)
+{
+    kl_buf_t                *b;
+    kl_chain_t              *cl;
+    kl_connection_t         *c;
+    kl_http_request_body_t  *rb;
+    kl_http_body_loc_conf_t *blcf;
+
+    c = r->connection;
+    rb = r->request_body;
+    blcf = kl_http_get_module_loc_conf(r, kl_http_body_module);
+
+    if (rb->temp_file
+        || blcf->client_body_in_file_only != KL_HTTP_BODY_FILE_OFF) {
+        if (kl_http_body_write(r) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        b = rb->temp_file->offset ? kl_buf_calloc(r->pool) : NULL;
+
+        if (b) {
+            b->in_file = 1;
+            b->file = rb->temp_file;
+            b->file_pos = 0;
+            b->file_last = rb->temp_file->offset;
+        }
+
+    } else {
+        b = (rb->buf->last > rb->buf->pos) ? rb->buf : NULL;
+    }
+
+    if (b) {
+        cl = kl_chain_alloc(r->pool);
+        if (cl == NULL) {
+            return KL_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        rb->bufs = cl;
+    }
+
+    if (r->headers_in.chunked) {
+        /* As nginx: the decoded length, for whoever passes the body on. */
+        r->headers_in.content_length_n = rb->received;
+    }
+
+    r->has_body = 0;
+    r->read_event_handler = kl_http_block_reading;
+    c->log->action = NULL;
+
+    if (c->read->timer_set) {
+        kl_event_del_timer(c->read);
+    }
+
+    rb->post_handler(r);
+
+    return KL_OK;
+}
 
 
 kl_int_t
@@ -23,8 +716,17 @@ kl_http_discard_request_body(kl_http_request_t *r)
     kl_event_t      *rev;
     kl_connection_t *c;
 
-    if (r != r->main || r->discarding || !r->has_body) {
+    if (r != r->main || r->discarding || r->request_body || !r->has_body) {
         return KL_OK;
+    }
+
+    /*
+     * A 100-continue client gets its go-ahead only when its body is
+     * wanted: not when an error page is the answer (err_status is set
+     * then), as nginx's special response handler marks expect_tested.
+     */
+    if (!r->err_status && kl_http_test_expect(r) != KL_OK) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     c = r->connection;
@@ -127,7 +829,17 @@ kl_http_discard_body_wait(kl_http_request_t *r)
         r->lingering_deadline = kl_now() + clcf->lingering_time;
     }
 
+    /*
+     * Finalizing blocked reading; the discarding takes the reads back.
+     * Bytes that came meanwhile raise no new edge: go and read them.
+     */
+    r->read_event_handler = kl_http_discarded_body_handler;
+
     kl_event_add_timer(r->connection->read, clcf->lingering_timeout);
+
+    if (r->connection->read->ready) {
+        kl_post_event(r->connection->read, &kl_loop.posted);
+    }
 }
 
 
@@ -214,10 +926,11 @@ kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b)
             b->pos += n;
             r->discard_chunked.size -= n;
 
-            if (b->pos == b->last) {
-                return KL_AGAIN;
-            }
-
+            /*
+             * Parse on even at the input's end: that brings the bound of
+             * what remains (length) down by the data just skipped, so the
+             * next read cannot reach into a pipelined request.
+             */
             continue;
         }
 

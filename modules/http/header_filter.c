@@ -54,10 +54,8 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
     } else if (r->headers_in.server.len) {
         host = r->headers_in.server;
 
-    } else if (cscf->server_name.len) {
-        host = cscf->server_name;
-
     } else {
+        /* No Host (HTTP/1.0): the address the client connected to. */
         host.len = kl_sock_ntop(c->local_sockaddr, c->local_socklen, addr,
                                 sizeof(addr), 0);
         host.data = addr;
@@ -280,8 +278,14 @@ kl_http_header_filter(kl_http_request_t *r)
 
     if (loc.len) {
         p = kl_cpymem(p, "Location: ", sizeof("Location: ") - 1);
+
+        /* The absolute URL is the value from now on ($sent_http_location). */
+        r->headers_out.location->value.data = p;
         p = kl_cpymem(p, loc.data, loc.len);
         p = kl_cpymem(p, rel.data, rel.len);
+        r->headers_out.location->value.len =
+            p - r->headers_out.location->value.data;
+
         *p++ = '\r';
         *p++ = '\n';
     }

@@ -452,9 +452,8 @@ kl_http_process_request_header(kl_http_request_t *r)
 {
     kl_table_elt_t *te;
 
-    if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10
-        && r->headers_in.server.len == 0)
-    {
+    /* RFC 9112 3.2: every 1.1 request has Host, absolute-form too. */
+    if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10) {
         kl_log_error(KL_LOG_INFO, r->connection->log, 0,
                      "client sent HTTP/1.1 request without \"Host\" header");
         kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
@@ -492,6 +491,17 @@ kl_http_process_request_header(kl_http_request_t *r)
         }
 
         r->headers_in.chunked = 1;
+    }
+
+    /*
+     * RFC 9110 15.6.2: a method the server does not know is 501 (nginx
+     * answers 405); methods are case-sensitive, so "get" is one.
+     */
+    if (r->method == KL_HTTP_UNKNOWN) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent unknown method \"%V\"", &r->method_name);
+        kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
+        return KL_ERROR;
     }
 
     if (r->method == KL_HTTP_CONNECT || r->method == KL_HTTP_TRACE) {

@@ -43,6 +43,8 @@ typedef struct kl_http_request_body_s   kl_http_request_body_t;
 #define KL_HTTP_MISDIRECTED_REQUEST      421
 #define KL_HTTP_TOO_MANY_REQUESTS        429
 #define KL_HTTP_REQUEST_HEADER_TOO_LARGE 431
+/* nginx's "close without a response" (return 444). */
+#define KL_HTTP_CLOSE 444
 /* Not sent: the client went away; logged as nginx logs it. */
 #define KL_HTTP_CLIENT_CLOSED_REQUEST 499
 #define KL_HTTP_INTERNAL_SERVER_ERROR 500
@@ -513,6 +515,7 @@ kl_int_t kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
                                kl_str_t *location);
 kl_int_t kl_http_set_etag(kl_http_request_t *r);
 
+
 /* body.c: request bodies. Returns KL_OK or an error status to answer. */
 kl_int_t kl_http_discard_request_body(kl_http_request_t *r);
 void     kl_http_discard_body_wait(kl_http_request_t *r);
@@ -524,5 +527,14 @@ kl_int_t kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in);
 kl_int_t  kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
                                     kl_http_handler_pt h);
 kl_str_t *kl_http_status_text(kl_uint_t status);
+
+#include "variables.h"
+
+/* A response from a status and text (return, ...); a 3xx text is the URL. */
+kl_int_t kl_http_send_response(kl_http_request_t *r, kl_uint_t status,
+                               kl_str_t *ct, kl_http_complex_value_t *cv);
+
+/* body.c: reading request bodies, and the body module's confs. */
+#include "body.h"
 
 #endif /* KL_HTTP_H */

@@ -773,6 +773,7 @@ kl_http_alloc_large_header_buffer(kl_http_request_t *r, kl_uint_t request_line)
     kl_http_move_pointer(&p->port_start, old, end, new);
     kl_http_move_pointer(&p->port_end, old, end, new);
     kl_http_move_pointer(&p->path_start, old, end, new);
+    kl_http_move_pointer(&p->path_end, old, end, new);
     kl_http_move_pointer(&p->args_start, old, end, new);
     kl_http_move_pointer(&p->exten_start, old, end, new);
     kl_http_move_pointer(&p->header_name_start, old, end, new);
@@ -853,6 +854,7 @@ kl_http_set_keepalive(kl_http_request_t *r)
     kl_http_free_request(r, 0);
 
     c->data = hc;
+    c->sent = 0;
     c->write->handler = kl_http_empty_handler;
 
     /* Large buffers go back to the free list, but one holding a pipelined

@@ -183,6 +183,7 @@ static const char kl_http_error_tail[] =
 static kl_int_t
 kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
 {
+    kl_str_t                 found;
     kl_int_t                 rc;
     size_t                   len;
     u_char                  *p;
@@ -194,6 +195,12 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
     size_t                   tail_len;
 
     text = kl_http_status_text(status);
+
+    /* nginx's 302 page says "Found" under a "Moved Temporarily" status. */
+    if (status == KL_HTTP_MOVED_TEMPORARILY) {
+        kl_str_set(&found, "302 Found");
+        text = &found;
+    }
 
     if (text == NULL) {
         /* An unnamed status still gets a page naming its number. */
@@ -398,6 +405,9 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
         }
     }
 
+    /* An error page never asks for the body: no 100 Continue for it. */
+    r->expect_tested = 1;
+
     if (r->keepalive && kl_http_discard_request_body(r) != KL_OK) {
         r->keepalive = 0;
     }
@@ -475,7 +485,8 @@ kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
     }
 
     if (rc == KL_ERROR || rc == KL_HTTP_REQUEST_TIME_OUT
-        || rc == KL_HTTP_CLIENT_CLOSED_REQUEST || c->error)
+        || rc == KL_HTTP_CLIENT_CLOSED_REQUEST || rc == KL_HTTP_CLOSE
+        || c->error)
     {
         kl_http_terminate_request(r, rc);
         return;
@@ -588,8 +599,14 @@ kl_http_set_write_handler(kl_http_request_t *r)
     kl_event_t              *wev;
     kl_http_core_loc_conf_t *clcf;
 
-    r->read_event_handler = kl_http_block_reading;
+    /* A body still being discarded keeps being read meanwhile. */
+    if (!r->discarding) {
+        r->read_event_handler = kl_http_block_reading;
+    }
+
     r->write_event_handler = kl_http_writer;
+
+    r->connection->log->action = "sending response to client";
 
     wev = r->connection->write;
 
@@ -619,7 +636,7 @@ kl_http_writer(kl_http_request_t *r)
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
     if (wev->timedout) {
-        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         c->timedout = 1;
 
         kl_http_finalize_request(r, KL_HTTP_REQUEST_TIME_OUT);
@@ -807,4 +824,77 @@ kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
     r->headers_out.location = h;
 
     return (kl_int_t) status;
+}
+
+
+kl_int_t
+kl_http_send_response(kl_http_request_t *r, kl_uint_t status, kl_str_t *ct,
+                      kl_http_complex_value_t *cv)
+{
+    kl_int_t   rc;
+    kl_str_t   val;
+    kl_buf_t  *b;
+    kl_chain_t out;
+
+    if (status == KL_HTTP_CLOSE) {
+        return KL_HTTP_CLOSE;
+    }
+
+    if (kl_http_discard_request_body(r) != KL_OK) {
+        r->keepalive = 0;
+    }
+
+    if (cv == NULL) {
+        return (kl_int_t) status;
+    }
+
+    if (kl_http_complex_value(r, cv, &val) != KL_OK) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    switch (status) {
+    case KL_HTTP_MOVED_PERMANENTLY:
+    case KL_HTTP_MOVED_TEMPORARILY:
+    case KL_HTTP_SEE_OTHER:
+    case KL_HTTP_TEMPORARY_REDIRECT:
+    case KL_HTTP_PERMANENT_REDIRECT:
+        /* The text is where to go; the page says the status. */
+        return kl_http_send_redirect(r, status, &val);
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = (off_t) val.len;
+
+    if (ct) {
+        r->headers_out.content_type = *ct;
+        r->headers_out.content_type_len = ct->len;
+
+    } else if (kl_http_set_content_type(r) != KL_OK) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == KL_HTTP_HEAD || val.len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = kl_http_send_header(r);
+
+    if (rc == KL_ERROR || rc > KL_OK || r->header_only) {
+        return rc;
+    }
+
+    b = kl_buf_calloc(r->pool);
+    if (b == NULL) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = val.data;
+    b->last = val.data + val.len;
+    b->memory = 1;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return kl_http_output_filter(r, &out);
 }

@@ -1,0 +1,82 @@
+/*
+ * body.h: reading a request body (Content-Length or chunked, RFC 9112
+ * section 6) into memory or a temp file, and the body module's confs.
+ *
+ * A content handler that wants the body calls
+ * kl_http_read_client_request_body(r, post_handler); if that returns a
+ * status of 300 or more, the handler returns it; otherwise it returns
+ * KL_DONE, and post_handler runs once the whole body is in (possibly
+ * before the call returns). As nginx's, the call takes a reference on the
+ * request (r->count), which the handler's KL_DONE gives back.
+ */
+
+#ifndef KL_HTTP_BODY_H
+#define KL_HTTP_BODY_H
+
+#include "kl_http.h"
+
+typedef void (*kl_http_client_body_handler_pt)(kl_http_request_t *r);
+
+#define KL_HTTP_MAX_PATH_LEVEL 3
+
+/* A directory for temp files, hashed into up to three levels of subdirs. */
+typedef struct {
+    kl_str_t  name; /* absolute, NUL-terminated, no trailing '/' */
+    size_t    len;  /* of the level part of a file name: "/1/22" is 5 */
+    size_t    level[KL_HTTP_MAX_PATH_LEVEL];
+    kl_str_t  conf_file; /* where it was given, for errors */
+    kl_uint_t line;
+} kl_http_temp_path_t;
+
+/* A request's body: r->request_body, made by the first read call. */
+struct kl_http_request_body_s {
+    /*
+     * The body once read: one memory buffer, or one file buffer over the
+     * whole temp file; NULL when the body is empty.
+     */
+    kl_chain_t *bufs;
+    kl_buf_t   *buf;       /* the memory being filled */
+    kl_file_t  *temp_file; /* set once the body went to a file */
+
+    off_t rest;     /* Content-Length bytes still to come */
+    off_t received; /* body bytes so far (decoded, when chunked) */
+
+    kl_http_chunked_t              chunked;
+    kl_http_client_body_handler_pt post_handler;
+};
+
+/* client_body_in_file_only */
+#define KL_HTTP_BODY_FILE_OFF   0
+#define KL_HTTP_BODY_FILE_ON    1 /* the file is kept after the request */
+#define KL_HTTP_BODY_FILE_CLEAN 2 /* removed when the request ends */
+
+typedef struct {
+    kl_array_t           paths;        /* kl_http_temp_path_t *, distinct */
+    kl_http_temp_path_t *default_path; /* prefix/client_body_temp */
+    uint32_t             temp_number;  /* the next temp file's name */
+} kl_http_body_main_conf_t;
+
+typedef struct {
+    size_t               client_body_buffer_size;
+    kl_http_temp_path_t *client_body_temp_path;
+    kl_uint_t            client_body_in_file_only;
+    kl_int_t             client_body_in_single_buffer;
+} kl_http_body_loc_conf_t;
+
+extern kl_module_t kl_http_body_module;
+
+/*
+ * Read r's body, then call post_handler(r) with r->request_body set.
+ * Returns KL_OK (post_handler has run), KL_AGAIN (it will run from the
+ * read handler), or an HTTP status to answer (413 too large, 400 bad
+ * chunked framing or the client gone, 500). Bodies larger than
+ * client_body_buffer_size (a quarter more with Content-Length) go to a
+ * temp file under client_body_temp_path. Sends "100 Continue" first when
+ * an HTTP/1.1 client expects it. Reading stops at the body's end, so a
+ * pipelined request after it stays for the connection.
+ */
+kl_int_t
+kl_http_read_client_request_body(kl_http_request_t             *r,
+                                 kl_http_client_body_handler_pt post_handler);
+
+#endif /* KL_HTTP_BODY_H */
