@@ -301,24 +301,16 @@ kl_http_core_regex_location(kl_conf_t *cf, kl_http_core_loc_conf_t *clcf,
                             kl_str_t *pattern, kl_uint_t caseless)
 {
     kl_regex_compile_t rc;
-    u_char             errstr[KL_MAX_CONF_ERRSTR];
 
     kl_memzero(&rc, sizeof(kl_regex_compile_t));
 
     rc.pattern = *pattern;
     rc.pool = cf->pool;
     rc.options = caseless ? KL_REGEX_CASELESS : 0;
-    rc.err.data = errstr;
-    rc.err.len = KL_MAX_CONF_ERRSTR;
 
-    if (kl_regex_compile(&rc) != KL_OK) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%V", &rc.err);
-        return KL_ERROR;
-    }
+    clcf->regex = kl_http_regex_compile(cf, &rc);
 
-    clcf->regex = rc.regex;
-
-    return KL_OK;
+    return clcf->regex ? KL_OK : KL_ERROR;
 }
 
 
@@ -515,9 +507,9 @@ static kl_int_t
 kl_http_core_regex_server_name(kl_conf_t *cf, kl_http_core_srv_conf_t *cscf,
                                kl_str_t *name)
 {
+    kl_http_regex_t       *re;
     kl_regex_compile_t     rc;
     kl_http_server_name_t *sn;
-    u_char                 errstr[KL_MAX_CONF_ERRSTR];
 
     kl_memzero(&rc, sizeof(kl_regex_compile_t));
 
@@ -525,11 +517,9 @@ kl_http_core_regex_server_name(kl_conf_t *cf, kl_http_core_srv_conf_t *cscf,
     rc.pattern.len = name->len - 1;
     rc.pool = cf->pool;
     rc.options = KL_REGEX_CASELESS;
-    rc.err.data = errstr;
-    rc.err.len = KL_MAX_CONF_ERRSTR;
 
-    if (kl_regex_compile(&rc) != KL_OK) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%V", &rc.err);
+    re = kl_http_regex_compile(cf, &rc);
+    if (re == NULL) {
         return KL_ERROR;
     }
 
@@ -540,7 +530,7 @@ kl_http_core_regex_server_name(kl_conf_t *cf, kl_http_core_srv_conf_t *cscf,
 
     sn->server = cscf;
     sn->name = *name;
-    sn->regex = rc.regex;
+    sn->regex = re;
 
     return KL_OK;
 }

@@ -13,6 +13,7 @@ typedef struct kl_http_phase_handler_s  kl_http_phase_handler_t;
 typedef struct kl_table_elt_s           kl_table_elt_t;
 typedef struct kl_http_variable_value_s kl_http_variable_value_t;
 typedef struct kl_http_request_body_s   kl_http_request_body_t;
+typedef struct kl_http_regex_s          kl_http_regex_t;
 
 /* Status codes the engine names; any 100..599 may be returned. */
 #define KL_HTTP_CONTINUE                 100
@@ -327,7 +328,7 @@ typedef struct {
 typedef struct {
     kl_str_t                 name; /* lowercased; "*.x", "x.*", ".x" */
     kl_http_core_srv_conf_t *server;
-    kl_regex_t              *regex; /* "~pattern" names */
+    kl_http_regex_t         *regex; /* "~pattern" names */
 } kl_http_server_name_t;
 
 /* The servers reachable through one address, and which is the default. */
@@ -415,8 +416,8 @@ struct kl_http_core_loc_conf_s {
     kl_array_t              *locations; /* nested, kl_http_core_loc_conf_t * */
     void                   **loc_conf;  /* this location's conf array */
 
-    kl_regex_t *regex;           /* "~" and "~*" locations */
-    kl_array_t *regex_locations; /* nested regexes, in config order */
+    kl_http_regex_t *regex;           /* "~" and "~*" locations */
+    kl_array_t      *regex_locations; /* nested regexes, in config order */
 
     unsigned exact_match:1;
     unsigned noregex:1;
@@ -495,9 +496,20 @@ kl_int_t kl_http_find_location(kl_http_request_t *r);
 kl_int_t kl_http_named_location(kl_http_request_t *r, kl_str_t *name);
 
 /* Match s, keeping the captures for $1..$9: KL_OK, KL_DECLINED, KL_ERROR. */
-kl_int_t kl_http_regex_exec(kl_http_request_t *r, kl_regex_t *re, kl_str_t *s);
-void     kl_http_update_location_config(kl_http_request_t *r);
-void     kl_http_set_exten(kl_http_request_t *r);
+kl_int_t kl_http_regex_exec(kl_http_request_t *r, kl_http_regex_t *re,
+                            kl_str_t *s);
+
+/* A regex of the configuration: its named captures become variables. */
+struct kl_http_regex_s {
+    kl_regex_t *regex;
+    kl_uint_t   nvariables;
+    kl_int_t   *variables; /* pairs: capture group, variable index */
+};
+
+/* Compile rc (pool, pattern, options set); errors are logged. */
+kl_http_regex_t *kl_http_regex_compile(kl_conf_t *cf, kl_regex_compile_t *rc);
+void             kl_http_update_location_config(kl_http_request_t *r);
+void             kl_http_set_exten(kl_http_request_t *r);
 
 /* response.c: headers, bodies, errors, finalisation. */
 kl_int_t kl_http_send_header(kl_http_request_t *r);

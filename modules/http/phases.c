@@ -471,13 +471,14 @@ kl_http_find_location(kl_http_request_t *r)
 
 
 kl_int_t
-kl_http_regex_exec(kl_http_request_t *r, kl_regex_t *re, kl_str_t *s)
+kl_http_regex_exec(kl_http_request_t *r, kl_http_regex_t *re, kl_str_t *s)
 {
-    kl_int_t  rc;
-    kl_uint_t len;
+    kl_int_t  rc, group;
+    kl_uint_t len, i;
+    kl_str_t  value;
 
     /* Room for $0..$N pairs; kept for the request's later matches. */
-    len = (re->captures + 1) * 2;
+    len = (re->regex->captures + 1) * 2;
 
     if (r->captures_size < len) {
         r->captures = kl_palloc(r->pool, kl_max(len, 20) * sizeof(int));
@@ -488,7 +489,7 @@ kl_http_regex_exec(kl_http_request_t *r, kl_regex_t *re, kl_str_t *s)
         r->captures_size = kl_max(len, 20);
     }
 
-    rc = kl_regex_exec(re, s, r->captures, r->captures_size);
+    rc = kl_regex_exec(re->regex, s, r->captures, r->captures_size);
 
     if (rc == KL_REGEX_NO_MATCHED) {
         return KL_DECLINED;
@@ -503,7 +504,81 @@ kl_http_regex_exec(kl_http_request_t *r, kl_regex_t *re, kl_str_t *s)
     r->ncaptures = (kl_uint_t) rc * 2;
     r->captures_data = s->data;
 
+    /* (?<name>...) sets $name; a group that did not take part is empty. */
+    for (i = 0; i < re->nvariables; i++) {
+        group = re->variables[2 * i];
+
+        if (group < rc && r->captures[2 * group] >= 0) {
+            value.data = s->data + r->captures[2 * group];
+            value.len = r->captures[2 * group + 1] - r->captures[2 * group];
+        } else {
+            kl_str_set(&value, "");
+        }
+
+        if (kl_http_set_indexed_variable(r, re->variables[2 * i + 1], &value)
+            != KL_OK) {
+            return KL_ERROR;
+        }
+    }
+
     return KL_OK;
+}
+
+
+kl_http_regex_t *
+kl_http_regex_compile(kl_conf_t *cf, kl_regex_compile_t *rc)
+{
+    u_char          *p;
+    kl_str_t         name;
+    kl_uint_t        i;
+    kl_http_regex_t *re;
+    u_char           errstr[KL_MAX_CONF_ERRSTR];
+
+    rc->err.data = errstr;
+    rc->err.len = KL_MAX_CONF_ERRSTR;
+
+    if (kl_regex_compile(rc) != KL_OK) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%V", &rc->err);
+        return NULL;
+    }
+
+    re = kl_pcalloc(cf->pool, sizeof(kl_http_regex_t));
+    if (re == NULL) {
+        return NULL;
+    }
+
+    re->regex = rc->regex;
+    re->nvariables = rc->regex->named_captures;
+
+    if (re->nvariables == 0) {
+        return re;
+    }
+
+    re->variables = kl_palloc(cf->pool, 2 * re->nvariables * sizeof(kl_int_t));
+    if (re->variables == NULL) {
+        return NULL;
+    }
+
+    /* PCRE2's name table: a 2-byte group number, then the name, NUL. */
+    for (i = 0; i < re->nvariables; i++) {
+        p = rc->regex->names + i * rc->regex->name_size;
+
+        name.data = p + 2;
+        name.len = kl_strlen(name.data);
+
+        if (kl_http_add_variable(cf, &name, KL_HTTP_VAR_CHANGEABLE) == NULL) {
+            return NULL;
+        }
+
+        re->variables[2 * i] = (p[0] << 8) | p[1];
+        re->variables[2 * i + 1] = kl_http_get_variable_index(cf, &name);
+
+        if (re->variables[2 * i + 1] == KL_ERROR) {
+            return NULL;
+        }
+    }
+
+    return re;
 }
 
 

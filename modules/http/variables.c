@@ -324,3 +324,36 @@ kl_http_get_flushed_variable(kl_http_request_t *r, kl_uint_t index)
 
     return kl_http_get_indexed_variable(r, index);
 }
+
+
+kl_int_t
+kl_http_set_indexed_variable(kl_http_request_t *r, kl_uint_t index,
+                             kl_str_t *value)
+{
+    kl_http_variable_value_t      *v;
+    kl_http_variables_main_conf_t *vmcf;
+
+    vmcf = kl_http_get_module_main_conf(r, kl_http_variables_module);
+
+    if (index >= vmcf->variables.nelts) {
+        return KL_ERROR;
+    }
+
+    if (r->variables == NULL) {
+        r->variables = kl_pcalloc(
+            r->pool, vmcf->variables.nelts * sizeof(kl_http_variable_value_t));
+        if (r->variables == NULL) {
+            return KL_ERROR;
+        }
+    }
+
+    v = &r->variables[index];
+
+    v->data = value->data;
+    v->len = value->len;
+    v->valid = 1;
+    v->not_found = 0;
+    v->no_cacheable = 0;
+
+    return KL_OK;
+}

@@ -113,6 +113,10 @@ kl_http_variable_value_t *kl_http_get_indexed_variable(kl_http_request_t *r,
                                                        kl_uint_t index);
 
 /* The same, but a no_cacheable value is computed again. */
+/* Give variable index this value for the rest of the request (captures). */
+kl_int_t kl_http_set_indexed_variable(kl_http_request_t *r, kl_uint_t index,
+                                      kl_str_t *value);
+
 kl_http_variable_value_t *kl_http_get_flushed_variable(kl_http_request_t *r,
                                                        kl_uint_t index);
 
