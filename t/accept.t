@@ -3,8 +3,8 @@
 # reuseport) with two workers: many short connections and none fails, both
 # workers accept under the mutex and with reuseport, multi_accept, reuseport
 # sockets kept across reloads, a reload while old workers linger does not
-# strand a connection, and a worker killed while it holds the mutex does
-# not stop accepting.
+# strand a connection, a worker killed while it holds the mutex does not
+# stop accepting, and master_process off serves every reuseport copy.
 #
 # Which worker accepted a connection is read from the error log at info
 # level: a connection closed before sending a request logs "PID#0: *N

@@ -176,9 +176,12 @@ kl_worker_start_quit(kl_cycle_t *cycle, kl_event_t *shutdown)
 
     kl_proctitle_set("kiln: worker process is shutting down");
 
+    /*
+     * Out of the epoll set first, so no new wake-up lands here; then take
+     * what is already queued; then let go. The master keeps the sockets.
+     */
+    kl_event_disable_accept(cycle);
     kl_worker_drain_listeners(cycle);
-
-    /* The master keeps the sockets; this worker only stops accepting. */
     kl_close_listening_sockets(cycle);
 
     kl_worker_idle_grace();
@@ -257,7 +260,7 @@ kl_worker_drain_listeners(kl_cycle_t *cycle)
     ls = cycle->listening.elts;
 
     for (i = 0; i < cycle->listening.nelts; i++) {
-        if (ls[i].connection && !kl_loop.accept_disabled) {
+        if (ls[i].connection) {
             kl_event_accept(ls[i].connection->read);
         }
     }
