@@ -11,6 +11,16 @@
  * the same file shares that file's buffer.
  *
  * Files are the cycle's open files, so USR1 reopens them in place.
+ *
+ * A path with variables is evaluated per request, as nginx's: the worker
+ * opens the file (so it is the worker user's), writes the line and
+ * closes it, unless open_log_file_cache keeps the descriptor. The cache
+ * is a worker's array of at most max entries, searched linearly: an entry
+ * holds its descriptor once it has been used min_uses times, is dropped
+ * after inactive seconds unused, and every valid seconds its path is
+ * stat()ed again so a rotated (renamed or removed) file is reopened. As
+ * in nginx, USR1 does not touch these descriptors: valid bounds how long
+ * a rotated file keeps getting lines.
  */
 
 #include "kl_http.h"
@@ -44,20 +54,45 @@ typedef struct {
 } kl_http_log_buf_t;
 
 typedef struct {
-    kl_open_file_t          *file;
+    kl_open_file_t          *file;   /* NULL when the path has variables */
+    kl_http_complex_value_t *script; /* the path, evaluated per request */
     kl_http_log_fmt_t       *format;
     kl_http_complex_value_t *filter; /* if=: skip the line when "" or "0" */
     time_t                   error_time;
 } kl_http_log_t;
 
+/* A file open_log_file_cache knows of, by its evaluated path. */
+typedef struct {
+    u_char   *name; /* malloc()ed, NUL-terminated */
+    size_t    len;
+    uint32_t  hash;
+    kl_fd_t   fd; /* -1: not kept (used fewer than min_uses times) */
+    kl_uint_t uses;
+    time_t    created; /* opened or last checked against the path */
+    time_t    accessed;
+    dev_t     dev;
+    ino_t     ino;
+} kl_http_log_cached_t;
+
+typedef struct {
+    kl_http_log_cached_t *entries; /* max of them, allocated in the worker */
+    kl_uint_t             n;
+    kl_uint_t             max;
+    kl_uint_t             min_uses;
+    time_t                inactive;
+    time_t                valid;
+} kl_http_log_cache_t;
+
 typedef struct {
     kl_array_t formats; /* kl_http_log_fmt_t; "combined" first */
     kl_array_t buffers; /* kl_http_log_buf_t * */
+    kl_array_t caches;  /* kl_http_log_cache_t *, closed at worker exit */
 } kl_http_log_main_conf_t;
 
 typedef struct {
-    kl_array_t *logs; /* kl_http_log_t; NULL: inherit */
-    kl_uint_t   off;
+    kl_array_t          *logs; /* kl_http_log_t; NULL: inherit */
+    kl_uint_t            off;
+    kl_http_log_cache_t *cache; /* NULL: off; KL_CONF_UNSET_PTR: inherit */
 } kl_http_log_loc_conf_t;
 
 
@@ -72,6 +107,8 @@ static char    *kl_http_log_set_format(kl_conf_t *cf, kl_command_t *cmd,
                                        void *conf);
 static char *kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log);
+static char *kl_http_log_open_file_cache(kl_conf_t *cf, kl_command_t *cmd,
+                                         void *conf);
 static kl_int_t kl_http_log_compile_format(kl_conf_t         *cf,
                                            kl_http_log_fmt_t *fmt,
                                            kl_str_t *args, kl_uint_t n);
@@ -96,6 +133,14 @@ static kl_command_t  kl_http_log_commands[] = {
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
       | KL_HTTP_LIF_CONF | KL_CONF_1MORE,
       kl_http_log_set_log,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("open_log_file_cache"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
+      | KL_CONF_TAKE1234,
+      kl_http_log_open_file_cache,
       KL_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -145,6 +190,9 @@ kl_http_log_create_main_conf(kl_conf_t *cf)
             != KL_OK
         || kl_array_init(&lmcf->buffers, cf->pool, 2,
                          sizeof(kl_http_log_buf_t *))
+               != KL_OK
+        || kl_array_init(&lmcf->caches, cf->pool, 2,
+                         sizeof(kl_http_log_cache_t *))
                != KL_OK)
     {
         return NULL;
@@ -199,6 +247,8 @@ kl_http_log_create_loc_conf(kl_conf_t *cf)
     }
 
     /* logs NULL and off 0: not set here, inherited in merge. */
+    llcf->cache = KL_CONF_UNSET_PTR;
+
     return llcf;
 }
 
@@ -211,6 +261,14 @@ kl_http_log_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_http_log_t           *log;
     kl_http_log_fmt_t       *fmt;
     kl_http_log_main_conf_t *lmcf;
+
+    if (conf->cache == KL_CONF_UNSET_PTR) {
+        conf->cache = prev->cache;
+    }
+
+    if (conf->cache == KL_CONF_UNSET_PTR) {
+        conf->cache = NULL;
+    }
 
     if (conf->logs || conf->off) {
         return KL_CONF_OK;
@@ -548,12 +606,50 @@ kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
         return KL_CONF_ERROR;
     }
 
+    if (size && log->script) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "buffered logs cannot have variables in name");
+        return KL_CONF_ERROR;
+    }
+
     if (size) {
         return kl_http_log_add_buffer(cf, log->file, size, (kl_msec_t) flush,
                                       &value[1]);
     }
 
     return KL_CONF_OK;
+}
+
+
+/*
+ * As nginx: the prefix is put before the text, not before the result, so
+ * "logs/$host.log" and "$host.log" both stay under the prefix whatever
+ * the variables hold (kl_http_log_path_valid refuses "..").
+ */
+static kl_int_t
+kl_http_log_compile_path(kl_conf_t *cf, kl_http_log_t *log, kl_str_t *path)
+{
+    kl_str_t                        full;
+    kl_http_compile_complex_value_t ccv;
+
+    full = *path;
+
+    if (kl_conf_full_name(cf->cycle, &full, 0) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    log->script = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+    if (log->script == NULL) {
+        return KL_ERROR;
+    }
+
+    kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &full;
+    ccv.complex_value = log->script;
+    ccv.zero = 1;
+
+    return kl_http_compile_complex_value(&ccv);
 }
 
 
@@ -587,10 +683,6 @@ kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return "to syslog is not supported";
     }
 
-    if (kl_http_script_variables_count(&value[1])) {
-        return "with variables in the path is not supported";
-    }
-
     if (llcf->logs == NULL) {
         llcf->logs = kl_array_create(cf->pool, 2, sizeof(kl_http_log_t));
         if (llcf->logs == NULL) {
@@ -605,8 +697,13 @@ kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     kl_memzero(log, sizeof(kl_http_log_t));
 
-    log->file = kl_cycle_open_file(cf->cycle, &value[1]);
-    if (log->file == NULL) {
+    if (kl_http_script_variables_count(&value[1]) == 0) {
+        log->file = kl_cycle_open_file(cf->cycle, &value[1]);
+        if (log->file == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+    } else if (kl_http_log_compile_path(cf, log, &value[1]) != KL_OK) {
         return KL_CONF_ERROR;
     }
 
@@ -635,6 +732,121 @@ kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     return kl_http_log_set_params(cf, log);
+}
+
+
+/* open_log_file_cache max=N [inactive=T] [min_uses=N] [valid=T] | off */
+static char *
+kl_http_log_open_file_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_log_loc_conf_t  *llcf = conf;
+    time_t                   inactive, valid;
+    kl_str_t                *value, s;
+    kl_int_t                 max, min_uses;
+    kl_uint_t                i, off;
+    kl_http_log_cache_t     *cache, **cp;
+    kl_http_log_main_conf_t *lmcf;
+
+    (void) cmd;
+
+    if (llcf->cache != KL_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    max = 0;
+    inactive = 10;
+    valid = 60;
+    min_uses = 1;
+    off = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (kl_strncmp(value[i].data, "max=", 4) == 0) {
+            max = kl_atoi(value[i].data + 4, value[i].len - 4);
+            if (max == KL_ERROR) {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (kl_strncmp(value[i].data, "inactive=", 9) == 0) {
+            s.len = value[i].len - 9;
+            s.data = value[i].data + 9;
+
+            inactive = (time_t) kl_conf_parse_time(&s, 1);
+            if (inactive == (time_t) KL_ERROR) {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (kl_strncmp(value[i].data, "min_uses=", 9) == 0) {
+            min_uses = kl_atoi(value[i].data + 9, value[i].len - 9);
+            if (min_uses == KL_ERROR) {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (kl_strncmp(value[i].data, "valid=", 6) == 0) {
+            s.len = value[i].len - 6;
+            s.data = value[i].data + 6;
+
+            valid = (time_t) kl_conf_parse_time(&s, 1);
+            if (valid == (time_t) KL_ERROR) {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (kl_strcmp(value[i].data, "off") == 0) {
+            off = 1;
+            continue;
+        }
+
+failed:
+
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid \"open_log_file_cache\" parameter \"%V\"",
+                          &value[i]);
+        return KL_CONF_ERROR;
+    }
+
+    if (off) {
+        llcf->cache = NULL;
+        return KL_CONF_OK;
+    }
+
+    if (max == 0) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"open_log_file_cache\" must have \"max\" "
+                          "parameter");
+        return KL_CONF_ERROR;
+    }
+
+    cache = kl_pcalloc(cf->pool, sizeof(kl_http_log_cache_t));
+    lmcf = kl_http_conf_get_module_main_conf(cf, kl_http_log_module);
+    cp = kl_array_push(&lmcf->caches);
+    if (cache == NULL || cp == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    /* The entries are the worker's: allocated at first use. */
+    cache->max = (kl_uint_t) max;
+    cache->inactive = inactive;
+    cache->valid = valid;
+    cache->min_uses = (kl_uint_t) min_uses;
+
+    *cp = cache;
+    llcf->cache = cache;
+
+    return KL_CONF_OK;
 }
 
 
@@ -815,12 +1027,12 @@ kl_http_log_line(kl_http_request_t *r, kl_http_log_fmt_t *fmt, u_char *p)
 
 
 static void
-kl_http_log_write(kl_open_file_t *file, u_char *buf, size_t len,
+kl_http_log_write(kl_fd_t fd, u_char *name, u_char *buf, size_t len,
                   time_t *error_time, kl_log_t *log)
 {
     ssize_t n;
 
-    n = write(file->fd, buf, len);
+    n = write(fd, buf, len);
 
     if (n == (ssize_t) len) {
         return;
@@ -835,13 +1047,256 @@ kl_http_log_write(kl_open_file_t *file, u_char *buf, size_t len,
 
     if (n == -1) {
         kl_log_error(KL_LOG_ALERT, log, errno, "write() to \"%s\" failed",
-                     file->name.data);
+                     name);
         return;
     }
 
     kl_log_error(KL_LOG_ALERT, log, 0,
-                 "write() to \"%s\" was incomplete: %z of %uz", file->name.data,
-                 n, len);
+                 "write() to \"%s\" was incomplete: %z of %uz", name, n, len);
+}
+
+
+/*
+ * An evaluated path must name a file under what the text allows: not
+ * empty, not a directory ("logs/" with an empty variable), no NUL byte
+ * (open() would stop there) and no ".." segment, so a variable cannot
+ * climb out of the prefix. nginx checks none of these; kiln refuses.
+ */
+static kl_uint_t
+kl_http_log_path_valid(kl_str_t *path)
+{
+    size_t i;
+
+    if (path->len == 0 || path->data[path->len - 1] == '/') {
+        return 0;
+    }
+
+    if (memchr(path->data, '\0', path->len) != NULL) {
+        return 0;
+    }
+
+    for (i = 0; i + 1 < path->len; i++) {
+        if (path->data[i] == '.' && path->data[i + 1] == '.'
+            && (i == 0 || path->data[i - 1] == '/')
+            && (i + 2 == path->len || path->data[i + 2] == '/'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static kl_fd_t
+kl_http_log_open_path(u_char *name, struct stat *sb, kl_log_t *log)
+{
+    kl_fd_t fd;
+
+    fd = kl_open_file(name, KL_FILE_APPEND, KL_FILE_CREATE_OR_OPEN,
+                      KL_FILE_DEFAULT_ACCESS);
+
+    if (fd == -1) {
+        kl_log_error(KL_LOG_CRIT, log, errno, "open() \"%s\" failed", name);
+        return -1;
+    }
+
+    if (sb && kl_fd_info(fd, sb) == -1) {
+        kl_log_error(KL_LOG_CRIT, log, errno, "fstat() \"%s\" failed", name);
+        close(fd);
+        return -1;
+    }
+
+    return fd;
+}
+
+
+static void
+kl_http_log_cache_drop(kl_http_log_cache_t *cache, kl_uint_t i)
+{
+    if (cache->entries[i].fd != -1) {
+        close(cache->entries[i].fd);
+    }
+
+    kl_free(cache->entries[i].name);
+
+    cache->entries[i] = cache->entries[--cache->n];
+}
+
+
+static uint32_t
+kl_http_log_hash(u_char *p, size_t len)
+{
+    uint32_t h;
+
+    /* FNV-1a: only to skip most names without comparing them. */
+    for (h = 2166136261u; len; len--) {
+        h = (h ^ *p++) * 16777619u;
+    }
+
+    return h;
+}
+
+
+/*
+ * The entry for path, with its descriptor open, or NULL (logged). Entries
+ * unused for inactive go first; a full cache drops its least recently
+ * used one. Past valid, a path naming another file, or none, is reopened.
+ */
+static kl_http_log_cached_t *
+kl_http_log_cache_open(kl_http_log_cache_t *cache, kl_str_t *path,
+                       kl_log_t *log)
+{
+    time_t                now;
+    uint32_t              hash;
+    kl_uint_t             i, lru;
+    struct stat           sb;
+    kl_http_log_cached_t *e;
+
+    if (cache->entries == NULL) {
+        cache->entries =
+            kl_calloc(cache->max * sizeof(kl_http_log_cached_t), log);
+        if (cache->entries == NULL) {
+            return NULL;
+        }
+    }
+
+    now = kl_loop.clock.sec;
+    hash = kl_http_log_hash(path->data, path->len);
+    e = NULL;
+
+    for (i = 0; i < cache->n; /* void */) {
+        if (now - cache->entries[i].accessed > cache->inactive) {
+            kl_http_log_cache_drop(cache, i);
+            continue;
+        }
+
+        if (cache->entries[i].hash == hash && cache->entries[i].len == path->len
+            && memcmp(cache->entries[i].name, path->data, path->len) == 0)
+        {
+            e = &cache->entries[i];
+        }
+
+        i++;
+    }
+
+    if (e == NULL) {
+        if (cache->n == cache->max) {
+            for (lru = 0, i = 1; i < cache->n; i++) {
+                if (cache->entries[i].accessed < cache->entries[lru].accessed) {
+                    lru = i;
+                }
+            }
+
+            kl_http_log_cache_drop(cache, lru);
+        }
+
+        e = &cache->entries[cache->n];
+        kl_memzero(e, sizeof(kl_http_log_cached_t));
+        e->fd = -1;
+
+        e->name = kl_alloc(path->len + 1, log);
+        if (e->name == NULL) {
+            return NULL;
+        }
+
+        *kl_cpymem(e->name, path->data, path->len) = '\0';
+        e->len = path->len;
+        e->hash = hash;
+        cache->n++;
+
+    } else if (e->fd != -1 && now - e->created >= cache->valid) {
+        /* Rotated: the path names another file, or nothing. */
+        if (kl_file_info(e->name, &sb) == -1 || sb.st_ino != e->ino
+            || sb.st_dev != e->dev)
+        {
+            close(e->fd);
+            e->fd = -1;
+
+        } else {
+            e->created = now;
+        }
+    }
+
+    e->uses++;
+    e->accessed = now;
+
+    if (e->fd == -1) {
+        e->fd = kl_http_log_open_path(e->name, &sb, log);
+        if (e->fd == -1) {
+            kl_http_log_cache_drop(cache, (kl_uint_t) (e - cache->entries));
+            return NULL;
+        }
+
+        e->created = now;
+        e->dev = sb.st_dev;
+        e->ino = sb.st_ino;
+    }
+
+    return e;
+}
+
+
+static void
+kl_http_log_cache_close(kl_http_log_cache_t *cache)
+{
+    while (cache->n) {
+        kl_http_log_cache_drop(cache, cache->n - 1);
+    }
+
+    kl_free(cache->entries);
+    cache->entries = NULL;
+}
+
+
+/* A line for a log whose path has variables (nginx's script write). */
+static void
+kl_http_log_script_write(kl_http_request_t *r, kl_http_log_t *log, u_char *buf,
+                         size_t len)
+{
+    kl_fd_t                 fd;
+    kl_str_t                path;
+    kl_http_log_cached_t   *e;
+    kl_http_log_loc_conf_t *llcf;
+
+    if (kl_http_complex_value(r, log->script, &path) != KL_OK) {
+        return;
+    }
+
+    if (!kl_http_log_path_valid(&path)) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "invalid access_log path \"%s\"", path.data);
+        return;
+    }
+
+    llcf = kl_http_get_module_loc_conf(r, kl_http_log_module);
+
+    if (llcf->cache) {
+        e = kl_http_log_cache_open(llcf->cache, &path, r->connection->log);
+        if (e == NULL) {
+            return;
+        }
+
+        kl_http_log_write(e->fd, e->name, buf, len, &log->error_time,
+                          r->connection->log);
+
+        /* Used fewer than min_uses times: not worth a descriptor yet. */
+        if (e->uses < llcf->cache->min_uses) {
+            close(e->fd);
+            e->fd = -1;
+        }
+
+        return;
+    }
+
+    fd = kl_http_log_open_path(path.data, NULL, r->connection->log);
+    if (fd == -1) {
+        return;
+    }
+
+    kl_http_log_write(fd, path.data, buf, len, &log->error_time,
+                      r->connection->log);
+    close(fd);
 }
 
 
@@ -879,6 +1334,18 @@ kl_http_log_handler(kl_http_request_t *r)
         }
 
         len = kl_http_log_line_len(r, log[l].format);
+
+        if (log[l].script) {
+            line = kl_pnalloc(r->pool, len);
+            if (line == NULL) {
+                return KL_ERROR;
+            }
+
+            p = kl_http_log_line(r, log[l].format, line);
+            kl_http_log_script_write(r, &log[l], line, p - line);
+            continue;
+        }
+
         buffer = kl_http_log_find_buffer(lmcf, log[l].file);
 
         if (buffer) {
@@ -905,8 +1372,8 @@ kl_http_log_handler(kl_http_request_t *r)
 
         p = kl_http_log_line(r, log[l].format, line);
 
-        kl_http_log_write(log[l].file, line, p - line, &log[l].error_time,
-                          r->connection->log);
+        kl_http_log_write(log[l].file->fd, log[l].file->name.data, line,
+                          p - line, &log[l].error_time, r->connection->log);
     }
 
     return KL_OK;
@@ -917,9 +1384,9 @@ static void
 kl_http_log_flush(kl_http_log_buf_t *buffer, kl_log_t *log)
 {
     if (buffer->pos > buffer->start) {
-        kl_http_log_write(buffer->file, buffer->start,
-                          buffer->pos - buffer->start, &buffer->error_time,
-                          log);
+        kl_http_log_write(buffer->file->fd, buffer->file->name.data,
+                          buffer->start, buffer->pos - buffer->start,
+                          &buffer->error_time, log);
         buffer->pos = buffer->start;
     }
 
@@ -942,6 +1409,7 @@ kl_http_log_exit_process(kl_cycle_t *cycle)
     kl_uint_t                i;
     kl_http_conf_ctx_t      *ctx;
     kl_http_log_buf_t      **buffer;
+    kl_http_log_cache_t    **cache;
     kl_http_log_main_conf_t *lmcf;
 
     ctx = (kl_http_conf_ctx_t *) cycle->conf_ctx[kl_http_module.index];
@@ -955,6 +1423,12 @@ kl_http_log_exit_process(kl_cycle_t *cycle)
 
     for (i = 0; i < lmcf->buffers.nelts; i++) {
         kl_http_log_flush(buffer[i], cycle->log);
+    }
+
+    cache = lmcf->caches.elts;
+
+    for (i = 0; i < lmcf->caches.nelts; i++) {
+        kl_http_log_cache_close(cache[i]);
     }
 }
 

@@ -2,7 +2,9 @@
 # access_log.t: the log module: the default "combined" line byte for byte,
 # log_format with variables and escape=json|none, access_log off, two logs
 # in one location, buffer= (flushed when full, after flush=, at exit),
-# if=, and rotation by USR1 losing no line.
+# if=, and rotation by USR1 losing no line. Then paths with variables
+# (a file per value, opened by the worker, ".." refused) and
+# open_log_file_cache (a renamed file keeps its lines until valid=).
 
 use strict;
 use warnings;
@@ -97,7 +99,7 @@ for my $dir (qw(custom json off two if flush full exit)) {
     $t->write_file("html/$dir/a.html", "$dir\n");
 }
 
-$t->plan(38);
+$t->plan(59);
 $t->run;
 
 my $time = qr{\d\d/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}};
@@ -318,3 +320,135 @@ ok($rc && $err =~ /already defined with conflicting parameters/,
 
 ($rc, $err) = conf_error("access_log off combined;");
 ok($rc && $err =~ /invalid parameter "combined"/, 'off takes nothing more');
+
+($rc, $err) = conf_error("access_log $d/\$host.log combined buffer=1k;");
+ok($rc && $err =~ /buffered logs cannot have variables in name/,
+    'buffer= with variables in the path');
+
+($rc, $err) = conf_error('open_log_file_cache max=x;');
+ok($rc && $err =~ /invalid "open_log_file_cache" parameter "max=x"/,
+    'open_log_file_cache: a bad max');
+
+($rc, $err) = conf_error('open_log_file_cache inactive=1s;');
+ok($rc && $err =~ /"open_log_file_cache" must have "max" parameter/,
+    'open_log_file_cache: max is required');
+
+($rc, $err) = conf_error('open_log_file_cache max=1; open_log_file_cache off;');
+ok($rc && $err =~ /"open_log_file_cache" directive is duplicate/,
+    'open_log_file_cache: once a level');
+
+# Paths with variables: a second run. The worker opens the files, so as
+# root (workers are nobody) their folder must be writable by anyone.
+
+mkdir "$d/vlogs";
+chmod 0777, "$d/vlogs";
+
+$t->write_file_expand('kiln.conf', <<'EOF');
+daemon on;
+pid %%TESTDIR%%/kiln.pid;
+error_log %%TESTDIR%%/error.log info;
+worker_processes 1;
+
+events {
+    worker_connections 64;
+}
+
+http {
+    log_format  tag  '$arg_n';
+
+    server {
+        listen       127.0.0.1:%%PORT_8082%%;
+        server_name  localhost;
+        root         %%TESTDIR%%/html;
+
+        access_log   vlogs/host-$host.log tag;
+
+        location /arg/ {
+            access_log  vlogs/$arg_x.log tag;
+        }
+
+        location /cached/ {
+            open_log_file_cache  max=4 valid=2s;
+            access_log  %%TESTDIR%%/vlogs/c-$arg_x.log tag;
+        }
+
+        location /uncached/ {
+            access_log  %%TESTDIR%%/vlogs/u-$arg_x.log tag;
+        }
+    }
+}
+EOF
+
+$t->write_file("html/$_/a.html", "$_\n") for qw(arg cached uncached);
+$t->run;
+$master = $t->master_pid;
+
+sub vget {
+    my ($uri, $host) = @_;
+
+    return parse_response(
+        http("GET $uri HTTP/1.0\r\nHost: " . ($host // 'localhost')
+            . "\r\n\r\n", port => 8082)) // {};
+}
+
+is(vget('/index.html?n=1', 'a.example')->{status}, 200, 'variable path: 200');
+vget('/index.html?n=2', 'b.example');
+vget('/index.html?n=3', 'a.example');
+is($t->read_file('vlogs/host-a.example.log'), "1\n3\n",
+    'a file per $host, relative to the prefix');
+is($t->read_file('vlogs/host-b.example.log'), "2\n", 'and the other host');
+
+SKIP: {
+    skip 'not root: the worker runs as this user', 1 if $> != 0;
+    isnt((stat "$d/vlogs/host-a.example.log")[4], 0,
+        'created by the worker, as its user');
+}
+
+vget('/arg/a.html?x=one&n=4');
+is($t->read_file('vlogs/one.log'), "4\n", '$arg_x names the file');
+
+is(vget('/arg/a.html?x=../escaped&n=5')->{status}, 200,
+    'a ".." value: the request is served');
+ok(!-e "$d/escaped.log", 'a ".." value: nothing written outside');
+ok(wait_for(sub { $t->read_file('error.log')
+        =~ /invalid access_log path "[^"]*\/vlogs\/\.\.\/escaped\.log"/ }),
+    'a ".." value: the refusal logged');
+
+# open_log_file_cache off (the default): each line opens the path anew.
+
+vget('/uncached/a.html?x=u&n=1');
+rename "$d/vlogs/u-u.log", "$d/vlogs/u-u.log.1" or die "rename: $!\n";
+vget('/uncached/a.html?x=u&n=2');
+is($t->read_file('vlogs/u-u.log.1') . '|' . $t->read_file('vlogs/u-u.log'),
+    "1\n|2\n", 'no cache: a renamed file gets nothing more');
+ok(!holding("$d/vlogs/u-u.log"), 'no cache: the file is not kept open');
+
+# valid=2s: the cached descriptor outlives a rename until valid expires.
+
+my $t1 = time();
+vget('/cached/a.html?x=r&n=1');
+ok(scalar(holding("$d/vlogs/c-r.log")), 'cached: the worker keeps the file');
+rename "$d/vlogs/c-r.log", "$d/vlogs/c-r.log.1" or die "rename: $!\n";
+vget('/cached/a.html?x=r&n=2');
+my $quick = time() - $t1 < 0.9;
+
+my $n = 2;
+ok(wait_for(sub { vget('/cached/a.html?x=r&n=' . ++$n);
+        -e "$d/vlogs/c-r.log" }, 8, 0.2),
+    'cached: reopened once valid has passed');
+my $took = time() - $t1;
+
+SKIP: {
+    skip 'the machine was too slow to see the cached descriptor', 2
+        unless $quick;
+    like($t->read_file('vlogs/c-r.log.1'), qr/^1\n2\n/,
+        'cached: lines go to the renamed file until then');
+    cmp_ok($took, '>=', 0.9, 'not before valid');
+}
+
+is(join(',', lines('vlogs/c-r.log.1'), lines('vlogs/c-r.log')),
+    join(',', 1 .. $n), 'cached: every line once, across the two files');
+ok(wait_for(sub { !holding("$d/vlogs/c-r.log.1") }),
+    'cached: the renamed file is closed');
+
+ok($t->stop, 'kiln stops again');
