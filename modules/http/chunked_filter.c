@@ -175,35 +175,14 @@ static kl_chain_t *
 kl_http_chunked_create_trailers(kl_http_request_t     *r,
                                 kl_http_chunked_ctx_t *ctx)
 {
-    size_t          len;
-    u_char         *p;
-    kl_buf_t       *b;
-    kl_uint_t       i;
-    kl_chain_t     *cl;
-    kl_table_elt_t *h;
-    kl_list_part_t *part;
+    size_t      len;
+    u_char     *p;
+    kl_buf_t   *b;
+    kl_chain_t *cl;
 
     static u_char last_chunk[] = "\r\n0\r\n\r\n";
 
-    len = 0;
-    part = &r->headers_out.trailers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash) {
-            len += h[i].key.len + sizeof(": ") - 1 + h[i].value.len
-                   + sizeof("\r\n") - 1;
-        }
-    }
+    len = kl_http_fields_length(&r->headers_out.trailers);
 
     cl = kl_http_chunked_get_buf(r, ctx);
     if (cl == NULL) {
@@ -230,30 +209,7 @@ kl_http_chunked_create_trailers(kl_http_request_t     *r,
     b->pos = p;
     p = kl_cpymem(p, "\r\n0\r\n", sizeof("\r\n0\r\n") - 1);
 
-    part = &r->headers_out.trailers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        p = kl_cpymem(p, h[i].key.data, h[i].key.len);
-        *p++ = ':';
-        *p++ = ' ';
-        p = kl_cpymem(p, h[i].value.data, h[i].value.len);
-        *p++ = '\r';
-        *p++ = '\n';
-    }
+    p = kl_http_fields_write(p, &r->headers_out.trailers);
 
     *p++ = '\r';
     *p++ = '\n';

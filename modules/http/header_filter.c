@@ -101,10 +101,8 @@ kl_http_header_filter(kl_http_request_t *r)
     u_char                  *p;
     kl_str_t                *status_line, loc, rel;
     kl_buf_t                *b;
-    kl_uint_t                i, status;
+    kl_uint_t                status;
     kl_chain_t               out;
-    kl_table_elt_t          *h;
-    kl_list_part_t          *part;
     kl_http_core_loc_conf_t *clcf;
     u_char                   code[sizeof("999 ")];
     kl_str_t                 unnamed;
@@ -206,23 +204,7 @@ kl_http_header_filter(kl_http_request_t *r)
         len += sizeof("Location: \r\n") - 1 + loc.len + rel.len;
     }
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash) {
-            len += h[i].key.len + 2 + h[i].value.len + 2;
-        }
-    }
+    len += kl_http_fields_length(&r->headers_out.headers);
 
     b = kl_buf_create_temp(r->pool, len);
     if (b == NULL) {
@@ -309,7 +291,61 @@ kl_http_header_filter(kl_http_request_t *r)
                       sizeof("Connection: close\r\n") - 1);
     }
 
-    part = &r->headers_out.headers.part;
+    p = kl_http_fields_write(p, &r->headers_out.headers);
+
+    *p++ = '\r';
+    *p++ = '\n';
+
+    b->last = p;
+    b->last_buf = r->header_only;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return kl_http_write_filter(r, &out);
+}
+
+
+size_t
+kl_http_fields_length(kl_list_t *fields)
+{
+    size_t          len;
+    kl_uint_t       i;
+    kl_table_elt_t *h;
+    kl_list_part_t *part;
+
+    len = 0;
+    part = &fields->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash) {
+            len += h[i].key.len + sizeof(": ") - 1 + h[i].value.len
+                   + sizeof("\r\n") - 1;
+        }
+    }
+
+    return len;
+}
+
+
+u_char *
+kl_http_fields_write(u_char *p, kl_list_t *fields)
+{
+    kl_uint_t       i;
+    kl_table_elt_t *h;
+    kl_list_part_t *part;
+
+    part = &fields->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -334,14 +370,5 @@ kl_http_header_filter(kl_http_request_t *r)
         *p++ = '\n';
     }
 
-    *p++ = '\r';
-    *p++ = '\n';
-
-    b->last = p;
-    b->last_buf = r->header_only;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return kl_http_write_filter(r, &out);
+    return p;
 }

@@ -429,6 +429,15 @@ struct kl_http_core_loc_conf_s {
     kl_str_t  root;
     kl_uint_t root_set; /* from a root directive */
 
+    /*
+     * alias: 0 for root; else the length of the location prefix the URI
+     * loses; KL_HTTP_ALIAS_REGEX for a regex location's alias, the full
+     * path. root_cv (a kl_http_complex_value_t) is set when the path has
+     * variables, or is a regex location's alias.
+     */
+    size_t alias;
+    void  *root_cv;
+
     kl_array_t *types; /* kl_http_type_t, sorted */
     kl_str_t    default_type;
 
@@ -461,6 +470,8 @@ struct kl_http_core_loc_conf_s {
     kl_log_t   *error_log;   /* NULL until merged: then the cycle's */
     kl_int_t    recursive_error_pages;
 };
+
+#define KL_HTTP_ALIAS_REGEX ((size_t) -1)
 
 #define KL_HTTP_LINGERING_OFF    0
 #define KL_HTTP_LINGERING_ON     1
@@ -534,6 +545,10 @@ void     kl_http_discard_body_wait(kl_http_request_t *r);
 
 /* header_filter.c / write_filter.c: the ends of the two filter chains. */
 kl_int_t kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in);
+
+/* "Name: value CRLF" for each live field (hash != 0): length, then bytes. */
+size_t  kl_http_fields_length(kl_list_t *fields);
+u_char *kl_http_fields_write(u_char *p, kl_list_t *fields);
 
 /* core_module.c: config helpers for modules. */
 kl_int_t  kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
