@@ -1,16 +1,92 @@
-/* static.c: serving files under root: open, type, validators, and a sendfile body. */
+/* static.c: serving files under root: open (cached), type, validators, and the body. */
 
 #include "kl_http.h"
+#include "open_file_cache.h"
+
+
+/*
+ * Cached files up to this size are kept in memory, so header and body
+ * leave in one writev: no sendfile, no read per request.
+ */
+#define KL_HTTP_STATIC_SMALL 8192
+
+
+typedef struct {
+    kl_open_file_cache_t    *cache; /* NULL: open_file_cache off */
+    time_t                   valid;
+    kl_int_t                 min_uses;
+    kl_int_t                 errors;
+    kl_uint_t                disable_symlinks;
+    kl_http_complex_value_t *disable_symlinks_from; /* NULL: the whole path */
+} kl_http_static_loc_conf_t;
 
 
 static kl_int_t kl_http_static_handler(kl_http_request_t *r);
+static void    *kl_http_static_create_loc_conf(kl_conf_t *cf);
+static char    *kl_http_static_merge_loc_conf(kl_conf_t *cf, void *parent,
+                                              void *child);
+static char    *kl_http_static_open_file_cache(kl_conf_t *cf, kl_command_t *cmd,
+                                               void *conf);
+static char *kl_http_static_disable_symlinks(kl_conf_t *cf, kl_command_t *cmd,
+                                             void *conf);
 static kl_int_t kl_http_static_init(kl_conf_t *cf);
 static kl_int_t kl_http_static_redirect_dir(kl_http_request_t *r);
 static kl_int_t kl_http_static_not_allowed(kl_http_request_t *r);
 
 
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
+static kl_command_t  kl_http_static_commands[] = {
+
+    { kl_string("open_file_cache"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
+      | KL_CONF_TAKE12,
+      kl_http_static_open_file_cache,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_static_loc_conf_t, cache),
+      NULL },
+
+    { kl_string("open_file_cache_valid"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
+      | KL_CONF_TAKE1,
+      kl_conf_set_sec_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_static_loc_conf_t, valid),
+      NULL },
+
+    { kl_string("open_file_cache_min_uses"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
+      | KL_CONF_TAKE1,
+      kl_conf_set_num_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_static_loc_conf_t, min_uses),
+      NULL },
+
+    { kl_string("open_file_cache_errors"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
+      | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_static_loc_conf_t, errors),
+      NULL },
+
+    { kl_string("disable_symlinks"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
+      | KL_CONF_TAKE12,
+      kl_http_static_disable_symlinks,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    kl_null_command
+};
+/* clang-format on */
+
+
 static kl_http_module_t kl_http_static_module_ctx = {
     .postconfiguration = kl_http_static_init,
+    .create_loc_conf = kl_http_static_create_loc_conf,
+    .merge_loc_conf = kl_http_static_merge_loc_conf,
 };
 
 
@@ -18,7 +94,280 @@ kl_module_t kl_http_static_module = {
     .name = "kl_http_static_module",
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_static_module_ctx,
+    .commands = kl_http_static_commands,
 };
+
+
+static void *
+kl_http_static_create_loc_conf(kl_conf_t *cf)
+{
+    kl_http_static_loc_conf_t *slcf;
+
+    slcf = kl_pcalloc(cf->pool, sizeof(kl_http_static_loc_conf_t));
+    if (slcf == NULL) {
+        return NULL;
+    }
+
+    slcf->cache = KL_CONF_UNSET_PTR;
+    slcf->valid = KL_CONF_UNSET;
+    slcf->min_uses = KL_CONF_UNSET;
+    slcf->errors = KL_CONF_UNSET;
+    slcf->disable_symlinks = KL_CONF_UNSET_UINT;
+    slcf->disable_symlinks_from = KL_CONF_UNSET_PTR;
+
+    return slcf;
+}
+
+
+static char *
+kl_http_static_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
+{
+    kl_http_static_loc_conf_t *prev = parent;
+    kl_http_static_loc_conf_t *conf = child;
+
+    (void) cf;
+
+    /* A location without the directive shares its parent's cache. */
+    kl_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
+    kl_conf_merge_sec_value(conf->valid, prev->valid, 60);
+    kl_conf_merge_value(conf->min_uses, prev->min_uses, 1);
+    kl_conf_merge_value(conf->errors, prev->errors, 0);
+
+    if (conf->disable_symlinks == KL_CONF_UNSET_UINT) {
+        conf->disable_symlinks = prev->disable_symlinks;
+        conf->disable_symlinks_from = prev->disable_symlinks_from;
+    }
+
+    kl_conf_merge_uint_value(conf->disable_symlinks, prev->disable_symlinks,
+                             KL_DISABLE_SYMLINKS_OFF);
+    kl_conf_merge_ptr_value(conf->disable_symlinks_from,
+                            prev->disable_symlinks_from, NULL);
+
+    return KL_CONF_OK;
+}
+
+
+/* disable_symlinks off | on | if_not_owner [from=PART] */
+static char *
+kl_http_static_disable_symlinks(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_str_t                       *value, from;
+    kl_uint_t                       i;
+    kl_http_static_loc_conf_t      *slcf = conf;
+    kl_http_compile_complex_value_t ccv;
+
+    (void) cmd;
+
+    if (slcf->disable_symlinks != KL_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (kl_strcmp(value[i].data, "off") == 0) {
+            slcf->disable_symlinks = KL_DISABLE_SYMLINKS_OFF;
+            continue;
+        }
+
+        if (kl_strcmp(value[i].data, "if_not_owner") == 0) {
+            slcf->disable_symlinks = KL_DISABLE_SYMLINKS_NOTOWNER;
+            continue;
+        }
+
+        if (kl_strcmp(value[i].data, "on") == 0) {
+            slcf->disable_symlinks = KL_DISABLE_SYMLINKS_ON;
+            continue;
+        }
+
+        if (kl_strncmp(value[i].data, "from=", 5) == 0
+            && slcf->disable_symlinks_from == KL_CONF_UNSET_PTR)
+        {
+            from.data = value[i].data + 5;
+            from.len = value[i].len - 5;
+
+            slcf->disable_symlinks_from =
+                kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+            if (slcf->disable_symlinks_from == NULL) {
+                return KL_CONF_ERROR;
+            }
+
+            kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
+            ccv.cf = cf;
+            ccv.value = &from;
+            ccv.complex_value = slcf->disable_symlinks_from;
+
+            if (kl_http_compile_complex_value(&ccv) != KL_OK) {
+                return KL_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                          &value[i]);
+        return KL_CONF_ERROR;
+    }
+
+    if (slcf->disable_symlinks == KL_CONF_UNSET_UINT) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"disable_symlinks\" must have \"off\", \"on\" "
+                          "or \"if_not_owner\" parameter");
+        return KL_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2) {
+        slcf->disable_symlinks_from = NULL;
+        return KL_CONF_OK;
+    }
+
+    if (slcf->disable_symlinks_from == KL_CONF_UNSET_PTR) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "duplicate parameters \"%V %V\"",
+                          &value[1], &value[2]);
+        return KL_CONF_ERROR;
+    }
+
+    if (slcf->disable_symlinks == KL_DISABLE_SYMLINKS_OFF) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"from=\" cannot be used with \"off\" parameter");
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+/*
+ * As nginx: the part of path named by from= is opened as it is; an empty,
+ * foreign or whole-path value checks everything or nothing.
+ */
+static kl_int_t
+kl_http_static_set_symlinks(kl_http_request_t         *r,
+                            kl_http_static_loc_conf_t *slcf, kl_str_t *path,
+                            kl_open_file_info_t *of)
+{
+    u_char  *p;
+    kl_str_t from;
+
+    of->disable_symlinks = slcf->disable_symlinks;
+    of->disable_symlinks_from = 0;
+
+    if (slcf->disable_symlinks_from == NULL) {
+        return KL_OK;
+    }
+
+    if (kl_http_complex_value(r, slcf->disable_symlinks_from, &from) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    if (from.len == 0 || from.len > path->len
+        || memcmp(path->data, from.data, from.len) != 0)
+    {
+        return KL_OK;
+    }
+
+    if (from.len == path->len) {
+        of->disable_symlinks = KL_DISABLE_SYMLINKS_OFF;
+        return KL_OK;
+    }
+
+    p = path->data + from.len;
+
+    if (*p == '/') {
+        of->disable_symlinks_from = from.len;
+        return KL_OK;
+    }
+
+    p--;
+
+    if (*p == '/') {
+        of->disable_symlinks_from = from.len - 1;
+    }
+
+    return KL_OK;
+}
+
+
+/* open_file_cache max=N [inactive=T] | off */
+static char *
+kl_http_static_open_file_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    time_t                     inactive;
+    kl_int_t                   max, n;
+    kl_str_t                  *value, s;
+    kl_uint_t                  i;
+    kl_http_static_loc_conf_t *slcf = conf;
+
+    (void) cmd;
+
+    if (slcf->cache != KL_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    max = 0;
+    inactive = 60;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len > 4 && kl_strncmp(value[i].data, "max=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+            max = kl_atoi(s.data, s.len);
+
+            if (max <= 0) {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (value[i].len > 9 && kl_strncmp(value[i].data, "inactive=", 9) == 0)
+        {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+            n = kl_conf_parse_time(&s, 1);
+
+            if (n == KL_ERROR) {
+                goto failed;
+            }
+
+            inactive = (time_t) n;
+            continue;
+        }
+
+        if (value[i].len == 3 && kl_strncmp(value[i].data, "off", 3) == 0) {
+            slcf->cache = NULL;
+            continue;
+        }
+
+failed:
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid \"open_file_cache\" parameter \"%V\"",
+                          &value[i]);
+        return KL_CONF_ERROR;
+    }
+
+    if (slcf->cache == NULL) {
+        /* nginx: "off" wins over any other parameter given with it. */
+        return KL_CONF_OK;
+    }
+
+    if (max == 0) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"open_file_cache\" must have the \"max\" "
+                          "parameter");
+        return KL_CONF_ERROR;
+    }
+
+    slcf->cache = kl_open_file_cache_create(cf->pool, max, inactive);
+    if (slcf->cache == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
 
 
 static kl_int_t
@@ -71,16 +420,14 @@ kl_http_static_open_error(kl_http_request_t *r, kl_err_t err, kl_str_t *path)
 static kl_int_t
 kl_http_static_handler(kl_http_request_t *r)
 {
-    int                     fd;
-    size_t                  root;
-    kl_int_t                rc;
-    kl_str_t                path;
-    kl_buf_t               *b;
-    kl_file_t              *file;
-    kl_chain_t              out;
-    struct stat             st;
-    kl_pool_cleanup_t      *cln;
-    kl_pool_cleanup_file_t *clnf;
+    size_t                     root;
+    kl_int_t                   rc;
+    kl_str_t                   path;
+    kl_buf_t                  *b;
+    kl_file_t                 *file;
+    kl_chain_t                 out;
+    kl_open_file_info_t        of;
+    kl_http_static_loc_conf_t *slcf;
 
     if (!(r->method & (KL_HTTP_GET | KL_HTTP_HEAD | KL_HTTP_POST))) {
         return kl_http_static_not_allowed(r);
@@ -99,34 +446,38 @@ kl_http_static_handler(kl_http_request_t *r)
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln = kl_pool_cleanup_add(r->pool, sizeof(kl_pool_cleanup_file_t));
-    if (cln == NULL) {
+    slcf = kl_http_get_module_loc_conf(r, kl_http_static_module);
+
+    kl_memzero(&of, sizeof(kl_open_file_info_t));
+    of.valid = slcf->valid;
+    of.min_uses = slcf->min_uses;
+    of.errors = slcf->errors ? 1 : 0;
+    of.read_small = KL_HTTP_STATIC_SMALL;
+
+    if (kl_http_static_set_symlinks(r, slcf, &path, &of) != KL_OK) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    fd = open((char *) path.data, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (kl_open_cached_file(slcf->cache, &path, &of, r->pool, kl_loop.clock.sec)
+        != KL_OK)
+    {
+        if (of.err == ENOMEM || of.failed == NULL
+            || kl_strcmp(of.failed, "open()") != 0)
+        {
+            kl_log_error(KL_LOG_CRIT, r->connection->log, of.err,
+                         "%s \"%s\" failed", of.failed ? of.failed : "open()",
+                         path.data);
+            return KL_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
-    if (fd == -1) {
-        return kl_http_static_open_error(r, errno, &path);
+        return kl_http_static_open_error(r, of.err, &path);
     }
 
-    clnf = cln->data;
-    clnf->fd = fd;
-    clnf->name = path.data;
-    clnf->log = r->pool->log;
-    cln->handler = kl_pool_cleanup_file;
-
-    if (fstat(fd, &st) == -1) {
-        kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
-                     "fstat() \"%s\" failed", path.data);
-        return KL_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (S_ISDIR(st.st_mode)) {
+    if (of.is_dir) {
         return kl_http_static_redirect_dir(r);
     }
 
-    if (!S_ISREG(st.st_mode)) {
+    if (!of.is_file) {
         kl_log_error(KL_LOG_CRIT, r->connection->log, 0,
                      "\"%s\" is not a regular file", path.data);
         return KL_HTTP_NOT_FOUND;
@@ -144,51 +495,53 @@ kl_http_static_handler(kl_http_request_t *r)
     }
 
     r->headers_out.status = KL_HTTP_OK;
-    r->headers_out.content_length_n = st.st_size;
-    r->headers_out.last_modified_time = st.st_mtime;
+    r->headers_out.content_length_n = of.size;
+    r->headers_out.last_modified_time = of.mtime;
 
     if (kl_http_set_etag(r) != KL_OK || kl_http_set_content_type(r) != KL_OK) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (r->method == KL_HTTP_HEAD || st.st_size == 0) {
-        r->header_only = (r->method == KL_HTTP_HEAD);
+    r->allow_ranges = 1;
 
-        rc = kl_http_send_header(r);
+    /* A 304 or 412 from the filters, or HEAD, ends with the head. */
+    rc = kl_http_send_header(r);
 
-        if (rc == KL_ERROR || rc > KL_OK || r->header_only) {
-            return rc;
-        }
+    if (rc == KL_ERROR || rc > KL_OK || r->header_only) {
+        return rc;
     }
 
     b = kl_buf_calloc(r->pool);
-    file = kl_pcalloc(r->pool, sizeof(kl_file_t));
-
-    if (b == NULL || file == NULL) {
+    if (b == NULL) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    file->fd = fd;
-    file->name = path;
-    file->log = r->connection->log;
-    file->info = st;
-
-    b->file = file;
-    b->file_pos = 0;
-    b->file_last = st.st_size;
-    b->in_file = st.st_size ? 1 : 0;
     b->last_buf = 1;
 
-    if (st.st_size == 0) {
-        out.buf = b;
-        out.next = NULL;
-        return kl_http_output_filter(r, &out);
-    }
+    if (of.data) {
+        /* The cache's copy outlives the request: it holds the entry. */
+        b->pos = of.data;
+        b->last = of.data + of.size;
+        b->memory = 1;
 
-    rc = kl_http_send_header(r);
+    } else if (of.size) {
+        file = kl_pcalloc(r->pool, sizeof(kl_file_t));
+        if (file == NULL) {
+            return KL_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
-    if (rc == KL_ERROR || rc > KL_OK) {
-        return rc;
+        file->fd = of.fd;
+        file->name = path;
+        file->log = r->connection->log;
+        file->info.st_size = of.size;
+        file->info.st_mtime = of.mtime;
+        file->info.st_ino = of.inode;
+        file->info.st_mode = S_IFREG;
+
+        b->file = file;
+        b->file_pos = 0;
+        b->file_last = of.size;
+        b->in_file = 1;
     }
 
     out.buf = b;

@@ -80,7 +80,8 @@ kl_http_chunked_header_filter(kl_http_request_t *r)
 
     if (status == KL_HTTP_NOT_MODIFIED || status == KL_HTTP_NO_CONTENT
         || status < KL_HTTP_OK || r != r->main || r->header_only
-        || r->method == KL_HTTP_HEAD || r->headers_out.content_length_n != -1)
+        || r->method == KL_HTTP_HEAD
+        || (r->headers_out.content_length_n != -1 && !r->expect_trailers))
     {
         return cmf->next_header_filter(r);
     }
@@ -89,9 +90,23 @@ kl_http_chunked_header_filter(kl_http_request_t *r)
 
     if (r->http_version < KL_HTTP_VERSION_11 || !clf->chunked_transfer_encoding)
     {
-        /* Only closing the connection can end this body. */
-        r->keepalive = 0;
+        if (r->headers_out.content_length_n == -1) {
+            /* Only closing the connection can end this body. */
+            r->keepalive = 0;
+        }
+
+        /* A known length wins over trailers that cannot be sent. */
         return cmf->next_header_filter(r);
+    }
+
+    /* Trailers need chunks: the length goes, as in nginx. */
+    if (r->headers_out.content_length_n != -1) {
+        r->headers_out.content_length_n = -1;
+
+        if (r->headers_out.content_length) {
+            r->headers_out.content_length->hash = 0;
+            r->headers_out.content_length = NULL;
+        }
     }
 
     ctx = kl_pcalloc(r->pool, sizeof(kl_http_chunked_ctx_t));

@@ -1,6 +1,6 @@
 /*
  * core_module.c: the HTTP core module: server, location, listen,
- * server_name, root, types and the engine's timeouts, sizes and flags.
+ * server_name, root, alias, types and the engine's timeouts, sizes and flags.
  */
 
 #include "kl_http.h"
@@ -104,6 +104,13 @@ static kl_command_t  kl_http_core_commands[] = {
 
     { kl_string("root"),
       KL_HTTP_ANY_LOC | KL_HTTP_LIF_CONF | KL_CONF_TAKE1,
+      kl_http_core_root,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("alias"),
+      KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_core_root,
       KL_HTTP_LOC_CONF_OFFSET,
       0,
@@ -531,6 +538,8 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     if (conf->root.data == NULL) {
         conf->root = prev->root;
         conf->root_set = prev->root_set;
+        conf->alias = prev->alias;
+        conf->root_cv = prev->root_cv;
 
         if (conf->root.data == NULL) {
             kl_str_set(&conf->root, "html");
@@ -616,31 +625,105 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 }
 
 
+/* root and alias, as nginx's one setter for both. */
 static char *
 kl_http_core_root(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_core_loc_conf_t *clcf = conf;
-    kl_str_t                *value;
+    kl_http_core_loc_conf_t        *clcf = conf;
+    kl_uint_t                       alias, n;
+    kl_str_t                       *value;
+    kl_http_complex_value_t        *cv;
+    kl_http_compile_complex_value_t ccv;
 
-    (void) cmd;
+    alias = (cmd->name.len == sizeof("alias") - 1);
 
     if (clcf->root.data) {
-        return "is duplicate";
+        if ((clcf->alias != 0) == alias) {
+            return "is duplicate";
+        }
+
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"%V\" directive is duplicate, "
+                          "\"%s\" directive was specified earlier",
+                          &cmd->name, clcf->alias ? "alias" : "root");
+        return KL_CONF_ERROR;
+    }
+
+    if (clcf->named && alias) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "the \"alias\" directive cannot be used "
+                          "inside the named location");
+        return KL_CONF_ERROR;
     }
 
     value = cf->args->elts;
 
+    if (strstr((char *) value[1].data, "$document_root")
+        || strstr((char *) value[1].data, "${document_root}"))
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "the $document_root variable cannot be used "
+                          "in the \"%V\" directive",
+                          &cmd->name);
+        return KL_CONF_ERROR;
+    }
+
+    if (strstr((char *) value[1].data, "$realpath_root")
+        || strstr((char *) value[1].data, "${realpath_root}"))
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "the $realpath_root variable cannot be used "
+                          "in the \"%V\" directive",
+                          &cmd->name);
+        return KL_CONF_ERROR;
+    }
+
+    /* An alias keeps its '/': it replaces the location's prefix. */
+    clcf->alias = alias ? clcf->name.len : 0;
     clcf->root = value[1];
     clcf->root_set = 1;
 
     /* "root /srv/www/;" maps "/a" to "/srv/www/a", not "/srv/www//a". */
-    if (clcf->root.len > 1 && clcf->root.data[clcf->root.len - 1] == '/') {
+    if (!alias && clcf->root.len > 1
+        && clcf->root.data[clcf->root.len - 1] == '/') {
         clcf->root.len--;
     }
 
-    if (kl_conf_full_name(cf->cycle, &clcf->root, 0) != KL_OK) {
+    if (clcf->root.len == 0 || clcf->root.data[0] != '$') {
+        if (kl_conf_full_name(cf->cycle, &clcf->root, 0) != KL_OK) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    n = kl_http_script_variables_count(&clcf->root);
+
+    /* A regex location's alias is the whole path: evaluated per request. */
+    if (alias && clcf->regex) {
+        clcf->alias = KL_HTTP_ALIAS_REGEX;
+        n = 1;
+    }
+
+    if (n == 0) {
+        return KL_CONF_OK;
+    }
+
+    cv = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+    if (cv == NULL) {
         return KL_CONF_ERROR;
     }
+
+    kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &clcf->root;
+    ccv.complex_value = cv;
+    ccv.root_prefix = 1;
+
+    if (kl_http_compile_complex_value(&ccv) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    clcf->root_cv = cv;
 
     return KL_CONF_OK;
 }

@@ -251,7 +251,10 @@ kl_http_header_filter(kl_http_request_t *r)
                         r->headers_out.content_length_n);
     }
 
-    if (r->headers_out.last_modified_time != -1) {
+    /* An explicit Last-Modified field (add_header) is printed with the rest. */
+    if (r->headers_out.last_modified_time != -1
+        && r->headers_out.last_modified == NULL)
+    {
         p = kl_cpymem(p, "Last-Modified: ", sizeof("Last-Modified: ") - 1);
         p = kl_http_time(p, r->headers_out.last_modified_time);
         *p++ = '\r';

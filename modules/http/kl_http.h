@@ -269,8 +269,10 @@ struct kl_http_request_s {
     unsigned logged:1;
     unsigned chunked:1;
     unsigned expect_tested:1;
-    unsigned has_body:1;   /* a body not yet read */
-    unsigned discarding:1; /* reading it to drop it */
+    unsigned has_body:1;        /* a body not yet read */
+    unsigned discarding:1;      /* reading it to drop it */
+    unsigned allow_ranges:1;    /* the content handler can serve ranges */
+    unsigned expect_trailers:1; /* add_trailer: the body goes chunked */
     unsigned terminated:1;
 };
 

@@ -10,6 +10,7 @@
  */
 
 #include "kl_http.h"
+#include "try_files.h"
 
 
 static void     kl_http_writer(kl_http_request_t *r);
@@ -187,7 +188,7 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
     kl_int_t                 rc;
     size_t                   len;
     u_char                  *p;
-    kl_str_t                *text, unknown;
+    kl_str_t                *text;
     kl_buf_t                *b, *tb;
     kl_chain_t              *out;
     kl_http_core_loc_conf_t *clcf;
@@ -203,15 +204,26 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
     }
 
     if (text == NULL) {
-        /* An unnamed status still gets a page naming its number. */
-        unknown.data = kl_pnalloc(r->pool, 4);
-        if (unknown.data == NULL) {
+        /* A status nginx has no page for: an empty body, no type. */
+        r->headers_out.content_length_n = 0;
+
+        rc = kl_http_send_header(r);
+
+        if (rc == KL_ERROR || r->header_only) {
+            return rc;
+        }
+
+        b = kl_buf_calloc(r->pool);
+        out = kl_palloc(r->pool, sizeof(kl_chain_t));
+        if (b == NULL || out == NULL) {
             return KL_ERROR;
         }
 
-        unknown.len =
-            kl_snprintf(unknown.data, 4, "%03ui", status) - unknown.data;
-        text = &unknown;
+        b->last_buf = 1;
+        out->buf = b;
+        out->next = NULL;
+
+        return kl_http_output_filter(r, out);
     }
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
@@ -683,25 +695,117 @@ kl_http_request_empty_handler(kl_http_request_t *r)
 }
 
 
+/* Whether path has a ".." segment (a normalised URI never has one). */
+static kl_uint_t
+kl_http_has_dot_dot(u_char *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i++) {
+        if (p[i] == '.' && p[i + 1] == '.' && (i == 0 || p[i - 1] == '/')
+            && (i + 2 == len || p[i + 2] == '/'))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 u_char *
 kl_http_map_uri_to_path(kl_http_request_t *r, kl_str_t *path,
                         size_t *root_length, size_t reserved)
 {
     u_char                  *last;
+    size_t                   alias;
+    kl_str_t                 root;
     kl_http_core_loc_conf_t *clcf;
+    kl_http_complex_value_t *cv;
+    kl_http_try_files_ctx_t *tfctx;
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
-    *root_length = clcf->root.len;
+    alias = clcf->alias;
 
-    path->len = clcf->root.len + r->uri.len + reserved + 1;
+    if (alias && !r->valid_location) {
+        kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
+                     "\"alias\" cannot be used in location \"%V\" "
+                     "where URI was rewritten",
+                     &clcf->name);
+        return NULL;
+    }
+
+    if (alias != KL_HTTP_ALIAS_REGEX && alias > r->uri.len) {
+        /* An inherited alias, or a redirected URI: nothing to replace. */
+        alias = r->uri.len;
+    }
+
+    if (clcf->root_cv == NULL) {
+        root = clcf->root;
+
+    } else {
+        cv = clcf->root_cv;
+
+        if (kl_http_complex_value(r, cv, &root) != KL_OK) {
+            return NULL;
+        }
+
+        /* Captures and variables must not make an alias climb out. */
+        if (alias && kl_http_has_dot_dot(root.data, root.len)
+            && !kl_http_has_dot_dot(cv->value.data, cv->value.len))
+        {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "alias \"%V\" of location \"%V\" has \"..\"", &root,
+                         &clcf->name);
+            return NULL;
+        }
+    }
+
+    if (alias == KL_HTTP_ALIAS_REGEX) {
+        tfctx = kl_http_get_module_ctx(r, kl_http_try_files_module);
+
+        if (tfctx == NULL || !tfctx->add_uri_to_alias) {
+            *root_length = root.len;
+
+            path->len = root.len + reserved + 1;
+            path->data = kl_pnalloc(r->pool, path->len);
+            if (path->data == NULL) {
+                return NULL;
+            }
+
+            last = kl_cpymem(path->data, root.data, root.len);
+            *last = '\0';
+            path->len = last - path->data;
+
+            return last;
+        }
+
+        alias = 0;
+
+    } else if (alias && root.len && root.data[root.len - 1] == '/'
+               && r->uri.len - alias >= 2 && r->uri.data[alias] == '.'
+               && r->uri.data[alias + 1] == '.'
+               && (r->uri.len - alias == 2 || r->uri.data[alias + 2] == '/'))
+    {
+        /*
+         * "location /i { alias /data/images/; }" and "/i../x": nginx
+         * opens "/data/images/../x", outside the alias. Without its '/'
+         * the alias stays a prefix of the path: "/data/images../x".
+         */
+        root.len--;
+    }
+
+    *root_length = root.len;
+
+    path->len = root.len + reserved + r->uri.len - alias + 1;
     path->data = kl_pnalloc(r->pool, path->len);
     if (path->data == NULL) {
         return NULL;
     }
 
-    last = kl_cpymem(path->data, clcf->root.data, clcf->root.len);
-    last = kl_cpymem(last, r->uri.data, r->uri.len);
+    last = kl_cpymem(path->data, root.data, root.len);
+    last = kl_cpymem(last, r->uri.data + alias, r->uri.len - alias);
     *last = '\0';
 
     path->len = last - path->data;

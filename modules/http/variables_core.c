@@ -966,7 +966,7 @@ kl_http_variable_path(kl_http_request_t *r, kl_http_variable_value_t *v,
 {
     u_char                  *real;
     size_t                   root;
-    kl_str_t                 path;
+    kl_str_t                 path, root_value;
     kl_http_core_loc_conf_t *clcf;
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
@@ -974,17 +974,35 @@ kl_http_variable_path(kl_http_request_t *r, kl_http_variable_value_t *v,
     switch (data) {
 
     case KL_HTTP_VAR_DOCUMENT_ROOT:
-        kl_http_variable_set(v, clcf->root.data, clcf->root.len);
+        /* root or alias as written, its variables evaluated. */
+        if (clcf->root_cv == NULL) {
+            kl_http_variable_set(v, clcf->root.data, clcf->root.len);
+            return KL_OK;
+        }
+
+        if (kl_http_complex_value(r, clcf->root_cv, &path) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        kl_http_variable_set(v, path.data, path.len);
         return KL_OK;
 
     case KL_HTTP_VAR_REALPATH_ROOT:
-        path.data = kl_pnalloc(r->pool, clcf->root.len + 1);
+        root_value = clcf->root;
+
+        if (clcf->root_cv
+            && kl_http_complex_value(r, clcf->root_cv, &root_value) != KL_OK)
+        {
+            return KL_ERROR;
+        }
+
+        path.data = kl_pnalloc(r->pool, root_value.len + 1);
         real = kl_pnalloc(r->pool, PATH_MAX);
         if (path.data == NULL || real == NULL) {
             return KL_ERROR;
         }
 
-        *kl_cpymem(path.data, clcf->root.data, clcf->root.len) = '\0';
+        *kl_cpymem(path.data, root_value.data, root_value.len) = '\0';
 
         if (realpath((char *) path.data, (char *) real) == NULL) {
             kl_log_error(KL_LOG_CRIT, r->connection->log, errno,

@@ -16,10 +16,16 @@ static const char *kl_test_order[] = { "kl_core_module",
                                        "kl_http_header_filter_module",
                                        "kl_http_chunked_filter_module",
                                        "kl_http_variables_module",
+                                       "kl_http_try_files_module",
                                        "?kl_http_rewrite_module",
                                        "?kl_http_static_module",
+                                       "?kl_http_autoindex_module",
                                        "?kl_http_index_module",
                                        "?kl_http_log_module",
+                                       "?kl_http_range_filter_module",
+                                       "?kl_http_charset_filter_module",
+                                       "?kl_http_headers_filter_module",
+                                       "?kl_http_not_modified_filter_module",
                                        NULL };
 
 
@@ -179,6 +185,7 @@ Test(http_modules, chains_end_in_the_header_and_write_filters)
     cr_assert_eq(
         cmcf->phases[KL_HTTP_CONTENT_PHASE].nelts,
         (kl_uint_t) ((kl_test_position("kl_http_static_module") != -1)
+                     + (kl_test_position("kl_http_autoindex_module") != -1)
                      + (kl_test_position("kl_http_index_module") != -1)));
 
     kl_cycle_free(cycle, 0);
