@@ -4,17 +4,24 @@
 
 
 typedef struct {
-    kl_array_t *indices; /* kl_str_t */
+    kl_str_t                 name;
+    kl_http_complex_value_t *value; /* names with variables; else NULL */
+} kl_http_index_t;
+
+typedef struct {
+    kl_array_t *indices; /* kl_http_index_t */
 } kl_http_index_loc_conf_t;
 
 
-static kl_int_t kl_http_index_handler(kl_http_request_t *r);
-static kl_int_t kl_http_index_init(kl_conf_t *cf);
-static void    *kl_http_index_create_loc_conf(kl_conf_t *cf);
-static char    *kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent,
-                                             void *child);
-static char    *kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd,
-                                        void *conf);
+static kl_int_t  kl_http_index_handler(kl_http_request_t *r);
+static kl_int_t  kl_http_index_init(kl_conf_t *cf);
+static void     *kl_http_index_create_loc_conf(kl_conf_t *cf);
+static char     *kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent,
+                                              void *child);
+static char     *kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd,
+                                         void *conf);
+static kl_str_t *kl_http_index_names(kl_http_request_t        *r,
+                                     kl_http_index_loc_conf_t *ilcf);
 
 
 /* Directive tables keep one field a line, as nginx's do. */
@@ -56,7 +63,7 @@ kl_http_index_handler(kl_http_request_t *r)
     u_char                   *last;
     kl_err_t                  err;
     kl_str_t                  path, uri, *index;
-    kl_uint_t                 i;
+    kl_uint_t                 i, dir_tested;
     struct stat               st;
     kl_http_index_loc_conf_t *ilcf;
 
@@ -69,7 +76,11 @@ kl_http_index_handler(kl_http_request_t *r)
     }
 
     ilcf = kl_http_get_module_loc_conf(r, kl_http_index_module);
-    index = ilcf->indices->elts;
+
+    index = kl_http_index_names(r, ilcf);
+    if (index == NULL) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     reserve = 0;
 
@@ -82,7 +93,14 @@ kl_http_index_handler(kl_http_request_t *r)
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    dir_tested = 0;
+
     for (i = 0; i < ilcf->indices->nelts; i++) {
+
+        if (index[i].len == 0) {
+            /* A variable name that came out empty or unsafe: skipped. */
+            continue;
+        }
 
         if (index[i].data[0] == '/') {
             /* An absolute index is the last resort, taken unchecked. */
@@ -93,6 +111,20 @@ kl_http_index_handler(kl_http_request_t *r)
 
         if (stat((char *) path.data, &st) == -1) {
             err = errno;
+
+            if (err == ENOENT && !dir_tested) {
+                /* nginx: a missing directory is 404 before any fallback. */
+                *last = '\0';
+
+                if (stat((char *) path.data, &st) == -1) {
+                    *kl_cpymem(last, index[i].data, index[i].len) = '\0';
+                    kl_log_error(KL_LOG_ERR, r->connection->log, errno,
+                                 "\"%s\" is not found", path.data);
+                    return KL_HTTP_NOT_FOUND;
+                }
+
+                dir_tested = 1;
+            }
 
             if (err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG) {
                 continue;
@@ -168,14 +200,14 @@ kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 {
     kl_http_index_loc_conf_t *prev = parent;
     kl_http_index_loc_conf_t *conf = child;
-    kl_str_t                 *index;
+    kl_http_index_t          *index;
 
     if (conf->indices == NULL) {
         conf->indices = prev->indices;
     }
 
     if (conf->indices == NULL) {
-        conf->indices = kl_array_create(cf->pool, 1, sizeof(kl_str_t));
+        conf->indices = kl_array_create(cf->pool, 1, sizeof(kl_http_index_t));
         if (conf->indices == NULL) {
             return KL_CONF_ERROR;
         }
@@ -185,7 +217,8 @@ kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
             return KL_CONF_ERROR;
         }
 
-        kl_str_set(index, "index.html");
+        kl_str_set(&index->name, "index.html");
+        index->value = NULL;
     }
 
     return KL_CONF_OK;
@@ -195,14 +228,16 @@ kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 static char *
 kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_index_loc_conf_t *ilcf = conf;
-    kl_str_t                 *value, *index;
-    kl_uint_t                 i;
+    kl_http_index_loc_conf_t       *ilcf = conf;
+    kl_str_t                       *value;
+    kl_uint_t                       i;
+    kl_http_index_t                *index;
+    kl_http_compile_complex_value_t ccv;
 
     (void) cmd;
 
     if (ilcf->indices == NULL) {
-        ilcf->indices = kl_array_create(cf->pool, 2, sizeof(kl_str_t));
+        ilcf->indices = kl_array_create(cf->pool, 2, sizeof(kl_http_index_t));
         if (ilcf->indices == NULL) {
             return KL_CONF_ERROR;
         }
@@ -231,10 +266,82 @@ kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             return KL_CONF_ERROR;
         }
 
-        *index = value[i];
+        index->name = value[i];
+        index->value = NULL;
+
+        if (kl_http_script_variables_count(&value[i]) == 0) {
+            continue;
+        }
+
+        index->value = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+        if (index->value == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = index->value;
+
+        if (kl_http_compile_complex_value(&ccv) != KL_OK) {
+            return KL_CONF_ERROR;
+        }
     }
 
     return KL_CONF_OK;
+}
+
+
+/*
+ * The names for this request. A name from variables must stay a name: a
+ * value with "/" (other than a leading one: an absolute index) or a ".."
+ * segment would leave the directory, so it is logged and skipped.
+ */
+static kl_str_t *
+kl_http_index_names(kl_http_request_t *r, kl_http_index_loc_conf_t *ilcf)
+{
+    u_char          *p, *end;
+    kl_str_t        *names;
+    kl_uint_t        i;
+    kl_http_index_t *index;
+
+    names = kl_palloc(r->pool, ilcf->indices->nelts * sizeof(kl_str_t));
+    if (names == NULL) {
+        return NULL;
+    }
+
+    index = ilcf->indices->elts;
+
+    for (i = 0; i < ilcf->indices->nelts; i++) {
+        names[i] = index[i].name;
+
+        if (index[i].value == NULL) {
+            continue;
+        }
+
+        if (kl_http_complex_value(r, index[i].value, &names[i]) != KL_OK) {
+            return NULL;
+        }
+
+        end = names[i].data + names[i].len;
+
+        for (p = names[i].data; p < end; p++) {
+            if (*p == '\0' || (*p == '/' && p != names[i].data)
+                || (*p == '.' && p + 1 < end && p[1] == '.'
+                    && (p == names[i].data || p[-1] == '/')
+                    && (p + 2 == end || p[2] == '/')))
+            {
+                kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                             "index \"%V\" from variables is not a file "
+                             "name, skipped",
+                             &names[i]);
+                names[i].len = 0;
+                break;
+            }
+        }
+    }
+
+    return names;
 }
 
 
