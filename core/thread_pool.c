@@ -39,8 +39,60 @@ struct kl_thread_pool_s {
     kl_event_t      rev;
     kl_event_t      wev;
 
+    u_char   *file; /* where it was first named, for "unknown" */
+    kl_uint_t line;
+
     unsigned stop:1;
     unsigned started:1;
+};
+
+
+/* The thread_pool module's conf: every pool named by thread_pool or aio. */
+typedef struct {
+    kl_array_t pools; /* kl_thread_pool_t * */
+} kl_thread_pool_conf_t;
+
+
+#define KL_THREAD_POOL_DEFAULT_THREADS   32
+#define KL_THREAD_POOL_DEFAULT_MAX_QUEUE 65536
+
+
+static void    *kl_thread_pool_create_conf(kl_cycle_t *cycle);
+static char    *kl_thread_pool_init_conf(kl_cycle_t *cycle, void *conf);
+static char    *kl_thread_pool_directive(kl_conf_t *cf, kl_command_t *cmd,
+                                         void *conf);
+static kl_int_t kl_thread_pool_init_worker(kl_cycle_t *cycle);
+static void     kl_thread_pool_exit_worker(kl_cycle_t *cycle);
+
+
+/* clang-format off */
+static kl_command_t  kl_thread_pool_commands[] = {
+
+    { kl_string("thread_pool"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE23,
+      kl_thread_pool_directive,
+      0,
+      0,
+      NULL },
+
+    kl_null_command
+};
+/* clang-format on */
+
+
+static kl_core_module_t kl_thread_pool_module_ctx = {
+    .create_conf = kl_thread_pool_create_conf,
+    .init_conf = kl_thread_pool_init_conf,
+};
+
+
+kl_module_t kl_thread_pool_module = {
+    .name = "kl_thread_pool_module",
+    .type = KL_CORE_MODULE,
+    .ctx = &kl_thread_pool_module_ctx,
+    .commands = kl_thread_pool_commands,
+    .init_process = kl_thread_pool_init_worker,
+    .exit_process = kl_thread_pool_exit_worker,
 };
 
 
@@ -330,5 +382,204 @@ kl_thread_pool_cycle(void *data)
                          "write() to the eventfd of pool \"%V\" failed",
                          &tp->name);
         }
+    }
+}
+
+
+static void *
+kl_thread_pool_create_conf(kl_cycle_t *cycle)
+{
+    kl_thread_pool_conf_t *tcf;
+
+    tcf = kl_pcalloc(cycle->pool, sizeof(kl_thread_pool_conf_t));
+    if (tcf == NULL) {
+        return NULL;
+    }
+
+    if (kl_array_init(&tcf->pools, cycle->pool, 4, sizeof(void *)) != KL_OK) {
+        return NULL;
+    }
+
+    return tcf;
+}
+
+
+/* A pool named but never defined: "default" gets nginx's 32 threads. */
+static char *
+kl_thread_pool_init_conf(kl_cycle_t *cycle, void *conf)
+{
+    kl_thread_pool_conf_t *tcf = conf;
+    kl_uint_t              i;
+    kl_thread_pool_t     **tpp;
+
+    tpp = tcf->pools.elts;
+
+    for (i = 0; i < tcf->pools.nelts; i++) {
+        if (tpp[i]->threads) {
+            continue;
+        }
+
+        if (tpp[i]->name.len == 7
+            && kl_strncmp(tpp[i]->name.data, "default", 7) == 0) {
+            tpp[i]->threads = KL_THREAD_POOL_DEFAULT_THREADS;
+            tpp[i]->max_queue = KL_THREAD_POOL_DEFAULT_MAX_QUEUE;
+            continue;
+        }
+
+        kl_log_error(KL_LOG_EMERG, cycle->log, 0,
+                     "unknown thread pool \"%V\" in %s:%ui", &tpp[i]->name,
+                     tpp[i]->file, tpp[i]->line);
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+kl_thread_pool_t *
+kl_thread_pool_add(kl_conf_t *cf, kl_str_t *name)
+{
+    kl_uint_t              i;
+    kl_thread_pool_t      *tp, **tpp;
+    kl_thread_pool_conf_t *tcf;
+
+    tcf = (kl_thread_pool_conf_t *) kl_get_conf(cf->cycle->conf_ctx,
+                                                kl_thread_pool_module);
+    tpp = tcf->pools.elts;
+
+    for (i = 0; i < tcf->pools.nelts; i++) {
+        if (tpp[i]->name.len == name->len
+            && kl_strncmp(tpp[i]->name.data, name->data, name->len) == 0)
+        {
+            return tpp[i];
+        }
+    }
+
+    tp = kl_thread_pool_create(cf->pool, name, 0, 0);
+    tpp = kl_array_push(&tcf->pools);
+
+    if (tp == NULL || tpp == NULL) {
+        return NULL;
+    }
+
+    tp->file = cf->conf_file ? cf->conf_file->file.name.data
+                             : (u_char *) "command line";
+    tp->line = cf->conf_file ? cf->conf_file->line : 0;
+
+    *tpp = tp;
+
+    return tp;
+}
+
+
+/* thread_pool NAME threads=N [max_queue=M] */
+static char *
+kl_thread_pool_directive(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_str_t         *value;
+    kl_int_t          n;
+    kl_uint_t         i;
+    kl_thread_pool_t *tp;
+
+    (void) cmd;
+    (void) conf;
+
+    value = cf->args->elts;
+
+    tp = kl_thread_pool_add(cf, &value[1]);
+    if (tp == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    if (tp->threads) {
+        return "is duplicate";
+    }
+
+    tp->max_queue = KL_THREAD_POOL_DEFAULT_MAX_QUEUE;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (kl_strncmp(value[i].data, "threads=", 8) == 0) {
+            n = kl_atoi(value[i].data + 8, value[i].len - 8);
+
+            if (n == KL_ERROR || n == 0) {
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid threads value \"%V\"", &value[i]);
+                return KL_CONF_ERROR;
+            }
+
+            tp->threads = (kl_uint_t) n;
+            continue;
+        }
+
+        if (kl_strncmp(value[i].data, "max_queue=", 10) == 0) {
+            n = kl_atoi(value[i].data + 10, value[i].len - 10);
+
+            if (n == KL_ERROR) {
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid max_queue value \"%V\"", &value[i]);
+                return KL_CONF_ERROR;
+            }
+
+            tp->max_queue = (kl_uint_t) n;
+            continue;
+        }
+
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                          &value[i]);
+        return KL_CONF_ERROR;
+    }
+
+    if (tp->threads == 0) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"%V\" must have \"threads\" parameter", &cmd->name);
+        return KL_CONF_ERROR;
+    }
+
+    tp->file = cf->conf_file ? cf->conf_file->file.name.data
+                             : (u_char *) "command line";
+    tp->line = cf->conf_file ? cf->conf_file->line : 0;
+
+    return KL_CONF_OK;
+}
+
+
+/* Each worker runs every pool's threads; the master runs none. */
+static kl_int_t
+kl_thread_pool_init_worker(kl_cycle_t *cycle)
+{
+    kl_uint_t              i;
+    kl_thread_pool_t     **tpp;
+    kl_thread_pool_conf_t *tcf;
+
+    tcf = (kl_thread_pool_conf_t *) kl_get_conf(cycle->conf_ctx,
+                                                kl_thread_pool_module);
+    tpp = tcf->pools.elts;
+
+    for (i = 0; i < tcf->pools.nelts; i++) {
+        if (kl_thread_pool_start(tpp[i], cycle->log) != KL_OK
+            || kl_thread_pool_watch(tpp[i]) != KL_OK)
+        {
+            return KL_ERROR;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+static void
+kl_thread_pool_exit_worker(kl_cycle_t *cycle)
+{
+    kl_uint_t              i;
+    kl_thread_pool_t     **tpp;
+    kl_thread_pool_conf_t *tcf;
+
+    tcf = (kl_thread_pool_conf_t *) kl_get_conf(cycle->conf_ctx,
+                                                kl_thread_pool_module);
+    tpp = tcf->pools.elts;
+
+    for (i = 0; i < tcf->pools.nelts; i++) {
+        kl_thread_pool_stop(tpp[i]);
     }
 }

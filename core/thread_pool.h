@@ -39,4 +39,12 @@ kl_fd_t kl_thread_pool_fd(kl_thread_pool_t *tp);
 /* Run the done handlers of finished tasks; returns how many ran. */
 kl_uint_t kl_thread_pool_complete(kl_thread_pool_t *tp);
 
+extern kl_module_t kl_thread_pool_module;
+
+/*
+ * The pool called name (aio threads=NAME): defined by thread_pool now or
+ * later in the main context, or "default" (32 threads); NULL on failure.
+ */
+kl_thread_pool_t *kl_thread_pool_add(kl_conf_t *cf, kl_str_t *name);
+
 #endif /* KL_THREAD_POOL_H */

@@ -21,14 +21,8 @@
 #define KL_CHAIN_ERROR_BUF (kl_buf_t *) KL_ERROR
 
 
-/* "aio threads" without a thread_pool: nginx's default pool. */
-#define KL_HTTP_STATIC_AIO_THREADS   32
-#define KL_HTTP_STATIC_AIO_MAX_QUEUE 65536
-
-
 typedef struct {
     kl_http_output_body_filter_pt next_body_filter;
-    kl_thread_pool_t             *pool; /* NULL: no "aio threads" */
 } kl_http_static_main_conf_t;
 
 
@@ -82,8 +76,6 @@ static char *kl_http_static_output_buffers(kl_conf_t *cf, kl_command_t *cmd,
                                            void *conf);
 static char *kl_http_static_aio(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static void *kl_http_static_create_main_conf(kl_conf_t *cf);
-static kl_int_t kl_http_static_init_process(kl_cycle_t *cycle);
-static void     kl_http_static_exit_process(kl_cycle_t *cycle);
 static kl_int_t kl_http_static_body_filter(kl_http_request_t *r,
                                            kl_chain_t        *in);
 static kl_int_t kl_http_static_init(kl_conf_t *cf);
@@ -185,8 +177,6 @@ kl_module_t kl_http_static_module = {
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_static_module_ctx,
     .commands = kl_http_static_commands,
-    .init_process = kl_http_static_init_process,
-    .exit_process = kl_http_static_exit_process,
 };
 
 
@@ -296,17 +286,12 @@ kl_http_static_directio(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
-/*
- * aio off | threads: directio reads run in the worker's default pool of
- * 32 threads. Named pools (threads=POOL, the thread_pool directive) and
- * native Linux AIO ("on") are not available: a configuration error.
- */
+/* aio off | threads[=POOL]: directio reads run in a thread pool. */
 static char *
 kl_http_static_aio(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_str_t                   *value, name;
-    kl_http_static_loc_conf_t  *slcf = conf;
-    kl_http_static_main_conf_t *smcf;
+    kl_str_t                  *value, name;
+    kl_http_static_loc_conf_t *slcf = conf;
 
     (void) cmd;
 
@@ -321,30 +306,26 @@ kl_http_static_aio(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_OK;
     }
 
-    if (kl_strcmp(value[1].data, "threads") != 0) {
+    if (kl_strcmp(value[1].data, "threads") == 0) {
+        kl_str_set(&name, "default");
+
+    } else if (kl_strncmp(value[1].data, "threads=", 8) == 0
+               && value[1].len > 8) {
+        name.data = value[1].data + 8;
+        name.len = value[1].len - 8;
+
+    } else {
+        /* Linux native AIO ("aio on") is not built: say so, do not pretend. */
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "\"aio %V\" is not supported: only \"aio threads\" "
-                          "(the default pool) and \"aio off\"",
+                          "\"aio %V\" is not supported: only \"aio threads\", "
+                          "\"aio threads=POOL\" and \"aio off\"",
                           &value[1]);
         return KL_CONF_ERROR;
     }
 
-    smcf = kl_http_conf_get_module_main_conf(cf, kl_http_static_module);
+    slcf->aio_pool = kl_thread_pool_add(cf, &name);
 
-    if (smcf->pool == NULL) {
-        kl_str_set(&name, "default");
-
-        smcf->pool =
-            kl_thread_pool_create(cf->pool, &name, KL_HTTP_STATIC_AIO_THREADS,
-                                  KL_HTTP_STATIC_AIO_MAX_QUEUE);
-        if (smcf->pool == NULL) {
-            return KL_CONF_ERROR;
-        }
-    }
-
-    slcf->aio_pool = smcf->pool;
-
-    return KL_CONF_OK;
+    return slcf->aio_pool ? KL_CONF_OK : KL_CONF_ERROR;
 }
 
 
@@ -613,54 +594,6 @@ static void *
 kl_http_static_create_main_conf(kl_conf_t *cf)
 {
     return kl_pcalloc(cf->pool, sizeof(kl_http_static_main_conf_t));
-}
-
-
-static kl_http_static_main_conf_t *
-kl_http_static_cycle_main_conf(kl_cycle_t *cycle)
-{
-    kl_http_conf_ctx_t *ctx;
-
-    ctx = cycle->conf_ctx[kl_http_module.index];
-
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    return ctx->main_conf[kl_http_static_module.ctx_index];
-}
-
-
-/* The worker's threads for "aio threads", if any location has it. */
-static kl_int_t
-kl_http_static_init_process(kl_cycle_t *cycle)
-{
-    kl_http_static_main_conf_t *smcf;
-
-    smcf = kl_http_static_cycle_main_conf(cycle);
-
-    if (smcf == NULL || smcf->pool == NULL) {
-        return KL_OK;
-    }
-
-    if (kl_thread_pool_start(smcf->pool, cycle->log) != KL_OK) {
-        return KL_ERROR;
-    }
-
-    return kl_thread_pool_watch(smcf->pool);
-}
-
-
-static void
-kl_http_static_exit_process(kl_cycle_t *cycle)
-{
-    kl_http_static_main_conf_t *smcf;
-
-    smcf = kl_http_static_cycle_main_conf(cycle);
-
-    if (smcf != NULL && smcf->pool != NULL) {
-        kl_thread_pool_stop(smcf->pool);
-    }
 }
 
 

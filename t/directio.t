@@ -101,7 +101,7 @@ $t->write_file('html/big.bin', $big);
 $t->write_file('html/small.txt', $small);
 $t->write_file('html/edge.bin', $edge);
 
-$t->plan(40);
+$t->plan(41);
 $t->run;
 
 sub get {
@@ -294,12 +294,12 @@ is(md5_hex($r->{body} // ''), md5_hex($big),
     'aio threads: after clients left mid-file, the file again');
 
 # What kiln does not do is a configuration error, never ignored (nginx
-# has native AIO and named pools, and takes any alignment).
+# has native AIO and takes any alignment); a pool must be defined.
 
 my $d = $t->testdir;
 
 for my $case (['aio on;', qr/"aio on" is not supported/],
-    ['aio threads=pool1;', qr/"aio threads=pool1" is not supported/],
+    ['aio threads=pool1;', qr/unknown thread pool "pool1"/],
     ['directio_alignment 1000;', qr/must be a power of two/],
     ['directio big;', qr/invalid value/])
 {
@@ -311,5 +311,15 @@ for my $case (['aio on;', qr/"aio on" is not supported/],
         "$d/test.log", '-t');
     ok($r->{exit} != 0 && $r->{stderr} =~ $re, "config error: $line");
 }
+
+# A named pool, defined after it is used, as nginx allows.
+
+$t->write_file_expand('pool.conf', "events { }\nhttp {\n"
+    . "    aio threads=p1;\n"
+    . "    server { listen 127.0.0.1:%%PORT_8080%%; }\n}\n"
+    . "thread_pool p1 threads=4 max_queue=100;\n");
+$r = $t->run_kiln('-p', "$d/", '-c', "$d/pool.conf", '-e', "$d/test.log",
+    '-t');
+is($r->{exit}, 0, 'thread_pool p1 and aio threads=p1: -t ok');
 
 $t->done;

@@ -9,6 +9,7 @@
 static const char *kl_test_order[] = { "kl_core_module",
                                        "kl_conf_module",
                                        "kl_events_module",
+                                       "kl_thread_pool_module",
                                        "kl_http_module",
                                        "kl_http_core_module",
                                        "kl_http_body_module",
