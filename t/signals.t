@@ -202,7 +202,10 @@ for my $sig (qw(TERM INT)) {
 
 conf(main => "worker_shutdown_timeout 1s;\n");
 $t->run;
-@w = workers();
+
+# The workers must be up before they are listed, or gone() is trivially
+# true (seen under a loaded sanitizer run).
+wait_for(sub { (@w = workers()) >= 1 }, 5);
 $dl = download();
 
 my $t0 = time();
