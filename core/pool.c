@@ -18,7 +18,6 @@
 static void *kl_palloc_small(kl_pool_t *pool, size_t size, kl_uint_t align);
 static void *kl_palloc_block(kl_pool_t *pool, size_t size);
 static void *kl_palloc_large(kl_pool_t *pool, size_t size);
-static void *kl_memalign(size_t alignment, size_t size, kl_log_t *log);
 static void  kl_pool_run_cleanups(kl_pool_t *pool);
 
 
@@ -380,7 +379,7 @@ kl_calloc(size_t size, kl_log_t *log)
 }
 
 
-static void *
+void *
 kl_memalign(size_t alignment, size_t size, kl_log_t *log)
 {
     int   err;

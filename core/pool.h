@@ -79,6 +79,8 @@ void kl_pool_cleanup_file(void *data);
 /* Heap helpers that log failures; core's only malloc/free call sites. */
 void *kl_alloc(size_t size, kl_log_t *log);
 void *kl_calloc(size_t size, kl_log_t *log);
+/* Aligned heap memory (O_DIRECT buffers), freed with kl_free; logs failure. */
+void *kl_memalign(size_t alignment, size_t size, kl_log_t *log);
 #define kl_free free
 
 #endif /* KL_POOL_H */

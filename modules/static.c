@@ -653,7 +653,7 @@ kl_http_static_aio_cleanup(void *data)
         return;
     }
 
-    free(aio->mem);
+    kl_free(aio->mem);
     kl_free(aio);
 }
 
@@ -709,11 +709,9 @@ kl_http_static_set_directio(kl_http_request_t         *r,
         cln->handler = kl_http_static_aio_cleanup;
         cln->data = ctx->aio;
 
-        if (posix_memalign((void **) &ctx->aio->mem, ctx->alignment,
-                           ctx->size * ctx->nbufs)
-            != 0)
-        {
-            ctx->aio->mem = NULL;
+        ctx->aio->mem = kl_memalign(ctx->alignment, ctx->size * ctx->nbufs,
+                                    r->connection->log);
+        if (ctx->aio->mem == NULL) {
             return KL_ERROR;
         }
 
@@ -828,7 +826,7 @@ kl_http_static_aio_done(kl_thread_task_t *task)
     aio->busy = 0;
 
     if (aio->orphan) {
-        free(aio->mem);
+        kl_free(aio->mem);
         kl_free(aio);
         return;
     }
