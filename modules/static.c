@@ -658,20 +658,25 @@ kl_http_static_aio_cleanup(void *data)
 }
 
 
-/* Turn on O_DIRECT for a file at least "directio" bytes long. */
+/*
+ * Read the file into output_buffers instead of sendfile: with O_DIRECT and
+ * aligned reads for a file at least "directio" bytes long (direct), or
+ * plainly when sendfile is off, as nginx's output chain does.
+ */
 static kl_int_t
-kl_http_static_set_directio(kl_http_request_t         *r,
-                            kl_http_static_loc_conf_t *slcf, kl_file_t *file)
+kl_http_static_set_reader(kl_http_request_t *r, kl_http_static_loc_conf_t *slcf,
+                          kl_file_t *file, kl_uint_t direct)
 {
     int                   flags;
     kl_pool_cleanup_t    *cln;
     kl_http_static_ctx_t *ctx;
 
-    flags = fcntl(file->fd, F_GETFL);
+    flags = direct ? fcntl(file->fd, F_GETFL) : 0;
 
-    if (flags == -1
-        || (!(flags & O_DIRECT)
-            && fcntl(file->fd, F_SETFL, flags | O_DIRECT) == -1))
+    if (direct
+        && (flags == -1
+            || (!(flags & O_DIRECT)
+                && fcntl(file->fd, F_SETFL, flags | O_DIRECT) == -1)))
     {
         /* nginx goes on without it: the reads stay aligned anyway. */
         kl_log_error(KL_LOG_ALERT, r->connection->log, errno,
@@ -689,7 +694,7 @@ kl_http_static_set_directio(kl_http_request_t         *r,
     }
 
     ctx->file = file;
-    ctx->alignment = slcf->directio_alignment;
+    ctx->alignment = direct ? slcf->directio_alignment : 1;
     ctx->nbufs = slcf->bufs_num;
 
     /* Each read is whole aligned blocks, at least one. */
@@ -1212,10 +1217,13 @@ kl_http_static_handler(kl_http_request_t *r)
         b->file_last = of.size;
         b->in_file = 1;
 
-        if (of.size >= slcf->directio
-            && kl_http_static_set_directio(r, slcf, file) != KL_OK)
-        {
-            return KL_HTTP_INTERNAL_SERVER_ERROR;
+        if (of.size >= slcf->directio || !r->connection->sendfile) {
+            if (kl_http_static_set_reader(r, slcf, file,
+                                          of.size >= slcf->directio)
+                != KL_OK)
+            {
+                return KL_HTTP_INTERNAL_SERVER_ERROR;
+            }
         }
     }
 
