@@ -228,11 +228,10 @@ kl_http_index_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 static char *
 kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_index_loc_conf_t       *ilcf = conf;
-    kl_str_t                       *value;
-    kl_uint_t                       i;
-    kl_http_index_t                *index;
-    kl_http_compile_complex_value_t ccv;
+    kl_http_index_loc_conf_t *ilcf = conf;
+    kl_str_t                 *value;
+    kl_uint_t                 i;
+    kl_http_index_t          *index;
 
     (void) cmd;
 
@@ -273,17 +272,8 @@ kl_http_index_set_index(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             continue;
         }
 
-        index->value = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+        index->value = kl_http_compile_value(cf, &value[i]);
         if (index->value == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
-        ccv.cf = cf;
-        ccv.value = &value[i];
-        ccv.complex_value = index->value;
-
-        if (kl_http_compile_complex_value(&ccv) != KL_OK) {
             return KL_CONF_ERROR;
         }
     }

@@ -522,11 +522,10 @@ kl_http_log_add_buffer(kl_conf_t *cf, kl_open_file_t *file, ssize_t size,
 static char *
 kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
 {
-    ssize_t                         size;
-    kl_int_t                        flush;
-    kl_str_t                       *value, s;
-    kl_uint_t                       i;
-    kl_http_compile_complex_value_t ccv;
+    ssize_t   size;
+    kl_int_t  flush;
+    kl_str_t *value, s;
+    kl_uint_t i;
 
     value = cf->args->elts;
 
@@ -577,17 +576,8 @@ kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
             s.len = value[i].len - 3;
             s.data = value[i].data + 3;
 
-            log->filter = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+            log->filter = kl_http_compile_value(cf, &s);
             if (log->filter == NULL) {
-                return KL_CONF_ERROR;
-            }
-
-            kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = log->filter;
-
-            if (kl_http_compile_complex_value(&ccv) != KL_OK) {
                 return KL_CONF_ERROR;
             }
 

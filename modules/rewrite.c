@@ -113,10 +113,9 @@ kl_http_rewrite_is_url(kl_str_t *s)
 static char *
 kl_http_rewrite_return(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_rewrite_loc_conf_t     *rlcf = conf;
-    kl_int_t                        status;
-    kl_str_t                       *value, *text;
-    kl_http_compile_complex_value_t ccv;
+    kl_http_rewrite_loc_conf_t *rlcf = conf;
+    kl_int_t                    status;
+    kl_str_t                   *value, *text;
 
     (void) cmd;
 
@@ -159,18 +158,8 @@ kl_http_rewrite_return(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_OK;
     }
 
-    rlcf->text = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+    rlcf->text = kl_http_compile_value(cf, text);
     if (rlcf->text == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = text;
-    ccv.complex_value = rlcf->text;
-
-    if (kl_http_compile_complex_value(&ccv) != KL_OK) {
         return KL_CONF_ERROR;
     }
 

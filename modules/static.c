@@ -371,10 +371,9 @@ kl_http_static_output_buffers(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_http_static_disable_symlinks(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_str_t                       *value, from;
-    kl_uint_t                       i;
-    kl_http_static_loc_conf_t      *slcf = conf;
-    kl_http_compile_complex_value_t ccv;
+    kl_str_t                  *value, from;
+    kl_uint_t                  i;
+    kl_http_static_loc_conf_t *slcf = conf;
 
     (void) cmd;
 
@@ -407,18 +406,8 @@ kl_http_static_disable_symlinks(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             from.data = value[i].data + 5;
             from.len = value[i].len - 5;
 
-            slcf->disable_symlinks_from =
-                kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+            slcf->disable_symlinks_from = kl_http_compile_value(cf, &from);
             if (slcf->disable_symlinks_from == NULL) {
-                return KL_CONF_ERROR;
-            }
-
-            kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
-            ccv.cf = cf;
-            ccv.value = &from;
-            ccv.complex_value = slcf->disable_symlinks_from;
-
-            if (kl_http_compile_complex_value(&ccv) != KL_OK) {
                 return KL_CONF_ERROR;
             }
 

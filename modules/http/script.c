@@ -318,10 +318,9 @@ kl_http_complex_value(kl_http_request_t *r, kl_http_complex_value_t *cv,
 char *
 kl_http_set_complex_value_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char                           *p;
-    kl_str_t                       *value;
-    kl_http_complex_value_t       **cv;
-    kl_http_compile_complex_value_t ccv;
+    char                     *p;
+    kl_str_t                 *value;
+    kl_http_complex_value_t **cv;
 
     p = conf;
     cv = (kl_http_complex_value_t **) (p + cmd->offset);
@@ -330,22 +329,37 @@ kl_http_set_complex_value_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    *cv = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+    value = cf->args->elts;
+
+    *cv = kl_http_compile_value(cf, &value[1]);
     if (*cv == NULL) {
         return KL_CONF_ERROR;
     }
 
-    value = cf->args->elts;
+    return KL_CONF_OK;
+}
+
+
+kl_http_complex_value_t *
+kl_http_compile_value(kl_conf_t *cf, kl_str_t *text)
+{
+    kl_http_complex_value_t        *cv;
+    kl_http_compile_complex_value_t ccv;
+
+    cv = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+    if (cv == NULL) {
+        return NULL;
+    }
 
     kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
 
     ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = *cv;
+    ccv.value = text;
+    ccv.complex_value = cv;
 
     if (kl_http_compile_complex_value(&ccv) != KL_OK) {
-        return KL_CONF_ERROR;
+        return NULL;
     }
 
-    return KL_CONF_OK;
+    return cv;
 }

@@ -264,12 +264,11 @@ kl_http_try_files_create_loc_conf(kl_conf_t *cf)
 static char *
 kl_http_try_files(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_try_files_loc_conf_t   *tlcf = conf;
-    kl_str_t                       *value;
-    kl_int_t                        code;
-    kl_uint_t                       i, n;
-    kl_http_try_file_t             *tf;
-    kl_http_compile_complex_value_t ccv;
+    kl_http_try_files_loc_conf_t *tlcf = conf;
+    kl_str_t                     *value;
+    kl_int_t                      code;
+    kl_uint_t                     i, n;
+    kl_http_try_file_t           *tf;
 
     (void) cmd;
 
@@ -305,18 +304,8 @@ kl_http_try_files(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             continue;
         }
 
-        tf[i].cv = kl_palloc(cf->pool, sizeof(kl_http_complex_value_t));
+        tf[i].cv = kl_http_compile_value(cf, &tf[i].name);
         if (tf[i].cv == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        kl_memzero(&ccv, sizeof(kl_http_compile_complex_value_t));
-
-        ccv.cf = cf;
-        ccv.value = &tf[i].name;
-        ccv.complex_value = tf[i].cv;
-
-        if (kl_http_compile_complex_value(&ccv) != KL_OK) {
             return KL_CONF_ERROR;
         }
     }

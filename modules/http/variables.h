@@ -211,6 +211,9 @@ kl_int_t kl_http_complex_value(kl_http_request_t       *r,
  * Setter for a kl_http_complex_value_t * field (initially NULL or
  * KL_CONF_UNSET_PTR): compiles the directive's one argument.
  */
+/* Allocate and compile text as a complex value; NULL on error (logged). */
+kl_http_complex_value_t *kl_http_compile_value(kl_conf_t *cf, kl_str_t *text);
+
 char *kl_http_set_complex_value_slot(kl_conf_t *cf, kl_command_t *cmd,
                                      void *conf);
 
