@@ -69,14 +69,18 @@ extern kl_cycle_t *kl_cycle;
 extern kl_loop_t   kl_loop;
 
 /* Set by signal handlers, consumed by the master and worker loops. */
-extern volatile sig_atomic_t kl_sig_reconfigure;   /* HUP */
-extern volatile sig_atomic_t kl_sig_reopen;        /* USR1 */
-extern volatile sig_atomic_t kl_sig_quit;          /* QUIT */
-extern volatile sig_atomic_t kl_sig_terminate;     /* TERM, INT */
-extern volatile sig_atomic_t kl_sig_child;         /* CHLD */
-extern volatile sig_atomic_t kl_sig_noaccept;      /* WINCH */
-extern volatile sig_atomic_t kl_sig_change_binary; /* USR2 */
-extern volatile sig_atomic_t kl_sig_alarm;         /* ALRM */
+typedef struct {
+    volatile sig_atomic_t reconfigure;   /* HUP */
+    volatile sig_atomic_t reopen;        /* USR1 */
+    volatile sig_atomic_t quit;          /* QUIT */
+    volatile sig_atomic_t terminate;     /* TERM, INT */
+    volatile sig_atomic_t child;         /* CHLD */
+    volatile sig_atomic_t noaccept;      /* WINCH */
+    volatile sig_atomic_t change_binary; /* USR2 */
+    volatile sig_atomic_t alarm;         /* ALRM */
+} kl_signals_t;
+
+extern kl_signals_t kl_sig;
 
 #define kl_now() (kl_loop.clock.msec)
 

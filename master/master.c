@@ -117,36 +117,36 @@ kl_signal_handler(int signo)
     switch (signo) {
 
     case SIGHUP:
-        kl_sig_reconfigure = 1;
+        kl_sig.reconfigure = 1;
         break;
 
     case SIGUSR1:
-        kl_sig_reopen = 1;
+        kl_sig.reopen = 1;
         break;
 
     case SIGUSR2:
-        kl_sig_change_binary = 1;
+        kl_sig.change_binary = 1;
         break;
 
     case SIGWINCH:
-        kl_sig_noaccept = 1;
+        kl_sig.noaccept = 1;
         break;
 
     case SIGQUIT:
-        kl_sig_quit = 1;
+        kl_sig.quit = 1;
         break;
 
     case SIGTERM:
     case SIGINT:
-        kl_sig_terminate = 1;
+        kl_sig.terminate = 1;
         break;
 
     case SIGCHLD:
-        kl_sig_child = 1;
+        kl_sig.child = 1;
         break;
 
     case SIGALRM:
-        kl_sig_alarm = 1;
+        kl_sig.alarm = 1;
         break;
     }
 
@@ -293,8 +293,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 
         kl_time_update(&kl_loop.clock);
 
-        if (kl_sig_child) {
-            kl_sig_child = 0;
+        if (kl_sig.child) {
+            kl_sig.child = 0;
             kl_master_reap(m);
 
             if (m->live == 0 && (terminating || quitting)) {
@@ -302,8 +302,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             }
         }
 
-        if (kl_sig_alarm) {
-            kl_sig_alarm = 0;
+        if (kl_sig.alarm) {
+            kl_sig.alarm = 0;
 
             if (terminating) {
                 /* Workers did not stop in time: escalate. */
@@ -322,8 +322,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             }
         }
 
-        if (kl_sig_terminate) {
-            kl_sig_terminate = 0;
+        if (kl_sig.terminate) {
+            kl_sig.terminate = 0;
 
             if (!terminating) {
                 kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
@@ -343,8 +343,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             continue;
         }
 
-        if (kl_sig_quit) {
-            kl_sig_quit = 0;
+        if (kl_sig.quit) {
+            kl_sig.quit = 0;
 
             if (!quitting) {
                 kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
@@ -367,8 +367,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             continue;
         }
 
-        if (kl_sig_reconfigure) {
-            kl_sig_reconfigure = 0;
+        if (kl_sig.reconfigure) {
+            kl_sig.reconfigure = 0;
 
             if (m->new_binary > 0) {
                 /* Rollback of an upgrade: workers again, same config. */
@@ -386,8 +386,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             }
         }
 
-        if (kl_sig_change_binary) {
-            kl_sig_change_binary = 0;
+        if (kl_sig.change_binary) {
+            kl_sig.change_binary = 0;
 
             if (m->new_binary > 0) {
                 kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
@@ -413,8 +413,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             }
         }
 
-        if (kl_sig_reopen) {
-            kl_sig_reopen = 0;
+        if (kl_sig.reopen) {
+            kl_sig.reopen = 0;
             kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "reopening logs");
             kl_cycle_reopen_files(kl_cycle, geteuid() == 0
                                                 ? (kl_uint_t) ccf->user
@@ -422,8 +422,8 @@ kl_master_process_cycle(kl_cycle_t *cycle)
             kl_master_signal_workers(m, SIGUSR1);
         }
 
-        if (kl_sig_noaccept) {
-            kl_sig_noaccept = 0;
+        if (kl_sig.noaccept) {
+            kl_sig.noaccept = 0;
 
             /* nginx: only a daemon has a terminal-less reason for it. */
             if (!kl_loop.daemonized) {

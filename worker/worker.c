@@ -62,13 +62,13 @@ kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t worker)
 
         kl_event_process_events_and_timers(cycle);
 
-        if (kl_sig_terminate) {
+        if (kl_sig.terminate) {
             kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exiting");
             kl_worker_exit(cycle);
         }
 
-        if (kl_sig_quit) {
-            kl_sig_quit = 0;
+        if (kl_sig.quit) {
+            kl_sig.quit = 0;
 
             if (!kl_loop.exiting) {
                 kl_log_error(KL_LOG_NOTICE, cycle->log, 0,
@@ -77,8 +77,8 @@ kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t worker)
             }
         }
 
-        if (kl_sig_reopen) {
-            kl_sig_reopen = 0;
+        if (kl_sig.reopen) {
+            kl_sig.reopen = 0;
             kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "reopening logs");
             kl_cycle_reopen_files(cycle, KL_CONF_UNSET_UINT);
         }
