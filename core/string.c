@@ -1013,3 +1013,71 @@ kl_escape_html(u_char *dst, u_char *src, size_t size)
 
     return len;
 }
+
+
+size_t
+kl_escape_json_len(u_char *src, size_t size)
+{
+    size_t n;
+
+    for (n = 0; size--; src++) {
+        if (*src == '"' || *src == '\\') {
+            n++;
+
+        } else if (*src <= 0x1f) {
+            n += (*src == '\n' || *src == '\r' || *src == '\t' || *src == '\b'
+                  || *src == '\f')
+                     ? 1
+                     : 5;
+        }
+    }
+
+    return n;
+}
+
+
+u_char *
+kl_escape_json(u_char *dst, u_char *src, size_t size)
+{
+    u_char              ch;
+    static const u_char hex[] = "0123456789abcdef";
+
+    while (size--) {
+        ch = *src++;
+
+        if (ch > 0x1f) {
+            if (ch == '\\' || ch == '"') {
+                *dst++ = '\\';
+            }
+
+            *dst++ = ch;
+            continue;
+        }
+
+        *dst++ = '\\';
+
+        switch (ch) {
+        case '\n':
+            *dst++ = 'n';
+            break;
+        case '\r':
+            *dst++ = 'r';
+            break;
+        case '\t':
+            *dst++ = 't';
+            break;
+        case '\b':
+            *dst++ = 'b';
+            break;
+        case '\f':
+            *dst++ = 'f';
+            break;
+        default:
+            dst = kl_cpymem(dst, "u00", 3);
+            *dst++ = hex[ch >> 4];
+            *dst++ = hex[ch & 0xf];
+        }
+    }
+
+    return dst;
+}

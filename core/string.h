@@ -99,4 +99,12 @@ uintptr_t kl_escape_uri(u_char *dst, u_char *src, size_t size, kl_uint_t type);
 /* HTML-escape &<>" ; with dst NULL returns the escaped length. */
 size_t kl_escape_html(u_char *dst, u_char *src, size_t size);
 
+/*
+ * JSON string escape (RFC 8259 7), as nginx's ngx_escape_json: '"', '\\'
+ * and control bytes (\n \r \t \b \f, else \u00xx). Returns the end;
+ * kl_escape_json_len gives the escaped length without writing.
+ */
+u_char *kl_escape_json(u_char *dst, u_char *src, size_t size);
+size_t  kl_escape_json_len(u_char *src, size_t size);
+
 #endif /* KL_STRING_H */

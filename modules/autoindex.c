@@ -141,56 +141,6 @@ kl_http_autoindex_escape_uri(u_char *dst, u_char *src, size_t size)
 }
 
 
-/* nginx's ngx_escape_json: '"', '\' and control bytes. */
-static u_char *
-kl_http_autoindex_escape_json(u_char *dst, u_char *src, size_t size)
-{
-    u_char ch;
-
-    while (size--) {
-        ch = *src++;
-
-        if (ch > 0x1f) {
-            if (ch == '\\' || ch == '"') {
-                *dst++ = '\\';
-            }
-
-            *dst++ = ch;
-            continue;
-        }
-
-        *dst++ = '\\';
-
-        switch (ch) {
-        case '\n':
-            *dst++ = 'n';
-            break;
-        case '\r':
-            *dst++ = 'r';
-            break;
-        case '\t':
-            *dst++ = 't';
-            break;
-        case '\b':
-            *dst++ = 'b';
-            break;
-        case '\f':
-            *dst++ = 'f';
-            break;
-        default:
-            *dst++ = 'u';
-            *dst++ = '0';
-            *dst++ = '0';
-            *dst++ = '0' + (ch >> 4);
-            ch &= 0xf;
-            *dst++ = (ch < 10) ? ('0' + ch) : ('a' + ch - 10);
-        }
-    }
-
-    return dst;
-}
-
-
 /* Characters in a UTF-8 name; invalid sequences count their bytes. */
 static size_t
 kl_http_autoindex_utf8_length(u_char *p, size_t n)
@@ -459,8 +409,8 @@ kl_http_autoindex_json(kl_http_request_t *r, kl_array_t *entries, size_t size,
         }
 
         b->last = kl_slprintf(b->last, end, "\r\n{ \"name\":\"");
-        b->last = kl_http_autoindex_escape_json(b->last, entry[i].name.data,
-                                                entry[i].name.len);
+        b->last =
+            kl_escape_json(b->last, entry[i].name.data, entry[i].name.len);
         b->last = kl_slprintf(b->last, end, "\", \"type\":\"%s\", \"mtime\":\"",
                               entry[i].dir    ? "directory"
                               : entry[i].file ? "file"

@@ -848,19 +848,10 @@ kl_http_log_must_escape(u_char ch)
 }
 
 
-/* Control bytes JSON writes as \n, \r, \t, \b, \f; the rest as \u00XX. */
-static kl_uint_t
-kl_http_log_json_short(u_char ch)
-{
-    return ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f';
-}
-
-
 static size_t
 kl_http_log_value_len(kl_http_variable_value_t *v, kl_uint_t escape)
 {
-    size_t    i, n;
-    kl_uint_t json;
+    size_t i, n;
 
     if (v == NULL || v->not_found) {
         return escape == KL_HTTP_LOG_ESCAPE_DEFAULT ? 1 : 0;
@@ -870,18 +861,14 @@ kl_http_log_value_len(kl_http_variable_value_t *v, kl_uint_t escape)
         return v->len;
     }
 
-    json = (escape == KL_HTTP_LOG_ESCAPE_JSON);
+    if (escape == KL_HTTP_LOG_ESCAPE_JSON) {
+        n = kl_escape_json_len(v->data, v->len);
 
-    for (n = 0, i = 0; i < v->len; i++) {
-        if (json) {
-            if (v->data[i] == '"' || v->data[i] == '\\') {
-                n += 1;
-            } else if (v->data[i] < 0x20) {
-                n += kl_http_log_json_short(v->data[i]) ? 1 : 5;
+    } else {
+        for (n = 0, i = 0; i < v->len; i++) {
+            if (kl_http_log_must_escape(v->data[i])) {
+                n += 3;
             }
-
-        } else if (kl_http_log_must_escape(v->data[i])) {
-            n += 3;
         }
     }
 
@@ -910,54 +897,20 @@ kl_http_log_copy_value(u_char *p, kl_http_variable_value_t *v, kl_uint_t escape)
         return kl_cpymem(p, v->data, v->len);
     }
 
+    if (escape == KL_HTTP_LOG_ESCAPE_JSON) {
+        return kl_escape_json(p, v->data, v->len);
+    }
+
     for (i = 0; i < v->len; i++) {
         ch = v->data[i];
 
-        if (escape == KL_HTTP_LOG_ESCAPE_DEFAULT) {
-            if (kl_http_log_must_escape(ch)) {
-                *p++ = '\\';
-                *p++ = 'x';
-                *p++ = hex[ch >> 4];
-                *p++ = hex[ch & 0xf];
-            } else {
-                *p++ = ch;
-            }
-
-            continue;
-        }
-
-        /* JSON (RFC 8259 7): quote, backslash, and the control bytes. */
-        if (ch > 0x1f) {
-            if (ch == '"' || ch == '\\') {
-                *p++ = '\\';
-            }
-
-            *p++ = ch;
-            continue;
-        }
-
-        *p++ = '\\';
-
-        switch (ch) {
-        case '\n':
-            *p++ = 'n';
-            break;
-        case '\r':
-            *p++ = 'r';
-            break;
-        case '\t':
-            *p++ = 't';
-            break;
-        case '\b':
-            *p++ = 'b';
-            break;
-        case '\f':
-            *p++ = 'f';
-            break;
-        default:
-            p = kl_cpymem(p, "u00", 3);
+        if (kl_http_log_must_escape(ch)) {
+            *p++ = '\\';
+            *p++ = 'x';
             *p++ = hex[ch >> 4];
             *p++ = hex[ch & 0xf];
+        } else {
+            *p++ = ch;
         }
     }
 

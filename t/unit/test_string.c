@@ -367,3 +367,20 @@ Test(string, escape_html)
 
     cr_assert_eq(kl_escape_html(NULL, (u_char *) "plain", 5), 5);
 }
+
+
+Test(string, escape_json)
+{
+    u_char src[] = "a\"b\\c\n\r\t\b\f\x01\x1f\x7f";
+    u_char dst[64], *end;
+    size_t n;
+    char   want[] = "a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f\x7f";
+
+    n = sizeof(src) - 1;
+    end = kl_escape_json(dst, src, n);
+
+    cr_assert_eq((size_t) (end - dst), strlen(want));
+    cr_assert_eq(memcmp(dst, want, strlen(want)), 0);
+    cr_assert_eq(n + kl_escape_json_len(src, n), strlen(want));
+    cr_assert_eq(kl_escape_json_len((u_char *) "plain", 5), 0);
+}
