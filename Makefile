@@ -5,6 +5,8 @@
 #   make run          build, then run kiln in the foreground on
 #                     http://127.0.0.1:8080/ with the repo as its prefix
 #   make test         build, then unit, check-headers, check-style, prove
+#   make test-sanitized  unit and prove again, built with ASan and UBSan
+#                     in build-asan/ (what .ci/run runs after make test)
 #   make unit         t/unit/test_*.c, each linked against objs/libkiln.a
 #   make prove        t/*.t, the Perl integration tests
 #   make check-style  clang-format --dry-run, and the 1500-line cap
@@ -41,7 +43,7 @@ MAKEFLAGS += --no-builtin-rules
 .DEFAULT_GOAL := all
 
 # Goals that do not need a configured tree.
-KL_NOCONF_GOALS := clean check-style deps help
+KL_NOCONF_GOALS := clean check-style deps help test-sanitized
 
 ifneq ($(filter-out $(KL_NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(BUILDDIR)/Makefile
@@ -91,6 +93,26 @@ test: all
 	if [ -n "$$failed" ]; then echo "make test: failed:$$failed" >&2; \
 	    exit 1; fi
 
+
+# The unit and integration tests again against a build with ASan and UBSan
+# (configured once in SAN_BUILDDIR, rebuilt as sources change). The Perl
+# harness fails a test file whose error log or stderr holds a sanitizer
+# report; the unit binaries fail by exit status.
+SAN_BUILDDIR ?= build-asan
+
+test-sanitized:
+	@if [ ! -f $(SAN_BUILDDIR)/reconfigure ]; then \
+	    ./auto/deps && \
+	    ./configure --with-sanitizers --prefix=$(CURDIR) \
+	        --builddir=$(SAN_BUILDDIR) || exit 1; \
+	fi; \
+	failed=; \
+	for t in unit prove; do \
+	    $(MAKE) --no-print-directory BUILDDIR=$(SAN_BUILDDIR) $$t \
+	        || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "make test-sanitized: failed:$$failed" >&2; exit 1; fi
 
 # Unit tests: t/unit/test_<component>.c, criterion, one binary each.
 
@@ -290,5 +312,5 @@ help:
 -include $(KL_MAIN_OBJ:.o=.d) $(KL_LIB_OBJS:.o=.d) $(KL_FUZZ_OBJS:.o=.d) \
          $(KL_UNIT_BINS:=.d) $(KL_FUZZ_BINS:=.d)
 
-.PHONY: all run test unit prove check-style check-headers fuzz fuzz-run \
+.PHONY: all run test test-sanitized unit prove check-style check-headers fuzz fuzz-run \
         bench deps clean help

@@ -230,7 +230,7 @@ Test(open_file_cache, max_evicts_least_recently_used)
     kl_open_file_info_t   of;
     int                   fds[5];
     kl_pool_t            *p;
-    char                  name[8];
+    char                  name[16];
     int                   i;
 
     cache = kl_open_file_cache_create(cpool, 3, 60);

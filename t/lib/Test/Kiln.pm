@@ -172,6 +172,11 @@ sub new {
     mkdir "$self->{testdir}/logs";
     chmod 0755, "$self->{testdir}/logs";
 
+    # Sanitizer reports of any kiln process (workers run as nobody) land
+    # here, whatever the config does with stderr; check_log reads them.
+    mkdir "$self->{testdir}/sanitizer";
+    chmod 01777, "$self->{testdir}/sanitizer";
+
     push @INSTANCES, $self;
     weaken($INSTANCES[-1]);
 
@@ -699,6 +704,21 @@ sub _exec {
 }
 
 
+# _sanitizer_env(): in a forked child, send ASan/UBSan reports to files in
+# TESTDIR/sanitizer/ (the last log_path given wins, so a test's own
+# ASAN_OPTIONS keep their other settings). Harmless for a plain build.
+
+sub _sanitizer_env {
+    my ($self) = @_;
+
+    for my $var (qw(ASAN_OPTIONS UBSAN_OPTIONS)) {
+        $ENV{$var} = join(':', grep { defined && length } $ENV{$var},
+            "log_path=$self->{testdir}/sanitizer/report");
+    }
+    $ENV{UBSAN_OPTIONS} .= ':print_stacktrace=1';
+}
+
+
 # run_kiln(ARGS...): run the binary to completion (bounded), for -t, -V, -s.
 # Returns { exit, signal, stdout, stderr }; an optional trailing hashref
 # gives { timeout => seconds }.
@@ -718,6 +738,7 @@ sub run_kiln {
         open(STDIN, '<', '/dev/null');
         open(STDOUT, '>', $out->filename);
         open(STDERR, '>', $err->filename);
+        $self->_sanitizer_env;
         _exec(@args);
     }
 
@@ -763,6 +784,7 @@ sub run {
         open(STDIN, '<', '/dev/null');
         open(STDOUT, '>>', "$self->{testdir}/stderr");
         open(STDERR, '>>', "$self->{testdir}/stderr");
+        $self->_sanitizer_env;
         _exec($self->kiln_args, @{$opts{args} // []});
     }
 
@@ -940,8 +962,14 @@ sub check_log {
 
     $log = $self->read_file('error.log') . $self->read_file('stderr');
 
+    for my $report (glob "$self->{testdir}/sanitizer/report.*") {
+        $log .= "\n" . join("\n", map { "$report: $_" }
+            grep { /Sanitizer|runtime error: / } split /\n/,
+            $self->read_file($report));
+    }
+
     LINE: for my $line (split /\n/, $log) {
-        next unless $line =~ /\[(alert|emerg)\]|Sanitizer/;
+        next unless $line =~ /\[(alert|emerg)\]|Sanitizer|runtime error: /;
         for my $re (@{$self->{allow}}) {
             next LINE if $line =~ $re;
         }
