@@ -31,6 +31,7 @@ static kl_int_t kl_http_process_connection(kl_http_request_t *r,
 static kl_int_t kl_http_process_content_length(kl_http_request_t *r,
                                                kl_table_elt_t    *h,
                                                kl_uint_t          offset);
+static kl_int_t kl_http_valid_ipv6(u_char *p, size_t len);
 
 
 #define kl_http_hdr(name, field, handler)                                      \
@@ -248,6 +249,23 @@ kl_http_process_host(kl_http_request_t *r, kl_table_elt_t *h, kl_uint_t offset)
 }
 
 
+static kl_int_t
+kl_http_valid_ipv6(u_char *p, size_t len)
+{
+    char            text[INET6_ADDRSTRLEN];
+    struct in6_addr addr;
+
+    if (len == 0 || len >= sizeof(text)) {
+        return KL_ERROR;
+    }
+
+    kl_memcpy(text, p, len);
+    text[len] = '\0';
+
+    return inet_pton(AF_INET6, text, &addr) == 1 ? KL_OK : KL_ERROR;
+}
+
+
 /*
  * RFC 3986 host: an IP-literal in brackets, or a reg-name of letters,
  * digits, '-', '.', '_' and '~', then an optional ":port" of digits.
@@ -271,6 +289,17 @@ kl_http_validate_host(kl_str_t *host, kl_pool_t *pool)
 
         if (bracket) {
             if (c == ']') {
+                /*
+                 * Hex digits, ':' and '.' alone would let "[..]" and
+                 * "[::1].x" through: the brackets hold an IPv6 address
+                 * and end the host.
+                 */
+                if (kl_http_valid_ipv6(h + 1, i - 1) != KL_OK
+                    || (i + 1 < host->len && h[i + 1] != ':'))
+                {
+                    return KL_ERROR;
+                }
+
                 bracket = 0;
                 continue;
             }
