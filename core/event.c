@@ -48,6 +48,7 @@ static void     kl_event_accept_mutex_drop(kl_cycle_t *cycle);
 static kl_int_t kl_event_poll_listeners(kl_cycle_t *cycle, kl_uint_t on,
                                         kl_uint_t shared_only);
 static void     kl_event_accept_retry(kl_event_t *ev);
+static void     kl_event_accept_backoff(kl_event_t *ev);
 
 
 /* Directive tables keep one field a line, as nginx's do. */
@@ -575,6 +576,24 @@ kl_event_accept(kl_event_t *ev)
     ev->ready = 0;
 
     do {
+        /* Idle keep-alive and waiting connections make room first. */
+        if (kl_cycle->free_connections == NULL) {
+            kl_close_idle_connections(kl_cycle);
+        }
+
+        /*
+         * Still full: leave new connections in the listen queue, to be
+         * accepted once some close, rather than take each and drop it
+         * (nginx's way, an alert and a lost client per connection).
+         */
+        if (kl_cycle->free_connections == NULL) {
+            kl_log_error(KL_LOG_ALERT, ev->log, 0,
+                         "%ui worker_connections are not enough",
+                         kl_cycle->connection_n);
+            kl_event_accept_backoff(ev);
+            return;
+        }
+
         socklen = sizeof(kl_sockaddr_t);
 
         s = accept4(lc->fd, &sa.sockaddr, &socklen,
@@ -596,10 +615,7 @@ kl_event_accept(kl_event_t *ev)
                          ev->log, err, "accept4() failed");
 
             if (err == EMFILE || err == ENFILE) {
-                /* Stop polling listeners briefly rather than spin on them. */
-                kl_event_disable_accept(kl_cycle);
-                ev->handler = kl_event_accept_retry;
-                kl_event_add_timer(ev, 500);
+                kl_event_accept_backoff(ev);
                 kl_close_idle_connections(kl_cycle);
             }
 
@@ -673,15 +689,38 @@ kl_event_accept(kl_event_t *ev)
 }
 
 
+/* Stop polling listeners for a while rather than spin on them. */
+static void
+kl_event_accept_backoff(kl_event_t *ev)
+{
+    kl_event_disable_accept(kl_cycle);
+    ev->handler = kl_event_accept_retry;
+    kl_event_add_timer(ev, 500);
+}
+
+
 static void
 kl_event_accept_retry(kl_event_t *ev)
 {
-    ev->handler = kl_event_accept;
     ev->timedout = 0;
 
-    if (!kl_loop.exiting) {
-        (void) kl_event_enable_accept(kl_cycle);
+    if (kl_loop.exiting) {
+        ev->handler = kl_event_accept;
+        return;
     }
+
+    if (kl_cycle->free_connections == NULL) {
+        kl_close_idle_connections(kl_cycle);
+    }
+
+    /* Out of connections still: wait on, quietly (the alert is logged). */
+    if (kl_cycle->free_connections == NULL) {
+        kl_event_add_timer(ev, 500);
+        return;
+    }
+
+    ev->handler = kl_event_accept;
+    (void) kl_event_enable_accept(kl_cycle);
 }
 
 

@@ -113,6 +113,7 @@ static kl_int_t kl_http_log_compile_format(kl_conf_t         *cf,
                                            kl_http_log_fmt_t *fmt,
                                            kl_str_t *args, kl_uint_t n);
 static kl_int_t kl_http_log_handler(kl_http_request_t *r);
+static kl_int_t kl_http_log_lines(kl_http_request_t *r);
 static void     kl_http_log_flush(kl_http_log_buf_t *buffer, kl_log_t *log);
 static void     kl_http_log_flush_handler(kl_event_t *ev);
 static void     kl_http_log_flush_file(kl_open_file_t *file, kl_log_t *log);
@@ -1243,8 +1244,26 @@ kl_http_log_script_write(kl_http_request_t *r, kl_http_log_t *log, u_char *buf,
 }
 
 
+/* Errors while writing say so ("while logging request"), as in nginx. */
 static kl_int_t
 kl_http_log_handler(kl_http_request_t *r)
+{
+    kl_int_t    rc;
+    const char *action;
+
+    action = r->connection->log->action;
+    r->connection->log->action = "logging request";
+
+    rc = kl_http_log_lines(r);
+
+    r->connection->log->action = action;
+
+    return rc;
+}
+
+
+static kl_int_t
+kl_http_log_lines(kl_http_request_t *r)
 {
     u_char                  *line, *p;
     size_t                   len;

@@ -165,7 +165,7 @@ kl_http_wait_request_handler(kl_event_t *rev)
     if (rev->timedout) {
         /* An idle keep-alive connection ends quietly, as in nginx. */
         if (!c->idle) {
-            kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+            kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         }
 
         kl_http_close_connection(c);
@@ -324,7 +324,7 @@ kl_http_process_request_line(kl_event_t *rev)
     r = c->data;
 
     if (rev->timedout) {
-        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         c->timedout = 1;
         kl_http_close_request(r, KL_HTTP_REQUEST_TIME_OUT);
         return;
@@ -515,7 +515,7 @@ kl_http_process_request_headers(kl_event_t *rev)
     r = c->data;
 
     if (rev->timedout) {
-        kl_log_error(KL_LOG_INFO, c->log, 0, "client timed out");
+        kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         c->timedout = 1;
         kl_http_close_request(r, KL_HTTP_REQUEST_TIME_OUT);
         return;
