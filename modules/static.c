@@ -1206,7 +1206,10 @@ kl_http_static_handler(kl_http_request_t *r)
         b->file_last = of.size;
         b->in_file = 1;
 
-        if (of.size >= slcf->directio || !r->connection->sendfile) {
+        /* gzip, set in send_header above, compresses bytes, not files. */
+        if (of.size >= slcf->directio || !r->connection->sendfile
+            || r->filter_need_in_memory)
+        {
             if (kl_http_static_set_reader(r, slcf, file,
                                           of.size >= slcf->directio)
                 != KL_OK)

@@ -258,7 +258,7 @@ kl_http_merge_locations(kl_conf_t *cf, kl_http_core_loc_conf_t *pclcf,
 {
     char                     *rv;
     kl_uint_t                 i, k;
-    kl_array_t               *lists[2];
+    kl_array_t               *lists[3];
     kl_http_conf_ctx_t       *ctx, saved;
     kl_http_core_loc_conf_t **clcfp;
 
@@ -267,8 +267,9 @@ kl_http_merge_locations(kl_conf_t *cf, kl_http_core_loc_conf_t *pclcf,
 
     lists[0] = pclcf->locations;
     lists[1] = pclcf->regex_locations;
+    lists[2] = pclcf->if_locations; /* inherit, as nginx's noname ones */
 
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         if (lists[k] == NULL) {
             continue;
         }

@@ -274,6 +274,8 @@ struct kl_http_request_s {
     unsigned allow_ranges:1;    /* the content handler can serve ranges */
     unsigned expect_trailers:1; /* add_trailer: the body goes chunked */
     unsigned terminated:1;
+    /* a filter (gzip) needs the body in memory, not file buffers */
+    unsigned filter_need_in_memory:1;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */
@@ -420,6 +422,7 @@ struct kl_http_core_loc_conf_s {
 
     kl_http_regex_t *regex;           /* "~" and "~*" locations */
     kl_array_t      *regex_locations; /* nested regexes, in config order */
+    kl_array_t      *if_locations;    /* rewrite's "if" blocks: merged only */
 
     unsigned exact_match:1;
     unsigned noregex:1;

@@ -49,6 +49,9 @@ static kl_int_t kl_http_variable_argument(kl_http_request_t        *r,
 static kl_int_t kl_http_variable_misc(kl_http_request_t        *r,
                                       kl_http_variable_value_t *v,
                                       uintptr_t                 data);
+static void     kl_http_variable_set_args(kl_http_request_t        *r,
+                                          kl_http_variable_value_t *v,
+                                          uintptr_t                 data);
 static kl_int_t kl_http_variable_number(kl_http_request_t        *r,
                                         kl_http_variable_value_t *v,
                                         uintptr_t                 data);
@@ -153,8 +156,9 @@ static kl_http_variable_t kl_http_core_variables[] = {
     kl_http_var("https", kl_http_variable_misc, KL_HTTP_VAR_HTTPS, 0),
     kl_http_var("is_args", kl_http_variable_misc, KL_HTTP_VAR_IS_ARGS,
                 KL_HTTP_VAR_NC),
-    kl_http_var("args", kl_http_variable_misc, KL_HTTP_VAR_ARGS,
-                KL_HTTP_VAR_NC),
+    /* "set $args ..." replaces the query, as in nginx. */
+    { kl_string("args"), kl_http_variable_set_args, kl_http_variable_misc,
+      KL_HTTP_VAR_ARGS, KL_HTTP_VAR_NC | KL_HTTP_VAR_CHANGEABLE, 0 },
     kl_http_var("query_string", kl_http_variable_misc, KL_HTTP_VAR_ARGS,
                 KL_HTTP_VAR_NC),
     kl_http_var("request", kl_http_variable_misc, KL_HTTP_VAR_REQUEST, 0),
@@ -251,6 +255,7 @@ kl_http_variables_core_add(kl_conf_t *cf)
         }
 
         v->get_handler = cv->get_handler;
+        v->set_handler = cv->set_handler;
         v->data = cv->data;
     }
 
@@ -655,6 +660,18 @@ kl_http_variable_request_line(kl_http_request_t *r, kl_str_t *line)
 
     line->data = r->parse.request_start;
     line->len = p - r->parse.request_start;
+}
+
+
+/* v's bytes live in the request pool: they outlive the request's args. */
+static void
+kl_http_variable_set_args(kl_http_request_t *r, kl_http_variable_value_t *v,
+                          uintptr_t data)
+{
+    (void) data;
+
+    r->args.len = v->len;
+    r->args.data = v->data;
 }
 
 

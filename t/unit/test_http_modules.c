@@ -18,8 +18,11 @@ static const char *kl_test_order[] = { "kl_core_module",
                                        "kl_http_chunked_filter_module",
                                        "kl_http_variables_module",
                                        "kl_http_try_files_module",
+                                       "?kl_http_map_module",
                                        "?kl_http_rewrite_module",
+                                       "?kl_http_gzip_filter_module",
                                        "?kl_http_static_module",
+                                       "?kl_http_gzip_static_module",
                                        "?kl_http_autoindex_module",
                                        "?kl_http_index_module",
                                        "?kl_http_log_module",
@@ -186,6 +189,7 @@ Test(http_modules, chains_end_in_the_header_and_write_filters)
     cr_assert_eq(
         cmcf->phases[KL_HTTP_CONTENT_PHASE].nelts,
         (kl_uint_t) ((kl_test_position("kl_http_static_module") != -1)
+                     + (kl_test_position("kl_http_gzip_static_module") != -1)
                      + (kl_test_position("kl_http_autoindex_module") != -1)
                      + (kl_test_position("kl_http_index_module") != -1)));
 
