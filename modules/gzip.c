@@ -246,29 +246,6 @@ kl_http_gzip_test_type(kl_http_request_t *r, kl_http_gzip_conf_t *conf)
 }
 
 
-static kl_table_elt_t *
-kl_http_gzip_add_header(kl_http_request_t *r, const char *key,
-                        const char *value)
-{
-    kl_table_elt_t *h;
-
-    h = kl_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-    h->next = NULL;
-    h->lowcase_key = NULL;
-    h->key.data = (u_char *) key;
-    h->key.len = strlen(key);
-    h->value.data = (u_char *) value;
-    h->value.len = strlen(value);
-
-    return h;
-}
-
-
 /* nginx's ngx_http_weak_etag: W/ before a strong tag; drop a malformed one. */
 static kl_int_t
 kl_http_gzip_weak_etag(kl_http_request_t *r)
@@ -367,8 +344,7 @@ kl_http_gzip_header_filter(kl_http_request_t *r)
     }
 
     /* nginx's r->gzip_vary: the answer depends on Accept-Encoding. */
-    if (conf->vary
-        && kl_http_gzip_add_header(r, "Vary", "Accept-Encoding") == NULL) {
+    if (conf->vary && kl_http_gzip_vary(r) != KL_OK) {
         return KL_ERROR;
     }
 
@@ -385,7 +361,7 @@ kl_http_gzip_header_filter(kl_http_request_t *r)
     kl_http_gzip_memory(r, ctx);
     kl_http_set_ctx(r, ctx, kl_http_gzip_filter_module);
 
-    h = kl_http_gzip_add_header(r, "Content-Encoding", "gzip");
+    h = kl_http_push_header(r, "Content-Encoding", "gzip");
     if (h == NULL) {
         return KL_ERROR;
     }

@@ -447,3 +447,20 @@ kl_http_gzip_ok(kl_http_request_t *r, kl_http_gzip_conf_t *conf)
 
     return KL_OK;
 }
+
+
+kl_int_t
+kl_http_gzip_vary(kl_http_request_t *r)
+{
+    if (r->gzip_vary) {
+        return KL_OK;
+    }
+
+    if (kl_http_push_header(r, "Vary", "Accept-Encoding") == NULL) {
+        return KL_ERROR;
+    }
+
+    r->gzip_vary = 1;
+
+    return KL_OK;
+}

@@ -79,4 +79,10 @@ kl_uint_t kl_http_gzip_directive(const u_char *p, size_t len,
  */
 kl_int_t kl_http_gzip_ok(kl_http_request_t *r, kl_http_gzip_conf_t *conf);
 
+/*
+ * "Vary: Accept-Encoding", once per response: gzip_static adds it when it
+ * looks for FILE.gz, and the gzip filter may add it again for FILE.
+ */
+kl_int_t kl_http_gzip_vary(kl_http_request_t *r);
+
 #endif /* KL_GZIP_ACCEPT_H */

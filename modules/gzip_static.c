@@ -74,29 +74,6 @@ kl_module_t kl_http_gzip_static_module = {
 };
 
 
-static kl_table_elt_t *
-kl_http_gzip_static_add_header(kl_http_request_t *r, const char *key,
-                               const char *value)
-{
-    kl_table_elt_t *h;
-
-    h = kl_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-    h->next = NULL;
-    h->lowcase_key = NULL;
-    h->key.data = (u_char *) key;
-    h->key.len = strlen(key);
-    h->value.data = (u_char *) value;
-    h->value.len = strlen(value);
-
-    return h;
-}
-
-
 /* FILE.gz: KL_OK with of filled in, KL_DECLINED (absent), or a status. */
 static kl_int_t
 kl_http_gzip_static_open(kl_http_request_t *r, kl_str_t *path,
@@ -176,7 +153,7 @@ kl_http_gzip_static_send(kl_http_request_t *r, kl_str_t *path,
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = kl_http_gzip_static_add_header(r, "Content-Encoding", "gzip");
+    h = kl_http_push_header(r, "Content-Encoding", "gzip");
     if (h == NULL) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -255,7 +232,7 @@ kl_http_gzip_static_handler(kl_http_request_t *r)
     }
 
     if (conf->enable == KL_HTTP_GZIP_STATIC_ON && gcf->vary
-        && kl_http_gzip_static_add_header(r, "Vary", "Accept-Encoding") == NULL)
+        && kl_http_gzip_vary(r) != KL_OK)
     {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }

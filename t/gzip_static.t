@@ -56,6 +56,13 @@ http {
             gzip_min_length 0;
         }
 
+        location /gzipvary/ {
+            gzip on;
+            gzip_vary on;
+            gzip_types text/plain;
+            gzip_min_length 0;
+        }
+
         location /disable/ {
             gzip_disable msie6;
         }
@@ -79,7 +86,7 @@ gzip(\$text => \$gz) or die "gzip: $GzipError";
 my $mtime = time() - 86400;
 my $gzmtime = $mtime + 3600;
 
-for my $d ('.', qw(vary always off gzip disable nosf cache)) {
+for my $d ('.', qw(vary always off gzip gzipvary disable nosf cache)) {
     $t->write_file("html/$d/a.html", $text);
     $t->write_file("html/$d/a.html.gz", $gz);
     $t->write_file("html/$d/b.txt", $text);
@@ -93,7 +100,7 @@ for my $d ('.', qw(vary always off gzip disable nosf cache)) {
 
 $t->write_file('html/only.txt.gz', $gz);
 
-$t->plan(46);
+$t->plan(48);
 $t->run;
 
 sub get {
@@ -198,6 +205,16 @@ my $etag = sprintf('"%x-%x"', $gzmtime, length $gz);
     $r = get('/gzip/plain.txt', ae => 'gzip');
     is($r->{headers}{'transfer-encoding'}, 'chunked',
         'gzip on, no FILE.gz: compressed by the filter');
+}
+
+# gzip_static finds FILE.gz but the client refuses gzip (Vary), then the
+# gzip filter sees FILE (Vary again in its header filter): one Vary
+
+{
+    my $r = get('/gzipvary/b.txt');
+    ok(!exists $r->{headers}{'content-encoding'},
+        'gzip on, gzip_vary, FILE.gz, gzip refused: FILE');
+    is($r->{count}{vary}, 1, 'gzip on, gzip_vary, gzip refused: Vary once');
 }
 
 # HEAD, Range, 304

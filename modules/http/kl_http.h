@@ -276,6 +276,7 @@ struct kl_http_request_s {
     unsigned terminated:1;
     /* a filter (gzip) needs the body in memory, not file buffers */
     unsigned filter_need_in_memory:1;
+    unsigned gzip_vary:1; /* "Vary: Accept-Encoding" is in headers_out */
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */
@@ -542,6 +543,10 @@ kl_int_t kl_http_set_content_type(kl_http_request_t *r);
 kl_int_t kl_http_send_redirect(kl_http_request_t *r, kl_uint_t status,
                                kl_str_t *location);
 kl_int_t kl_http_set_etag(kl_http_request_t *r);
+
+/* Append a response field whose key and value outlive the request. */
+kl_table_elt_t *kl_http_push_header(kl_http_request_t *r, const char *key,
+                                    const char *value);
 
 
 /* body.c: request bodies. Returns KL_OK or an error status to answer. */

@@ -1002,3 +1002,25 @@ kl_http_send_response(kl_http_request_t *r, kl_uint_t status, kl_str_t *ct,
 
     return kl_http_output_filter(r, &out);
 }
+
+
+kl_table_elt_t *
+kl_http_push_header(kl_http_request_t *r, const char *key, const char *value)
+{
+    kl_table_elt_t *h;
+
+    h = kl_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+    h->next = NULL;
+    h->lowcase_key = NULL;
+    h->key.data = (u_char *) key;
+    h->key.len = kl_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = kl_strlen(value);
+
+    return h;
+}
