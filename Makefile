@@ -4,7 +4,10 @@
 #                     installing missing Debian packages when root)
 #   make run          build, then run kiln in the foreground on
 #                     http://127.0.0.1:8080/ with the repo as its prefix
-#   make test         build, then unit, check-headers, check-style, prove
+#   make test         build, then unit, check-headers, check-style, prove,
+#                     memcheck
+#   make memcheck     t/memcheck/: kiln under valgrind, no leak that grows
+#                     with the requests (plain build only)
 #   make test-sanitized  unit and prove again, built with ASan and UBSan
 #                     in build-asan/ (what .ci/run runs after make test)
 #   make unit         t/unit/test_*.c, each linked against objs/libkiln.a
@@ -87,7 +90,7 @@ run: all
 # that is wrong; the exit status says whether any failed.
 test: all
 	@failed=; \
-	for t in unit check-headers check-style prove; do \
+	for t in unit check-headers check-style prove memcheck; do \
 	    $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make test: failed:$$failed" >&2; \
@@ -170,11 +173,18 @@ export KILN_BINARY := $(abspath $(KL_BIN))
 
 prove: all
 	@if ls t/*.t > /dev/null 2>&1; then \
-	    echo "prove -j$(PROVE_JOBS) -I t/lib -r t/"; \
-	    prove -j$(PROVE_JOBS) -I t/lib -r t/; \
+	    echo "prove -j$(PROVE_JOBS) -I t/lib t/*.t"; \
+	    prove -j$(PROVE_JOBS) -I t/lib t/*.t; \
 	else \
 	    echo "prove: no t/*.t"; \
 	fi
+
+
+# valgrind memcheck over static and engine requests (t/memcheck/), run N
+# and 4N rounds: no error, nothing lost, nothing that grows. The plain
+# build only: ASan binaries do not run under valgrind.
+memcheck: all
+	prove -I t/lib t/memcheck/
 
 
 # STYLE.md rules 15 and 17: every C file under core/ master/ worker/
@@ -312,5 +322,5 @@ help:
 -include $(KL_MAIN_OBJ:.o=.d) $(KL_LIB_OBJS:.o=.d) $(KL_FUZZ_OBJS:.o=.d) \
          $(KL_UNIT_BINS:=.d) $(KL_FUZZ_BINS:=.d)
 
-.PHONY: all run test test-sanitized unit prove check-style check-headers fuzz fuzz-run \
+.PHONY: all run test test-sanitized unit prove memcheck check-style check-headers fuzz fuzz-run \
         bench deps clean help
