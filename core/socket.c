@@ -9,6 +9,7 @@
 #include "kl_types.h"
 #include "string.h"
 #include "socket.h"
+#include "pool.h"
 
 #include <netdb.h>
 #include <netinet/tcp.h>
@@ -26,6 +27,9 @@ static kl_int_t kl_sock_parse_host(u_char *p, size_t hlen, uint16_t port,
                                    const char **err);
 static kl_int_t kl_sock_resolve(char *host, kl_sockaddr_t *sa,
                                 socklen_t *socklen);
+static kl_int_t kl_sock_resolve_all(kl_pool_t *pool, char *host,
+                                    kl_sockaddr_t *first, kl_sockaddr_t **addrs,
+                                    socklen_t **socklens, kl_uint_t *naddrs);
 
 
 int
@@ -479,6 +483,156 @@ kl_sock_resolve(char *host, kl_sockaddr_t *sa, socklen_t *socklen)
     *socklen = found->ai_addrlen;
 
     freeaddrinfo(res);
+
+    return KL_OK;
+}
+
+
+/*
+ * kl_sock_parse checks the text and gives the port; a name is then
+ * resolved again for all of its addresses (configuration time only).
+ */
+kl_int_t
+kl_sock_parse_all(kl_pool_t *pool, kl_str_t *text, kl_uint_t default_port,
+                  kl_sockaddr_t **addrs, socklen_t **socklens,
+                  kl_uint_t *naddrs, const char **err)
+{
+    u_char        *p, *colon;
+    size_t         i, hlen;
+    kl_uint_t      digits;
+    kl_sockaddr_t  sa;
+    socklen_t      socklen;
+    struct in_addr in;
+    char           host[NI_MAXHOST];
+
+    p = text->data;
+    digits = (text->len != 0);
+
+    for (i = 0; i < text->len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            digits = 0;
+        }
+    }
+
+    if (digits) {
+        *err = "invalid host";
+        return KL_ERROR;
+    }
+
+    if (kl_sock_parse(text, default_port, &sa, &socklen, err) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    colon = memchr(p, ':', text->len);
+    hlen = colon ? (size_t) (colon - p) : text->len;
+
+    if (sa.sockaddr.sa_family == AF_UNIX || (text->len && p[0] == '[')
+        || hlen >= sizeof(host))
+    {
+        goto one;
+    }
+
+    kl_memcpy(host, p, hlen);
+    host[hlen] = '\0';
+
+    if (inet_pton(AF_INET, host, &in) == 1 || (hlen == 1 && p[0] == '*')) {
+        goto one;
+    }
+
+    if (kl_sock_resolve_all(pool, host, &sa, addrs, socklens, naddrs) != KL_OK)
+    {
+        *err = "host not found";
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+
+one:
+
+    *addrs = kl_palloc(pool, sizeof(kl_sockaddr_t));
+    *socklens = kl_palloc(pool, sizeof(socklen_t));
+
+    if (*addrs == NULL || *socklens == NULL) {
+        *err = "out of memory";
+        return KL_ERROR;
+    }
+
+    **addrs = sa;
+    **socklens = socklen;
+    *naddrs = 1;
+
+    return KL_OK;
+}
+
+
+/* first: what kl_sock_parse made of the text, for its port. */
+static kl_int_t
+kl_sock_resolve_all(kl_pool_t *pool, char *host, kl_sockaddr_t *first,
+                    kl_sockaddr_t **addrs, socklen_t **socklens,
+                    kl_uint_t *naddrs)
+{
+    int             pass, family;
+    uint16_t        port;
+    kl_uint_t       n;
+    struct addrinfo hints, *res, *rp;
+
+    port = (first->sockaddr.sa_family == AF_INET6)
+               ? first->sockaddr_in6.sin6_port
+               : first->sockaddr_in.sin_port;
+
+    kl_memzero(&hints, sizeof(struct addrinfo));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+
+    if (getaddrinfo(host, NULL, &hints, &res) != 0) {
+        return KL_ERROR;
+    }
+
+    n = 0;
+
+    for (rp = res; rp; rp = rp->ai_next) {
+        if ((rp->ai_family == AF_INET || rp->ai_family == AF_INET6)
+            && rp->ai_addrlen <= sizeof(kl_sockaddr_t))
+        {
+            n++;
+        }
+    }
+
+    *addrs = (n == 0) ? NULL : kl_pcalloc(pool, n * sizeof(kl_sockaddr_t));
+    *socklens = (n == 0) ? NULL : kl_palloc(pool, n * sizeof(socklen_t));
+
+    if (*addrs == NULL || *socklens == NULL) {
+        freeaddrinfo(res);
+        return KL_ERROR;
+    }
+
+    n = 0;
+
+    for (pass = 0; pass < 2; pass++) {
+        family = (pass == 0) ? AF_INET : AF_INET6;
+
+        for (rp = res; rp; rp = rp->ai_next) {
+            if (rp->ai_family != family
+                || rp->ai_addrlen > sizeof(kl_sockaddr_t)) {
+                continue;
+            }
+
+            kl_memcpy(&(*addrs)[n], rp->ai_addr, rp->ai_addrlen);
+            (*socklens)[n] = rp->ai_addrlen;
+
+            if (family == AF_INET) {
+                (*addrs)[n].sockaddr_in.sin_port = port;
+
+            } else {
+                (*addrs)[n].sockaddr_in6.sin6_port = port;
+            }
+
+            n++;
+        }
+    }
+
+    freeaddrinfo(res);
+    *naddrs = n;
 
     return KL_OK;
 }

@@ -45,4 +45,14 @@ kl_uint_t kl_sock_cmp(struct sockaddr *a, socklen_t alen, struct sockaddr *b,
 kl_int_t kl_sock_parse(kl_str_t *text, kl_uint_t default_port,
                        kl_sockaddr_t *sa, socklen_t *socklen, const char **err);
 
+/*
+ * As kl_sock_parse, but a host name gives every address it resolves to
+ * (IPv4 ones first, as nginx orders them), in *addrs and *socklens (pool
+ * arrays of *naddrs). A bare port ("8080") is refused: "invalid host".
+ */
+kl_int_t kl_sock_parse_all(kl_pool_t *pool, kl_str_t *text,
+                           kl_uint_t default_port, kl_sockaddr_t **addrs,
+                           socklen_t **socklens, kl_uint_t *naddrs,
+                           const char **err);
+
 #endif /* KL_SOCKET_H */

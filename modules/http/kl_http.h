@@ -14,6 +14,7 @@ typedef struct kl_table_elt_s           kl_table_elt_t;
 typedef struct kl_http_variable_value_s kl_http_variable_value_t;
 typedef struct kl_http_request_body_s   kl_http_request_body_t;
 typedef struct kl_http_regex_s          kl_http_regex_t;
+typedef struct kl_http_upstream_s       kl_http_upstream_t;
 
 /* Status codes the engine names; any 100..599 may be returned. */
 #define KL_HTTP_CONTINUE                 100
@@ -251,6 +252,9 @@ struct kl_http_request_s {
 
     /* body.c: the request body, once a handler asked to read it */
     kl_http_request_body_t *request_body;
+
+    /* upstream.c: the exchange with a peer (proxy_pass), if any */
+    kl_http_upstream_t *upstream;
 
     unsigned count:16; /* references, as nginx's */
     unsigned uri_changes:4;

@@ -1,0 +1,1322 @@
+/*
+ * upstream.c: the upstream core, as nginx's ngx_http_upstream: a
+ * request's exchange with a peer of its group. It connects (with
+ * connect_timeout), sends the request the protocol built (with
+ * send_timeout), reads the response head into buffer_size bytes (with
+ * read_timeout) for the protocol to parse, tries the next peer when
+ * proxy_next_upstream allows it and nothing was sent to the client yet,
+ * then relays the body: each read is decoded in place by the protocol's
+ * input filter and passed to the client as a view of the buffer read
+ * into. At most nbufs buffers are in flight; when all are, reading
+ * from the peer waits for the client to take what was sent.
+ *
+ * Lifetime: the handler takes a reference on the request (the body
+ * reader does); kl_http_upstream_finalize closes or frees the peer
+ * connection and finalizes the request. A pool cleanup closes the peer
+ * connection of a request ended by anything else (client gone).
+ */
+
+#include "upstream.h"
+#include "event_connect.h"
+
+
+static void     kl_http_upstream_connect(kl_http_request_t  *r,
+                                         kl_http_upstream_t *u);
+static void     kl_http_upstream_handler(kl_event_t *ev);
+static void     kl_http_upstream_send_request(kl_http_request_t  *r,
+                                              kl_http_upstream_t *u);
+static void     kl_http_upstream_process_header(kl_http_request_t  *r,
+                                                kl_http_upstream_t *u);
+static kl_int_t kl_http_upstream_test_connect(kl_connection_t *c);
+static void kl_http_upstream_next(kl_http_request_t *r, kl_http_upstream_t *u,
+                                  kl_uint_t ft);
+static void kl_http_upstream_close_peer(kl_http_upstream_t *u, kl_uint_t state);
+static void kl_http_upstream_cleanup(void *data);
+static void kl_http_upstream_end_state(kl_http_upstream_t *u);
+static kl_uint_t kl_http_upstream_may_retry(kl_http_request_t  *r,
+                                            kl_http_upstream_t *u,
+                                            kl_uint_t           ft);
+static void      kl_http_upstream_send_response(kl_http_request_t  *r,
+                                                kl_http_upstream_t *u);
+static void      kl_http_upstream_process_body(kl_http_request_t  *r,
+                                               kl_http_upstream_t *u);
+static void      kl_http_upstream_body_upstream(kl_http_request_t  *r,
+                                                kl_http_upstream_t *u);
+static void      kl_http_upstream_body_downstream(kl_http_request_t *r);
+static kl_int_t  kl_http_upstream_pass(kl_http_request_t  *r,
+                                       kl_http_upstream_t *u, u_char *p,
+                                       size_t n, kl_uint_t last);
+static kl_int_t  kl_http_upstream_flush(kl_http_request_t  *r,
+                                        kl_http_upstream_t *u);
+static void      kl_http_upstream_check_broken(kl_http_request_t *r);
+static void kl_http_upstream_dummy(kl_http_request_t *r, kl_http_upstream_t *u);
+static kl_int_t kl_http_upstream_copy_headers(kl_http_request_t  *r,
+                                              kl_http_upstream_t *u);
+static kl_int_t kl_http_upstream_intercept(kl_http_request_t  *r,
+                                           kl_http_upstream_t *u);
+static kl_int_t kl_http_upstream_variable(kl_http_request_t        *r,
+                                          kl_http_variable_value_t *v,
+                                          uintptr_t                 data);
+
+
+/* Response fields hidden unless proxy_pass_header names them (nginx's). */
+static kl_str_t kl_http_upstream_hide_default[] = {
+    kl_string("date"),
+    kl_string("server"),
+    kl_string("x-pad"),
+    kl_string("x-accel-expires"),
+    kl_string("x-accel-redirect"),
+    kl_string("x-accel-limit-rate"),
+    kl_string("x-accel-buffering"),
+    kl_string("x-accel-charset"),
+    kl_null_string,
+};
+
+
+/*
+ * Hop-by-hop fields and those the engine makes itself: never copied.
+ * Upgrade is: a 426 must say what to upgrade to (RFC 9110 15.5.22).
+ */
+static kl_str_t kl_http_upstream_skip[] = {
+    kl_string("connection"),        kl_string("keep-alive"),
+    kl_string("transfer-encoding"), kl_string("content-length"),
+    kl_string("content-type"),      kl_null_string,
+};
+
+
+#define KL_HTTP_UPSTREAM_VAR_ADDR   0
+#define KL_HTTP_UPSTREAM_VAR_STATUS 1
+#define KL_HTTP_UPSTREAM_VAR_TIME   2
+
+
+kl_int_t
+kl_http_upstream_create(kl_http_request_t *r)
+{
+    kl_pool_cleanup_t  *cln;
+    kl_http_upstream_t *u;
+
+    u = kl_pcalloc(r->pool, sizeof(kl_http_upstream_t));
+    if (u == NULL) {
+        return KL_ERROR;
+    }
+
+    if (kl_list_init(&u->headers_in.headers, r->pool, 8, sizeof(kl_table_elt_t))
+        != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
+    u->state = kl_array_create(r->pool, 1, sizeof(kl_http_upstream_state_t));
+    if (u->state == NULL) {
+        return KL_ERROR;
+    }
+
+    cln = kl_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return KL_ERROR;
+    }
+
+    cln->handler = kl_http_upstream_cleanup;
+    cln->data = r;
+
+    u->peer.log = r->connection->log;
+    u->headers_in.content_length_n = -1;
+    u->length = -1;
+    r->upstream = u;
+
+    return KL_OK;
+}
+
+
+void
+kl_http_upstream_init(kl_http_request_t *r)
+{
+    kl_connection_t             *c;
+    kl_http_upstream_t          *u;
+    kl_http_upstream_srv_conf_t *us;
+
+    c = r->connection;
+    u = r->upstream;
+
+    if (c->read->timer_set) {
+        kl_event_del_timer(c->read);
+    }
+
+    r->read_event_handler = kl_http_upstream_check_broken;
+    r->write_event_handler = kl_http_request_empty_handler;
+
+    if (u->create_request(r) != KL_OK) {
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    us = u->conf->upstream;
+
+    if (us->peer.init(r, us, &u->peer) != KL_OK) {
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    u->start_time = kl_now();
+    u->tries = u->conf->next_upstream_tries;
+
+    if (u->tries && u->peer.tries > u->tries) {
+        u->peer.tries = u->tries;
+    }
+
+    kl_http_upstream_connect(r, u);
+}
+
+
+static void
+kl_http_upstream_connect(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_int_t         rc;
+    kl_chain_t      *cl;
+    kl_connection_t *c;
+
+    r->connection->log->action = "connecting to upstream";
+
+    u->cur_state = kl_array_push(u->state);
+    if (u->cur_state == NULL) {
+        kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    kl_memzero(u->cur_state, sizeof(kl_http_upstream_state_t));
+    u->cur_state->start = kl_now();
+
+    rc = kl_event_connect_peer(&u->peer);
+
+    if (rc == KL_ERROR) {
+        kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == KL_BUSY) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0, "no live upstreams");
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_NOLIVE);
+        return;
+    }
+
+    u->cur_state->peer = u->peer.name;
+
+    if (rc == KL_DECLINED) {
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    c = u->peer.connection;
+    c->data = r;
+    c->log = r->connection->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    c->read->handler = kl_http_upstream_handler;
+    c->write->handler = kl_http_upstream_handler;
+
+    u->write_event_handler = kl_http_upstream_send_request;
+    u->read_event_handler = kl_http_upstream_process_header;
+
+    if (u->request_sent) {
+        /* A retry: the request goes out again from its start. */
+        for (cl = u->request_bufs; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->start;
+            cl->buf->file_pos = 0;
+        }
+
+        u->buffer.pos = u->buffer.start;
+        u->buffer.last = u->buffer.start;
+
+        if (u->reinit_request(r) != KL_OK) {
+            kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    u->request_sent = 0;
+
+    if (rc == KL_AGAIN) {
+        kl_event_add_timer(c->write, u->conf->connect_timeout);
+        return;
+    }
+
+    kl_http_upstream_send_request(r, u);
+}
+
+
+static void
+kl_http_upstream_handler(kl_event_t *ev)
+{
+    kl_connection_t    *c;
+    kl_http_request_t  *r;
+    kl_http_upstream_t *u;
+
+    c = ev->data;
+    r = c->data;
+    u = r->upstream;
+
+    if (ev->write) {
+        u->write_event_handler(r, u);
+
+    } else {
+        u->read_event_handler(r, u);
+    }
+}
+
+
+static void
+kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_chain_t      *rest;
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+
+    if (c->write->timedout) {
+        c->write->timedout = 0;
+        kl_log_error(KL_LOG_ERR, r->connection->log, ETIMEDOUT,
+                     "upstream timed out");
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+
+    if (!u->request_sent && kl_http_upstream_test_connect(c) != KL_OK) {
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    r->connection->log->action = "sending request to upstream";
+
+    rest = kl_connection_send_chain(c, u->request_bufs, 0);
+
+    /* Sending began: a retry must rebuild the request's buffers. */
+    u->request_sent = 1;
+
+    if (rest == KL_CHAIN_ERROR) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, errno, "send() failed");
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    if (rest) {
+        kl_event_add_timer(c->write, u->conf->send_timeout);
+        return;
+    }
+
+    if (c->write->timer_set) {
+        kl_event_del_timer(c->write);
+    }
+
+    u->write_event_handler = kl_http_upstream_dummy;
+    r->connection->log->action = "reading response header from upstream";
+
+    kl_event_add_timer(c->read, u->conf->read_timeout);
+
+    if (c->read->ready) {
+        kl_http_upstream_process_header(r, u);
+    }
+}
+
+
+static kl_int_t
+kl_http_upstream_test_connect(kl_connection_t *c)
+{
+    int       err;
+    socklen_t len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = errno;
+    }
+
+    if (err) {
+        c->log->action = "connecting to upstream";
+        kl_log_error(KL_LOG_ERR, c->log, err, "connect() failed");
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_upstream_process_header(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    ssize_t          n;
+    kl_int_t         rc;
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+
+    if (c->read->timedout) {
+        c->read->timedout = 0;
+        kl_log_error(KL_LOG_ERR, r->connection->log, ETIMEDOUT,
+                     "upstream timed out");
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+
+    if (!u->request_sent) {
+        if (kl_http_upstream_test_connect(c) != KL_OK) {
+            kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        }
+
+        /* The answer can only come after the request. */
+        return;
+    }
+
+    if (u->buffer.start == NULL) {
+        u->buffer.start = kl_pnalloc(r->pool, u->conf->buffer_size);
+        if (u->buffer.start == NULL) {
+            kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        u->buffer.pos = u->buffer.start;
+        u->buffer.last = u->buffer.start;
+        u->buffer.end = u->buffer.start + u->conf->buffer_size;
+        u->buffer.temporary = 1;
+    }
+
+    for (;;) {
+        n = kl_connection_recv(c, u->buffer.last,
+                               u->buffer.end - u->buffer.last);
+
+        if (n == KL_AGAIN) {
+            kl_event_add_timer(c->read, u->conf->read_timeout);
+            return;
+        }
+
+        if (n == 0) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "upstream prematurely closed connection");
+        }
+
+        if (n == KL_ERROR) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, errno,
+                         "recv() failed");
+        }
+
+        if (n == 0 || n == KL_ERROR) {
+            kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+
+        u->buffer.last += n;
+
+        rc = u->process_header(r);
+
+        if (rc == KL_AGAIN) {
+            if (u->buffer.last == u->buffer.end) {
+                kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                             "upstream sent too big header");
+                kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_INVALID_HEADER);
+                return;
+            }
+
+            continue;
+        }
+
+        break;
+    }
+
+    if (rc == KL_HTTP_UPSTREAM_INVALID_HEADER) {
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_INVALID_HEADER);
+        return;
+    }
+
+    if (rc != KL_OK) {
+        kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    u->cur_state->status = u->headers_in.status_n;
+
+    if (u->headers_in.status_n == 101) {
+        if (r->headers_in.upgrade == NULL) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "upstream switched protocols unasked");
+            kl_http_upstream_finalize(r, u, KL_HTTP_BAD_GATEWAY);
+            return;
+        }
+
+        kl_http_upstream_upgrade(r, u);
+        return;
+    }
+
+    switch (u->headers_in.status_n) {
+    case 500:
+        rc = KL_HTTP_UPSTREAM_FT_HTTP_500;
+        break;
+    case 502:
+        rc = KL_HTTP_UPSTREAM_FT_HTTP_502;
+        break;
+    case 503:
+        rc = KL_HTTP_UPSTREAM_FT_HTTP_503;
+        break;
+    case 504:
+        rc = KL_HTTP_UPSTREAM_FT_HTTP_504;
+        break;
+    case 403:
+        rc = KL_HTTP_UPSTREAM_FT_HTTP_403;
+        break;
+    case 404:
+        rc = KL_HTTP_UPSTREAM_FT_HTTP_404;
+        break;
+    case 429:
+        rc = KL_HTTP_UPSTREAM_FT_HTTP_429;
+        break;
+    default:
+        rc = 0;
+    }
+
+    if (rc && u->peer.tries > 1 && kl_http_upstream_may_retry(r, u, rc)) {
+        kl_http_upstream_next(r, u, rc);
+        return;
+    }
+
+    if (kl_http_upstream_intercept(r, u) == KL_OK) {
+        return;
+    }
+
+    kl_http_upstream_send_response(r, u);
+}
+
+
+static kl_int_t
+kl_http_upstream_intercept(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_uint_t                i;
+    kl_http_err_page_t      *err_page;
+    kl_http_core_loc_conf_t *clcf;
+
+    if (!u->conf->intercept_errors || u->headers_in.status_n < 300) {
+        return KL_DECLINED;
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (clcf->error_pages == NULL) {
+        return KL_DECLINED;
+    }
+
+    err_page = clcf->error_pages->elts;
+
+    for (i = 0; i < clcf->error_pages->nelts; i++) {
+        if (err_page[i].status == (kl_int_t) u->headers_in.status_n) {
+            kl_http_upstream_finalize(r, u, u->headers_in.status_n);
+            return KL_OK;
+        }
+    }
+
+    return KL_DECLINED;
+}
+
+
+static void
+kl_http_upstream_next(kl_http_request_t *r, kl_http_upstream_t *u, kl_uint_t ft)
+{
+    kl_uint_t state, status;
+
+    if (ft == KL_HTTP_UPSTREAM_FT_TIMEOUT) {
+        status = KL_HTTP_GATEWAY_TIME_OUT;
+
+    } else if (ft
+               & (KL_HTTP_UPSTREAM_FT_ERROR | KL_HTTP_UPSTREAM_FT_NOLIVE
+                  | KL_HTTP_UPSTREAM_FT_INVALID_HEADER))
+    {
+        status = KL_HTTP_BAD_GATEWAY;
+
+    } else {
+        /* An answer refused by proxy_next_upstream: used if last. */
+        status = u->headers_in.status_n;
+    }
+
+    if (u->cur_state && u->cur_state->status == 0) {
+        u->cur_state->status = status;
+    }
+
+    kl_http_upstream_end_state(u);
+
+    state = (ft
+             & (KL_HTTP_UPSTREAM_FT_ERROR | KL_HTTP_UPSTREAM_FT_TIMEOUT
+                | KL_HTTP_UPSTREAM_FT_INVALID_HEADER))
+                ? KL_PEER_FAILED
+                : KL_PEER_NEXT;
+
+    /* The balancer's free counts the try (pc->tries), as in nginx. */
+    if (ft != KL_HTTP_UPSTREAM_FT_NOLIVE) {
+        kl_http_upstream_close_peer(u, state);
+    }
+
+    if (ft == KL_HTTP_UPSTREAM_FT_NOLIVE || u->peer.tries == 0
+        || !kl_http_upstream_may_retry(r, u, ft))
+    {
+        kl_http_upstream_finalize(r, u, status);
+        return;
+    }
+
+    kl_http_upstream_connect(r, u);
+}
+
+
+/* proxy_next_upstream, _tries, _timeout and non_idempotent allow another? */
+static kl_uint_t
+kl_http_upstream_may_retry(kl_http_request_t *r, kl_http_upstream_t *u,
+                           kl_uint_t ft)
+{
+    kl_msec_t timeout;
+
+    timeout = u->conf->next_upstream_timeout;
+
+    if (u->peer.tries == 0 || !(u->conf->next_upstream & ft)
+        || (timeout && kl_now() - u->start_time >= timeout))
+    {
+        return 0;
+    }
+
+    if (u->request_sent
+        && (r->method & (KL_HTTP_POST | KL_HTTP_PATCH | KL_HTTP_LOCK))
+        && !(u->conf->next_upstream & KL_HTTP_UPSTREAM_FT_NON_IDEMPOTENT))
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static void
+kl_http_upstream_close_peer(kl_http_upstream_t *u, kl_uint_t state)
+{
+    if (u->peer.free && u->peer.sockaddr) {
+        u->peer.free(&u->peer, u->peer.data, state);
+        u->peer.sockaddr = NULL;
+    }
+
+    if (u->peer.connection) {
+        kl_close_connection(u->peer.connection);
+        u->peer.connection = NULL;
+    }
+}
+
+
+static void
+kl_http_upstream_end_state(kl_http_upstream_t *u)
+{
+    if (u->cur_state && !u->cur_state->ended) {
+        u->cur_state->ended = 1;
+        u->cur_state->response_time = kl_now() - u->cur_state->start;
+    }
+}
+
+
+static void
+kl_http_upstream_cleanup(void *data)
+{
+    kl_http_request_t  *r;
+    kl_http_upstream_t *u;
+
+    r = data;
+    u = r->upstream;
+
+    /* The request ended while the exchange was on (client gone). */
+    if (u && (u->peer.connection || u->peer.sockaddr)) {
+        kl_http_upstream_close_peer(u, 0);
+    }
+}
+
+
+void
+kl_http_upstream_finalize(kl_http_request_t *r, kl_http_upstream_t *u,
+                          kl_int_t rc)
+{
+    kl_http_upstream_end_state(u);
+
+    if (u->cur_state && u->cur_state->status == 0 && rc >= 500) {
+        u->cur_state->status = rc;
+    }
+
+    kl_http_upstream_close_peer(
+        u, (u->keepalive && u->peer.connection) ? KL_PEER_KEEPALIVE : 0);
+
+    if (u->finalize_request) {
+        u->finalize_request(r, rc);
+    }
+
+    r->connection->log->action = "sending to client";
+
+    if (u->header_sent && rc >= KL_HTTP_SPECIAL_RESPONSE) {
+        /* Too late for an error page: the response is cut short. */
+        rc = KL_ERROR;
+    }
+
+    kl_http_finalize_request(r, rc);
+}
+
+
+static void
+kl_http_upstream_dummy(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    (void) r;
+    (void) u;
+}
+
+
+static void
+kl_http_upstream_check_broken(kl_http_request_t *r)
+{
+    int              n;
+    char             buf[1];
+    kl_connection_t *c;
+
+    c = r->connection;
+
+    if (c->error) {
+        return;
+    }
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+
+    if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+        /* Pipelined bytes stay for later; nothing is lost. */
+        c->read->ready = 0;
+        return;
+    }
+
+    c->error = 1;
+    kl_log_error(KL_LOG_INFO, c->log, n == 0 ? 0 : errno,
+                 "client prematurely closed connection");
+
+    kl_http_upstream_finalize(r, r->upstream, KL_HTTP_CLIENT_CLOSED_REQUEST);
+}
+
+
+static kl_int_t
+kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    u_char         *p;
+    kl_str_t       *s;
+    kl_uint_t       i, skip;
+    kl_list_part_t *part;
+    kl_table_elt_t *h, *ho;
+
+    r->headers_out.status = u->headers_in.status_n;
+    r->headers_out.status_line = u->headers_in.status_line;
+    r->headers_out.content_length_n = u->headers_in.content_length_n;
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0;; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (h[i].key.len == 12
+            && kl_strncasecmp(h[i].key.data, (u_char *) "content-type", 12)
+                   == 0)
+        {
+            r->headers_out.content_type = h[i].value;
+            r->headers_out.content_type_len = h[i].value.len;
+            continue;
+        }
+
+        skip = 0;
+
+        for (s = kl_http_upstream_skip; s->len; s++) {
+            if (s->len == h[i].key.len
+                && kl_strncasecmp(h[i].lowcase_key, s->data, s->len) == 0)
+            {
+                skip = 1;
+                break;
+            }
+        }
+
+        if (skip) {
+            continue;
+        }
+
+        if (u->conf->hide_headers) {
+            s = u->conf->hide_headers->elts;
+
+            for (skip = 0; skip < u->conf->hide_headers->nelts; skip++) {
+                if (s[skip].len == h[i].key.len
+                    && kl_strncasecmp(h[i].lowcase_key, s[skip].data,
+                                      s[skip].len)
+                           == 0)
+                {
+                    break;
+                }
+            }
+
+            if (skip < u->conf->hide_headers->nelts) {
+                continue;
+            }
+        }
+
+        ho = kl_list_push(&r->headers_out.headers);
+        if (ho == NULL) {
+            return KL_ERROR;
+        }
+
+        *ho = h[i];
+        ho->next = NULL;
+
+        if (&h[i] == u->headers_in.location) {
+            r->headers_out.location = ho;
+
+            if (u->rewrite_redirect
+                && u->rewrite_redirect(r, ho, 0) == KL_ERROR) {
+                return KL_ERROR;
+            }
+        }
+
+        if (&h[i] == u->headers_in.refresh && u->rewrite_redirect) {
+            p = kl_strnstr(ho->value.data, ho->value.data + ho->value.len,
+                           "url=", 4);
+
+            if (p
+                && u->rewrite_redirect(r, ho, p + 4 - ho->value.data)
+                       == KL_ERROR) {
+                return KL_ERROR;
+            }
+        }
+
+        if (h[i].key.len == 13
+            && kl_strncasecmp(h[i].lowcase_key, (u_char *) "last-modified", 13)
+                   == 0)
+        {
+            r->headers_out.last_modified = ho;
+            r->headers_out.last_modified_time =
+                kl_parse_http_time(ho->value.data, ho->value.len);
+        }
+
+        if (h[i].key.len == 4
+            && kl_strncasecmp(h[i].lowcase_key, (u_char *) "etag", 4) == 0)
+        {
+            r->headers_out.etag = ho;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_http_upstream_hide_defaults(kl_array_t *hide, kl_array_t *pass)
+{
+    kl_str_t *s, *h, *ps;
+    kl_uint_t i;
+
+    for (s = kl_http_upstream_hide_default; s->len; s++) {
+        ps = pass ? pass->elts : NULL;
+
+        for (i = 0; pass && i < pass->nelts; i++) {
+            if (ps[i].len == s->len
+                && kl_strncasecmp(ps[i].data, s->data, s->len) == 0) {
+                break;
+            }
+        }
+
+        if (pass && i < pass->nelts) {
+            continue;
+        }
+
+        h = kl_array_push(hide);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        *h = *s;
+    }
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_upstream_send_response(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_int_t rc;
+
+    if (kl_http_upstream_copy_headers(r, u) != KL_OK
+        || u->input_filter_init(r) != KL_OK)
+    {
+        kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = kl_http_send_header(r);
+
+    u->header_sent = 1;
+
+    if (rc == KL_ERROR || rc > KL_OK) {
+        kl_http_upstream_finalize(r, u, rc);
+        return;
+    }
+
+    r->connection->log->action = "reading upstream";
+
+    /* Unbuffered: one buffer, sent as soon as anything is read into it. */
+    u->bufs_size = u->buffering ? u->conf->bufs.size : u->conf->buffer_size;
+    u->nbufs = u->buffering ? u->conf->bufs.num : 1;
+    u->bufs = kl_pcalloc(r->pool, u->nbufs * sizeof(kl_buf_t *));
+    if (u->bufs == NULL) {
+        kl_http_upstream_finalize(r, u, KL_ERROR);
+        return;
+    }
+
+    u->read_event_handler = kl_http_upstream_body_upstream;
+    u->write_event_handler = kl_http_upstream_dummy;
+    r->write_event_handler = kl_http_upstream_body_downstream;
+
+    if (r->header_only && u->length != 0) {
+        /* No body for the client: the peer's is not read, nor reused. */
+        u->length = 0;
+        u->keepalive = 0;
+    }
+
+    /* Whatever body came with the head goes out first. */
+    if (u->length != 0 && u->buffer.pos < u->buffer.last) {
+        rc = u->input_filter(r, &u->buffer);
+
+        if (rc == KL_ERROR) {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+
+        if (rc == KL_DONE) {
+            u->length = 0;
+        }
+
+        if (kl_http_upstream_pass(r, u, u->buffer.pos,
+                                  u->buffer.last - u->buffer.pos, 0)
+            != KL_OK)
+        {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+    }
+
+    kl_http_upstream_process_body(r, u);
+}
+
+
+/*
+ * Queue n body bytes at p (a view of a buffer), or the end of the body
+ * when last, behind what was read ahead; then pass on as much of that as
+ * busy_buffers_size lets be in flight to the client.
+ */
+static kl_int_t
+kl_http_upstream_pass(kl_http_request_t *r, kl_http_upstream_t *u, u_char *p,
+                      size_t n, kl_uint_t last)
+{
+    kl_buf_t   *b;
+    kl_chain_t *cl;
+
+    if (n == 0 && !last) {
+        return kl_http_upstream_flush(r, u);
+    }
+
+    if (u->free_links) {
+        cl = u->free_links;
+        u->free_links = cl->next;
+
+    } else {
+        cl = kl_chain_alloc(r->pool);
+        if (cl == NULL) {
+            return KL_ERROR;
+        }
+
+        cl->buf = kl_buf_calloc(r->pool);
+        if (cl->buf == NULL) {
+            return KL_ERROR;
+        }
+    }
+
+    b = cl->buf;
+    kl_memzero(b, sizeof(kl_buf_t));
+    cl->next = NULL;
+
+    if (n) {
+        b->start = p;
+        b->pos = p;
+        b->last = p + n;
+        b->end = p + n;
+        b->temporary = 1;
+    }
+
+    b->flush = 1;
+    b->last_buf = last ? 1 : 0;
+
+    if (u->pending_last == NULL) {
+        u->pending_last = &u->pending;
+    }
+
+    *u->pending_last = cl;
+    u->pending_last = &cl->next;
+
+    return kl_http_upstream_flush(r, u);
+}
+
+
+/* Pass read-ahead views to the client while little enough is in flight. */
+static kl_int_t
+kl_http_upstream_flush(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    off_t       busy;
+    kl_int_t    rc;
+    kl_chain_t *cl, out;
+
+    while (u->pending) {
+        busy = 0;
+
+        for (cl = r->out; cl; cl = cl->next) {
+            busy += kl_buf_size(cl->buf);
+        }
+
+        if (u->buffering && busy && busy >= (off_t) u->conf->busy_buffers_size)
+        {
+            return KL_OK;
+        }
+
+        cl = u->pending;
+        u->pending = cl->next;
+
+        if (u->pending == NULL) {
+            u->pending_last = &u->pending;
+        }
+
+        /* The link is ours again once everything queued has gone out. */
+        cl->next = u->busy_links;
+        u->busy_links = cl;
+
+        /* The write filter keeps a link of its own; ours only names b. */
+        out.buf = cl->buf;
+        out.next = NULL;
+
+        rc = kl_http_output_filter(r, &out);
+
+        if (rc == KL_ERROR) {
+            return KL_ERROR;
+        }
+    }
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_upstream_body_upstream(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+
+    if (c->read->timedout) {
+        c->read->timedout = 0;
+        kl_log_error(KL_LOG_ERR, r->connection->log, ETIMEDOUT,
+                     "upstream timed out");
+        kl_http_upstream_finalize(r, u, KL_ERROR);
+        return;
+    }
+
+    kl_http_upstream_process_body(r, u);
+}
+
+
+static void
+kl_http_upstream_body_downstream(kl_http_request_t *r)
+{
+    kl_connection_t    *c;
+    kl_http_upstream_t *u;
+
+    c = r->connection;
+    u = r->upstream;
+
+    if (c->write->timedout) {
+        c->timedout = 1;
+        kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        kl_http_upstream_finalize(r, u, KL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (kl_http_output_filter(r, NULL) == KL_ERROR) {
+        kl_http_upstream_finalize(r, u, KL_ERROR);
+        return;
+    }
+
+    kl_http_upstream_process_body(r, u);
+}
+
+
+static void
+kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    ssize_t                  n;
+    kl_int_t                 rc;
+    kl_buf_t                *b, view;
+    kl_uint_t                i;
+    kl_chain_t              *cl;
+    kl_connection_t         *c, *downstream;
+    kl_http_core_loc_conf_t *clcf;
+
+    c = u->peer.connection;
+    downstream = r->connection;
+
+    for (;;) {
+        if (kl_http_upstream_flush(r, u) != KL_OK) {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+
+        if (r->out == NULL && r->buffered == 0 && u->pending == NULL) {
+            /* Everything went out: every buffer is free again. */
+            u->bufs_used = 0;
+
+            while (u->busy_links) {
+                cl = u->busy_links;
+                u->busy_links = cl->next;
+                cl->next = u->free_links;
+                u->free_links = cl;
+            }
+
+            for (i = 0; i < u->nbufs; i++) {
+                if (u->bufs[i]) {
+                    u->bufs[i]->pos = u->bufs[i]->start;
+                    u->bufs[i]->last = u->bufs[i]->start;
+                }
+            }
+
+            if (downstream->write->timer_set) {
+                kl_event_del_timer(downstream->write);
+            }
+        }
+
+        if (u->length == 0 || u->body_done) {
+            break;
+        }
+
+        /* The buffer to read into: the last one with room, or a new one. */
+        b = u->bufs_used ? u->bufs[u->bufs_used - 1] : NULL;
+
+        if (b == NULL || b->last == b->end) {
+            if (u->bufs_used == u->nbufs) {
+                /* All in flight: wait for the client to take some. */
+                clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+                kl_event_add_timer(downstream->write, clcf->send_timeout);
+                return;
+            }
+
+            b = u->bufs[u->bufs_used];
+
+            if (b == NULL) {
+                b = kl_buf_create_temp(r->pool, u->bufs_size);
+                if (b == NULL) {
+                    kl_http_upstream_finalize(r, u, KL_ERROR);
+                    return;
+                }
+
+                u->bufs[u->bufs_used] = b;
+            }
+
+            u->bufs_used++;
+        }
+
+        n = kl_connection_recv(c, b->last, b->end - b->last);
+
+        if (n == KL_AGAIN) {
+            kl_event_add_timer(c->read, u->conf->read_timeout);
+            return;
+        }
+
+        if (n == KL_ERROR || n == 0) {
+            if (u->length == -1 && n == 0) {
+                /* A body delimited by the close of the connection. */
+                u->body_done = 1;
+                break;
+            }
+
+            kl_log_error(KL_LOG_ERR, downstream->log, n ? errno : 0,
+                         n ? "recv() failed"
+                           : "upstream prematurely closed connection");
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+
+        view = *b;
+        view.pos = b->last;
+        view.last = b->last + n;
+
+        rc = u->input_filter(r, &view);
+
+        if (rc == KL_ERROR) {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+
+        if (rc == KL_DONE) {
+            u->length = 0;
+        }
+
+        /* The decoded bytes were moved down to where the read began. */
+        if (kl_http_upstream_pass(r, u, view.pos, view.last - view.pos, 0)
+            != KL_OK) {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+
+        b->last = view.last;
+    }
+
+    if (c->read->timer_set) {
+        kl_event_del_timer(c->read);
+    }
+
+    if (!u->body_queued) {
+        u->body_queued = 1;
+
+        if (kl_http_upstream_pass(r, u, NULL, 0, 1) != KL_OK) {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+    }
+
+    if (u->pending) {
+        /* Read ahead is still waiting for the client to take some. */
+        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+        kl_event_add_timer(downstream->write, clcf->send_timeout);
+        return;
+    }
+
+    if (r->out || r->buffered) {
+        /* The writer of the engine finishes sending. */
+        rc = KL_AGAIN;
+
+    } else {
+        rc = KL_OK;
+    }
+
+    u->keepalive = u->keepalive && u->length == 0;
+
+    kl_http_upstream_finalize(r, u, rc == KL_AGAIN ? KL_OK : rc);
+}
+
+
+u_char *
+kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf, size_t len)
+{
+    kl_http_upstream_t *u;
+
+    u = r->upstream;
+
+    if (u == NULL || u->peer.name == NULL) {
+        return buf;
+    }
+
+    return kl_slprintf(buf, buf + len, ", upstream: \"%V%V%V\"", &u->schema,
+                       u->peer.name, &u->uri);
+}
+
+
+static kl_str_t kl_http_upstream_var_names[] = {
+    kl_string("upstream_addr"),
+    kl_string("upstream_status"),
+    kl_string("upstream_response_time"),
+};
+
+
+kl_int_t
+kl_http_upstream_add_variables(kl_conf_t *cf)
+{
+    kl_uint_t           i;
+    kl_http_variable_t *v;
+
+    for (i = 0; i < 3; i++) {
+        v = kl_http_add_variable(cf, &kl_http_upstream_var_names[i],
+                                 KL_HTTP_VAR_NOCACHEABLE);
+        if (v == NULL) {
+            return KL_ERROR;
+        }
+
+        v->get_handler = kl_http_upstream_variable;
+        v->data = i;
+    }
+
+    return KL_OK;
+}
+
+
+/* nginx's lists: ", " between attempts; "-" for no status. */
+static kl_int_t
+kl_http_upstream_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
+                          uintptr_t data)
+{
+    u_char                   *p, *last;
+    size_t                    len;
+    kl_uint_t                 i;
+    kl_http_upstream_t       *u;
+    kl_http_upstream_state_t *st;
+
+    u = r->upstream;
+
+    if (u == NULL || u->state->nelts == 0) {
+        v->not_found = 1;
+        return KL_OK;
+    }
+
+    st = u->state->elts;
+    len = 0;
+
+    for (i = 0; i < u->state->nelts; i++) {
+        len += (st[i].peer ? st[i].peer->len : 1) + KL_INT_T_LEN + 8;
+    }
+
+    p = kl_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return KL_ERROR;
+    }
+
+    v->data = p;
+    last = p + len;
+
+    for (i = 0; i < u->state->nelts; i++) {
+        if (i) {
+            p = kl_slprintf(p, last, ", ");
+        }
+
+        if (data == KL_HTTP_UPSTREAM_VAR_ADDR) {
+            p = st[i].peer ? kl_slprintf(p, last, "%V", st[i].peer)
+                           : kl_slprintf(p, last, "-");
+
+        } else if (data == KL_HTTP_UPSTREAM_VAR_STATUS) {
+            p = st[i].status ? kl_slprintf(p, last, "%ui", st[i].status)
+                             : kl_slprintf(p, last, "-");
+
+        } else {
+            p = kl_slprintf(p, last, "%ui.%03ui",
+                            (kl_uint_t) st[i].response_time / 1000,
+                            (kl_uint_t) st[i].response_time % 1000);
+        }
+    }
+
+    v->len = p - v->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return KL_OK;
+}

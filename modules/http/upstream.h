@@ -1,0 +1,176 @@
+/*
+ * upstream.h: the upstream core: a request's exchange with a peer
+ * (connect, send the request and its body, read the response head,
+ * relay the body), driven by a protocol's callbacks (proxy; FastCGI
+ * next), as nginx's ngx_http_upstream.
+ */
+
+#ifndef KL_HTTP_UPSTREAM_H
+#define KL_HTTP_UPSTREAM_H
+
+#include "kl_http.h"
+#include "upstream_peer.h"
+#include "upstream_parse.h"
+
+/* proxy_next_upstream: when to try the next peer. */
+#define KL_HTTP_UPSTREAM_FT_ERROR          0x00000002
+#define KL_HTTP_UPSTREAM_FT_TIMEOUT        0x00000004
+#define KL_HTTP_UPSTREAM_FT_INVALID_HEADER 0x00000008
+#define KL_HTTP_UPSTREAM_FT_HTTP_500       0x00000010
+#define KL_HTTP_UPSTREAM_FT_HTTP_502       0x00000020
+#define KL_HTTP_UPSTREAM_FT_HTTP_503       0x00000040
+#define KL_HTTP_UPSTREAM_FT_HTTP_504       0x00000080
+#define KL_HTTP_UPSTREAM_FT_HTTP_403       0x00000100
+#define KL_HTTP_UPSTREAM_FT_HTTP_404       0x00000200
+#define KL_HTTP_UPSTREAM_FT_HTTP_429       0x00000400
+#define KL_HTTP_UPSTREAM_FT_NOLIVE         0x40000000
+#define KL_HTTP_UPSTREAM_FT_NON_IDEMPOTENT 0x10000000
+#define KL_HTTP_UPSTREAM_FT_OFF            0x80000000
+
+/* A protocol module's settings of the exchange (proxy_*). */
+typedef struct {
+    kl_http_upstream_srv_conf_t *upstream; /* NULL: none here */
+
+    kl_msec_t connect_timeout;
+    kl_msec_t send_timeout;
+    kl_msec_t read_timeout;
+    kl_msec_t next_upstream_timeout; /* 0: no limit */
+
+    size_t    buffer_size;       /* the response head, and unbuffered bodies */
+    kl_bufs_t bufs;              /* body buffers when buffering */
+    size_t    busy_buffers_size; /* at most this much queued to the client */
+    kl_int_t  buffering;
+    kl_uint_t next_upstream;
+    kl_uint_t next_upstream_tries; /* 0: no limit */
+
+    kl_int_t pass_request_body;
+    kl_int_t intercept_errors;
+
+    kl_array_t *hide_headers; /* kl_str_t, lowercase: not passed on */
+} kl_http_upstream_conf_t;
+
+/* One attempt: what $upstream_addr, _status and _response_time list. */
+typedef struct {
+    kl_str_t *peer;
+    kl_uint_t status; /* 0: none was read ("-"), 502/504 for failures */
+    kl_msec_t start;
+    kl_msec_t response_time;
+    unsigned  ended:1;
+} kl_http_upstream_state_t;
+
+/* The response head as the protocol understood it. */
+typedef struct {
+    kl_list_t headers; /* kl_table_elt_t, as received */
+    kl_uint_t status_n;
+    kl_str_t  status_line;
+    off_t     content_length_n; /* -1: not given */
+
+    kl_table_elt_t *location;
+    kl_table_elt_t *refresh;
+
+    unsigned connection_close:1;
+    unsigned chunked:1;
+} kl_http_upstream_headers_in_t;
+
+typedef void (*kl_http_upstream_handler_pt)(kl_http_request_t  *r,
+                                            kl_http_upstream_t *u);
+
+struct kl_http_upstream_s {
+    kl_http_upstream_handler_pt read_event_handler;
+    kl_http_upstream_handler_pt write_event_handler;
+
+    kl_peer_connection_t     peer;
+    kl_http_upstream_conf_t *conf;
+
+    kl_http_upstream_headers_in_t headers_in;
+
+    /* The request: head then body, as it goes out to the peer. */
+    kl_chain_t *request_bufs;
+
+    /* The response head, then as much body as came with it. */
+    kl_buf_t buffer;
+
+    /* Body buffers: up to nbufs of bufs_size, reused once all is sent. */
+    kl_buf_t   **bufs;
+    kl_uint_t    nbufs;
+    kl_uint_t    bufs_used;
+    size_t       bufs_size;
+    kl_chain_t  *free_links; /* views of the buffers, to reuse */
+    kl_chain_t  *busy_links; /* views queued to the client */
+    kl_chain_t  *pending;    /* views read ahead, not yet queued */
+    kl_chain_t **pending_last;
+
+    /* upgraded: client bytes on their way to the peer */
+    kl_buf_t *from_client;
+
+    /* Body bytes still to come from the peer; -1: until it closes. */
+    off_t length;
+
+    /* The protocol's callbacks (nginx's). */
+    kl_int_t (*create_request)(kl_http_request_t *r);
+    kl_int_t (*reinit_request)(kl_http_request_t *r);
+    /* KL_OK head done (u->buffer.pos at the body), KL_AGAIN, or
+     * KL_HTTP_UPSTREAM_INVALID_HEADER (logged). */
+    kl_int_t (*process_header)(kl_http_request_t *r);
+    /* Set up reading the body (u->length); KL_OK or KL_ERROR. */
+    kl_int_t (*input_filter_init)(kl_http_request_t *r);
+    /* Decode [b->pos, b->last) in place: the body bytes are left at
+     * [b->pos, b->last); KL_OK, KL_DONE at the body's end, or KL_ERROR. */
+    kl_int_t (*input_filter)(kl_http_request_t *r, kl_buf_t *b);
+    void (*finalize_request)(kl_http_request_t *r, kl_int_t rc);
+    /* Rewrite the URL at h->value + prefix (Location, Refresh): KL_OK,
+     * KL_DECLINED (left as is) or KL_ERROR. NULL: none. */
+    kl_int_t (*rewrite_redirect)(kl_http_request_t *r, kl_table_elt_t *h,
+                                 size_t prefix);
+    void *input_filter_ctx;
+
+    kl_str_t schema; /* "http://", for logs */
+    kl_str_t uri;    /* for logs */
+
+    kl_array_t               *state; /* kl_http_upstream_state_t */
+    kl_http_upstream_state_t *cur_state;
+
+    kl_msec_t start_time; /* of the first attempt, next_upstream_timeout */
+    kl_uint_t tries;      /* attempts left, next_upstream_tries */
+
+    unsigned buffering:1;
+    unsigned request_sent:1;
+    unsigned header_sent:1;
+    unsigned keepalive:1;
+    unsigned upgrade:1;
+    unsigned body_done:1;
+    unsigned body_queued:1; /* the last buffer is queued */
+};
+
+#define KL_HTTP_UPSTREAM_INVALID_HEADER 40
+
+/* Attach an upstream to r (r->upstream); KL_OK or KL_ERROR. */
+kl_int_t kl_http_upstream_create(kl_http_request_t *r);
+
+/* Start the exchange: the body post handler, or called when it is read. */
+void kl_http_upstream_init(kl_http_request_t *r);
+
+/* End the exchange (close or keep the peer connection), then r with rc. */
+void kl_http_upstream_finalize(kl_http_request_t *r, kl_http_upstream_t *u,
+                               kl_int_t rc);
+
+/*
+ * upstream_upgrade.c: the peer answered 101 to a client that asked to
+ * upgrade (WebSocket): send the head, then relay bytes both ways until
+ * either side closes, with read_timeout and send_timeout.
+ */
+void kl_http_upstream_upgrade(kl_http_request_t *r, kl_http_upstream_t *u);
+
+/* The ", upstream: "..."" part of r's error log lines (request.c). */
+u_char *kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf,
+                                   size_t len);
+
+
+/* Add nginx's default hidden response fields (Date, Server...) to hide,
+ * but those pass (kl_str_t, lowercase; may be NULL) names. */
+kl_int_t kl_http_upstream_hide_defaults(kl_array_t *hide, kl_array_t *pass);
+
+/* Register $upstream_addr, $upstream_status, $upstream_response_time. */
+kl_int_t kl_http_upstream_add_variables(kl_conf_t *cf);
+
+#endif /* KL_HTTP_UPSTREAM_H */

@@ -1,0 +1,1060 @@
+/*
+ * proxy.c: proxy_pass to an HTTP/1.x peer: the request line and fields
+ * sent, the response head parsed (status line by upstream_parse.c,
+ * fields by the request parser's kl_http_parse_header_line), and the
+ * body's framing (Content-Length, chunked, or until the peer closes)
+ * undone before the engine's filters frame it again for the client.
+ *
+ * proxy_pass http://NAME names an upstream group (kl_http_upstream_add):
+ * an "upstream NAME" block, or an implicit group of the addresses
+ * host:port resolves to.
+ */
+
+#include "kl_http.h"
+#include "upstream.h"
+#include "proxy_http.h"
+
+
+static kl_int_t kl_http_proxy_handler(kl_http_request_t *r);
+static char *kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_http_proxy_next_upstream(kl_conf_t *cf, kl_command_t *cmd,
+                                         void *conf);
+static char *kl_http_proxy_http_version(kl_conf_t *cf, kl_command_t *cmd,
+                                        void *conf);
+static char *kl_http_proxy_hide_header(kl_conf_t *cf, kl_command_t *cmd,
+                                       void *conf);
+static char *kl_http_proxy_pass_header(kl_conf_t *cf, kl_command_t *cmd,
+                                       void *conf);
+static char *kl_http_proxy_redirect(kl_conf_t *cf, kl_command_t *cmd,
+                                    void *conf);
+static kl_int_t
+                kl_http_proxy_add_default_redirect(kl_conf_t                *cf,
+                                                   kl_http_proxy_loc_conf_t *plcf);
+static char    *kl_http_proxy_buffers(kl_conf_t *cf, kl_command_t *cmd,
+                                      void *conf);
+static char    *kl_http_proxy_set_header(kl_conf_t *cf, kl_command_t *cmd,
+                                         void *conf);
+static kl_int_t kl_http_proxy_check_buffers(kl_conf_t                *cf,
+                                            kl_http_proxy_loc_conf_t *conf,
+                                            kl_http_proxy_loc_conf_t *prev);
+static kl_int_t kl_http_proxy_merge_headers(kl_conf_t                *cf,
+                                            kl_http_proxy_loc_conf_t *conf);
+static kl_int_t kl_http_proxy_add_variables(kl_conf_t *cf);
+static kl_int_t kl_http_proxy_variable(kl_http_request_t        *r,
+                                       kl_http_variable_value_t *v,
+                                       uintptr_t                 data);
+static void    *kl_http_proxy_create_loc_conf(kl_conf_t *cf);
+static char    *kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent,
+                                             void *child);
+
+
+static kl_conf_enum_t kl_http_proxy_next_upstream_masks[] = {
+    { kl_string("error"), KL_HTTP_UPSTREAM_FT_ERROR },
+    { kl_string("timeout"), KL_HTTP_UPSTREAM_FT_TIMEOUT },
+    { kl_string("invalid_header"), KL_HTTP_UPSTREAM_FT_INVALID_HEADER },
+    { kl_string("non_idempotent"), KL_HTTP_UPSTREAM_FT_NON_IDEMPOTENT },
+    { kl_string("http_500"), KL_HTTP_UPSTREAM_FT_HTTP_500 },
+    { kl_string("http_502"), KL_HTTP_UPSTREAM_FT_HTTP_502 },
+    { kl_string("http_503"), KL_HTTP_UPSTREAM_FT_HTTP_503 },
+    { kl_string("http_504"), KL_HTTP_UPSTREAM_FT_HTTP_504 },
+    { kl_string("http_403"), KL_HTTP_UPSTREAM_FT_HTTP_403 },
+    { kl_string("http_404"), KL_HTTP_UPSTREAM_FT_HTTP_404 },
+    { kl_string("http_429"), KL_HTTP_UPSTREAM_FT_HTTP_429 },
+    { kl_string("off"), KL_HTTP_UPSTREAM_FT_OFF },
+    { kl_null_string, 0 }
+};
+
+
+/* Directive tables keep one field a line, as nginx's do. */
+/* clang-format off */
+static kl_command_t  kl_http_proxy_commands[] = {
+
+    { kl_string("proxy_pass"),
+      KL_HTTP_LOC_CONF | KL_HTTP_LIF_CONF | KL_CONF_TAKE1,
+      kl_http_proxy_pass,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("proxy_connect_timeout"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_msec_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.connect_timeout),
+      NULL },
+
+    { kl_string("proxy_send_timeout"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_msec_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.send_timeout),
+      NULL },
+
+    { kl_string("proxy_read_timeout"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_msec_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.read_timeout),
+      NULL },
+
+    { kl_string("proxy_buffer_size"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_size_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.buffer_size),
+      NULL },
+
+    { kl_string("proxy_redirect"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE12,
+      kl_http_proxy_redirect,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("proxy_buffering"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.buffering),
+      NULL },
+
+    { kl_string("proxy_buffers"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE2,
+      kl_http_proxy_buffers,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("proxy_busy_buffers_size"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_size_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, busy_buffers_size_conf),
+      NULL },
+
+    { kl_string("proxy_next_upstream"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_1MORE,
+      kl_http_proxy_next_upstream,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.next_upstream),
+      NULL },
+
+    { kl_string("proxy_next_upstream_tries"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_num_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.next_upstream_tries),
+      NULL },
+
+    { kl_string("proxy_next_upstream_timeout"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_msec_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.next_upstream_timeout),
+      NULL },
+
+    { kl_string("proxy_intercept_errors"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.intercept_errors),
+      NULL },
+
+    { kl_string("proxy_pass_request_body"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.pass_request_body),
+      NULL },
+
+    { kl_string("proxy_http_version"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_proxy_http_version,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("proxy_set_header"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE2,
+      kl_http_proxy_set_header,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("proxy_pass_request_headers"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, pass_request_headers),
+      NULL },
+
+    { kl_string("proxy_pass_header"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_proxy_pass_header,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { kl_string("proxy_method"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_set_complex_value_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, method),
+      NULL },
+
+    { kl_string("proxy_hide_header"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_proxy_hide_header,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    kl_null_command
+};
+/* clang-format on */
+
+
+static kl_http_module_t kl_http_proxy_module_ctx = {
+    .preconfiguration = kl_http_proxy_add_variables,
+    .create_loc_conf = kl_http_proxy_create_loc_conf,
+    .merge_loc_conf = kl_http_proxy_merge_loc_conf,
+};
+
+
+kl_module_t kl_http_proxy_module = {
+    .name = "kl_http_proxy_module",
+    .ctx = &kl_http_proxy_module_ctx,
+    .commands = kl_http_proxy_commands,
+    .type = KL_HTTP_MODULE,
+};
+
+
+static kl_int_t
+kl_http_proxy_handler(kl_http_request_t *r)
+{
+    kl_int_t                  rc;
+    kl_http_upstream_t       *u;
+    kl_http_proxy_ctx_t      *ctx;
+    kl_http_proxy_loc_conf_t *plcf;
+
+    if (kl_http_upstream_create(r) != KL_OK) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = kl_pcalloc(r->pool, sizeof(kl_http_proxy_ctx_t));
+    if (ctx == NULL) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    kl_http_set_ctx(r, ctx, kl_http_proxy_module);
+
+    plcf = kl_http_get_module_loc_conf(r, kl_http_proxy_module);
+
+    u = r->upstream;
+    ctx->conf = plcf;
+    u->input_filter_ctx = ctx;
+    u->conf = &plcf->upstream;
+    u->create_request = kl_http_proxy_create_request;
+    u->reinit_request = kl_http_proxy_reinit_request;
+    u->process_header = kl_http_proxy_process_header;
+    u->input_filter_init = kl_http_proxy_input_filter_init;
+    u->input_filter = kl_http_proxy_input_filter;
+    u->buffering = plcf->upstream.buffering ? 1 : 0;
+
+    if (plcf->redirects) {
+        u->rewrite_redirect = kl_http_proxy_rewrite_redirect;
+    }
+    kl_str_set(&u->schema, "http://");
+
+    if (!plcf->upstream.pass_request_body) {
+        rc = kl_http_discard_request_body(r);
+        if (rc != KL_OK) {
+            return rc;
+        }
+
+        r->main->count++;
+        kl_http_upstream_init(r);
+        return KL_DONE;
+    }
+
+    rc = kl_http_read_client_request_body(r, kl_http_upstream_init);
+
+    if (rc >= KL_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return KL_DONE;
+}
+
+
+static char *
+kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    u_char                      *p, *host_end, *text_end;
+    kl_str_t                    *value;
+    kl_http_core_loc_conf_t     *clcf;
+    kl_http_upstream_srv_conf_t *us;
+
+    (void) cmd;
+
+    if (plcf->upstream.upstream) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (kl_http_script_variables_count(&value[1])) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "variables in \"proxy_pass\" are not supported");
+        return KL_CONF_ERROR;
+    }
+
+    if (value[1].len < 8
+        || kl_strncasecmp(value[1].data, (u_char *) "http://", 7) != 0)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid URL prefix in \"%V\"",
+                          &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    plcf->url = value[1];
+    p = value[1].data + 7;
+    text_end = value[1].data + value[1].len;
+
+    for (host_end = p; host_end < text_end && *host_end != '/'; host_end++) {
+        /* the authority ends at the path */
+    }
+
+    plcf->host.data = p;
+    plcf->host.len = host_end - p;
+
+    if (host_end < text_end) {
+        plcf->has_uri = 1;
+        plcf->uri.data = host_end;
+        plcf->uri.len = text_end - host_end;
+    }
+
+    us = kl_http_upstream_add(cf, &plcf->host, 0);
+    if (us == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    for (p = plcf->host.data + plcf->host.len; p > plcf->host.data; p--) {
+        if (p[-1] == ':' || p[-1] == ']') {
+            break;
+        }
+    }
+
+    if (p > plcf->host.data && p[-1] == ':') {
+        plcf->port.data = p;
+        plcf->port.len = plcf->host.data + plcf->host.len - p;
+
+    } else {
+        kl_str_set(&plcf->port, "80");
+    }
+
+    plcf->upstream.upstream = us;
+
+    clcf = kl_http_conf_get_module_loc_conf(cf, kl_http_core_module);
+    clcf->handler = kl_http_proxy_handler;
+    plcf->location = clcf->name;
+
+    if (plcf->has_uri
+        && (clcf->regex || clcf->named || cf->cmd_type == KL_HTTP_LIF_CONF))
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"proxy_pass\" cannot have URI part in location "
+                          "given by regular expression, or inside named "
+                          "location, or inside \"if\" statement, or inside "
+                          "\"limit_except\" block");
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_proxy_next_upstream(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    kl_str_t       *value;
+    kl_uint_t       i;
+    kl_conf_enum_t *m;
+
+    (void) cmd;
+
+    if (plcf->upstream.next_upstream != KL_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    plcf->upstream.next_upstream = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (m = kl_http_proxy_next_upstream_masks; m->name.len; m++) {
+            if (m->name.len == value[i].len
+                && kl_strncasecmp(m->name.data, value[i].data, m->name.len)
+                       == 0)
+            {
+                plcf->upstream.next_upstream |= m->value;
+                break;
+            }
+        }
+
+        if (m->name.len == 0) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                              &value[i]);
+            return KL_CONF_ERROR;
+        }
+    }
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_proxy_http_version(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    kl_str_t *value;
+
+    (void) cmd;
+
+    if (plcf->http_version != KL_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && kl_strncmp(value[1].data, "1.0", 3) == 0) {
+        plcf->http_version = KL_HTTP_VERSION_10;
+
+    } else if (value[1].len == 3 && kl_strncmp(value[1].data, "1.1", 3) == 0) {
+        plcf->http_version = KL_HTTP_VERSION_11;
+
+    } else {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                          &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+/* proxy_buffers NUMBER SIZE */
+static char *
+kl_http_proxy_buffers(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    ssize_t   size;
+    kl_int_t  num;
+    kl_str_t *value;
+
+    (void) cmd;
+
+    if (plcf->upstream.bufs.num != 0) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    num = kl_atoi(value[1].data, value[1].len);
+    size = kl_conf_parse_size(&value[2]);
+
+    if (num == KL_ERROR || num == 0 || size == KL_ERROR || size == 0) {
+        return "invalid value";
+    }
+
+    /* One buffer is read into while another is sent: nginx needs two. */
+    if (num < 2) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "there must be at least 2 \"proxy_buffers\"");
+        return KL_CONF_ERROR;
+    }
+
+    plcf->upstream.bufs.num = (size_t) num;
+    plcf->upstream.bufs.size = (size_t) size;
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_proxy_set_header(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    kl_str_t               *value;
+    kl_http_proxy_header_t *h;
+
+    (void) cmd;
+
+    if (plcf->set_headers_conf == NULL) {
+        plcf->set_headers_conf =
+            kl_array_create(cf->pool, 4, sizeof(kl_http_proxy_header_t));
+        if (plcf->set_headers_conf == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    h = kl_array_push(plcf->set_headers_conf);
+    if (h == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    h->key = value[1];
+    h->value = kl_http_compile_value(cf, &value[2]);
+
+    return h->value ? KL_CONF_OK : KL_CONF_ERROR;
+}
+
+
+/*
+ * The engine writes its own Server and Date fields, so passing the
+ * peer's would send two: refused until the header filter can skip its own.
+ */
+static char *
+kl_http_proxy_pass_header(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    kl_str_t *value, *s;
+
+    (void) cmd;
+
+    value = cf->args->elts;
+
+    if ((value[1].len == 6
+         && kl_strncasecmp(value[1].data, (u_char *) "server", 6) == 0)
+        || (value[1].len == 4
+            && kl_strncasecmp(value[1].data, (u_char *) "date", 4) == 0))
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "passing the \"%V\" field is not supported",
+                          &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    if (plcf->pass == NULL) {
+        plcf->pass = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
+        if (plcf->pass == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    s = kl_array_push(plcf->pass);
+    if (s == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    s->len = value[1].len;
+    s->data = kl_pnalloc(cf->pool, s->len);
+    if (s->data == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    kl_strlow(s->data, value[1].data, s->len);
+
+    return KL_CONF_OK;
+}
+
+
+static char *
+kl_http_proxy_hide_header(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    kl_str_t *value, *s;
+
+    (void) cmd;
+
+    if (plcf->hide == NULL) {
+        plcf->hide = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
+        if (plcf->hide == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    s = kl_array_push(plcf->hide);
+    if (s == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    s->len = value[1].len;
+    s->data = kl_pnalloc(cf->pool, s->len);
+    if (s->data == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    kl_strlow(s->data, value[1].data, s->len);
+
+    return KL_CONF_OK;
+}
+
+
+#define KL_HTTP_PROXY_VAR_HOST 0
+#define KL_HTTP_PROXY_VAR_PORT 1
+#define KL_HTTP_PROXY_VAR_XFF  2
+
+
+static kl_str_t kl_http_proxy_var_names[] = {
+    kl_string("proxy_host"),
+    kl_string("proxy_port"),
+    kl_string("proxy_add_x_forwarded_for"),
+};
+
+
+static kl_int_t
+kl_http_proxy_add_variables(kl_conf_t *cf)
+{
+    kl_uint_t           i;
+    kl_http_variable_t *v;
+
+    for (i = 0; i < 3; i++) {
+        v = kl_http_add_variable(cf, &kl_http_proxy_var_names[i],
+                                 KL_HTTP_VAR_NOCACHEABLE);
+        if (v == NULL) {
+            return KL_ERROR;
+        }
+
+        v->get_handler = kl_http_proxy_variable;
+        v->data = i;
+    }
+
+    return kl_http_upstream_add_variables(cf);
+}
+
+
+static kl_int_t
+kl_http_proxy_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
+                       uintptr_t data)
+{
+    u_char                   *p;
+    size_t                    len;
+    kl_table_elt_t           *xff;
+    kl_http_proxy_loc_conf_t *plcf;
+
+    plcf = kl_http_get_module_loc_conf(r, kl_http_proxy_module);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (data == KL_HTTP_PROXY_VAR_HOST || data == KL_HTTP_PROXY_VAR_PORT) {
+        if (plcf->upstream.upstream == NULL) {
+            v->not_found = 1;
+            return KL_OK;
+        }
+
+        v->data = data ? plcf->port.data : plcf->host.data;
+        v->len = data ? plcf->port.len : plcf->host.len;
+        return KL_OK;
+    }
+
+    xff = r->headers_in.x_forwarded_for;
+
+    if (xff == NULL) {
+        v->data = r->connection->addr_text.data;
+        v->len = r->connection->addr_text.len;
+        return KL_OK;
+    }
+
+    len = 0;
+
+    for (; xff; xff = xff->next) {
+        len += xff->value.len + 2;
+    }
+
+    len += r->connection->addr_text.len;
+
+    p = kl_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return KL_ERROR;
+    }
+
+    v->data = p;
+
+    for (xff = r->headers_in.x_forwarded_for; xff; xff = xff->next) {
+        p = kl_cpymem(p, xff->value.data, xff->value.len);
+        *p++ = ',';
+        *p++ = ' ';
+    }
+
+    p = kl_cpymem(p, r->connection->addr_text.data,
+                  r->connection->addr_text.len);
+    v->len = p - v->data;
+
+    return KL_OK;
+}
+
+
+static void *
+kl_http_proxy_create_loc_conf(kl_conf_t *cf)
+{
+    kl_http_proxy_loc_conf_t *conf;
+
+    conf = kl_pcalloc(cf->pool, sizeof(kl_http_proxy_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->upstream.connect_timeout = KL_CONF_UNSET_MSEC;
+    conf->upstream.send_timeout = KL_CONF_UNSET_MSEC;
+    conf->upstream.read_timeout = KL_CONF_UNSET_MSEC;
+    conf->upstream.next_upstream_timeout = KL_CONF_UNSET_MSEC;
+    conf->upstream.buffer_size = KL_CONF_UNSET_SIZE;
+    conf->upstream.next_upstream = KL_CONF_UNSET_UINT;
+    conf->upstream.next_upstream_tries = KL_CONF_UNSET_UINT;
+    conf->upstream.pass_request_body = KL_CONF_UNSET;
+    conf->upstream.intercept_errors = KL_CONF_UNSET;
+    conf->upstream.buffering = KL_CONF_UNSET;
+    conf->busy_buffers_size_conf = KL_CONF_UNSET_SIZE;
+    conf->redirect = KL_CONF_UNSET;
+    conf->method = KL_CONF_UNSET_PTR;
+    conf->http_version = KL_CONF_UNSET_UINT;
+    conf->pass_request_headers = KL_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
+{
+    kl_http_proxy_loc_conf_t *prev = parent;
+    kl_http_proxy_loc_conf_t *conf = child;
+
+    kl_str_t *s;
+    kl_uint_t i;
+
+    kl_conf_merge_msec_value(conf->upstream.connect_timeout,
+                             prev->upstream.connect_timeout, 60000);
+    kl_conf_merge_msec_value(conf->upstream.send_timeout,
+                             prev->upstream.send_timeout, 60000);
+    kl_conf_merge_msec_value(conf->upstream.read_timeout,
+                             prev->upstream.read_timeout, 60000);
+    kl_conf_merge_msec_value(conf->upstream.next_upstream_timeout,
+                             prev->upstream.next_upstream_timeout, 0);
+    kl_conf_merge_size_value(conf->upstream.buffer_size,
+                             prev->upstream.buffer_size, 4096);
+    kl_conf_merge_uint_value(
+        conf->upstream.next_upstream, prev->upstream.next_upstream,
+        KL_HTTP_UPSTREAM_FT_ERROR | KL_HTTP_UPSTREAM_FT_TIMEOUT);
+    kl_conf_merge_uint_value(conf->upstream.next_upstream_tries,
+                             prev->upstream.next_upstream_tries, 0);
+    kl_conf_merge_value(conf->upstream.pass_request_body,
+                        prev->upstream.pass_request_body, 1);
+    kl_conf_merge_value(conf->upstream.intercept_errors,
+                        prev->upstream.intercept_errors, 0);
+    kl_conf_merge_value(conf->upstream.buffering, prev->upstream.buffering, 1);
+
+    if (conf->upstream.bufs.num == 0) {
+        /* nginx's default: 8 buffers of a memory page */
+        conf->upstream.bufs = prev->upstream.bufs.num ? prev->upstream.bufs
+                                                      : (kl_bufs_t){ 8, 4096 };
+    }
+
+    if (kl_http_proxy_check_buffers(cf, conf, prev) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    kl_conf_merge_value(conf->redirect, prev->redirect, 1);
+
+    if (conf->redirects == NULL && conf->redirect) {
+        conf->redirects = prev->redirects;
+    }
+
+    if (conf->redirects == NULL && conf->redirect && conf->url.data
+        && kl_http_proxy_add_default_redirect(cf, conf) != KL_OK)
+    {
+        return KL_CONF_ERROR;
+    }
+    kl_conf_merge_uint_value(conf->http_version, prev->http_version,
+                             KL_HTTP_VERSION_10);
+    kl_conf_merge_value(conf->pass_request_headers, prev->pass_request_headers,
+                        1);
+
+    if (conf->set_headers_conf == NULL) {
+        conf->set_headers_conf = prev->set_headers_conf;
+    }
+
+    if (kl_http_proxy_merge_headers(cf, conf) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    if (conf->upstream.next_upstream & KL_HTTP_UPSTREAM_FT_OFF) {
+        conf->upstream.next_upstream = KL_HTTP_UPSTREAM_FT_OFF;
+    }
+
+    if (conf->hide == NULL) {
+        conf->hide = prev->hide;
+    }
+
+    if (conf->pass == NULL) {
+        conf->pass = prev->pass;
+    }
+
+    kl_conf_merge_ptr_value(conf->method, prev->method, NULL);
+
+    /* nginx's default hidden fields, plus proxy_hide_header's. */
+    conf->upstream.hide_headers =
+        kl_array_create(cf->pool, 12, sizeof(kl_str_t));
+    if (conf->upstream.hide_headers == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    for (i = 0; conf->hide && i < conf->hide->nelts; i++) {
+        s = kl_array_push(conf->upstream.hide_headers);
+        if (s == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        *s = ((kl_str_t *) conf->hide->elts)[i];
+    }
+
+    if (kl_http_upstream_hide_defaults(conf->upstream.hide_headers, conf->pass)
+        != KL_OK)
+    {
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+/* nginx's defaults, unless proxy_set_header names the field. */
+static kl_str_t kl_http_proxy_default_headers[] = {
+    kl_string("Host"),  kl_string("$proxy_host"), kl_string("Connection"),
+    kl_string("close"), kl_null_string,           kl_null_string,
+};
+
+
+static kl_int_t
+kl_http_proxy_merge_headers(kl_conf_t *cf, kl_http_proxy_loc_conf_t *conf)
+{
+    kl_str_t               *d;
+    kl_uint_t               i, n, found;
+    kl_http_proxy_header_t *h, *set;
+
+    conf->set_headers =
+        kl_array_create(cf->pool, 4, sizeof(kl_http_proxy_header_t));
+    if (conf->set_headers == NULL) {
+        return KL_ERROR;
+    }
+
+    n = conf->set_headers_conf ? conf->set_headers_conf->nelts : 0;
+    set = n ? conf->set_headers_conf->elts : NULL;
+
+    for (d = kl_http_proxy_default_headers; d->len; d += 2) {
+        found = 0;
+
+        for (i = 0; i < n; i++) {
+            if (set[i].key.len == d->len
+                && kl_strncasecmp(set[i].key.data, d->data, d->len) == 0)
+            {
+                found = 1;
+                break;
+            }
+        }
+
+        if (found) {
+            continue;
+        }
+
+        h = kl_array_push(conf->set_headers);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        h->key = d[0];
+        h->value = kl_http_compile_value(cf, &d[1]);
+        if (h->value == NULL) {
+            return KL_ERROR;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        h = kl_array_push(conf->set_headers);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        *h = set[i];
+    }
+
+    return KL_OK;
+}
+
+
+/* nginx's rules between the buffer sizes, with its messages. */
+static kl_int_t
+kl_http_proxy_check_buffers(kl_conf_t *cf, kl_http_proxy_loc_conf_t *conf,
+                            kl_http_proxy_loc_conf_t *prev)
+{
+    size_t size;
+
+    size = kl_max(conf->upstream.buffer_size, conf->upstream.bufs.size);
+
+    /* As nginx: the value as written is inherited, the default is not. */
+    kl_conf_merge_size_value(conf->busy_buffers_size_conf,
+                             prev->busy_buffers_size_conf, KL_CONF_UNSET_SIZE);
+
+    conf->upstream.busy_buffers_size =
+        (conf->busy_buffers_size_conf == KL_CONF_UNSET_SIZE)
+            ? 2 * size
+            : conf->busy_buffers_size_conf;
+
+    if (conf->upstream.busy_buffers_size < size) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"proxy_busy_buffers_size\" must be equal to or "
+                          "greater than the maximum of the value of "
+                          "\"proxy_buffer_size\" and one of the "
+                          "\"proxy_buffers\"");
+        return KL_ERROR;
+    }
+
+    if (conf->upstream.busy_buffers_size
+        > (conf->upstream.bufs.num - 1) * conf->upstream.bufs.size)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"proxy_busy_buffers_size\" must be less than "
+                          "the size of all \"proxy_buffers\" minus one "
+                          "buffer");
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+static char *
+kl_http_proxy_redirect(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_http_proxy_loc_conf_t *plcf = conf;
+
+    kl_str_t                 *value;
+    kl_http_proxy_redirect_t *pr;
+
+    (void) cmd;
+
+    if (plcf->redirect == 0) {
+        return "is duplicate";
+    }
+
+    plcf->redirect = 1;
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        if (value[1].len == 3 && kl_strncmp(value[1].data, "off", 3) == 0) {
+            plcf->redirect = 0;
+            plcf->redirects = NULL;
+            return KL_CONF_OK;
+        }
+
+        if (value[1].len != 7 || kl_strncmp(value[1].data, "default", 7) != 0) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                              &value[1]);
+            return KL_CONF_ERROR;
+        }
+
+        if (plcf->url.data == NULL) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "\"proxy_redirect default\" should be placed "
+                              "after the \"proxy_pass\" directive");
+            return KL_CONF_ERROR;
+        }
+
+        return kl_http_proxy_add_default_redirect(cf, plcf) == KL_OK
+                   ? KL_CONF_OK
+                   : KL_CONF_ERROR;
+    }
+
+    if (value[1].data[0] == '~') {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "regular expressions in \"proxy_redirect\" are "
+                          "not supported");
+        return KL_CONF_ERROR;
+    }
+
+    if (plcf->redirects == NULL) {
+        plcf->redirects =
+            kl_array_create(cf->pool, 2, sizeof(kl_http_proxy_redirect_t));
+        if (plcf->redirects == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    pr = kl_array_push(plcf->redirects);
+    if (pr == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    pr->pattern = kl_http_compile_value(cf, &value[1]);
+    pr->replacement = kl_http_compile_value(cf, &value[2]);
+
+    if (pr->pattern == NULL || pr->replacement == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+/*
+ * nginx's "default": the proxy_pass URL becomes the location's prefix;
+ * without a URI part, "URL/" becomes "/".
+ */
+static kl_int_t
+kl_http_proxy_add_default_redirect(kl_conf_t                *cf,
+                                   kl_http_proxy_loc_conf_t *plcf)
+{
+    u_char                   *p;
+    kl_str_t                  pattern, replacement;
+    kl_http_proxy_redirect_t *pr;
+
+    if (plcf->redirects == NULL) {
+        plcf->redirects =
+            kl_array_create(cf->pool, 1, sizeof(kl_http_proxy_redirect_t));
+        if (plcf->redirects == NULL) {
+            return KL_ERROR;
+        }
+    }
+
+    if (plcf->has_uri) {
+        pattern = plcf->url;
+        replacement = plcf->location;
+
+    } else {
+        p = kl_pnalloc(cf->pool, plcf->url.len + 1);
+        if (p == NULL) {
+            return KL_ERROR;
+        }
+
+        kl_memcpy(p, plcf->url.data, plcf->url.len);
+        p[plcf->url.len] = '/';
+        pattern.data = p;
+        pattern.len = plcf->url.len + 1;
+        kl_str_set(&replacement, "/");
+    }
+
+    pr = kl_array_push(plcf->redirects);
+    if (pr == NULL) {
+        return KL_ERROR;
+    }
+
+    pr->pattern = kl_http_compile_value(cf, &pattern);
+    pr->replacement = kl_http_compile_value(cf, &replacement);
+
+    return (pr->pattern && pr->replacement) ? KL_OK : KL_ERROR;
+}

@@ -1,0 +1,71 @@
+/* proxy_http.h: the proxy module's confs, and its HTTP/1.x exchange (proxy_http.c). */
+
+#ifndef KL_HTTP_PROXY_HTTP_H
+#define KL_HTTP_PROXY_HTTP_H
+
+#include "kl_http.h"
+#include "upstream.h"
+
+typedef struct {
+    kl_http_upstream_conf_t upstream;
+
+    kl_str_t  url;      /* as written */
+    kl_str_t  host;     /* $proxy_host: "host[:port]" as in the URL */
+    kl_str_t  port;     /* $proxy_port */
+    kl_str_t  uri;      /* the URI part; len 0 without one */
+    kl_str_t  location; /* the location's prefix */
+    kl_uint_t http_version;
+    kl_uint_t has_uri;
+
+    kl_array_t *hide; /* proxy_hide_header values */
+    kl_array_t *pass; /* proxy_pass_header values */
+
+    kl_http_complex_value_t *method; /* proxy_method; NULL: the client's */
+
+    /* proxy_set_header as written, then with the defaults merged in */
+    kl_array_t *set_headers_conf; /* kl_http_proxy_header_t */
+    kl_array_t *set_headers;
+    kl_int_t    pass_request_headers;
+
+    size_t busy_buffers_size_conf; /* as written; the default depends */
+
+    kl_int_t    redirect;  /* 0: proxy_redirect off */
+    kl_array_t *redirects; /* kl_http_proxy_redirect_t, tried in order */
+} kl_http_proxy_loc_conf_t;
+
+
+/* proxy_redirect PREFIX REPLACEMENT: a URL starting so is rewritten. */
+typedef struct {
+    kl_http_complex_value_t *pattern;
+    kl_http_complex_value_t *replacement;
+} kl_http_proxy_redirect_t;
+
+
+/* A field proxy_set_header sets: an empty value leaves it out. */
+typedef struct {
+    kl_str_t                 key;
+    kl_http_complex_value_t *value;
+} kl_http_proxy_header_t;
+
+
+typedef struct {
+    kl_http_proxy_loc_conf_t *conf;
+    kl_http_status_line_t     status;
+    kl_http_parse_t           parse;
+    kl_http_chunked_t         chunked;
+    kl_uint_t                 head_state; /* 0 status line, 1 fields */
+    unsigned                  head:1;     /* the method sent is HEAD */
+} kl_http_proxy_ctx_t;
+
+
+/* The upstream callbacks of proxy_pass (see upstream.h); r's module ctx
+ * is a kl_http_proxy_ctx_t whose conf is the location's. */
+kl_int_t kl_http_proxy_create_request(kl_http_request_t *r);
+kl_int_t kl_http_proxy_reinit_request(kl_http_request_t *r);
+kl_int_t kl_http_proxy_process_header(kl_http_request_t *r);
+kl_int_t kl_http_proxy_input_filter_init(kl_http_request_t *r);
+kl_int_t kl_http_proxy_input_filter(kl_http_request_t *r, kl_buf_t *b);
+kl_int_t kl_http_proxy_rewrite_redirect(kl_http_request_t *r, kl_table_elt_t *h,
+                                        size_t prefix);
+
+#endif /* KL_HTTP_PROXY_HTTP_H */
