@@ -101,6 +101,26 @@ kl_http_upstream_block(kl_conf_t *cf)
 }
 
 
+kl_http_upstream_srv_conf_t *
+kl_http_upstream_set_balancer(kl_conf_t *cf, kl_http_upstream_init_pt init,
+                              kl_uint_t flags)
+{
+    kl_http_upstream_srv_conf_t *uscf;
+
+    uscf = kl_http_upstream_block(cf);
+
+    if (uscf->peer.init_upstream) {
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "load balancing method redefined");
+    }
+
+    uscf->peer.init_upstream = init;
+    uscf->flags = flags;
+
+    return uscf;
+}
+
+
 /*
  * nginx's ngx_http_upstream_add: an upstream block and proxy_pass
  * http://NAME share one group; proxy_pass http://NAME:PORT names the

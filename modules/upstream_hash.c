@@ -93,7 +93,7 @@ static char *
 kl_http_upstream_hash(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     kl_str_t                         *value;
-    kl_http_upstream_srv_conf_t      *uscf;
+    kl_http_upstream_init_pt          init;
     kl_http_upstream_hash_srv_conf_t *hcf;
 
     (void) cmd;
@@ -106,28 +106,23 @@ kl_http_upstream_hash(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_ERROR;
     }
 
-    uscf = kl_http_upstream_block(cf);
+    init = kl_http_upstream_init_hash;
 
-    if (uscf->peer.init_upstream) {
-        kl_conf_log_error(KL_LOG_WARN, cf, 0,
-                          "load balancing method redefined");
+    if (cf->args->nelts == 3) {
+        if (kl_strcmp(value[2].data, "consistent") != 0) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                              &value[2]);
+            return KL_CONF_ERROR;
+        }
+
+        init = kl_http_upstream_init_chash;
     }
 
-    uscf->flags = KL_HTTP_UPSTREAM_CREATE | KL_HTTP_UPSTREAM_WEIGHT
-                  | KL_HTTP_UPSTREAM_MAX_CONNS | KL_HTTP_UPSTREAM_MAX_FAILS
-                  | KL_HTTP_UPSTREAM_FAIL_TIMEOUT | KL_HTTP_UPSTREAM_DOWN;
-
-    if (cf->args->nelts == 2) {
-        uscf->peer.init_upstream = kl_http_upstream_init_hash;
-
-    } else if (kl_strcmp(value[2].data, "consistent") == 0) {
-        uscf->peer.init_upstream = kl_http_upstream_init_chash;
-
-    } else {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
-                          &value[2]);
-        return KL_CONF_ERROR;
-    }
+    (void) kl_http_upstream_set_balancer(
+        cf, init,
+        KL_HTTP_UPSTREAM_CREATE | KL_HTTP_UPSTREAM_WEIGHT
+            | KL_HTTP_UPSTREAM_MAX_CONNS | KL_HTTP_UPSTREAM_MAX_FAILS
+            | KL_HTTP_UPSTREAM_FAIL_TIMEOUT | KL_HTTP_UPSTREAM_DOWN);
 
     return KL_CONF_OK;
 }

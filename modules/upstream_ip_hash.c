@@ -56,23 +56,14 @@ kl_module_t kl_http_upstream_ip_hash_module = {
 static char *
 kl_http_upstream_ip_hash(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_http_upstream_srv_conf_t *uscf;
-
     (void) cmd;
     (void) conf;
 
-    uscf = kl_http_upstream_block(cf);
-
-    if (uscf->peer.init_upstream) {
-        kl_conf_log_error(KL_LOG_WARN, cf, 0,
-                          "load balancing method redefined");
-    }
-
-    uscf->peer.init_upstream = kl_http_upstream_init_ip_hash;
-
-    uscf->flags = KL_HTTP_UPSTREAM_CREATE | KL_HTTP_UPSTREAM_WEIGHT
-                  | KL_HTTP_UPSTREAM_MAX_CONNS | KL_HTTP_UPSTREAM_MAX_FAILS
-                  | KL_HTTP_UPSTREAM_FAIL_TIMEOUT | KL_HTTP_UPSTREAM_DOWN;
+    (void) kl_http_upstream_set_balancer(
+        cf, kl_http_upstream_init_ip_hash,
+        KL_HTTP_UPSTREAM_CREATE | KL_HTTP_UPSTREAM_WEIGHT
+            | KL_HTTP_UPSTREAM_MAX_CONNS | KL_HTTP_UPSTREAM_MAX_FAILS
+            | KL_HTTP_UPSTREAM_FAIL_TIMEOUT | KL_HTTP_UPSTREAM_DOWN);
 
     return KL_CONF_OK;
 }

@@ -136,6 +136,15 @@ typedef struct {
 kl_http_upstream_srv_conf_t *kl_http_upstream_block(kl_conf_t *cf);
 
 /*
+ * A balancer directive (least_conn, ip_hash, hash) in the upstream block
+ * being read: init builds its tables, flags are the server parameters it
+ * allows; nginx's warning when the block had a balancer already.
+ */
+kl_http_upstream_srv_conf_t *
+kl_http_upstream_set_balancer(kl_conf_t *cf, kl_http_upstream_init_pt init,
+                              kl_uint_t flags);
+
+/*
  * The group named by url ("backend", or "host:port" for an implicit one),
  * made if new: proxy_pass and fastcgi_pass call it while the
  * configuration is read; a block "upstream backend" defined later in the
