@@ -285,7 +285,8 @@ kl_http_complex_value(kl_http_request_t *r, kl_http_complex_value_t *cv,
             /* Computed above: this returns the same value. */
             vv = kl_http_get_indexed_variable(r, part->n);
 
-            if (vv && !vv->not_found) {
+            /* An empty value may have no data at all: memcpy(NULL) is UB. */
+            if (vv && !vv->not_found && vv->len) {
                 p = kl_cpymem(p, vv->data, vv->len);
             }
             break;
