@@ -293,7 +293,10 @@ kl_http_complex_value(kl_http_request_t *r, kl_http_complex_value_t *cv,
 
         default:
             len = kl_http_script_capture(r, part->n, &data);
-            p = kl_cpymem(p, data, len);
+
+            if (len) {
+                p = kl_cpymem(p, data, len);
+            }
         }
     }
 
