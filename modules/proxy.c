@@ -16,6 +16,9 @@
 
 
 static kl_int_t kl_http_proxy_handler(kl_http_request_t *r);
+static kl_int_t kl_http_proxy_eval(kl_http_request_t        *r,
+                                   kl_http_proxy_ctx_t      *ctx,
+                                   kl_http_proxy_loc_conf_t *plcf);
 static char *kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_proxy_next_upstream(kl_conf_t *cf, kl_command_t *cmd,
                                          void *conf);
@@ -266,6 +269,10 @@ kl_http_proxy_handler(kl_http_request_t *r)
     }
     kl_str_set(&u->schema, "http://");
 
+    if (plcf->url_value && kl_http_proxy_eval(r, ctx, plcf) != KL_OK) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!plcf->upstream.pass_request_body) {
         rc = kl_http_discard_request_body(r);
         if (rc != KL_OK) {
@@ -287,6 +294,87 @@ kl_http_proxy_handler(kl_http_request_t *r)
 }
 
 
+/*
+ * proxy_pass with variables, as nginx's ngx_http_proxy_eval: the URL's
+ * authority names the peer (kl_http_upstream_init finds it), its URI
+ * part, if any, is sent as is. Errors are logged and answer 500.
+ */
+static kl_int_t
+kl_http_proxy_eval(kl_http_request_t *r, kl_http_proxy_ctx_t *ctx,
+                   kl_http_proxy_loc_conf_t *plcf)
+{
+    u_char                      *p, *last, *end, *q;
+    kl_str_t                     url, authority;
+    const char                  *err;
+    kl_http_upstream_resolved_t *ur;
+
+    if (kl_http_complex_value(r, plcf->url_value, &url) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    if (url.len <= 7 || kl_strncasecmp(url.data, (u_char *) "http://", 7) != 0)
+    {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "invalid URL prefix in \"%V\"", &url);
+        return KL_ERROR;
+    }
+
+    p = url.data + 7;
+    last = url.data + url.len;
+
+    for (end = p; end < last && *end != '/' && *end != '?'; end++) {
+        /* the authority ends at the path or the query */
+    }
+
+    authority.data = p;
+    authority.len = end - p;
+
+    ur = kl_palloc(r->pool, sizeof(kl_http_upstream_resolved_t));
+    if (ur == NULL) {
+        return KL_ERROR;
+    }
+
+    if (kl_http_upstream_parse_authority(&authority, ur, &err) != KL_OK) {
+        url.data = p;
+        url.len = last - p;
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0, "%s in upstream \"%V\"",
+                     err, &url);
+        return KL_ERROR;
+    }
+
+    if (end < last && *end == '?') {
+        q = kl_pnalloc(r->pool, last - end + 1);
+        if (q == NULL) {
+            return KL_ERROR;
+        }
+
+        q[0] = '/';
+        kl_memcpy(q + 1, end, last - end);
+        ctx->uri.data = q;
+        ctx->uri.len = last - end + 1;
+
+    } else {
+        ctx->uri.data = end;
+        ctx->uri.len = last - end;
+    }
+
+    /* $proxy_host: the host, with the port unless it is 80 */
+    ctx->host = (ur->no_port || ur->port == 80) ? ur->host : authority;
+
+    if (ur->no_port) {
+        kl_str_set(&ctx->port, "80");
+
+    } else {
+        ctx->port.data = ur->host.data + ur->host.len + 1;
+        ctx->port.len = end - ctx->port.data;
+    }
+
+    r->upstream->resolved = ur;
+
+    return KL_OK;
+}
+
+
 static char *
 kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
@@ -299,16 +387,24 @@ kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     (void) cmd;
 
-    if (plcf->upstream.upstream) {
+    if (plcf->upstream.upstream || plcf->url_value) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (kl_http_script_variables_count(&value[1])) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "variables in \"proxy_pass\" are not supported");
-        return KL_CONF_ERROR;
+        /* checked per request, as nginx: the value is not known yet */
+        plcf->url_value = kl_http_compile_value(cf, &value[1]);
+        if (plcf->url_value == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        clcf = kl_http_conf_get_module_loc_conf(cf, kl_http_core_module);
+        clcf->handler = kl_http_proxy_handler;
+        plcf->location = clcf->name;
+
+        return KL_CONF_OK;
     }
 
     if (value[1].len < 8
@@ -533,17 +629,6 @@ kl_http_proxy_pass_header(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if ((value[1].len == 6
-         && kl_strncasecmp(value[1].data, (u_char *) "server", 6) == 0)
-        || (value[1].len == 4
-            && kl_strncasecmp(value[1].data, (u_char *) "date", 4) == 0))
-    {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "passing the \"%V\" field is not supported",
-                          &value[1]);
-        return KL_CONF_ERROR;
-    }
-
     if (plcf->pass == NULL) {
         plcf->pass = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
         if (plcf->pass == NULL) {
@@ -632,7 +717,7 @@ kl_http_proxy_add_variables(kl_conf_t *cf)
         v->data = i;
     }
 
-    return kl_http_upstream_add_variables(cf);
+    return KL_OK;
 }
 
 
@@ -643,6 +728,7 @@ kl_http_proxy_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
     u_char                   *p;
     size_t                    len;
     kl_table_elt_t           *xff;
+    kl_http_proxy_ctx_t      *ctx;
     kl_http_proxy_loc_conf_t *plcf;
 
     plcf = kl_http_get_module_loc_conf(r, kl_http_proxy_module);
@@ -652,6 +738,14 @@ kl_http_proxy_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
     v->not_found = 0;
 
     if (data == KL_HTTP_PROXY_VAR_HOST || data == KL_HTTP_PROXY_VAR_PORT) {
+        ctx = kl_http_get_module_ctx(r, kl_http_proxy_module);
+
+        if (plcf->url_value && ctx && ctx->host.len) {
+            v->data = data ? ctx->port.data : ctx->host.data;
+            v->len = data ? ctx->port.len : ctx->host.len;
+            return KL_OK;
+        }
+
         if (plcf->upstream.upstream == NULL) {
             v->not_found = 1;
             return KL_OK;
@@ -943,7 +1037,9 @@ kl_http_proxy_redirect(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     kl_http_proxy_loc_conf_t *plcf = conf;
 
+    u_char                    errstr[KL_MAX_CONF_ERRSTR];
     kl_str_t                 *value;
+    kl_regex_compile_t        rc;
     kl_http_proxy_redirect_t *pr;
 
     (void) cmd;
@@ -968,6 +1064,13 @@ kl_http_proxy_redirect(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             return KL_CONF_ERROR;
         }
 
+        if (plcf->url_value) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "\"proxy_redirect default\" cannot be used "
+                              "with \"proxy_pass\" directive with variables");
+            return KL_CONF_ERROR;
+        }
+
         if (plcf->url.data == NULL) {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "\"proxy_redirect default\" should be placed "
@@ -978,13 +1081,6 @@ kl_http_proxy_redirect(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return kl_http_proxy_add_default_redirect(cf, plcf) == KL_OK
                    ? KL_CONF_OK
                    : KL_CONF_ERROR;
-    }
-
-    if (value[1].data[0] == '~') {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "regular expressions in \"proxy_redirect\" are "
-                          "not supported");
-        return KL_CONF_ERROR;
     }
 
     if (plcf->redirects == NULL) {
@@ -1000,14 +1096,36 @@ kl_http_proxy_redirect(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_ERROR;
     }
 
-    pr->pattern = kl_http_compile_value(cf, &value[1]);
-    pr->replacement = kl_http_compile_value(cf, &value[2]);
+    kl_memzero(pr, sizeof(kl_http_proxy_redirect_t));
 
-    if (pr->pattern == NULL || pr->replacement == NULL) {
+    pr->replacement = kl_http_compile_value(cf, &value[2]);
+    if (pr->replacement == NULL) {
         return KL_CONF_ERROR;
     }
 
-    return KL_CONF_OK;
+    if (value[1].data[0] != '~') {
+        pr->pattern = kl_http_compile_value(cf, &value[1]);
+        return pr->pattern ? KL_CONF_OK : KL_CONF_ERROR;
+    }
+
+    /* "~REGEX" matches case-sensitively, "~*REGEX" without case */
+    kl_memzero(&rc, sizeof(kl_regex_compile_t));
+    rc.pattern.data = value[1].data + 1;
+    rc.pattern.len = value[1].len - 1;
+
+    if (rc.pattern.len && rc.pattern.data[0] == '*') {
+        rc.pattern.data++;
+        rc.pattern.len--;
+        rc.options = KL_REGEX_CASELESS;
+    }
+
+    rc.pool = cf->pool;
+    rc.err.data = errstr;
+    rc.err.len = sizeof(errstr);
+
+    pr->regex = kl_http_regex_compile(cf, &rc);
+
+    return pr->regex ? KL_CONF_OK : KL_CONF_ERROR;
 }
 
 
@@ -1053,6 +1171,7 @@ kl_http_proxy_add_default_redirect(kl_conf_t                *cf,
         return KL_ERROR;
     }
 
+    pr->regex = NULL;
     pr->pattern = kl_http_compile_value(cf, &pattern);
     pr->replacement = kl_http_compile_value(cf, &replacement);
 

@@ -21,6 +21,9 @@ static kl_uint_t kl_http_proxy_next_field(kl_http_request_t        *r,
                                           kl_list_part_t **part, kl_uint_t *i,
                                           kl_table_elt_t **h);
 static kl_uint_t kl_http_proxy_has_close(kl_str_t *value);
+static kl_int_t  kl_http_proxy_rewrite(kl_http_request_t *r, kl_table_elt_t *h,
+                                       size_t prefix, size_t cut,
+                                       kl_str_t *replacement);
 
 
 /* Request fields the proxy replaces or drops (nginx's defaults). */
@@ -40,9 +43,18 @@ static kl_int_t
 kl_http_proxy_uri(kl_http_request_t *r, kl_http_proxy_loc_conf_t *plcf,
                   kl_str_t *uri)
 {
-    u_char  *p, *start;
-    size_t   loc_len, len, esc;
-    kl_str_t rest;
+    u_char              *p, *start;
+    size_t               loc_len, len, esc;
+    kl_str_t             rest;
+    kl_http_proxy_ctx_t *ctx;
+
+    ctx = r->upstream->input_filter_ctx;
+
+    if (plcf->url_value && ctx->uri.len) {
+        /* nginx: an evaluated URI part replaces the request's whole */
+        *uri = ctx->uri;
+        return KL_OK;
+    }
 
     if (!plcf->has_uri) {
         if (r->valid_unparsed_uri) {
@@ -626,12 +638,41 @@ kl_http_proxy_input_filter(kl_http_request_t *r, kl_buf_t *b)
 }
 
 
+/* Replace the cut bytes of h's value after prefix by replacement. */
+static kl_int_t
+kl_http_proxy_rewrite(kl_http_request_t *r, kl_table_elt_t *h, size_t prefix,
+                      size_t cut, kl_str_t *replacement)
+{
+    u_char *p;
+    size_t  len;
+
+    len = h->value.len - cut + replacement->len;
+
+    p = kl_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return KL_ERROR;
+    }
+
+    kl_memcpy(p, h->value.data, prefix);
+    if (replacement->len) {
+        kl_memcpy(p + prefix, replacement->data, replacement->len);
+    }
+    kl_memcpy(p + prefix + replacement->len, h->value.data + prefix + cut,
+              h->value.len - prefix - cut);
+
+    h->value.len = len;
+    h->value.data = p;
+
+    return KL_OK;
+}
+
+
 kl_int_t
 kl_http_proxy_rewrite_redirect(kl_http_request_t *r, kl_table_elt_t *h,
                                size_t prefix)
 {
-    u_char                   *p;
     size_t                    len;
+    kl_int_t                  rc;
     kl_str_t                  pattern, replacement;
     kl_uint_t                 i;
     kl_http_proxy_redirect_t *pr;
@@ -642,38 +683,41 @@ kl_http_proxy_rewrite_redirect(kl_http_request_t *r, kl_table_elt_t *h,
     len = h->value.len - prefix;
 
     for (i = 0; i < plcf->redirects->nelts; i++) {
-        if (kl_http_complex_value(r, pr[i].pattern, &pattern) != KL_OK) {
-            return KL_ERROR;
+        if (pr[i].regex) {
+            pattern.data = h->value.data + prefix;
+            pattern.len = len;
+
+            rc = kl_http_regex_exec(r, pr[i].regex, &pattern);
+
+            if (rc == KL_DECLINED) {
+                continue;
+            }
+
+            if (rc != KL_OK) {
+                return KL_ERROR;
+            }
+
+        } else {
+            if (kl_http_complex_value(r, pr[i].pattern, &pattern) != KL_OK) {
+                return KL_ERROR;
+            }
+
+            if (pattern.len > len
+                || kl_strncmp(h->value.data + prefix, pattern.data, pattern.len)
+                       != 0)
+            {
+                continue;
+            }
         }
 
-        if (pattern.len > len
-            || kl_strncmp(h->value.data + prefix, pattern.data, pattern.len)
-                   != 0)
-        {
-            continue;
-        }
-
+        /* A regex's match replaces the whole URL, as nginx; a prefix only
+         * itself. The replacement may use the regex's captures. */
         if (kl_http_complex_value(r, pr[i].replacement, &replacement) != KL_OK)
         {
             return KL_ERROR;
         }
 
-        p = kl_pnalloc(r->pool, h->value.len - pattern.len + replacement.len);
-        if (p == NULL) {
-            return KL_ERROR;
-        }
-
-        kl_memcpy(p, h->value.data, prefix);
-        if (replacement.len) {
-            kl_memcpy(p + prefix, replacement.data, replacement.len);
-        }
-        kl_memcpy(p + prefix + replacement.len,
-                  h->value.data + prefix + pattern.len, len - pattern.len);
-
-        h->value.len = h->value.len - pattern.len + replacement.len;
-        h->value.data = p;
-
-        return KL_OK;
+        return kl_http_proxy_rewrite(r, h, prefix, pattern.len, &replacement);
     }
 
     return KL_DECLINED;

@@ -9,6 +9,8 @@
 typedef struct {
     kl_http_upstream_conf_t upstream;
 
+    kl_http_complex_value_t *url_value; /* proxy_pass with variables */
+
     kl_str_t  url;      /* as written */
     kl_str_t  host;     /* $proxy_host: "host[:port]" as in the URL */
     kl_str_t  port;     /* $proxy_port */
@@ -34,9 +36,12 @@ typedef struct {
 } kl_http_proxy_loc_conf_t;
 
 
-/* proxy_redirect PREFIX REPLACEMENT: a URL starting so is rewritten. */
+/* proxy_redirect PREFIX REPLACEMENT: a URL starting so is rewritten;
+ * proxy_redirect ~REGEX REPLACEMENT: a URL it matches is replaced whole,
+ * the replacement taking its captures. */
 typedef struct {
-    kl_http_complex_value_t *pattern;
+    kl_http_complex_value_t *pattern; /* NULL with a regex */
+    kl_http_regex_t         *regex;
     kl_http_complex_value_t *replacement;
 } kl_http_proxy_redirect_t;
 
@@ -54,7 +59,11 @@ typedef struct {
     kl_http_parse_t           parse;
     kl_http_chunked_t         chunked;
     kl_uint_t                 head_state; /* 0 status line, 1 fields */
-    unsigned                  head:1;     /* the method sent is HEAD */
+    /* proxy_pass with variables: its value for this request */
+    kl_str_t host;   /* $proxy_host */
+    kl_str_t port;   /* $proxy_port */
+    kl_str_t uri;    /* the URI part, sent as is; or none */
+    unsigned head:1; /* the method sent is HEAD */
 } kl_http_proxy_ctx_t;
 
 

@@ -6,7 +6,7 @@
 
 #include "kl_http.h"
 #include "core_module.h"
-#include "upstream_peer.h"
+#include "upstream.h"
 
 
 static void    *kl_http_upstream_create_main_conf(kl_conf_t *cf);
@@ -34,7 +34,12 @@ static kl_command_t kl_http_upstream_commands[] = {
 };
 
 
+/*
+ * $upstream_addr, _status, _response_time belong to every protocol over
+ * the upstream core (proxy, fastcgi), so the always-built module adds them.
+ */
 static kl_http_module_t kl_http_upstream_module_ctx = {
+    .preconfiguration = kl_http_upstream_add_variables,
     .create_main_conf = kl_http_upstream_create_main_conf,
     .init_main_conf = kl_http_upstream_init_main_conf,
 };

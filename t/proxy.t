@@ -139,6 +139,12 @@ http {
             proxy_pass http://127.0.0.1:%%PORT_im%%;
         }
 
+        location /passsd/ {
+            proxy_pass_header Server;
+            proxy_pass_header Date;
+            proxy_pass http://127.0.0.1:%%PORT_b1%%;
+        }
+
         location /hide/ {
             proxy_hide_header X-Secret;
             proxy_pass http://127.0.0.1:%%PORT_b1%%;
@@ -176,7 +182,7 @@ http {
 }
 EOF
 
-$t->plan(82);
+$t->plan(89);
 $t->run(wait_ports => [8080]);
 
 my ($r, $e);
@@ -305,6 +311,18 @@ is($r->{headers}{'x-open'}, 2, 'others passed');
 ok(!exists $r->{headers}{'x-accel-expires'}, 'X-Accel-* hidden by default');
 ok(!exists $r->{headers}{'x-pad'}, 'X-Pad hidden by default');
 
+my $raw = http_get('/hide/x?header=Server:be&header=Date:Thu,%201%20Jan%201970%2000:00:00%20GMT');
+like($raw, qr/^Server: (kiln|nginx)/mi, 'Server: the proxy\'s own');
+unlike($raw, qr/^Server: be/mi, 'the peer\'s Server hidden by default');
+unlike($raw, qr/^Date: Thu, 1 Jan 1970/mi, 'the peer\'s Date hidden by default');
+
+$raw = http_get('/passsd/x?header=Server:be&header=Date:Thu,%201%20Jan%201970%2000:00:00%20GMT');
+is(scalar(() = $raw =~ /^Server:/mig), 1, 'proxy_pass_header Server: one Server');
+like($raw, qr/^Server: be\r$/mi, 'proxy_pass_header Server: the peer\'s');
+like($raw, qr/^Date: Thu, 1 Jan 1970 00:00:00 GMT\r$/mi,
+    'proxy_pass_header Date: the peer\'s');
+is(scalar(() = $raw =~ /^Date:/mig), 1, 'proxy_pass_header Date: one Date');
+
 # --- proxy_redirect ------------------------------------------------------
 
 my $bp = port('b1');
@@ -352,8 +370,8 @@ is($r->{body}, backend_body(20), 'and the next request is served');
 
 $r = parse_response(http_get('/dead/x'));
 is($r->{status}, 502, 'nothing listening: 502');
-ok(wait_for(sub { $t->read_file('error.log') =~ /\[error\] .*connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: localhost, request: "GET \/dead\/x HTTP\/1\.0"/ }, 5),
-    '502: the connect() failed line');
+ok(wait_for(sub { $t->read_file('error.log') =~ /\[error\] .*connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: localhost, request: "GET \/dead\/x HTTP\/1\.0", upstream: "http:\/\/127\.0\.0\.1:@{[ port('dead') ]}\/dead\/x", host: "localhost"/ }, 5),
+    '502: the connect() failed line, with the upstream');
 
 $r = parse_response(http_get('/slow/slow/3000'));
 is($r->{status}, 504, 'proxy_read_timeout: 504');

@@ -219,17 +219,23 @@ kl_http_header_filter(kl_http_request_t *r)
     *p++ = '\r';
     *p++ = '\n';
 
-    if (clcf->server_tokens) {
-        p = kl_cpymem(p, "Server: " KL_VER "\r\n",
-                      sizeof("Server: " KL_VER "\r\n") - 1);
-    } else {
-        p = kl_cpymem(p, "Server: kiln\r\n", sizeof("Server: kiln\r\n") - 1);
+    /* A field a module set (proxy_pass_header) is written with the rest. */
+    if (r->headers_out.server == NULL) {
+        if (clcf->server_tokens) {
+            p = kl_cpymem(p, "Server: " KL_VER "\r\n",
+                          sizeof("Server: " KL_VER "\r\n") - 1);
+        } else {
+            p = kl_cpymem(p, "Server: kiln\r\n",
+                          sizeof("Server: kiln\r\n") - 1);
+        }
     }
 
-    p = kl_cpymem(p, "Date: ", sizeof("Date: ") - 1);
-    p = kl_cpymem(p, kl_loop.clock.http_time, kl_loop.clock.http_time_len);
-    *p++ = '\r';
-    *p++ = '\n';
+    if (r->headers_out.date == NULL) {
+        p = kl_cpymem(p, "Date: ", sizeof("Date: ") - 1);
+        p = kl_cpymem(p, kl_loop.clock.http_time, kl_loop.clock.http_time_len);
+        *p++ = '\r';
+        *p++ = '\n';
+    }
 
     if (r->headers_out.content_type.len) {
         p = kl_cpymem(p, "Content-Type: ", sizeof("Content-Type: ") - 1);

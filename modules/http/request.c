@@ -15,6 +15,7 @@
  */
 
 #include "kl_http.h"
+#include "upstream.h"
 
 
 typedef struct {
@@ -1146,6 +1147,10 @@ kl_http_log_error(kl_log_t *log, u_char *buf, size_t len)
 
     if (line.len) {
         p = kl_slprintf(p, last, ", request: \"%V\"", &line);
+    }
+
+    if (r->upstream) {
+        p = kl_http_upstream_log_error(r, p, last - p);
     }
 
     if (r->headers_in.host) {

@@ -131,6 +131,7 @@ kl_http_upstream_create(kl_http_request_t *r)
 void
 kl_http_upstream_init(kl_http_request_t *r)
 {
+    kl_int_t                     rc;
     kl_connection_t             *c;
     kl_http_upstream_t          *u;
     kl_http_upstream_srv_conf_t *us;
@@ -152,7 +153,16 @@ kl_http_upstream_init(kl_http_request_t *r)
 
     us = u->conf->upstream;
 
-    if (us->peer.init(r, us, &u->peer) != KL_OK) {
+    if (u->resolved) {
+        rc = kl_http_upstream_find_resolved(r, u, &us);
+
+        if (rc != KL_OK) {
+            kl_http_upstream_finalize(r, u, rc);
+            return;
+        }
+    }
+
+    if (us && us->peer.init(r, us, &u->peer) != KL_OK) {
         kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -808,6 +818,19 @@ kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
             && kl_strncasecmp(h[i].lowcase_key, (u_char *) "etag", 4) == 0)
         {
             r->headers_out.etag = ho;
+        }
+
+        /* proxy_pass_header Server / Date: the peer's replace kiln's */
+        if (h[i].key.len == 6
+            && kl_strncasecmp(h[i].lowcase_key, (u_char *) "server", 6) == 0)
+        {
+            r->headers_out.server = ho;
+        }
+
+        if (h[i].key.len == 4
+            && kl_strncasecmp(h[i].lowcase_key, (u_char *) "date", 4) == 0)
+        {
+            r->headers_out.date = ho;
         }
     }
 

@@ -72,6 +72,21 @@ typedef struct {
     unsigned chunked:1;
 } kl_http_upstream_headers_in_t;
 
+/*
+ * proxy_pass with variables: the peer named by the request (nginx's
+ * u->resolved): an upstream group of that name and port, else an
+ * address literal; kiln has no resolver, so another name is a 502.
+ */
+typedef struct {
+    kl_str_t      host; /* without the port; an IPv6 literal bracketed */
+    in_port_t     port; /* 80 when not given */
+    kl_sockaddr_t sockaddr;
+    socklen_t     socklen; /* 0: host is not an address literal */
+    kl_str_t      name;    /* "127.0.0.1:8081", in name_data */
+    u_char        name_data[64];
+    unsigned      no_port:1;
+} kl_http_upstream_resolved_t;
+
 typedef void (*kl_http_upstream_handler_pt)(kl_http_request_t  *r,
                                             kl_http_upstream_t *u);
 
@@ -130,6 +145,10 @@ struct kl_http_upstream_s {
     kl_array_t               *state; /* kl_http_upstream_state_t */
     kl_http_upstream_state_t *cur_state;
 
+    /* Set by the protocol before kl_http_upstream_init: the peer is
+     * chosen per request (conf->upstream is then not used). */
+    kl_http_upstream_resolved_t *resolved;
+
     kl_msec_t start_time; /* of the first attempt, next_upstream_timeout */
     kl_uint_t tries;      /* attempts left, next_upstream_tries */
 
@@ -160,6 +179,25 @@ void kl_http_upstream_finalize(kl_http_request_t *r, kl_http_upstream_t *u,
  * either side closes, with read_timeout and send_timeout.
  */
 void kl_http_upstream_upgrade(kl_http_request_t *r, kl_http_upstream_t *u);
+
+/*
+ * upstream_resolve.c: u->resolved names the peer: set u->peer for an
+ * address literal (*usp NULL), or *usp to the group of that name; KL_OK,
+ * or KL_HTTP_BAD_GATEWAY ("no resolver defined to resolve X" logged).
+ */
+kl_int_t kl_http_upstream_find_resolved(kl_http_request_t            *r,
+                                        kl_http_upstream_t           *u,
+                                        kl_http_upstream_srv_conf_t **usp);
+
+/*
+ * Split "host[:port]" (a proxy_pass URL's authority, evaluated per
+ * request) into ur; an IPv4 or bracketed IPv6 literal also fills its
+ * sockaddr. KL_OK, or KL_ERROR with *err: "no host", "invalid host",
+ * "invalid port" (nginx's words). Pure: no lookup, no allocation.
+ */
+kl_int_t kl_http_upstream_parse_authority(kl_str_t                    *text,
+                                          kl_http_upstream_resolved_t *ur,
+                                          const char                 **err);
 
 /* The ", upstream: "..."" part of r's error log lines (request.c). */
 u_char *kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf,
