@@ -107,8 +107,8 @@ kl_http_etag_equal(kl_str_t *tag, kl_str_t *etag, kl_uint_t weak)
         blen -= 2;
     }
 
-    return alen >= 2 && a[0] == '"' && alen == blen
-           && kl_strncmp(a, b, alen) == 0;
+    /* Every byte: an entity-tag is opaque, NUL or not. */
+    return alen >= 2 && a[0] == '"' && alen == blen && memcmp(a, b, alen) == 0;
 }
 
 
