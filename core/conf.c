@@ -1236,6 +1236,47 @@ kl_conf_set_enum_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
+char *
+kl_conf_set_bitmask_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    char           *p;
+    kl_uint_t      *np, i, mask;
+    kl_str_t       *value;
+    kl_conf_enum_t *e;
+
+    p = conf;
+    np = (kl_uint_t *) (p + cmd->offset);
+
+    if (*np != KL_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    mask = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (e = cmd->post; e->name.len; e++) {
+            if (e->name.len == value[i].len
+                && kl_strncasecmp(e->name.data, value[i].data, e->name.len)
+                       == 0)
+            {
+                mask |= e->value;
+                break;
+            }
+        }
+
+        if (e->name.len == 0) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                              &value[i]);
+            return KL_CONF_ERROR;
+        }
+    }
+
+    *np = mask;
+
+    return KL_CONF_OK;
+}
+
 ssize_t
 kl_conf_parse_size(kl_str_t *line)
 {

@@ -156,6 +156,9 @@ char *kl_conf_set_msec_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 char *kl_conf_set_sec_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 char *kl_conf_set_enum_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
+/* Each argument one of cmd->post's kl_conf_enum_t names: their values or'ed. */
+char *kl_conf_set_bitmask_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
 typedef struct {
     kl_str_t  name;
     kl_uint_t value;

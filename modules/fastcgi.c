@@ -22,8 +22,6 @@ static char *kl_http_fastcgi_param(kl_conf_t *cf, kl_command_t *cmd,
                                    void *conf);
 static char *kl_http_fastcgi_split_path_info(kl_conf_t *cf, kl_command_t *cmd,
                                              void *conf);
-static char *kl_http_fastcgi_next_upstream(kl_conf_t *cf, kl_command_t *cmd,
-                                           void *conf);
 static char *kl_http_fastcgi_buffers(kl_conf_t *cf, kl_command_t *cmd,
                                      void *conf);
 static char *kl_http_fastcgi_header_name(kl_conf_t *cf, kl_command_t *cmd,
@@ -142,10 +140,10 @@ static kl_command_t  kl_http_fastcgi_commands[] = {
 
     { kl_string("fastcgi_next_upstream"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_1MORE,
-      kl_http_fastcgi_next_upstream,
+      kl_conf_set_bitmask_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.next_upstream),
+      kl_http_fastcgi_next_upstream_masks },
 
     { kl_string("fastcgi_next_upstream_tries"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
@@ -429,46 +427,6 @@ kl_http_fastcgi_split_path_info(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                           "pattern \"%V\" must have 2 captures", &value[1]);
         return KL_CONF_ERROR;
-    }
-
-    return KL_CONF_OK;
-}
-
-
-static char *
-kl_http_fastcgi_next_upstream(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_http_fastcgi_loc_conf_t *flcf = conf;
-
-    kl_str_t       *value;
-    kl_uint_t       i;
-    kl_conf_enum_t *m;
-
-    (void) cmd;
-
-    if (flcf->upstream.next_upstream != KL_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    flcf->upstream.next_upstream = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        for (m = kl_http_fastcgi_next_upstream_masks; m->name.len; m++) {
-            if (m->name.len == value[i].len
-                && kl_strncasecmp(m->name.data, value[i].data, m->name.len)
-                       == 0)
-            {
-                flcf->upstream.next_upstream |= m->value;
-                break;
-            }
-        }
-
-        if (m->name.len == 0) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
-                              &value[i]);
-            return KL_CONF_ERROR;
-        }
     }
 
     return KL_CONF_OK;

@@ -20,8 +20,6 @@ static kl_int_t kl_http_proxy_eval(kl_http_request_t        *r,
                                    kl_http_proxy_ctx_t      *ctx,
                                    kl_http_proxy_loc_conf_t *plcf);
 static char *kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_http_proxy_next_upstream(kl_conf_t *cf, kl_command_t *cmd,
-                                         void *conf);
 static char *kl_http_proxy_http_version(kl_conf_t *cf, kl_command_t *cmd,
                                         void *conf);
 static char *kl_http_proxy_hide_header(kl_conf_t *cf, kl_command_t *cmd,
@@ -137,10 +135,10 @@ static kl_command_t  kl_http_proxy_commands[] = {
 
     { kl_string("proxy_next_upstream"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_1MORE,
-      kl_http_proxy_next_upstream,
+      kl_conf_set_bitmask_slot,
       KL_HTTP_LOC_CONF_OFFSET,
       offsetof(kl_http_proxy_loc_conf_t, upstream.next_upstream),
-      NULL },
+      kl_http_proxy_next_upstream_masks },
 
     { kl_string("proxy_next_upstream_tries"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
@@ -466,46 +464,6 @@ kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
                           "location, or inside \"if\" statement, or inside "
                           "\"limit_except\" block");
         return KL_CONF_ERROR;
-    }
-
-    return KL_CONF_OK;
-}
-
-
-static char *
-kl_http_proxy_next_upstream(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_http_proxy_loc_conf_t *plcf = conf;
-
-    kl_str_t       *value;
-    kl_uint_t       i;
-    kl_conf_enum_t *m;
-
-    (void) cmd;
-
-    if (plcf->upstream.next_upstream != KL_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    plcf->upstream.next_upstream = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        for (m = kl_http_proxy_next_upstream_masks; m->name.len; m++) {
-            if (m->name.len == value[i].len
-                && kl_strncasecmp(m->name.data, value[i].data, m->name.len)
-                       == 0)
-            {
-                plcf->upstream.next_upstream |= m->value;
-                break;
-            }
-        }
-
-        if (m->name.len == 0) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
-                              &value[i]);
-            return KL_CONF_ERROR;
-        }
     }
 
     return KL_CONF_OK;
