@@ -628,47 +628,6 @@ kl_http_fastcgi_create_loc_conf(kl_conf_t *cf)
 }
 
 
-/* nginx's rules between the buffer sizes, with its messages. */
-static kl_int_t
-kl_http_fastcgi_check_buffers(kl_conf_t *cf, kl_http_fastcgi_loc_conf_t *conf,
-                              kl_http_fastcgi_loc_conf_t *prev)
-{
-    size_t size;
-
-    size = kl_max(conf->upstream.buffer_size, conf->upstream.bufs.size);
-
-    /* As nginx: the value as written is inherited, the default is not. */
-    kl_conf_merge_size_value(conf->busy_buffers_size_conf,
-                             prev->busy_buffers_size_conf, KL_CONF_UNSET_SIZE);
-
-    conf->upstream.busy_buffers_size =
-        (conf->busy_buffers_size_conf == KL_CONF_UNSET_SIZE)
-            ? 2 * size
-            : conf->busy_buffers_size_conf;
-
-    if (conf->upstream.busy_buffers_size < size) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "\"fastcgi_busy_buffers_size\" must be equal to or "
-                          "greater than the maximum of the value of "
-                          "\"fastcgi_buffer_size\" and one of the "
-                          "\"fastcgi_buffers\"");
-        return KL_ERROR;
-    }
-
-    if (conf->upstream.busy_buffers_size
-        > (conf->upstream.bufs.num - 1) * conf->upstream.bufs.size)
-    {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "\"fastcgi_busy_buffers_size\" must be less than "
-                          "the size of all \"fastcgi_buffers\" minus one "
-                          "buffer");
-        return KL_ERROR;
-    }
-
-    return KL_OK;
-}
-
-
 static char *
 kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 {
@@ -711,7 +670,14 @@ kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
                                                       : (kl_bufs_t){ 8, 4096 };
     }
 
-    if (kl_http_fastcgi_check_buffers(cf, conf, prev) != KL_OK) {
+    /* As nginx: the value as written is inherited, the default is not. */
+    kl_conf_merge_size_value(conf->busy_buffers_size_conf,
+                             prev->busy_buffers_size_conf, KL_CONF_UNSET_SIZE);
+
+    if (kl_http_upstream_check_buffers(cf, &conf->upstream,
+                                       conf->busy_buffers_size_conf, "fastcgi")
+        != KL_OK)
+    {
         return KL_CONF_ERROR;
     }
 

@@ -1343,3 +1343,35 @@ kl_http_upstream_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
 
     return KL_OK;
 }
+
+
+kl_int_t
+kl_http_upstream_check_buffers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
+                               size_t busy, const char *prefix)
+{
+    size_t size;
+
+    size = kl_max(conf->buffer_size, conf->bufs.size);
+
+    conf->busy_buffers_size = (busy == KL_CONF_UNSET_SIZE) ? 2 * size : busy;
+
+    if (conf->busy_buffers_size < size) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"%s_busy_buffers_size\" must be equal to or "
+                          "greater than the maximum of the value of "
+                          "\"%s_buffer_size\" and one of the "
+                          "\"%s_buffers\"",
+                          prefix, prefix, prefix);
+        return KL_ERROR;
+    }
+
+    if (conf->busy_buffers_size > (conf->bufs.num - 1) * conf->bufs.size) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"%s_busy_buffers_size\" must be less than "
+                          "the size of all \"%s_buffers\" minus one buffer",
+                          prefix, prefix);
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}

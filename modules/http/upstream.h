@@ -211,4 +211,14 @@ kl_int_t kl_http_upstream_hide_defaults(kl_array_t *hide, kl_array_t *pass);
 /* Register $upstream_addr, $upstream_status, $upstream_response_time. */
 kl_int_t kl_http_upstream_add_variables(kl_conf_t *cf);
 
+/*
+ * After merging a protocol's buffers: busy_buffers_size is busy (as
+ * written and inherited, or KL_CONF_UNSET_SIZE for 2 x the larger of
+ * buffer_size and one buffer), checked with nginx's messages, which name
+ * the directives "<prefix>_busy_buffers_size" etc. KL_OK or KL_ERROR.
+ */
+kl_int_t kl_http_upstream_check_buffers(kl_conf_t               *cf,
+                                        kl_http_upstream_conf_t *conf,
+                                        size_t busy, const char *prefix);
+
 #endif /* KL_HTTP_UPSTREAM_H */
