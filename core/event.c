@@ -34,6 +34,11 @@
 
 #include "kl_core.h"
 
+#include <sys/resource.h>
+
+/* fds a worker keeps beside its connections: files, logs, the channel. */
+#define KL_EVENT_FD_RESERVE 64
+
 
 static void    *kl_event_create_conf(kl_cycle_t *cycle);
 static char    *kl_event_init_conf(kl_cycle_t *cycle, void *conf);
@@ -268,6 +273,8 @@ kl_event_process_init(kl_cycle_t *cycle)
     kl_event_t      *rev, *wev;
     kl_event_conf_t *ecf;
     kl_connection_t *c, *next;
+    struct rlimit    rlmt;
+    kl_core_conf_t  *ccf;
 
     ecf = (kl_event_conf_t *) kl_get_conf(cycle->conf_ctx, kl_events_module);
 
@@ -285,6 +292,10 @@ kl_event_process_init(kl_cycle_t *cycle)
 
     kl_event_set_strategy(cycle, ecf);
 
+    ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
+    kl_loop.accept_spread = kl_loop.accept_strategy == KL_ACCEPT_EXCLUSIVE
+                            && ccf->master && ccf->worker_processes > 1;
+
     kl_loop.actions = &kl_epoll_actions;
 
     if (kl_loop.actions->init(cycle) != KL_OK) {
@@ -292,6 +303,20 @@ kl_event_process_init(kl_cycle_t *cycle)
     }
 
     cycle->connection_n = ecf->connections;
+
+    /*
+     * A connection is an fd: with worker_connections at or above the fd
+     * limit, accept4 fails with EMFILE while slots are free, and the
+     * EMFILE path closes idle connections to make room. Fewer slots, so
+     * the worker counts itself full first, with fds kept for files, logs
+     * and the master's channel.
+     */
+    if (getrlimit(RLIMIT_NOFILE, &rlmt) == 0 && rlmt.rlim_cur != RLIM_INFINITY
+        && rlmt.rlim_cur > 2 * KL_EVENT_FD_RESERVE
+        && (rlim_t) cycle->connection_n > rlmt.rlim_cur - KL_EVENT_FD_RESERVE)
+    {
+        cycle->connection_n = (kl_uint_t) (rlmt.rlim_cur - KL_EVENT_FD_RESERVE);
+    }
 
     cycle->connections =
         kl_calloc(sizeof(kl_connection_t) * cycle->connection_n, cycle->log);
@@ -630,10 +655,9 @@ kl_event_accept(kl_event_t *ev)
             return;
         }
 
-        if (kl_loop.accept_strategy == KL_ACCEPT_MUTEX) {
-            kl_loop.accept_skip = (kl_int_t) (kl_cycle->connection_n / 8)
-                                  - (kl_int_t) kl_cycle->free_connection_n;
-        }
+        /* nginx's ngx_accept_disabled: positive when over 7/8 full. */
+        kl_loop.accept_skip = (kl_int_t) (kl_cycle->connection_n / 8)
+                              - (kl_int_t) kl_cycle->free_connection_n;
 
         c->pool = kl_pool_create(ls->pool_size, ev->log);
         if (c->pool == NULL) {
@@ -684,6 +708,23 @@ kl_event_accept(kl_event_t *ev)
         log->handler = NULL;
 
         ls->handler(c);
+
+        /*
+         * Over 7/8 full on a shared EPOLLEXCLUSIVE listener, with other
+         * workers to take over: step out for accept_mutex_delay so that
+         * workers with room take the next connections, rather than fill
+         * up (and drain idle keep-alive connections) while they idle.
+         * Come back to take one each time: when all are this full, they
+         * still accept.
+         */
+        if (kl_loop.accept_skip > 0 && kl_loop.accept_spread && !ls->reuseport
+            && !kl_loop.accept_disabled && !kl_loop.exiting)
+        {
+            kl_event_disable_accept(kl_cycle);
+            ev->handler = kl_event_accept_retry;
+            kl_event_add_timer(ev, kl_loop.accept_mutex_delay);
+            return;
+        }
 
     } while (kl_loop.multi_accept);
 }

@@ -9,10 +9,17 @@
 #include "kl_core.h"
 
 
+/* Asked for every request (r->ctx): the list is fixed once numbered. */
+static kl_uint_t kl_modules_count_type;
+static kl_uint_t kl_modules_count_n;
+
+
 kl_uint_t
 kl_modules_init(void)
 {
     kl_uint_t i, j, n;
+
+    kl_modules_count_type = 0;
 
     for (i = 0; kl_modules[i]; i++) {
         n = 0;
@@ -36,6 +43,10 @@ kl_modules_count(kl_uint_t type)
 {
     kl_uint_t i, n;
 
+    if (type == kl_modules_count_type && type != 0) {
+        return kl_modules_count_n;
+    }
+
     n = 0;
 
     for (i = 0; kl_modules[i]; i++) {
@@ -43,6 +54,9 @@ kl_modules_count(kl_uint_t type)
             n++;
         }
     }
+
+    kl_modules_count_type = type;
+    kl_modules_count_n = n;
 
     return n;
 }

@@ -52,6 +52,109 @@ kl_pool_create(size_t size, kl_log_t *log)
 }
 
 
+/*
+ * Request pools come and go on every keep-alive request: their first
+ * blocks are kept in a stash for the next one instead of going back to
+ * malloc.
+ */
+
+/*
+ * Under ASan a stashed block stays poisoned, so a late use still shows;
+ * all but its kl_pool_data_t, whose next LeakSanitizer must see.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define kl_pool_poison(p, n)                                                   \
+    ASAN_POISON_MEMORY_REGION((u_char *) (p) + sizeof(kl_pool_data_t),         \
+                              (n) - sizeof(kl_pool_data_t))
+#define kl_pool_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define kl_pool_poison(p, n)
+#define kl_pool_unpoison(p, n)
+#endif
+
+
+kl_pool_t *
+kl_pool_create_reused(kl_pool_stash_t *stash, size_t size, kl_log_t *log)
+{
+    kl_uint_t  i;
+    kl_pool_t *p;
+
+    if (size < KL_MIN_POOL_SIZE) {
+        size = KL_MIN_POOL_SIZE;
+    }
+
+    for (i = stash->n; i > 0; i--) {
+        p = stash->pools[i - 1];
+
+        if ((size_t) (p->d.end - (u_char *) p) != size) {
+            continue;
+        }
+
+        stash->pools[i - 1] = stash->pools[--stash->n];
+        kl_pool_unpoison(p, size);
+
+        if (p->d.next) {
+            kl_pool_unpoison(p->d.next, size);
+        }
+
+        p->d.last = (u_char *) p + sizeof(kl_pool_t);
+        p->d.failed = 0;
+        p->current = p;
+        p->large = NULL;
+        p->cleanup = NULL;
+        p->log = log;
+
+        return p;
+    }
+
+    return kl_pool_create(size, log);
+}
+
+
+void
+kl_pool_release(kl_pool_stash_t *stash, kl_pool_t *pool)
+{
+    kl_pool_t       *p, *n;
+    kl_pool_large_t *l;
+
+    if (stash->n == KL_POOL_STASH) {
+        kl_pool_free(pool);
+        return;
+    }
+
+    kl_pool_run_cleanups(pool);
+
+    for (l = pool->large; l; l = l->next) {
+        if (l->alloc) {
+            kl_free(l->alloc);
+        }
+    }
+
+    /* A request pool often spills into a second block: keep one. */
+    p = pool->d.next;
+
+    if (p) {
+        for (n = p->d.next; n; n = p) {
+            p = n->d.next;
+            kl_free(n);
+        }
+
+        pool->d.next->d.next = NULL;
+        pool->d.next->d.last = kl_align_ptr(
+            (u_char *) pool->d.next + sizeof(kl_pool_data_t), KL_ALIGNMENT);
+        pool->d.next->d.failed = 0;
+    }
+
+    if (pool->d.next) {
+        kl_pool_poison(pool->d.next, (size_t) (pool->d.end - (u_char *) pool));
+    }
+
+    kl_pool_poison(pool, (size_t) (pool->d.end - (u_char *) pool));
+    stash->pools[stash->n++] = pool;
+}
+
+
 void
 kl_pool_free(kl_pool_t *pool)
 {

@@ -59,6 +59,22 @@ kl_pool_t *kl_pool_create(size_t size, kl_log_t *log);
 /* Run the cleanups, then free every block and large allocation. */
 void kl_pool_free(kl_pool_t *pool);
 
+/*
+ * kl_pool_create and kl_pool_free for short-lived pools of one size (a
+ * request each): released first blocks are kept in a stash (the event
+ * loop's: one per process, never shared with thread-pool tasks).
+ */
+#define KL_POOL_STASH 8
+
+typedef struct {
+    kl_pool_t *pools[KL_POOL_STASH];
+    kl_uint_t  n;
+} kl_pool_stash_t;
+
+kl_pool_t *kl_pool_create_reused(kl_pool_stash_t *stash, size_t size,
+                                 kl_log_t *log);
+void       kl_pool_release(kl_pool_stash_t *stash, kl_pool_t *pool);
+
 /* Free large allocations and rewind every block, keeping the memory. */
 void kl_pool_reset(kl_pool_t *pool);
 

@@ -11,6 +11,7 @@
 #include "event.h"
 #include "shmem.h"
 #include "shmtx.h"
+#include "pool.h"
 
 #define KL_PROCESS_SINGLE    0
 #define KL_PROCESS_MASTER    1
@@ -57,9 +58,16 @@ struct kl_loop_s {
     void     *regex_match_data; /* pcre2_match_data *, reused */
     kl_uint_t regex_match_size;
 
+    kl_pool_stash_t pool_stash; /* request pools, reused */
+
+    /* The last Last-Modified sent, formatted (-1: none yet). */
+    time_t last_modified_time;
+    u_char last_modified[sizeof("Mon, 28 Sep 1970 06:00:00 GMT") - 1];
+
     unsigned exiting:1; /* graceful quit in progress */
     unsigned accept_disabled:1;
     unsigned accept_mutex_held:1; /* shared listeners are in this epoll */
+    unsigned accept_spread:1;     /* EPOLLEXCLUSIVE, several workers */
     unsigned daemonized:1;
     unsigned inherited:1;
     unsigned use_stderr:1; /* also echo [emerg]..[warn] */

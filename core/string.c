@@ -45,13 +45,24 @@ static const char *kl_month_names[] = { "Jan", "Feb", "Mar", "Apr",
                                         "Sep", "Oct", "Nov", "Dec" };
 
 
+/* A table, not kl_tolower's two compares: every request field name. */
+static const u_char kl_lowcase[256] = {
+#define L4(c)  (c), (c) + 1, (c) + 2, (c) + 3
+#define L16(c) L4(c), L4((c) + 4), L4((c) + 8), L4((c) + 12)
+    L16(0x00), L16(0x10), L16(0x20), L16(0x30), 0x40,      L4('a'),   L4('e'),
+    L4('i'),   L4('m'),   L4('q'),   L4('u'),   'y',       'z',       0x5b,
+    0x5c,      0x5d,      0x5e,      0x5f,      L16(0x60), L16(0x70), L16(0x80),
+    L16(0x90), L16(0xa0), L16(0xb0), L16(0xc0), L16(0xd0), L16(0xe0), L16(0xf0)
+#undef L16
+#undef L4
+};
+
+
 void
 kl_strlow(u_char *dst, u_char *src, size_t n)
 {
     while (n) {
-        *dst = kl_tolower(*src);
-        dst++;
-        src++;
+        *dst++ = kl_lowcase[*src++];
         n--;
     }
 }
@@ -659,18 +670,84 @@ kl_sprintf_num(u_char *buf, u_char *last, uint64_t ui64, u_char zero,
 }
 
 
+/* Digits written directly: this runs for every Last-Modified sent. */
 u_char *
 kl_http_time(u_char *buf, time_t t)
 {
     struct tm tm;
+    kl_uint_t year;
 
     kl_gmtime(t, &tm);
 
-    return kl_slprintf(buf, buf + sizeof("Mon, 28 Sep 1970 06:00:00 GMT") - 1,
-                       "%s, %02d %s %4d %02d:%02d:%02d GMT",
-                       kl_week_names[tm.tm_wday], tm.tm_mday,
-                       kl_month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-                       tm.tm_min, tm.tm_sec);
+    year = (kl_uint_t) tm.tm_year + 1900;
+
+    if (year > 9999) {
+        return kl_slprintf(
+            buf, buf + sizeof("Mon, 28 Sep 1970 06:00:00 GMT") - 1,
+            "%s, %02d %s %4d %02d:%02d:%02d GMT", kl_week_names[tm.tm_wday],
+            tm.tm_mday, kl_month_names[tm.tm_mon], tm.tm_year + 1900,
+            tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+
+    buf = kl_cpymem(buf, kl_week_names[tm.tm_wday], 3);
+    *buf++ = ',';
+    *buf++ = ' ';
+    *buf++ = (u_char) ('0' + tm.tm_mday / 10);
+    *buf++ = (u_char) ('0' + tm.tm_mday % 10);
+    *buf++ = ' ';
+    buf = kl_cpymem(buf, kl_month_names[tm.tm_mon], 3);
+    *buf++ = ' ';
+    *buf++ = (u_char) ('0' + year / 1000);
+    *buf++ = (u_char) ('0' + year / 100 % 10);
+    *buf++ = (u_char) ('0' + year / 10 % 10);
+    *buf++ = (u_char) ('0' + year % 10);
+    *buf++ = ' ';
+    *buf++ = (u_char) ('0' + tm.tm_hour / 10);
+    *buf++ = (u_char) ('0' + tm.tm_hour % 10);
+    *buf++ = ':';
+    *buf++ = (u_char) ('0' + tm.tm_min / 10);
+    *buf++ = (u_char) ('0' + tm.tm_min % 10);
+    *buf++ = ':';
+    *buf++ = (u_char) ('0' + tm.tm_sec / 10);
+    *buf++ = (u_char) ('0' + tm.tm_sec % 10);
+    buf = kl_cpymem(buf, " GMT", 4);
+
+    return buf;
+}
+
+
+/*
+ * Decimal and lower-case hex without a format string: kl_vslprintf costs
+ * hundreds of instructions per call, and these run on every response
+ * (Content-Length, ETag). The caller has room for KL_INT64_LEN bytes.
+ */
+u_char *
+kl_sprint_uint(u_char *buf, uint64_t n)
+{
+    u_char temp[KL_INT64_LEN], *p;
+
+    p = temp + KL_INT64_LEN;
+
+    do {
+        *--p = (u_char) ('0' + n % 10);
+    } while (n /= 10);
+
+    return kl_cpymem(buf, p, (size_t) (temp + KL_INT64_LEN - p));
+}
+
+
+u_char *
+kl_sprint_hex(u_char *buf, uint64_t n)
+{
+    u_char temp[KL_INT64_LEN], *p;
+
+    p = temp + KL_INT64_LEN;
+
+    do {
+        *--p = (u_char) "0123456789abcdef"[n & 0xf];
+    } while (n >>= 4);
+
+    return kl_cpymem(buf, p, (size_t) (temp + KL_INT64_LEN - p));
 }
 
 

@@ -86,6 +86,10 @@ u_char *kl_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args);
 /* HTTP-date (IMF-fixdate) of t, exactly 29 bytes; returns the end. */
 u_char *kl_http_time(u_char *buf, time_t t);
 
+/* n in decimal / lower-case hex, no padding; buf has room for 20 bytes. */
+u_char *kl_sprint_uint(u_char *buf, uint64_t n);
+u_char *kl_sprint_hex(u_char *buf, uint64_t n);
+
 /* Parse an HTTP-date in any of RFC 9110's three forms; KL_ERROR if invalid. */
 time_t kl_parse_http_time(u_char *value, size_t len);
 

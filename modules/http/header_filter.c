@@ -253,8 +253,10 @@ kl_http_header_filter(kl_http_request_t *r)
     }
 
     if (r->headers_out.content_length_n >= 0) {
-        p = kl_slprintf(p, b->end, "Content-Length: %O\r\n",
-                        r->headers_out.content_length_n);
+        p = kl_cpymem(p, "Content-Length: ", sizeof("Content-Length: ") - 1);
+        p = kl_sprint_uint(p, (uint64_t) r->headers_out.content_length_n);
+        *p++ = '\r';
+        *p++ = '\n';
     }
 
     /* An explicit Last-Modified field (add_header) is printed with the rest. */
@@ -262,7 +264,15 @@ kl_http_header_filter(kl_http_request_t *r)
         && r->headers_out.last_modified == NULL)
     {
         p = kl_cpymem(p, "Last-Modified: ", sizeof("Last-Modified: ") - 1);
-        p = kl_http_time(p, r->headers_out.last_modified_time);
+
+        /* Mostly the same few files, again and again: format once. */
+        if (kl_loop.last_modified_time != r->headers_out.last_modified_time) {
+            kl_http_time(kl_loop.last_modified,
+                         r->headers_out.last_modified_time);
+            kl_loop.last_modified_time = r->headers_out.last_modified_time;
+        }
+
+        p = kl_cpymem(p, kl_loop.last_modified, sizeof(kl_loop.last_modified));
         *p++ = '\r';
         *p++ = '\n';
     }

@@ -73,16 +73,64 @@ static kl_http_header_t kl_http_headers_in[] = {
 };
 
 
+/*
+ * The table above by the parser's hash of the lowercased name (h->hash),
+ * open addressing; slot values are entry index + 1, 0 for empty. Built on
+ * first use: the table is constant.
+ */
+#define KL_HTTP_HEADERS_IN_SLOTS 64
+
+static uint8_t   kl_http_headers_in_slot[KL_HTTP_HEADERS_IN_SLOTS];
+static kl_uint_t kl_http_headers_in_hash[sizeof(kl_http_headers_in)
+                                         / sizeof(kl_http_header_t)];
+static kl_uint_t kl_http_headers_in_ready;
+
+
+static void
+kl_http_headers_in_index(void)
+{
+    size_t    j;
+    kl_uint_t i, k;
+
+    for (i = 0; kl_http_headers_in[i].name.len; i++) {
+        k = 0;
+
+        for (j = 0; j < kl_http_headers_in[i].name.len; j++) {
+            k = k * 31 + kl_http_headers_in[i].name.data[j];
+        }
+
+        kl_http_headers_in_hash[i] = k;
+
+        for (k %= KL_HTTP_HEADERS_IN_SLOTS; kl_http_headers_in_slot[k];
+             k = (k + 1) % KL_HTTP_HEADERS_IN_SLOTS)
+        {
+            /* void */
+        }
+
+        kl_http_headers_in_slot[k] = (uint8_t) (i + 1);
+    }
+
+    kl_http_headers_in_ready = 1;
+}
+
+
 kl_int_t
 kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h)
 {
-    kl_uint_t         i;
+    kl_uint_t         i, k;
     kl_http_header_t *hh;
 
-    for (i = 0; kl_http_headers_in[i].name.len; i++) {
+    if (!kl_http_headers_in_ready) {
+        kl_http_headers_in_index();
+    }
+
+    for (k = h->hash % KL_HTTP_HEADERS_IN_SLOTS; kl_http_headers_in_slot[k];
+         k = (k + 1) % KL_HTTP_HEADERS_IN_SLOTS)
+    {
+        i = kl_http_headers_in_slot[k] - 1;
         hh = &kl_http_headers_in[i];
 
-        if (hh->name.len == h->key.len
+        if (kl_http_headers_in_hash[i] == h->hash && hh->name.len == h->key.len
             && kl_strncmp(hh->name.data, h->lowcase_key, h->key.len) == 0)
         {
             return hh->handler(r, h, hh->offset);

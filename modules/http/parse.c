@@ -639,7 +639,8 @@ kl_http_port_ok(u_char *start, u_char *end, kl_uint_t required)
 kl_int_t
 kl_http_parse_header_line(kl_http_parse_t *r, kl_buf_t *b)
 {
-    u_char c, *p;
+    u_char    c, *p;
+    kl_uint_t hash;
     enum {
         sw_start = 0,
         sw_name,
@@ -685,13 +686,26 @@ kl_http_parse_header_line(kl_http_parse_t *r, kl_buf_t *b)
 
         case sw_name:
             if (kl_http_is(c, KL_HTTP_TCHAR)) {
-                r->header_hash = r->header_hash * 31 + kl_tolower(c);
+                /* The rest of the name in a tight loop, not byte by byte
+                 * through the switch. */
+                hash = r->header_hash;
 
-                if (c == '_') {
-                    r->underscore = 1;
-                }
+                do {
+                    hash = hash * 31 + kl_tolower(c);
 
-                break;
+                    if (c == '_') {
+                        r->underscore = 1;
+                    }
+
+                    if (++p == b->last) {
+                        r->header_hash = hash;
+                        goto again;
+                    }
+
+                    c = *p;
+                } while (kl_http_is(c, KL_HTTP_TCHAR));
+
+                r->header_hash = hash;
             }
 
             /* whitespace before the colon, RFC 9112 section 5.1 */
@@ -716,8 +730,16 @@ kl_http_parse_header_line(kl_http_parse_t *r, kl_buf_t *b)
 
         case sw_value:
             if (kl_http_is(c, KL_HTTP_FVCHAR)) {
-                r->header_end = p + 1;
-                break;
+                do {
+                    if (++p == b->last) {
+                        r->header_end = p;
+                        goto again;
+                    }
+
+                    c = *p;
+                } while (kl_http_is(c, KL_HTTP_FVCHAR));
+
+                r->header_end = p;
             }
 
             if (c == ' ' || c == '\t') {
@@ -750,6 +772,8 @@ kl_http_parse_header_line(kl_http_parse_t *r, kl_buf_t *b)
             goto head_done;
         }
     }
+
+again:
 
     b->pos = p;
     r->state = state;

@@ -251,14 +251,15 @@ kl_http_create_request(kl_connection_t *c)
     hc = c->data;
     cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
 
-    pool = kl_pool_create(cscf->request_pool_size, c->log);
+    pool = kl_pool_create_reused(&kl_loop.pool_stash, cscf->request_pool_size,
+                                 c->log);
     if (pool == NULL) {
         return NULL;
     }
 
     r = kl_pcalloc(pool, sizeof(kl_http_request_t));
     if (r == NULL) {
-        kl_pool_free(pool);
+        kl_pool_release(&kl_loop.pool_stash, pool);
         return NULL;
     }
 
@@ -288,7 +289,7 @@ kl_http_create_request(kl_connection_t *c)
                         sizeof(kl_table_elt_t))
                != KL_OK)
     {
-        kl_pool_free(pool);
+        kl_pool_release(&kl_loop.pool_stash, pool);
         return NULL;
     }
 
@@ -1066,7 +1067,7 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
     pool = r->pool;
     r->pool = NULL;
 
-    kl_pool_free(pool);
+    kl_pool_release(&kl_loop.pool_stash, pool);
 }
 
 

@@ -872,6 +872,7 @@ kl_http_set_content_type(kl_http_request_t *r)
 kl_int_t
 kl_http_set_etag(kl_http_request_t *r)
 {
+    u_char                  *p;
     kl_table_elt_t          *etag;
     kl_http_core_loc_conf_t *clcf;
 
@@ -897,11 +898,25 @@ kl_http_set_etag(kl_http_request_t *r)
     }
 
     /* nginx's form: "<mtime hex>-<length hex>". */
-    etag->value.len =
-        kl_slprintf(etag->value.data, etag->value.data + 2 * KL_INT_T_LEN + 3,
-                    "\"%xT-%xO\"", r->headers_out.last_modified_time,
-                    r->headers_out.content_length_n)
-        - etag->value.data;
+    if (r->headers_out.last_modified_time >= 0
+        && r->headers_out.content_length_n >= 0)
+    {
+        p = etag->value.data;
+        *p++ = '"';
+        p = kl_sprint_hex(p, (uint64_t) r->headers_out.last_modified_time);
+        *p++ = '-';
+        p = kl_sprint_hex(p, (uint64_t) r->headers_out.content_length_n);
+        *p++ = '"';
+        etag->value.len = p - etag->value.data;
+
+    } else {
+        etag->value.len =
+            kl_slprintf(etag->value.data,
+                        etag->value.data + 2 * KL_INT_T_LEN + 3, "\"%xT-%xO\"",
+                        r->headers_out.last_modified_time,
+                        r->headers_out.content_length_n)
+            - etag->value.data;
+    }
 
     r->headers_out.etag = etag;
 

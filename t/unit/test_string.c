@@ -6,6 +6,7 @@
 #include "kl_types.h"
 #include "string.h"
 #include "pool.h"
+#include "time.h"
 
 #define BUFSZ 256
 
@@ -231,6 +232,79 @@ Test(string, http_time_format)
     e = kl_http_time(buf, 4102444799);
     cr_assert(memcmp(buf, "Thu, 31 Dec 2099 23:59:59 GMT", 29) == 0);
     cr_assert_eq(e - buf, 29);
+}
+
+
+Test(string, strlow_every_byte)
+{
+    u_char    src[256], dst[256];
+    kl_uint_t i;
+
+    for (i = 0; i < 256; i++) {
+        src[i] = (u_char) i;
+    }
+
+    kl_strlow(dst, src, 256);
+
+    for (i = 0; i < 256; i++) {
+        cr_assert_eq(dst[i], (i >= 'A' && i <= 'Z') ? i + 32 : i, "byte %u",
+                     (unsigned) i);
+    }
+}
+
+
+Test(string, sprint_uint_hex)
+{
+    u_char buf[32], *e;
+
+    e = kl_sprint_uint(buf, 0);
+    cr_assert_eq(e - buf, 1);
+    cr_assert(memcmp(buf, "0", 1) == 0);
+
+    e = kl_sprint_uint(buf, 1024);
+    cr_assert_eq(e - buf, 4);
+    cr_assert(memcmp(buf, "1024", 4) == 0);
+
+    e = kl_sprint_uint(buf, UINT64_MAX);
+    cr_assert_eq(e - buf, 20);
+    cr_assert(memcmp(buf, "18446744073709551615", 20) == 0);
+
+    e = kl_sprint_hex(buf, 0);
+    cr_assert_eq(e - buf, 1);
+    cr_assert(memcmp(buf, "0", 1) == 0);
+
+    e = kl_sprint_hex(buf, 0x5f3a9c01);
+    cr_assert_eq(e - buf, 8);
+    cr_assert(memcmp(buf, "5f3a9c01", 8) == 0);
+
+    e = kl_sprint_hex(buf, UINT64_MAX);
+    cr_assert_eq(e - buf, 16);
+    cr_assert(memcmp(buf, "ffffffffffffffff", 16) == 0);
+}
+
+
+Test(string, http_time_matches_slprintf)
+{
+    u_char             a[64], b[64], *ea, *eb;
+    time_t             t;
+    struct tm          tm;
+    kl_uint_t          i;
+    static const char *wd[] = {
+        "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+    };
+    static const char *mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+    /* Every field width: single-digit days, hours, minutes, seconds. */
+    for (i = 0, t = 0; i < 2000; i++, t += 86400 * 17 + 3661 * 7 + 1) {
+        kl_gmtime(t, &tm);
+        ea = kl_http_time(a, t);
+        eb = kl_slprintf(b, b + 29, "%s, %02d %s %4d %02d:%02d:%02d GMT",
+                         wd[tm.tm_wday], tm.tm_mday, mo[tm.tm_mon],
+                         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cr_assert_eq(ea - a, eb - b);
+        cr_assert(memcmp(a, b, (size_t) (ea - a)) == 0, "t=%ld", (long) t);
+    }
 }
 
 
