@@ -138,6 +138,27 @@ static kl_command_t  kl_http_fastcgi_commands[] = {
       offsetof(kl_http_fastcgi_loc_conf_t, busy_buffers_size_conf),
       NULL },
 
+    { kl_string("fastcgi_temp_path"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1234,
+      kl_http_temp_path_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.temp_path),
+      NULL },
+
+    { kl_string("fastcgi_max_temp_file_size"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_size_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.max_temp_file_size_conf),
+      NULL },
+
+    { kl_string("fastcgi_temp_file_write_size"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_size_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.temp_file_write_size_conf),
+      NULL },
+
     { kl_string("fastcgi_next_upstream"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_1MORE,
       kl_conf_set_bitmask_slot,
@@ -178,6 +199,13 @@ static kl_command_t  kl_http_fastcgi_commands[] = {
       kl_conf_set_flag_slot,
       KL_HTTP_LOC_CONF_OFFSET,
       offsetof(kl_http_fastcgi_loc_conf_t, upstream.pass_request_body),
+      NULL },
+
+    { kl_string("fastcgi_request_buffering"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.request_buffering),
       NULL },
 
     { kl_string("fastcgi_hide_header"),
@@ -263,6 +291,11 @@ kl_http_fastcgi_handler(kl_http_request_t *r)
         r->main->count++;
         kl_http_upstream_init(r);
         return KL_DONE;
+    }
+
+    if (!flcf->upstream.request_buffering) {
+        r->request_body_no_buffering = 1;
+        u->body_frame = kl_http_fastcgi_body_frame;
     }
 
     rc = kl_http_read_client_request_body(r, kl_http_upstream_init);
@@ -617,9 +650,13 @@ kl_http_fastcgi_create_loc_conf(kl_conf_t *cf)
     conf->upstream.next_upstream = KL_CONF_UNSET_UINT;
     conf->upstream.next_upstream_tries = KL_CONF_UNSET_UINT;
     conf->upstream.pass_request_body = KL_CONF_UNSET;
+    conf->upstream.request_buffering = KL_CONF_UNSET;
     conf->upstream.intercept_errors = KL_CONF_UNSET;
     conf->upstream.buffering = KL_CONF_UNSET;
     conf->busy_buffers_size_conf = KL_CONF_UNSET_SIZE;
+    conf->upstream.temp_path = KL_CONF_UNSET_PTR;
+    conf->upstream.max_temp_file_size_conf = KL_CONF_UNSET_SIZE;
+    conf->upstream.temp_file_write_size_conf = KL_CONF_UNSET_SIZE;
     conf->keep_conn = KL_CONF_UNSET;
     conf->pass_request_headers = KL_CONF_UNSET;
     conf->split_regex = KL_CONF_UNSET_PTR;
@@ -655,6 +692,8 @@ kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
                              prev->upstream.next_upstream_tries, 0);
     kl_conf_merge_value(conf->upstream.pass_request_body,
                         prev->upstream.pass_request_body, 1);
+    kl_conf_merge_value(conf->upstream.request_buffering,
+                        prev->upstream.request_buffering, 1);
     kl_conf_merge_value(conf->upstream.intercept_errors,
                         prev->upstream.intercept_errors, 0);
     kl_conf_merge_value(conf->upstream.buffering, prev->upstream.buffering, 1);
@@ -676,6 +715,13 @@ kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 
     if (kl_http_upstream_check_buffers(cf, &conf->upstream,
                                        conf->busy_buffers_size_conf, "fastcgi")
+        != KL_OK)
+    {
+        return KL_CONF_ERROR;
+    }
+
+    if (kl_http_upstream_merge_temp(cf, &conf->upstream, &prev->upstream,
+                                    "fastcgi", "fastcgi_temp")
         != KL_OK)
     {
         return KL_CONF_ERROR;

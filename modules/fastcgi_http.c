@@ -370,6 +370,12 @@ kl_http_fastcgi_create_request(kl_http_request_t *r)
         ll = &(*ll)->next;
     }
 
+    if (r->request_body_no_buffering) {
+        /* The STDIN records follow as the body comes (body_frame). */
+        u->request_bufs = head;
+        return KL_OK;
+    }
+
     b = kl_buf_create_temp(r->pool, 16);
     if (b == NULL) {
         return KL_ERROR;
@@ -386,6 +392,54 @@ kl_http_fastcgi_create_request(kl_http_request_t *r)
     u->request_bufs = head;
 
     return KL_OK;
+}
+
+
+/*
+ * A piece of an unbuffered body: one STDIN record of at most
+ * KL_HTTP_FASTCGI_RECORD_MAX bytes of b, its padding, and at the end the
+ * empty record.
+ */
+kl_int_t
+kl_http_fastcgi_body_frame(kl_http_request_t *r, kl_buf_t *b, kl_uint_t last,
+                           kl_chain_t **out)
+{
+    u_char                *p;
+    size_t                 size, padding;
+    kl_chain_t           **ll;
+    kl_http_fastcgi_ctx_t *ctx;
+
+    ctx = r->upstream->input_filter_ctx;
+    size = b ? (size_t) kl_min(b->last - b->pos,
+                               (off_t) KL_HTTP_FASTCGI_RECORD_MAX)
+             : 0;
+    ll = out;
+    *out = NULL;
+    p = ctx->body_tail;
+
+    if (size) {
+        padding = (8 - size % 8) % 8;
+        kl_http_fastcgi_put_header(ctx->body_head, KL_FASTCGI_STDIN, size,
+                                   padding);
+        kl_http_upstream_body_link(&ll, &ctx->body_links[0], &ctx->body_bufs[0],
+                                   ctx->body_head, ctx->body_head + 8);
+        kl_http_upstream_body_link(&ll, &ctx->body_links[1], &ctx->body_bufs[1],
+                                   b->pos, b->pos + size);
+        b->pos += size;
+        kl_memzero(p, padding);
+        p += padding;
+    }
+
+    last = last && (b == NULL || b->pos == b->last);
+
+    if (last) {
+        p = kl_http_fastcgi_put_header(p, KL_FASTCGI_STDIN, 0, 0);
+    }
+
+    kl_http_upstream_body_link(&ll, &ctx->body_links[2], &ctx->body_bufs[2],
+                               ctx->body_tail, p);
+
+    return last ? KL_DONE : KL_OK;
 }
 
 

@@ -55,6 +55,13 @@ typedef struct {
 
     off_t rest; /* body bytes Content-Length still allows; -1: no limit */
 
+    /* fastcgi_request_buffering off: a STDIN record's header, data and
+     * padding (then the empty record at the end), reused for each */
+    kl_buf_t   body_bufs[3];
+    kl_chain_t body_links[3];
+    u_char     body_head[8];
+    u_char     body_tail[7 + 8];
+
     unsigned split:1;       /* script_name and path_info are set */
     unsigned stdout_done:1; /* the empty STDOUT record came */
     unsigned end_request:1; /* END_REQUEST came */
@@ -71,5 +78,7 @@ kl_int_t kl_http_fastcgi_reinit_request(kl_http_request_t *r);
 kl_int_t kl_http_fastcgi_process_header(kl_http_request_t *r);
 kl_int_t kl_http_fastcgi_input_filter_init(kl_http_request_t *r);
 kl_int_t kl_http_fastcgi_input_filter(kl_http_request_t *r, kl_buf_t *b);
+kl_int_t kl_http_fastcgi_body_frame(kl_http_request_t *r, kl_buf_t *b,
+                                    kl_uint_t last, kl_chain_t **out);
 
 #endif /* KL_HTTP_FASTCGI_HTTP_H */

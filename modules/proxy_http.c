@@ -229,8 +229,8 @@ kl_http_proxy_create_request(kl_http_request_t *r)
         method.len == 4 && kl_strncmp(method.data, "HEAD", 4) == 0;
 
     len = method.len + 1 + uri.len + sizeof(" HTTP/1.1\r\n") - 1
-          + sizeof("Content-Length: \r\n") - 1 + KL_INT_T_LEN + sizeof("\r\n")
-          - 1;
+          + sizeof("Content-Length: \r\n") - 1 + KL_INT_T_LEN
+          + sizeof("Transfer-Encoding: chunked\r\n") - 1 + sizeof("\r\n") - 1;
 
     sh = plcf->set_headers->elts;
     n = plcf->set_headers->nelts;
@@ -279,7 +279,15 @@ kl_http_proxy_create_request(kl_http_request_t *r)
         }
     }
 
-    if (body) {
+    if (body && r->request_body_no_buffering) {
+        /* The body goes on as it comes: framed as the client framed it. */
+        p = r->headers_in.chunked
+                ? kl_cpymem(p, "Transfer-Encoding: chunked\r\n",
+                            sizeof("Transfer-Encoding: chunked\r\n") - 1)
+                : kl_slprintf(p, b->end, "Content-Length: %O\r\n",
+                              r->headers_in.content_length_n);
+
+    } else if (body) {
         p = kl_slprintf(p, b->end, "Content-Length: %O\r\n", body_len);
     }
 
@@ -325,6 +333,51 @@ kl_http_proxy_create_request(kl_http_request_t *r)
     }
 
     return KL_OK;
+}
+
+
+/*
+ * A piece of an unbuffered body: as it is with Content-Length, or one
+ * chunk (the client's chunks were decoded; pieces are chunked again).
+ */
+kl_int_t
+kl_http_proxy_body_frame(kl_http_request_t *r, kl_buf_t *b, kl_uint_t last,
+                         kl_chain_t **out)
+{
+    u_char              *p;
+    off_t                size;
+    kl_chain_t         **ll;
+    kl_http_proxy_ctx_t *ctx;
+
+    static u_char end[] = "\r\n0\r\n\r\n";
+
+    ctx = r->upstream->input_filter_ctx;
+    size = b ? b->last - b->pos : 0;
+    ll = out;
+    *out = NULL;
+
+    if (size && r->headers_in.chunked) {
+        p = kl_slprintf(ctx->body_chunk,
+                        ctx->body_chunk + sizeof(ctx->body_chunk), "%xO\r\n",
+                        size);
+        kl_http_upstream_body_link(&ll, &ctx->body_links[0], &ctx->body_bufs[0],
+                                   ctx->body_chunk, p);
+    }
+
+    if (size) {
+        kl_http_upstream_body_link(&ll, &ctx->body_links[1], &ctx->body_bufs[1],
+                                   b->pos, b->last);
+        b->pos = b->last;
+    }
+
+    if (r->headers_in.chunked) {
+        /* The chunk's CRLF; at the end, the last chunk after it. */
+        p = size ? end : end + 2;
+        kl_http_upstream_body_link(&ll, &ctx->body_links[2], &ctx->body_bufs[2],
+                                   p, last ? end + sizeof(end) - 1 : end + 2);
+    }
+
+    return last ? KL_DONE : KL_OK;
 }
 
 

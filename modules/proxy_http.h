@@ -64,6 +64,11 @@ typedef struct {
     kl_str_t port;   /* $proxy_port */
     kl_str_t uri;    /* the URI part, sent as is; or none */
     unsigned head:1; /* the method sent is HEAD */
+    /* proxy_request_buffering off: a piece's framing, reused for each:
+     * the chunk-size line, the data, the CRLF and the last chunk */
+    kl_buf_t   body_bufs[3];
+    kl_chain_t body_links[3];
+    u_char     body_chunk[sizeof("ffffffffffffffff\r\n")];
 } kl_http_proxy_ctx_t;
 
 
@@ -74,6 +79,8 @@ kl_int_t kl_http_proxy_reinit_request(kl_http_request_t *r);
 kl_int_t kl_http_proxy_process_header(kl_http_request_t *r);
 kl_int_t kl_http_proxy_input_filter_init(kl_http_request_t *r);
 kl_int_t kl_http_proxy_input_filter(kl_http_request_t *r, kl_buf_t *b);
+kl_int_t kl_http_proxy_body_frame(kl_http_request_t *r, kl_buf_t *b,
+                                  kl_uint_t last, kl_chain_t **out);
 kl_int_t kl_http_proxy_rewrite_redirect(kl_http_request_t *r, kl_table_elt_t *h,
                                         size_t prefix);
 

@@ -4,7 +4,8 @@
 # HTTP_* fields, inheritance), fastcgi_index, fastcgi_split_path_info,
 # request bodies (length and chunked), big responses in many records
 # (buffered and not), Status:, STDERR logged, keep_conn reuse, a dead
-# responder (502) and a read timeout (504) with their log lines.
+# responder (502) and a read timeout (504) with their log lines;
+# fastcgi_request_buffering off (STDIN records as the body comes).
 
 use strict;
 use warnings;
@@ -25,6 +26,8 @@ my $fk = Test::Kiln::Backend->fastcgi(port => 'f2', name => 'keep');
 my $fu = Test::Kiln::Backend->fastcgi(unix => "$dir/f.sock", name => 'fu');
 my $fs = Test::Kiln::Backend->fastcgi(port => 'f3', name => 'slow',
     force => '/fcgi/slow/3000');
+my $fr = Test::Kiln::Backend->fastcgi(port => 'f4', name => 'rec',
+    record => 1);
 
 # nginx's file, as shipped in conf/.
 open(my $fh, '<', "$Bin/../conf/fastcgi_params") or die "fastcgi_params: $!\n";
@@ -137,6 +140,20 @@ http {
             return 404 "our page\n";
         }
 
+        location /stream/ {
+            include fastcgi_params;
+            fastcgi_request_buffering off;
+            client_body_buffer_size 1k;
+            fastcgi_pass 127.0.0.1:%%PORT_f4%%;
+        }
+
+        location /stream64/ {
+            include fastcgi_params;
+            fastcgi_request_buffering off;
+            client_body_buffer_size 64k;
+            fastcgi_pass 127.0.0.1:%%PORT_f4%%;
+        }
+
         location /slow/ {
             fastcgi_read_timeout 300ms;
             fastcgi_param SCRIPT_NAME /fcgi/slow/3000;
@@ -153,7 +170,7 @@ $conf =~ s/%%BIG%%/$big/;
 $big x= 10;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(55);
+$t->plan(66);
 $t->run(wait_ports => [8080]);
 
 my ($r, $e, $s);
@@ -291,3 +308,47 @@ is($fs->stats->{requests}, 1, 'retry: the first responder had it whole');
 $r = parse_response(http_get('/icpt/'));
 is($r->{status}, 404, 'intercept_errors: the status');
 is($r->{body}, "our page\n", 'intercept_errors: our error_page');
+
+# --- fastcgi_request_buffering off ----------------------------------------------
+
+# STDIN records as the body comes: the first part before the client sent
+# the rest, one record of 10 bytes and its padding.
+$s = http("POST /stream/a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+    . "Content-Length: 20\r\n\r\n0123456789", start => 1);
+ok(wait_for(sub { $fr->received(1) =~ /\x01\x05\x00\x01\x00\x0a\x06\x00
+        0123456789\x00{6}\z/x }, 5),
+    'unbuffered: a STDIN record before the rest of the body came');
+print $s 'abcdefghij';
+$e = parse_echo(parse_response(http_read($s))->{body});
+is($e->{stdin_sha1}, sha1_hex('0123456789abcdefghij'), 'unbuffered: stdin');
+is($e->{param}{CONTENT_LENGTH}, 20, 'unbuffered: CONTENT_LENGTH');
+like($fr->received(1), qr/\x01\x05\x00\x01\x00\x00\x00\x00\z/,
+    'unbuffered: the empty STDIN record last');
+
+# Chunked and still coming: the length is not known when the params go
+# (nginx: empty); all there with the head: known.
+$s = http("POST /stream/c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+    . "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", start => 1);
+ok(wait_for(sub { $fr->received(2) =~ /hello\x00{3}\z/ }, 5),
+    'unbuffered chunked: the first chunk went on');
+print $s "6\r\n world\r\n0\r\n\r\n";
+$e = parse_echo(parse_response(http_read($s))->{body});
+is($e->{stdin_sha1}, sha1_hex('hello world'), 'unbuffered chunked: stdin');
+is($e->{param}{CONTENT_LENGTH}, '', 'unbuffered chunked: CONTENT_LENGTH empty');
+
+$r = parse_response(http("POST /stream/c HTTP/1.1\r\nHost: localhost\r\n"
+    . "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    . "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+is(parse_echo($r->{body})->{param}{CONTENT_LENGTH}, 11,
+    'unbuffered chunked, all with the head: CONTENT_LENGTH 11');
+
+# No body: the empty STDIN record alone.
+$e = parse_echo(parse_response(http_get('/stream/g'))->{body});
+is($e->{stdin_length}, 0, 'unbuffered, no body: an empty stdin');
+
+# Pieces larger than a record (32 KiB) go as several.
+$r = parse_response(http("POST /stream64/b HTTP/1.0\r\nHost: localhost\r\n"
+    . "Content-Length: " . length($body) . "\r\n\r\n$body"));
+$e = parse_echo($r->{body});
+is($e->{stdin_length}, length $body, 'unbuffered, 64k pieces: stdin length');
+is($e->{stdin_sha1}, sha1_hex($body), 'unbuffered, 64k pieces: stdin digest');

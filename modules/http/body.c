@@ -17,28 +17,16 @@
 #include "kl_http.h"
 
 
-typedef struct {
-    kl_fd_t   fd;
-    u_char   *name;
-    kl_log_t *log;
-    kl_uint_t clean; /* unlink when the request ends */
-} kl_http_body_temp_cleanup_t;
-
-
 static kl_int_t kl_http_test_expect(kl_http_request_t *r);
 static kl_int_t kl_http_body_preread(kl_http_request_t *r);
 static kl_int_t kl_http_do_read_client_request_body(kl_http_request_t *r);
 static void     kl_http_read_client_request_body_handler(kl_http_request_t *r);
 static kl_int_t kl_http_body_chunked(kl_http_request_t *r, kl_buf_t *in);
+static kl_int_t kl_http_body_consume(kl_http_request_t *r, kl_buf_t *in);
+static ssize_t  kl_http_body_recv(kl_http_request_t *r, size_t size);
 static kl_int_t kl_http_body_save(kl_http_request_t *r, u_char *p, size_t n);
 static kl_int_t kl_http_body_write(kl_http_request_t *r);
-static void     kl_http_body_temp_name(kl_http_temp_path_t *path, u_char *name,
-                                       uint32_t n);
-static kl_int_t kl_http_body_make_levels(kl_http_request_t   *r,
-                                         kl_http_temp_path_t *path,
-                                         u_char              *name);
 static kl_int_t kl_http_body_create_temp_file(kl_http_request_t *r);
-static void     kl_http_body_temp_cleanup(void *data);
 static kl_int_t kl_http_body_done(kl_http_request_t *r);
 static kl_int_t kl_http_read_discarded_body(kl_http_request_t *r);
 static kl_int_t kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b);
@@ -58,6 +46,8 @@ kl_http_read_client_request_body(kl_http_request_t             *r,
     r->main->count++;
 
     if (r != r->main || r->request_body || r->discarding) {
+        /* The body is there, or gone: nothing comes any more (nginx's). */
+        r->request_body_no_buffering = 0;
         post_handler(r);
         return KL_OK;
     }
@@ -107,7 +97,11 @@ kl_http_read_client_request_body(kl_http_request_t             *r,
 
     r->connection->log->action = "reading client request body";
 
-    /* With a known length, a quarter over the buffer still stays in memory. */
+    /*
+     * With a known length, a quarter over the buffer still stays in
+     * memory; not when the body is passed on as it comes: the buffer is
+     * then the most that is read ahead of the consumer.
+     */
     size = kl_max(blcf->client_body_buffer_size, 1);
 
     if (r->headers_in.chunked) {
@@ -116,7 +110,8 @@ kl_http_read_client_request_body(kl_http_request_t             *r,
     } else {
         rb->rest = r->headers_in.content_length_n;
 
-        if (rb->rest <= (off_t) (size + size / 4)) {
+        if (rb->rest
+            <= (off_t) (size + (r->request_body_no_buffering ? 0 : size / 4))) {
             size = (size_t) rb->rest;
         }
     }
@@ -124,6 +119,17 @@ kl_http_read_client_request_body(kl_http_request_t             *r,
     rb->buf = kl_buf_create_temp(r->pool, size);
     if (rb->buf == NULL) {
         rc = KL_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
+    }
+
+    if (r->request_body_no_buffering) {
+        rc = kl_http_read_unbuffered_request_body(r);
+
+        if (rc == KL_OK || rc == KL_AGAIN) {
+            post_handler(r);
+            return KL_OK;
+        }
+
         goto failed;
     }
 
@@ -215,13 +221,10 @@ kl_http_test_expect(kl_http_request_t *r)
 static kl_int_t
 kl_http_body_preread(kl_http_request_t *r)
 {
-    off_t                   n;
-    u_char                 *start;
-    kl_int_t                rc;
-    kl_buf_t               *b;
-    kl_http_request_body_t *rb;
+    u_char   *start;
+    kl_int_t  rc;
+    kl_buf_t *b;
 
-    rb = r->request_body;
     b = r->header_in;
     start = b->pos;
 
@@ -229,22 +232,7 @@ kl_http_body_preread(kl_http_request_t *r)
         return KL_AGAIN;
     }
 
-    if (r->headers_in.chunked) {
-        rc = kl_http_body_chunked(r, b);
-
-    } else {
-        n = kl_min(rb->rest, (off_t) (b->last - b->pos));
-
-        rc = kl_http_body_save(r, b->pos, (size_t) n);
-
-        b->pos += n;
-        rb->rest -= n;
-        rb->received += n;
-
-        if (rc == KL_OK && rb->rest) {
-            rc = KL_AGAIN;
-        }
-    }
+    rc = kl_http_body_consume(r, b);
 
     r->request_length += b->pos - start;
 
@@ -273,29 +261,17 @@ kl_http_do_read_client_request_body(kl_http_request_t *r)
             return KL_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (!c->read->ready) {
-            break;
-        }
-
         size = kl_min(rb->rest, (off_t) (buf->end - buf->last));
 
-        n = kl_connection_recv(c, buf->last, (size_t) size);
+        n = kl_http_body_recv(r, (size_t) size);
 
-        if (n == KL_AGAIN) {
+        if (n == 0) {
             break;
         }
 
-        if (n == 0) {
-            kl_log_error(KL_LOG_INFO, c->log, 0,
-                         "client prematurely closed connection");
-        }
-
-        if (n == 0 || n == KL_ERROR) {
-            c->error = 1;
+        if (n < 0) {
             return KL_HTTP_BAD_REQUEST;
         }
-
-        r->request_length += n;
 
         if (!r->headers_in.chunked) {
             buf->last += n;
@@ -347,6 +323,172 @@ kl_http_read_client_request_body_handler(kl_http_request_t *r)
     if (rc >= KL_HTTP_SPECIAL_RESPONSE || rc == KL_ERROR) {
         kl_http_finalize_request(r, rc);
     }
+}
+
+
+/*
+ * The unbuffered read: what the head brought, then the socket, into the
+ * free part of rb->buf (emptied first if the consumer took it all), never
+ * more than fits (a decoded chunk is never longer than its raw bytes).
+ */
+kl_int_t
+kl_http_read_unbuffered_request_body(kl_http_request_t *r)
+{
+    off_t                    size;
+    ssize_t                  n;
+    kl_int_t                 rc;
+    kl_buf_t                 raw, *buf, *hb;
+    kl_connection_t         *c;
+    kl_http_request_body_t  *rb;
+    kl_http_core_loc_conf_t *clcf;
+
+    c = r->connection;
+    rb = r->request_body;
+    hb = r->header_in;
+
+    if (c->read->timedout) {
+        c->read->timedout = 0;
+        c->timedout = 1;
+        kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        return KL_HTTP_REQUEST_TIME_OUT;
+    }
+
+    if (!r->has_body) {
+        return KL_OK;
+    }
+
+    buf = rb->buf;
+
+    if (buf->pos == buf->last) {
+        buf->pos = buf->start;
+        buf->last = buf->start;
+    }
+
+    while (rb->rest && buf->last < buf->end) {
+        size = kl_min(rb->rest, (off_t) (buf->end - buf->last));
+
+        if (hb->pos < hb->last) {
+            kl_memzero(&raw, sizeof(kl_buf_t));
+            raw.pos = hb->pos;
+            raw.last = hb->pos + kl_min(size, (off_t) (hb->last - hb->pos));
+
+            rc = kl_http_body_consume(r, &raw);
+
+            r->request_length += raw.pos - hb->pos;
+            hb->pos = raw.pos;
+
+        } else {
+            n = kl_http_body_recv(r, (size_t) size);
+
+            if (n == 0) {
+                break;
+            }
+
+            if (n < 0) {
+                return KL_HTTP_BAD_REQUEST;
+            }
+
+            kl_memzero(&raw, sizeof(kl_buf_t));
+            raw.pos = buf->last;
+            raw.last = buf->last + n;
+
+            rc = kl_http_body_consume(r, &raw);
+        }
+
+        if (rc != KL_OK && rc != KL_AGAIN) {
+            return rc;
+        }
+    }
+
+    if (rb->rest == 0) {
+        if (r->headers_in.chunked) {
+            r->headers_in.content_length_n = rb->received;
+        }
+
+        r->has_body = 0;
+
+        if (c->read->timer_set) {
+            kl_event_del_timer(c->read);
+        }
+
+        return KL_OK;
+    }
+
+    /* A full buffer waits for the consumer: then the client is not late. */
+    if (buf->last < buf->end) {
+        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+        kl_event_add_timer(c->read, clcf->client_body_timeout);
+
+    } else if (c->read->timer_set) {
+        kl_event_del_timer(c->read);
+    }
+
+    return KL_AGAIN;
+}
+
+
+/*
+ * Read at most size bytes to the body buffer's free part: how many, 0 when
+ * none is there yet, or -1 when the client is gone (c->error set).
+ */
+static ssize_t
+kl_http_body_recv(kl_http_request_t *r, size_t size)
+{
+    ssize_t          n;
+    kl_connection_t *c;
+
+    c = r->connection;
+
+    if (!c->read->ready) {
+        return 0;
+    }
+
+    n = kl_connection_recv(c, r->request_body->buf->last, size);
+
+    if (n == KL_AGAIN) {
+        return 0;
+    }
+
+    if (n == 0) {
+        kl_log_error(KL_LOG_INFO, c->log, 0,
+                     "client prematurely closed connection");
+    }
+
+    if (n == 0 || n == KL_ERROR) {
+        c->error = 1;
+        return -1;
+    }
+
+    r->request_length += n;
+
+    return n;
+}
+
+
+/* Raw body bytes at in (header_in, or read into the buffer's free part). */
+static kl_int_t
+kl_http_body_consume(kl_http_request_t *r, kl_buf_t *in)
+{
+    off_t                   n;
+    kl_http_request_body_t *rb;
+
+    rb = r->request_body;
+
+    if (r->headers_in.chunked) {
+        return kl_http_body_chunked(r, in);
+    }
+
+    n = kl_min(rb->rest, (off_t) (in->last - in->pos));
+
+    if (kl_http_body_save(r, in->pos, (size_t) n) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    in->pos += n;
+    rb->rest -= n;
+    rb->received += n;
+
+    return rb->rest ? KL_AGAIN : KL_OK;
 }
 
 
@@ -477,172 +619,22 @@ kl_http_body_write(kl_http_request_t *r)
 }
 
 
-/* name: the path, then "/" level "/" level ... "/" and n in ten digits. */
-static void
-kl_http_body_temp_name(kl_http_temp_path_t *path, u_char *name, uint32_t n)
-{
-    size_t    i, k;
-    u_char   *digits;
-    kl_uint_t level;
-
-    digits = name + path->name.len + 1 + path->len;
-    *kl_slprintf(digits, digits + 10, "%010ud", (unsigned int) n) = '\0';
-
-    name[path->name.len] = '/';
-    i = path->name.len + 1;
-    k = 10;
-
-    /* The first level is the name's last digits, the next the ones before. */
-    for (level = 0; level < KL_HTTP_MAX_PATH_LEVEL && path->level[level];
-         level++) {
-        k -= path->level[level];
-        kl_memcpy(name + i, digits + k, path->level[level]);
-        i += path->level[level];
-        name[i++] = '/';
-    }
-}
-
-
-/* The level directories of name, each one down (the path itself exists). */
-static kl_int_t
-kl_http_body_make_levels(kl_http_request_t *r, kl_http_temp_path_t *path,
-                         u_char *name)
-{
-    size_t    dir;
-    u_char    saved;
-    kl_uint_t level;
-
-    dir = path->name.len + 1;
-
-    for (level = 0; level < KL_HTTP_MAX_PATH_LEVEL && path->level[level];
-         level++) {
-        dir += path->level[level];
-        saved = name[dir];
-        name[dir] = '\0';
-
-        if (mkdir((char *) name, 0700) == -1 && errno != EEXIST) {
-            kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
-                         "mkdir() \"%s\" failed", name);
-            return KL_ERROR;
-        }
-
-        name[dir++] = saved;
-    }
-
-    return KL_OK;
-}
-
-
 /*
- * A file named as nginx names them: ten digits, the levels cut from
- * their end ("client_body_temp/7/45/0000000457"). The counter starts per
- * worker from its pid and the clock, and jumps on a name taken by another
- * worker (O_EXCL tells). Unless client_body_in_file_only keeps it, the
- * file is unlinked as soon as it is open: only the fd holds it.
+ * Unless client_body_in_file_only keeps it, the file is unlinked as soon
+ * as it is open: only the fd holds it.
  */
 static kl_int_t
 kl_http_body_create_temp_file(kl_http_request_t *r)
 {
-    int                          fd;
-    u_char                      *name;
-    kl_err_t                     err;
-    kl_uint_t                    mode;
-    kl_file_t                   *file;
-    kl_pool_cleanup_t           *cln;
-    kl_http_temp_path_t         *path;
-    kl_http_body_loc_conf_t     *blcf;
-    kl_http_body_main_conf_t    *bmcf;
-    kl_http_body_temp_cleanup_t *tc;
+    kl_http_body_loc_conf_t *blcf;
 
     blcf = kl_http_get_module_loc_conf(r, kl_http_body_module);
-    bmcf = kl_http_get_module_main_conf(r, kl_http_body_module);
-    path = blcf->client_body_temp_path;
-    mode = blcf->client_body_in_file_only;
 
-    file = kl_pcalloc(r->pool, sizeof(kl_file_t));
-    cln = kl_pool_cleanup_add(r->pool, sizeof(kl_http_body_temp_cleanup_t));
-    name = kl_pnalloc(r->pool, path->name.len + 1 + path->len + 10 + 1);
+    r->request_body->temp_file = kl_http_temp_file_create(
+        r, blcf->client_body_temp_path, blcf->client_body_in_file_only,
+        "a client request body is buffered to a temporary file");
 
-    if (file == NULL || cln == NULL || name == NULL) {
-        return KL_ERROR;
-    }
-
-    kl_memcpy(name, path->name.data, path->name.len);
-
-    if (bmcf->temp_number == 0) {
-        bmcf->temp_number =
-            ((uint32_t) kl_loop.pid << 16) ^ (uint32_t) (kl_now() & 0xffff);
-    }
-
-    for (;;) {
-        kl_http_body_temp_name(path, name, bmcf->temp_number++);
-
-        fd = open((char *) name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-
-        if (fd != -1) {
-            break;
-        }
-
-        err = errno;
-
-        if (err == EEXIST) {
-            bmcf->temp_number += ((uint32_t) kl_loop.pid * 2654435761u) | 1;
-            continue;
-        }
-
-        if (path->level[0] == 0 || err != ENOENT) {
-            kl_log_error(KL_LOG_CRIT, r->connection->log, err,
-                         "open() \"%s\" failed", name);
-            return KL_ERROR;
-        }
-
-        if (kl_http_body_make_levels(r, path, name) != KL_OK) {
-            return KL_ERROR;
-        }
-    }
-
-    file->fd = fd;
-    file->name.data = name;
-    file->name.len = kl_strlen(name);
-    file->log = r->connection->log;
-
-    tc = cln->data;
-    tc->fd = fd;
-    tc->name = name;
-    tc->log = r->pool->log;
-    tc->clean = (mode == KL_HTTP_BODY_FILE_CLEAN);
-    cln->handler = kl_http_body_temp_cleanup;
-
-    if (mode == KL_HTTP_BODY_FILE_OFF && unlink((char *) name) == -1) {
-        kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
-                     "unlink() \"%s\" failed", name);
-    }
-
-    kl_log_error(mode == KL_HTTP_BODY_FILE_OFF ? KL_LOG_WARN : KL_LOG_NOTICE,
-                 r->connection->log, 0,
-                 "a client request body is buffered to a temporary file %s",
-                 name);
-
-    r->request_body->temp_file = file;
-
-    return KL_OK;
-}
-
-
-static void
-kl_http_body_temp_cleanup(void *data)
-{
-    kl_http_body_temp_cleanup_t *tc = data;
-
-    if (tc->clean && unlink((char *) tc->name) == -1 && errno != ENOENT) {
-        kl_log_error(KL_LOG_CRIT, tc->log, errno, "unlink() \"%s\" failed",
-                     tc->name);
-    }
-
-    if (close(tc->fd) == -1) {
-        kl_log_error(KL_LOG_ALERT, tc->log, errno, "close() \"%s\" failed",
-                     tc->name);
-    }
+    return r->request_body->temp_file ? KL_OK : KL_ERROR;
 }
 
 

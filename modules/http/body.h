@@ -8,6 +8,12 @@
  * KL_DONE, and post_handler runs once the whole body is in (possibly
  * before the call returns). As nginx's, the call takes a reference on the
  * request (r->count), which the handler's KL_DONE gives back.
+ *
+ * With r->request_body_no_buffering set first, post_handler runs at once
+ * with what was there in rb->buf, and r->has_body stays set until the
+ * whole body is read: the consumer takes [rb->buf->pos, rb->buf->last),
+ * and once those bytes are no longer needed calls
+ * kl_http_read_unbuffered_request_body for more.
  */
 
 #ifndef KL_HTTP_BODY_H
@@ -17,16 +23,8 @@
 
 typedef void (*kl_http_client_body_handler_pt)(kl_http_request_t *r);
 
-#define KL_HTTP_MAX_PATH_LEVEL 3
-
-/* A directory for temp files, hashed into up to three levels of subdirs. */
-typedef struct {
-    kl_str_t  name; /* absolute, NUL-terminated, no trailing '/' */
-    size_t    len;  /* of the level part of a file name: "/1/22" is 5 */
-    size_t    level[KL_HTTP_MAX_PATH_LEVEL];
-    kl_str_t  conf_file; /* where it was given, for errors */
-    kl_uint_t line;
-} kl_http_temp_path_t;
+/* The temp directories and files of bodies (client_body_temp_path). */
+#include "temp_file.h"
 
 /* A request's body: r->request_body, made by the first read call. */
 struct kl_http_request_body_s {
@@ -46,14 +44,13 @@ struct kl_http_request_body_s {
 };
 
 /* client_body_in_file_only */
-#define KL_HTTP_BODY_FILE_OFF   0
-#define KL_HTTP_BODY_FILE_ON    1 /* the file is kept after the request */
-#define KL_HTTP_BODY_FILE_CLEAN 2 /* removed when the request ends */
+#define KL_HTTP_BODY_FILE_OFF   KL_HTTP_TEMP_FILE_UNLINK
+#define KL_HTTP_BODY_FILE_ON    KL_HTTP_TEMP_FILE_KEEP
+#define KL_HTTP_BODY_FILE_CLEAN KL_HTTP_TEMP_FILE_CLEAN
 
+/* Every temp directory of the http confs (temp_file.c), made at load. */
 typedef struct {
-    kl_array_t           paths;        /* kl_http_temp_path_t *, distinct */
-    kl_http_temp_path_t *default_path; /* prefix/client_body_temp */
-    uint32_t             temp_number;  /* the next temp file's name */
+    kl_array_t paths; /* kl_http_temp_path_t *, distinct */
 } kl_http_body_main_conf_t;
 
 typedef struct {
@@ -78,5 +75,17 @@ extern kl_module_t kl_http_body_module;
 kl_int_t
 kl_http_read_client_request_body(kl_http_request_t             *r,
                                  kl_http_client_body_handler_pt post_handler);
+
+/*
+ * The unbuffered read: rb->buf is emptied when the consumer took it all
+ * (pos == last), then filled with what the client sent so far (decoded
+ * when chunked; never past the body's end). KL_OK: the whole body is
+ * read (r->has_body is cleared; rb->buf may still hold its last bytes);
+ * KL_AGAIN: more to come (the read handler runs when it does, with
+ * client_body_timeout while the buffer has room); or an HTTP status:
+ * 400 bad framing or the client gone (c->error set), 413, 408 (timed
+ * out, logged). Reading stops while the buffer is full.
+ */
+kl_int_t kl_http_read_unbuffered_request_body(kl_http_request_t *r);
 
 #endif /* KL_HTTP_BODY_H */

@@ -281,6 +281,8 @@ struct kl_http_request_s {
     /* a filter (gzip) needs the body in memory, not file buffers */
     unsigned filter_need_in_memory:1;
     unsigned gzip_vary:1; /* "Vary: Accept-Encoding" is in headers_out */
+    /* the body is handed over as it comes, not gathered (body.c) */
+    unsigned request_body_no_buffering:1;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */

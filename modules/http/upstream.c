@@ -5,10 +5,8 @@
  * send_timeout), reads the response head into buffer_size bytes (with
  * read_timeout) for the protocol to parse, tries the next peer when
  * proxy_next_upstream allows it and nothing was sent to the client yet,
- * then relays the body: each read is decoded in place by the protocol's
- * input filter and passed to the client as a view of the buffer read
- * into. At most nbufs buffers are in flight; when all are, reading
- * from the peer waits for the client to take what was sent.
+ * then relays the body (upstream_body.c: through proxy_buffers and a
+ * temp file when the client is slow).
  *
  * Lifetime: the handler takes a reference on the request (the body
  * reader does); kl_http_upstream_finalize closes or frees the peer
@@ -25,6 +23,13 @@ static void     kl_http_upstream_connect(kl_http_request_t  *r,
 static void     kl_http_upstream_handler(kl_event_t *ev);
 static void     kl_http_upstream_send_request(kl_http_request_t  *r,
                                               kl_http_upstream_t *u);
+static void     kl_http_upstream_request_sent(kl_http_request_t  *r,
+                                              kl_http_upstream_t *u);
+static void     kl_http_upstream_send_body(kl_http_request_t  *r,
+                                           kl_http_upstream_t *u);
+static kl_int_t kl_http_upstream_body_step(kl_http_request_t  *r,
+                                           kl_http_upstream_t *u);
+static void     kl_http_upstream_read_request_handler(kl_http_request_t *r);
 static void     kl_http_upstream_process_header(kl_http_request_t  *r,
                                                 kl_http_upstream_t *u);
 static kl_int_t kl_http_upstream_test_connect(kl_connection_t *c);
@@ -38,16 +43,6 @@ static kl_uint_t kl_http_upstream_may_retry(kl_http_request_t  *r,
                                             kl_uint_t           ft);
 static void      kl_http_upstream_send_response(kl_http_request_t  *r,
                                                 kl_http_upstream_t *u);
-static void      kl_http_upstream_process_body(kl_http_request_t  *r,
-                                               kl_http_upstream_t *u);
-static void      kl_http_upstream_body_upstream(kl_http_request_t  *r,
-                                                kl_http_upstream_t *u);
-static void      kl_http_upstream_body_downstream(kl_http_request_t *r);
-static kl_int_t  kl_http_upstream_pass(kl_http_request_t  *r,
-                                       kl_http_upstream_t *u, u_char *p,
-                                       size_t n, kl_uint_t last);
-static kl_int_t  kl_http_upstream_flush(kl_http_request_t  *r,
-                                        kl_http_upstream_t *u);
 static void      kl_http_upstream_check_broken(kl_http_request_t *r);
 static void kl_http_upstream_dummy(kl_http_request_t *r, kl_http_upstream_t *u);
 static kl_int_t kl_http_upstream_copy_headers(kl_http_request_t  *r,
@@ -143,7 +138,10 @@ kl_http_upstream_init(kl_http_request_t *r)
         kl_event_del_timer(c->read);
     }
 
-    r->read_event_handler = kl_http_upstream_check_broken;
+    /* A body still coming is read once the request head went out. */
+    r->read_event_handler = (r->request_body_no_buffering && r->has_body)
+                                ? kl_http_upstream_read_request_handler
+                                : kl_http_upstream_check_broken;
     r->write_event_handler = kl_http_request_empty_handler;
 
     if (u->create_request(r) != KL_OK) {
@@ -317,6 +315,25 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
         kl_event_del_timer(c->write);
     }
 
+    if (r->request_body_no_buffering) {
+        /* The body's turn; the peer's write events still come here. */
+        u->body_sending = 1;
+        kl_http_upstream_send_body(r, u);
+        return;
+    }
+
+    kl_http_upstream_request_sent(r, u);
+}
+
+
+/* All of the request is out: the response is awaited. */
+static void
+kl_http_upstream_request_sent(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+
     u->write_event_handler = kl_http_upstream_dummy;
     r->connection->log->action = "reading response header from upstream";
 
@@ -325,6 +342,147 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
     if (c->read->ready) {
         kl_http_upstream_process_header(r, u);
     }
+}
+
+
+/*
+ * The unbuffered body, once the head is out: a piece read from the
+ * client is framed, sent, and only once all of it is gone is the client
+ * read again, into the same buffer. The peer's write events and the
+ * client's read events both come here.
+ */
+static void
+kl_http_upstream_send_body(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_int_t         rc;
+    kl_connection_t *c;
+
+    c = r->connection;
+    c->log->action = "sending request to upstream";
+
+    rc = kl_http_upstream_body_step(r, u);
+
+    if (rc == KL_AGAIN) {
+        return;
+    }
+
+    if (rc == KL_OK) {
+        u->request_body_sent = 1;
+        r->read_event_handler = kl_http_upstream_check_broken;
+        kl_http_upstream_request_sent(r, u);
+        return;
+    }
+
+    if (rc == KL_ERROR) {
+        kl_log_error(KL_LOG_ERR, c->log, errno, "send() failed");
+        kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    /* The client's side failed: 400, 413, 408 (the client gone: 400). */
+    kl_http_upstream_finalize(r, u, rc);
+}
+
+
+/* KL_OK all sent, KL_AGAIN, KL_ERROR (the peer), or an HTTP status. */
+static kl_int_t
+kl_http_upstream_body_step(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_int_t                rc;
+    kl_buf_t               *b;
+    kl_chain_t             *rest;
+    kl_connection_t        *c;
+    kl_http_request_body_t *rb;
+
+    c = u->peer.connection;
+    rb = r->request_body;
+    b = rb ? rb->buf : NULL;
+
+    for (;;) {
+        if (u->body_out) {
+            rest = kl_connection_send_chain(c, u->body_out, 0);
+
+            if (rest == KL_CHAIN_ERROR) {
+                return KL_ERROR;
+            }
+
+            u->body_out = rest;
+
+            if (rest) {
+                /* The peer's turn: the client waits, not timed. */
+                if (r->connection->read->timer_set) {
+                    kl_event_del_timer(r->connection->read);
+                }
+
+                kl_event_add_timer(c->write, u->conf->send_timeout);
+                return KL_AGAIN;
+            }
+
+            if (c->write->timer_set) {
+                kl_event_del_timer(c->write);
+            }
+
+            if (u->body_end_framed) {
+                return KL_OK;
+            }
+        }
+
+        if (r->has_body && b->pos == b->last) {
+            rc = kl_http_read_unbuffered_request_body(r);
+
+            if (rc != KL_OK && rc != KL_AGAIN) {
+                return rc == KL_ERROR ? KL_HTTP_INTERNAL_SERVER_ERROR : rc;
+            }
+
+            if (rc == KL_AGAIN && b->pos == b->last) {
+                return KL_AGAIN;
+            }
+        }
+
+        rc = u->body_frame(r, b, !r->has_body, &u->body_out);
+
+        if (rc == KL_ERROR) {
+            return KL_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == KL_DONE) {
+            u->body_end_framed = 1;
+
+            if (u->body_out == NULL) {
+                return KL_OK;
+            }
+        }
+    }
+}
+
+
+/* The client's read events while its body is still coming. */
+static void
+kl_http_upstream_read_request_handler(kl_http_request_t *r)
+{
+    kl_http_upstream_t *u;
+
+    u = r->upstream;
+
+    if (!u->body_sending) {
+        /* Connecting, or the head is going out: the body waits. */
+        return;
+    }
+
+    if (u->write_event_handler != kl_http_upstream_send_request) {
+        /* The response came first: the rest of the body is not read. */
+        if (r->connection->read->timer_set) {
+            kl_event_del_timer(r->connection->read);
+        }
+
+        r->connection->read->timedout = 0;
+
+        r->read_event_handler = kl_http_upstream_check_broken;
+        kl_http_upstream_check_broken(r);
+        return;
+    }
+
+    kl_http_upstream_send_body(r, u);
 }
 
 
@@ -587,6 +745,11 @@ kl_http_upstream_may_retry(kl_http_request_t *r, kl_http_upstream_t *u,
         return 0;
     }
 
+    /* The body sent is gone: nothing could send it again (nginx's rule). */
+    if (u->request_sent && r->request_body_no_buffering) {
+        return 0;
+    }
+
     if (u->request_sent
         && (r->method & (KL_HTTP_POST | KL_HTTP_PATCH | KL_HTTP_LOCK))
         && !(u->conf->next_upstream & KL_HTTP_UPSTREAM_FT_NON_IDEMPOTENT))
@@ -647,6 +810,11 @@ kl_http_upstream_finalize(kl_http_request_t *r, kl_http_upstream_t *u,
 
     if (u->cur_state && u->cur_state->status == 0 && rc >= 500) {
         u->cur_state->status = rc;
+    }
+
+    /* A body not all sent leaves the peer's framing unfinished. */
+    if (r->request_body_no_buffering && !u->request_body_sent) {
+        u->keepalive = 0;
     }
 
     kl_http_upstream_close_peer(
@@ -882,6 +1050,15 @@ kl_http_upstream_send_response(kl_http_request_t *r, kl_http_upstream_t *u)
         return;
     }
 
+    /*
+     * The rest of an unbuffered body will not be read: this connection
+     * carries no other request, and RFC 9112 9.6 says to tell the client
+     * (nginx 1.22 says keep-alive, then closes).
+     */
+    if (r->has_body && r->request_body_no_buffering) {
+        r->keepalive = 0;
+    }
+
     rc = kl_http_send_header(r);
 
     u->header_sent = 1;
@@ -891,351 +1068,31 @@ kl_http_upstream_send_response(kl_http_request_t *r, kl_http_upstream_t *u)
         return;
     }
 
-    r->connection->log->action = "reading upstream";
-
-    /* Unbuffered: one buffer, sent as soon as anything is read into it. */
-    u->bufs_size = u->buffering ? u->conf->bufs.size : u->conf->buffer_size;
-    u->nbufs = u->buffering ? u->conf->bufs.num : 1;
-    u->bufs = kl_pcalloc(r->pool, u->nbufs * sizeof(kl_buf_t *));
-    if (u->bufs == NULL) {
-        kl_http_upstream_finalize(r, u, KL_ERROR);
-        return;
-    }
-
-    u->read_event_handler = kl_http_upstream_body_upstream;
     u->write_event_handler = kl_http_upstream_dummy;
-    r->write_event_handler = kl_http_upstream_body_downstream;
 
-    if (r->header_only && u->length != 0) {
-        /* No body for the client: the peer's is not read, nor reused. */
-        u->length = 0;
-        u->keepalive = 0;
-    }
-
-    /* Whatever body came with the head goes out first. */
-    if (u->length != 0 && u->buffer.pos < u->buffer.last) {
-        rc = u->input_filter(r, &u->buffer);
-
-        if (rc == KL_ERROR) {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-
-        if (rc == KL_DONE) {
-            u->length = 0;
-        }
-
-        if (kl_http_upstream_pass(r, u, u->buffer.pos,
-                                  u->buffer.last - u->buffer.pos, 0)
-            != KL_OK)
-        {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-    }
-
-    kl_http_upstream_process_body(r, u);
+    kl_http_upstream_start_body(r, u);
 }
 
 
-/*
- * Queue n body bytes at p (a view of a buffer), or the end of the body
- * when last, behind what was read ahead; then pass on as much of that as
- * busy_buffers_size lets be in flight to the client.
- */
-static kl_int_t
-kl_http_upstream_pass(kl_http_request_t *r, kl_http_upstream_t *u, u_char *p,
-                      size_t n, kl_uint_t last)
+void
+kl_http_upstream_body_link(kl_chain_t ***ll, kl_chain_t *cl, kl_buf_t *b,
+                           u_char *pos, u_char *last)
 {
-    kl_buf_t   *b;
-    kl_chain_t *cl;
-
-    if (n == 0 && !last) {
-        return kl_http_upstream_flush(r, u);
+    if (pos == last) {
+        return;
     }
 
-    if (u->free_links) {
-        cl = u->free_links;
-        u->free_links = cl->next;
-
-    } else {
-        cl = kl_chain_alloc(r->pool);
-        if (cl == NULL) {
-            return KL_ERROR;
-        }
-
-        cl->buf = kl_buf_calloc(r->pool);
-        if (cl->buf == NULL) {
-            return KL_ERROR;
-        }
-    }
-
-    b = cl->buf;
     kl_memzero(b, sizeof(kl_buf_t));
+    b->start = pos;
+    b->pos = pos;
+    b->last = last;
+    b->end = last;
+    b->memory = 1;
+
+    cl->buf = b;
     cl->next = NULL;
-
-    if (n) {
-        b->start = p;
-        b->pos = p;
-        b->last = p + n;
-        b->end = p + n;
-        b->temporary = 1;
-    }
-
-    b->flush = 1;
-    b->last_buf = last ? 1 : 0;
-
-    if (u->pending_last == NULL) {
-        u->pending_last = &u->pending;
-    }
-
-    *u->pending_last = cl;
-    u->pending_last = &cl->next;
-
-    return kl_http_upstream_flush(r, u);
-}
-
-
-/* Pass read-ahead views to the client while little enough is in flight. */
-static kl_int_t
-kl_http_upstream_flush(kl_http_request_t *r, kl_http_upstream_t *u)
-{
-    off_t       busy;
-    kl_int_t    rc;
-    kl_chain_t *cl, out;
-
-    while (u->pending) {
-        busy = 0;
-
-        for (cl = r->out; cl; cl = cl->next) {
-            busy += kl_buf_size(cl->buf);
-        }
-
-        if (u->buffering && busy && busy >= (off_t) u->conf->busy_buffers_size)
-        {
-            return KL_OK;
-        }
-
-        cl = u->pending;
-        u->pending = cl->next;
-
-        if (u->pending == NULL) {
-            u->pending_last = &u->pending;
-        }
-
-        /* The link is ours again once everything queued has gone out. */
-        cl->next = u->busy_links;
-        u->busy_links = cl;
-
-        /* The write filter keeps a link of its own; ours only names b. */
-        out.buf = cl->buf;
-        out.next = NULL;
-
-        rc = kl_http_output_filter(r, &out);
-
-        if (rc == KL_ERROR) {
-            return KL_ERROR;
-        }
-    }
-
-    return KL_OK;
-}
-
-
-static void
-kl_http_upstream_body_upstream(kl_http_request_t *r, kl_http_upstream_t *u)
-{
-    kl_connection_t *c;
-
-    c = u->peer.connection;
-
-    if (c->read->timedout) {
-        c->read->timedout = 0;
-        kl_log_error(KL_LOG_ERR, r->connection->log, ETIMEDOUT,
-                     "upstream timed out");
-        kl_http_upstream_finalize(r, u, KL_ERROR);
-        return;
-    }
-
-    kl_http_upstream_process_body(r, u);
-}
-
-
-static void
-kl_http_upstream_body_downstream(kl_http_request_t *r)
-{
-    kl_connection_t    *c;
-    kl_http_upstream_t *u;
-
-    c = r->connection;
-    u = r->upstream;
-
-    if (c->write->timedout) {
-        c->timedout = 1;
-        kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-        kl_http_upstream_finalize(r, u, KL_HTTP_REQUEST_TIME_OUT);
-        return;
-    }
-
-    if (kl_http_output_filter(r, NULL) == KL_ERROR) {
-        kl_http_upstream_finalize(r, u, KL_ERROR);
-        return;
-    }
-
-    kl_http_upstream_process_body(r, u);
-}
-
-
-static void
-kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
-{
-    ssize_t                  n;
-    kl_int_t                 rc;
-    kl_buf_t                *b, view;
-    kl_uint_t                i;
-    kl_chain_t              *cl;
-    kl_connection_t         *c, *downstream;
-    kl_http_core_loc_conf_t *clcf;
-
-    c = u->peer.connection;
-    downstream = r->connection;
-
-    for (;;) {
-        if (kl_http_upstream_flush(r, u) != KL_OK) {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-
-        if (r->out == NULL && r->buffered == 0 && u->pending == NULL) {
-            /* Everything went out: every buffer is free again. */
-            u->bufs_used = 0;
-
-            while (u->busy_links) {
-                cl = u->busy_links;
-                u->busy_links = cl->next;
-                cl->next = u->free_links;
-                u->free_links = cl;
-            }
-
-            for (i = 0; i < u->nbufs; i++) {
-                if (u->bufs[i]) {
-                    u->bufs[i]->pos = u->bufs[i]->start;
-                    u->bufs[i]->last = u->bufs[i]->start;
-                }
-            }
-
-            if (downstream->write->timer_set) {
-                kl_event_del_timer(downstream->write);
-            }
-        }
-
-        if (u->length == 0 || u->body_done) {
-            break;
-        }
-
-        /* The buffer to read into: the last one with room, or a new one. */
-        b = u->bufs_used ? u->bufs[u->bufs_used - 1] : NULL;
-
-        if (b == NULL || b->last == b->end) {
-            if (u->bufs_used == u->nbufs) {
-                /* All in flight: wait for the client to take some. */
-                clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-                kl_event_add_timer(downstream->write, clcf->send_timeout);
-                return;
-            }
-
-            b = u->bufs[u->bufs_used];
-
-            if (b == NULL) {
-                b = kl_buf_create_temp(r->pool, u->bufs_size);
-                if (b == NULL) {
-                    kl_http_upstream_finalize(r, u, KL_ERROR);
-                    return;
-                }
-
-                u->bufs[u->bufs_used] = b;
-            }
-
-            u->bufs_used++;
-        }
-
-        n = kl_connection_recv(c, b->last, b->end - b->last);
-
-        if (n == KL_AGAIN) {
-            kl_event_add_timer(c->read, u->conf->read_timeout);
-            return;
-        }
-
-        if (n == KL_ERROR || n == 0) {
-            if (u->length == -1 && n == 0) {
-                /* A body delimited by the close of the connection. */
-                u->body_done = 1;
-                break;
-            }
-
-            kl_log_error(KL_LOG_ERR, downstream->log, n ? errno : 0,
-                         n ? "recv() failed"
-                           : "upstream prematurely closed connection");
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-
-        view = *b;
-        view.pos = b->last;
-        view.last = b->last + n;
-
-        rc = u->input_filter(r, &view);
-
-        if (rc == KL_ERROR) {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-
-        if (rc == KL_DONE) {
-            u->length = 0;
-        }
-
-        /* The decoded bytes were moved down to where the read began. */
-        if (kl_http_upstream_pass(r, u, view.pos, view.last - view.pos, 0)
-            != KL_OK) {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-
-        b->last = view.last;
-    }
-
-    if (c->read->timer_set) {
-        kl_event_del_timer(c->read);
-    }
-
-    if (!u->body_queued) {
-        u->body_queued = 1;
-
-        if (kl_http_upstream_pass(r, u, NULL, 0, 1) != KL_OK) {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-    }
-
-    if (u->pending) {
-        /* Read ahead is still waiting for the client to take some. */
-        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-        kl_event_add_timer(downstream->write, clcf->send_timeout);
-        return;
-    }
-
-    if (r->out || r->buffered) {
-        /* The writer of the engine finishes sending. */
-        rc = KL_AGAIN;
-
-    } else {
-        rc = KL_OK;
-    }
-
-    u->keepalive = u->keepalive && u->length == 0;
-
-    kl_http_upstream_finalize(r, u, rc == KL_AGAIN ? KL_OK : rc);
+    **ll = cl;
+    *ll = &cl->next;
 }
 
 
@@ -1370,6 +1227,63 @@ kl_http_upstream_check_buffers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
                           "\"%s_busy_buffers_size\" must be less than "
                           "the size of all \"%s_buffers\" minus one buffer",
                           prefix, prefix);
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_http_upstream_merge_temp(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
+                            kl_http_upstream_conf_t *prev, const char *prefix,
+                            const char *dir)
+{
+    size_t size;
+
+    /* As nginx: the values as written are inherited, the defaults not. */
+    kl_conf_merge_size_value(conf->max_temp_file_size_conf,
+                             prev->max_temp_file_size_conf, KL_CONF_UNSET_SIZE);
+    kl_conf_merge_size_value(conf->temp_file_write_size_conf,
+                             prev->temp_file_write_size_conf,
+                             KL_CONF_UNSET_SIZE);
+
+    size = kl_max(conf->buffer_size, conf->bufs.size);
+
+    conf->temp_file_write_size =
+        (conf->temp_file_write_size_conf == KL_CONF_UNSET_SIZE)
+            ? 2 * size
+            : conf->temp_file_write_size_conf;
+
+    if (conf->temp_file_write_size < size) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"%s_temp_file_write_size\" must be equal to or "
+                          "greater than the maximum of the value of "
+                          "\"%s_buffer_size\" and one of the \"%s_buffers\"",
+                          prefix, prefix, prefix);
+        return KL_ERROR;
+    }
+
+    conf->max_temp_file_size =
+        (conf->max_temp_file_size_conf == KL_CONF_UNSET_SIZE)
+            ? (off_t) 1024 * 1024 * 1024
+            : (off_t) conf->max_temp_file_size_conf;
+
+    if (conf->max_temp_file_size != 0
+        && conf->max_temp_file_size < (off_t) size) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "\"%s_max_temp_file_size\" must be equal to zero to "
+                          "disable temporary files usage or must be equal to "
+                          "or greater than the maximum of the value of "
+                          "\"%s_buffer_size\" and one of the \"%s_buffers\"",
+                          prefix, prefix, prefix);
+        return KL_ERROR;
+    }
+
+    if (kl_http_temp_path_merge(cf, &conf->temp_path, prev->temp_path, dir, 1,
+                                2)
+        != KL_CONF_OK)
+    {
         return KL_ERROR;
     }
 

@@ -43,7 +43,15 @@ typedef struct {
     kl_uint_t next_upstream;
     kl_uint_t next_upstream_tries; /* 0: no limit */
 
+    /* Buffered bodies the client is slow to take spill to a temp file. */
+    kl_http_temp_path_t *temp_path;
+    size_t max_temp_file_size_conf;   /* as written; 0: no spilling */
+    size_t temp_file_write_size_conf; /* as written; the default depends */
+    off_t  max_temp_file_size;
+    size_t temp_file_write_size;
+
     kl_int_t pass_request_body;
+    kl_int_t request_buffering; /* off: the body goes on as it comes */
     kl_int_t intercept_errors;
 
     kl_array_t *hide_headers; /* kl_str_t, lowercase: not passed on */
@@ -115,8 +123,16 @@ struct kl_http_upstream_s {
     kl_chain_t  *pending;    /* views read ahead, not yet queued */
     kl_chain_t **pending_last;
 
+    /* The temp file the body spills to (made on first use), the bytes of
+     * it not yet sent, and the buffer its bytes are read into. */
+    kl_file_t *temp_file;
+    kl_buf_t  *spill_buf;
+
     /* upgraded: client bytes on their way to the peer */
     kl_buf_t *from_client;
+
+    /* unbuffered request body: the framed piece being sent */
+    kl_chain_t *body_out;
 
     /* Body bytes still to come from the peer; -1: until it closes. */
     off_t length;
@@ -133,6 +149,16 @@ struct kl_http_upstream_s {
      * [b->pos, b->last); KL_OK, KL_DONE at the body's end, or KL_ERROR. */
     kl_int_t (*input_filter)(kl_http_request_t *r, kl_buf_t *b);
     void (*finalize_request)(kl_http_request_t *r, kl_int_t rc);
+    /*
+     * r->request_body_no_buffering: frame the next piece of the body
+     * from b (NULL: no body), taking a prefix of [b->pos, b->last) (pos
+     * moves past it), and when last (the body is all read) and b is all
+     * taken, the body's end. *out: the chain to send (NULL: nothing),
+     * buffers of the protocol's ctx and a view of b, reused per piece.
+     * KL_DONE when the end was framed, KL_OK, or KL_ERROR.
+     */
+    kl_int_t (*body_frame)(kl_http_request_t *r, kl_buf_t *b, kl_uint_t last,
+                           kl_chain_t **out);
     /* Rewrite the URL at h->value + prefix (Location, Refresh): KL_OK,
      * KL_DECLINED (left as is) or KL_ERROR. NULL: none. */
     kl_int_t (*rewrite_redirect)(kl_http_request_t *r, kl_table_elt_t *h,
@@ -159,6 +185,11 @@ struct kl_http_upstream_s {
     unsigned upgrade:1;
     unsigned body_done:1;
     unsigned body_queued:1; /* the last buffer is queued */
+    /* unbuffered request body: all of it sent, its end included; the
+     * head is out and the body going; its end is framed in body_out */
+    unsigned request_body_sent:1;
+    unsigned body_sending:1;
+    unsigned body_end_framed:1;
 };
 
 #define KL_HTTP_UPSTREAM_INVALID_HEADER 40
@@ -172,6 +203,13 @@ void kl_http_upstream_init(kl_http_request_t *r);
 /* End the exchange (close or keep the peer connection), then r with rc. */
 void kl_http_upstream_finalize(kl_http_request_t *r, kl_http_upstream_t *u,
                                kl_int_t rc);
+
+/*
+ * upstream_body.c: relay the response body once the head was sent:
+ * through the body buffers, spilling to a temp file when buffering and
+ * the client is slow; the exchange is then finalized.
+ */
+void kl_http_upstream_start_body(kl_http_request_t *r, kl_http_upstream_t *u);
 
 /*
  * upstream_upgrade.c: the peer answered 101 to a client that asked to
@@ -199,6 +237,13 @@ kl_int_t kl_http_upstream_parse_authority(kl_str_t                    *text,
                                           kl_http_upstream_resolved_t *ur,
                                           const char                 **err);
 
+/*
+ * For a protocol's body_frame: cl names b, set to the memory [pos, last)
+ * (nothing when empty), appended at **ll.
+ */
+void kl_http_upstream_body_link(kl_chain_t ***ll, kl_chain_t *cl, kl_buf_t *b,
+                                u_char *pos, u_char *last);
+
 /* The ", upstream: "..."" part of r's error log lines (request.c). */
 u_char *kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf,
                                    size_t len);
@@ -220,5 +265,17 @@ kl_int_t kl_http_upstream_add_variables(kl_conf_t *cf);
 kl_int_t kl_http_upstream_check_buffers(kl_conf_t               *cf,
                                         kl_http_upstream_conf_t *conf,
                                         size_t busy, const char *prefix);
+
+/*
+ * After check_buffers: merge the temp file settings of a protocol's conf
+ * with prev's: max_temp_file_size and temp_file_write_size (as written,
+ * or 1024m, and 2 x the larger of buffer_size and one buffer), checked
+ * with nginx's messages naming "<prefix>_max_temp_file_size" etc., and
+ * temp_path (default: dir in the prefix, levels 1 2). KL_OK or KL_ERROR.
+ */
+kl_int_t kl_http_upstream_merge_temp(kl_conf_t               *cf,
+                                     kl_http_upstream_conf_t *conf,
+                                     kl_http_upstream_conf_t *prev,
+                                     const char *prefix, const char *dir);
 
 #endif /* KL_HTTP_UPSTREAM_H */

@@ -40,6 +40,8 @@
 #                        alive; default unlimited
 #   keepalive_timeout => MS   close an idle kept-alive connection after MS
 #                        (default: never)
+#   record => 1          keep every byte read, per connection, for
+#                        received() (both kinds)
 #
 # Test::Kiln::Backend->fastcgi(%opts)  a FastCGI responder
 #   port => LABEL        TCP on 127.0.0.1:port(LABEL), or
@@ -62,7 +64,11 @@
 #                        are written before any byte of a response goes out,
 #                        so they are exact once the response is read; open
 #                        drops just after the backend closes (poll it with
-#                        wait_for). Test::Kiln::run() probes every port of
+#                        wait_for). drained => how many times all that
+#                        was to be sent went to the kernel (a response
+#                        sent at once counts once, when its last byte
+#                        was written, whatever the client read).
+#                        Test::Kiln::run() probes every port of
 #                        the config with a connection that sends nothing:
 #                        it shows in accepted and open, never in
 #                        connections.
@@ -70,6 +76,8 @@
 #                        connection number), n => M (request number on that
 #                        connection), method, target (HTTP) or uri
 #                        (REQUEST_URI, FastCGI) }, ... ]
+#   $b->received(N)      with record: the raw bytes read so far on
+#                        connection N (1-based, as X-Backend-Conn); '' if none
 #   $b->wait_requests(N, SECS)     bounded wait until stats->{requests} >= N
 #   $b->wait_connections(N, SECS)  the same for connections
 #   $b->kill(SIG)        signal (default KILL) and reap: a crash. Open
@@ -128,6 +136,10 @@
 #   /reset               read the request, close with RST (SO_LINGER 0)
 #   /sleep               read the request, never answer (the connection
 #                        stays open until the client closes it)
+#   /early/NNN           answer NNN (Content-Length, Connection: close) as
+#                        soon as the head is in, before any body byte; the
+#                        body is then read and dropped until the client
+#                        closes
 #   /headers/N           the echo plus N headers X-H-1: v1 ... X-H-N: vN
 #   /bigheader/N         the echo plus one header X-Big: whose value is N
 #                        bytes of 'b'
@@ -341,6 +353,7 @@ sub _new {
         force   => $o{force},
         ka_max  => $o{keepalive_requests},
         ka_ms   => $o{keepalive_timeout},
+        record  => $o{record},
         dir     => File::Temp::tempdir('kiln-backend-XXXXXX', TMPDIR => 1,
                        CLEANUP => 1),
         owner   => $$,
@@ -348,7 +361,7 @@ sub _new {
     }, $class;
 
     _write_stats($self->{dir}, { accepted => 0, connections => 0,
-        requests => 0, open => 0 });
+        requests => 0, open => 0, drained => 0 });
     open(my $fh, '>', "$self->{dir}/log") or die "backend log: $!\n";
     close $fh;
 
@@ -492,7 +505,8 @@ sub stats {
     my ($self) = @_;
     my (%s, $fh);
 
-    %s = (accepted => 0, connections => 0, requests => 0, open => 0);
+    %s = (accepted => 0, connections => 0, requests => 0, open => 0,
+        drained => 0);
     open($fh, '<', "$self->{dir}/stats") or return \%s;
     while (<$fh>) {
         $s{$1} = $2 if /^(\w+) (\d+)$/;
@@ -521,6 +535,20 @@ sub requests {
 }
 
 
+sub received {
+    my ($self, $n) = @_;
+    my ($fh, $data);
+
+    open($fh, '<', "$self->{dir}/raw.$n") or return '';
+    binmode $fh;
+    local $/;
+    $data = <$fh>;
+    close $fh;
+
+    return $data // '';
+}
+
+
 sub wait_requests {
     my ($self, $n, $secs) = @_;
     return Test::Kiln::wait_for(sub { $self->stats->{requests} >= $n },
@@ -540,7 +568,8 @@ sub _write_stats {
     my $fh;
 
     open($fh, '>', "$dir/stats.tmp") or die "backend stats: $!\n";
-    print $fh "$_ $s->{$_}\n" for qw(accepted connections requests open);
+    print $fh "$_ " . ($s->{$_} // 0) . "\n"
+        for qw(accepted connections requests open drained);
     close $fh or die "backend stats: $!\n";
     rename("$dir/stats.tmp", "$dir/stats") or die "backend stats: $!\n";
 }
@@ -996,6 +1025,14 @@ sub read {
             $c->{id} = ++$self->{stats}{connections};
             $self->save_stats;
         }
+
+        if ($self->{b}{record}) {
+            open(my $fh, '>>', "$self->{b}{dir}/raw.$c->{id}")
+                or die "backend raw: $!\n";
+            binmode $fh;
+            print $fh $buf;
+            close $fh or die "backend raw: $!\n";
+        }
     }
 
     $self->process($c);
@@ -1035,7 +1072,10 @@ sub send {
 
 sub flush {
     my ($self, $c) = @_;
-    my $n;
+    my ($n, $wrote);
+
+    # A behaviour may have closed the socket itself (/close, /drop).
+    return if $c->{closed} || !defined fileno($c->{s});
 
     while (length $c->{wbuf}) {
         $n = syswrite($c->{s}, $c->{wbuf});
@@ -1046,11 +1086,17 @@ sub flush {
             return;
         }
         substr($c->{wbuf}, 0, $n, '');
+        $wrote = 1;
     }
 
     if (length $c->{wbuf}) {
         $self->{wsel}->add($c->{s}) unless $self->{wsel}->exists($c->{s});
         return;
+    }
+
+    if ($wrote) {
+        $self->{stats}{drained}++;
+        $self->save_stats;
     }
 
     $self->{wsel}->remove($c->{s}) if $self->{wsel}->exists($c->{s});
@@ -1170,6 +1216,16 @@ sub http_process {
                 $self->{rsel}->remove($c->{s});
                 $c->{busy} = $c->{sleeping} = 1;
                 $self->stall_poll($c);
+                return;
+            }
+
+            # /early/NNN: the answer before the body, which is then dropped.
+            if ($p =~ m{^[^?]*/early/(\d{3})(?:[/?]|$)}) {
+                $self->log_request($c, $req->{method}, $req->{target});
+                $c->{busy} = $c->{sleeping} = 1;
+                $self->send($c, "HTTP/1.1 $1 Early\r\nContent-Length: 6\r\n"
+                    . "Connection: close\r\nX-Backend: $self->{b}{name}\r\n"
+                    . "\r\nearly\n");
                 return;
             }
 
