@@ -301,12 +301,13 @@ $(KL_FUZZ_LIB): $(KL_FUZZ_OBJS) $(BUILDDIR)/Makefile
 	$(KL_QUIET_AR)ar rcs $@ $(KL_FUZZ_OBJS)
 
 
+# The bench clients are built with the server's CFLAGS; t/bench/README.md
+# says what runs and how to pick (BENCH_ONLY, BENCH_SECONDS ...).
 bench: all
-	@if [ -f t/bench/run ]; then \
-	    ./t/bench/run; \
-	else \
-	    echo "bench: nothing yet (t/bench/run)"; \
-	fi
+	@sh auto/deps bench
+	@mkdir -p $(BUILDDIR)/bench
+	$(CC) $(CFLAGS) -o $(BUILDDIR)/bench/idle t/bench/idle.c
+	BENCH_TOOLS=$(abspath $(BUILDDIR))/bench ./t/bench/run
 
 
 deps:
