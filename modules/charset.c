@@ -197,7 +197,10 @@ kl_http_charset_header_filter(kl_http_request_t *r)
     cmcf = kl_http_get_module_main_conf(r, kl_http_charset_filter_module);
     lcf = kl_http_get_module_loc_conf(r, kl_http_charset_filter_module);
 
-    if (r != r->main || r->headers_out.content_type.len == 0) {
+    /* charset off (the default) decides before any type is compared. */
+    if (r != r->main || r->headers_out.content_type.len == 0
+        || lcf->charset.set != 1)
+    {
         return cmcf->next_header_filter(r);
     }
 
