@@ -337,8 +337,13 @@ kl_close_connection(kl_connection_t *c)
     c->destroyed = 1;
 
     if (c->pool) {
-        kl_pool_free(c->pool);
+        kl_pool_release(&kl_loop.pool_stash, c->pool);
         c->pool = NULL;
+    }
+
+    if (c->own_log) {
+        c->own_log = 0;
+        kl_free(c->log);
     }
 
     kl_free_connection(c);

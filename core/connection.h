@@ -24,7 +24,7 @@ struct kl_listening_s {
 
     kl_log_t  log;
     kl_log_t *logp;
-    size_t    pool_size;
+    size_t    pool_size; /* a connection's, made while it is busy */
 
     kl_listening_t  *previous;   /* the old cycle's twin */
     kl_connection_t *connection; /* this worker's listener conn */
@@ -62,7 +62,8 @@ struct kl_connection_s {
     off_t      sent;
 
     unsigned destroyed:1;
-    unsigned idle:1; /* keep-alive, may be closed */
+    unsigned own_log:1; /* accepted: c->log heads one block with the address */
+    unsigned idle:1;    /* keep-alive, may be closed */
     unsigned reusable:1;
     unsigned close:1; /* graceful exit wants it gone */
     unsigned timedout:1;
@@ -93,7 +94,11 @@ void kl_close_listening_sockets(kl_cycle_t *cycle);
 kl_connection_t *kl_get_connection(kl_fd_t s, kl_log_t *log);
 void             kl_free_connection(kl_connection_t *c);
 
-/* Remove events and timers, close the fd, return c to the free list. */
+/*
+ * Remove events and timers, close the fd, give c->pool back to the loop's
+ * stash, free an accepted connection's log block, return c to the free
+ * list.
+ */
 void kl_close_connection(kl_connection_t *c);
 
 /* Mark c idle (may be closed when connections run out or on exit). */

@@ -589,6 +589,7 @@ void
 kl_event_accept(kl_event_t *ev)
 {
     int              s, err;
+    size_t           len;
     socklen_t        socklen;
     kl_log_t        *log;
     kl_sockaddr_t    sa;
@@ -659,26 +660,31 @@ kl_event_accept(kl_event_t *ev)
         kl_loop.accept_skip = (kl_int_t) (kl_cycle->connection_n / 8)
                               - (kl_int_t) kl_cycle->free_connection_n;
 
-        c->pool = kl_pool_create(ls->pool_size, ev->log);
-        if (c->pool == NULL) {
+        /*
+         * What an idle connection keeps, in one exact block: its log, its
+         * peer address and that address as text. No pool: the protocol
+         * makes one for the time it is busy.
+         */
+        len = kl_sock_ntop(&sa.sockaddr, socklen, text, sizeof(text), 0);
+
+        log = kl_alloc(sizeof(kl_log_t) + socklen + len, ev->log);
+        if (log == NULL) {
             kl_close_connection(c);
             return;
         }
-
-        c->sockaddr = kl_palloc(c->pool, socklen);
-        log = kl_palloc(c->pool, sizeof(kl_log_t));
-
-        if (c->sockaddr == NULL || log == NULL) {
-            kl_close_connection(c);
-            return;
-        }
-
-        kl_memcpy(c->sockaddr, &sa, socklen);
-        c->socklen = socklen;
 
         *log = ls->log;
         c->log = log;
-        c->pool->log = log;
+        c->own_log = 1;
+
+        c->sockaddr = (struct sockaddr *) (log + 1);
+        kl_memcpy(c->sockaddr, &sa, socklen);
+        c->socklen = socklen;
+
+        c->addr_text.data = (u_char *) c->sockaddr + socklen;
+        c->addr_text.len = len;
+        kl_memcpy(c->addr_text.data, text, len);
+
         c->listening = ls;
         c->local_sockaddr = &ls->sockaddr.sockaddr;
         c->local_socklen = ls->socklen;
@@ -687,16 +693,6 @@ kl_event_accept(kl_event_t *ev)
         c->read->log = log;
         c->write->log = log;
         c->write->ready = 1;
-
-        c->addr_text.len =
-            kl_sock_ntop(c->sockaddr, c->socklen, text, sizeof(text), 0);
-        c->addr_text.data = kl_pnalloc(c->pool, c->addr_text.len);
-        if (c->addr_text.data == NULL) {
-            kl_close_connection(c);
-            return;
-        }
-
-        kl_memcpy(c->addr_text.data, text, c->addr_text.len);
 
         if (kl_loop.actions->add_conn(c) != KL_OK) {
             kl_close_connection(c);

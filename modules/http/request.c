@@ -5,7 +5,7 @@
  * A connection moves through these read handlers, one at a time:
  *
  *   wait_request      idle, after accept or between keep-alive requests
- *                     (c->idle): no request pool, no buffer until bytes
+ *                     (c->idle): no pool at all, no buffer until bytes
  *   request_line      reading and parsing the request line
  *   request_headers   reading and parsing the header fields
  *   request_handler   the phases run; reads are blocked, writes drive
@@ -22,6 +22,19 @@ typedef struct {
     kl_connection_t   *connection;
     kl_http_request_t *request;
 } kl_http_log_ctx_t;
+
+
+/*
+ * All an idle connection holds besides what accept made (its log and
+ * address): one exact block, freed as the connection closes. The
+ * connection's pool (c->pool: the header buffer, large header buffers)
+ * lives only while the connection is busy, from the first bytes of a
+ * request until it goes idle again.
+ */
+typedef struct {
+    kl_http_log_ctx_t    ctx; /* first: the block is freed as c->log->data */
+    kl_http_connection_t hc;
+} kl_http_idle_t;
 
 
 static void               kl_http_wait_request_handler(kl_event_t *rev);
@@ -48,18 +61,22 @@ kl_http_init_connection(kl_connection_t *c)
     kl_event_t              *rev;
     kl_http_port_t          *port;
     kl_http_in_addr_t       *addr;
+    kl_http_idle_t          *idle;
     kl_http_log_ctx_t       *ctx;
     kl_http_connection_t    *hc;
     kl_http_core_srv_conf_t *cscf;
 
-    hc = kl_pcalloc(c->pool, sizeof(kl_http_connection_t));
-    ctx = kl_palloc(c->pool, sizeof(kl_http_log_ctx_t));
-
-    if (hc == NULL || ctx == NULL) {
+    idle = kl_calloc(sizeof(kl_http_idle_t), c->log);
+    if (idle == NULL) {
         kl_http_close_connection(c);
         return;
     }
 
+    ctx = &idle->ctx;
+    hc = &idle->hc;
+
+    /* From here kl_http_close_connection frees the block. */
+    c->log->data = ctx;
     c->data = hc;
 
     port = c->listening->servers;
@@ -117,9 +134,33 @@ kl_http_init_connection(kl_connection_t *c)
 }
 
 
+/*
+ * The connection's pool and header buffer, for the time it is busy. The
+ * pool comes from the loop's stash, so a keep-alive connection takes and
+ * gives back the same block without malloc; its first block holds the
+ * header buffer when that is small enough, so the buffer costs no malloc
+ * either.
+ */
 static kl_int_t
 kl_http_get_buffer(kl_connection_t *c, size_t size)
 {
+    size_t pool_size;
+
+    if (c->pool == NULL) {
+        pool_size = c->listening->pool_size;
+
+        if (pool_size < KL_MAX_ALLOC_FROM_POOL
+            && size < KL_MAX_ALLOC_FROM_POOL - pool_size)
+        {
+            pool_size += kl_align(size, KL_POOL_ALIGNMENT) + sizeof(kl_buf_t);
+        }
+
+        c->pool = kl_pool_create_reused(&kl_loop.pool_stash, pool_size, c->log);
+        if (c->pool == NULL) {
+            return KL_ERROR;
+        }
+    }
+
     if (c->buffer == NULL) {
         c->buffer = kl_buf_create_temp(c->pool, size);
         if (c->buffer == NULL) {
@@ -132,24 +173,30 @@ kl_http_get_buffer(kl_connection_t *c, size_t size)
 
 
 /*
- * An idle connection gives its header buffer back (DESIGN.md section 4);
- * kl_pfree succeeds when the buffer was a large allocation, which it is
- * whenever client_header_buffer_size exceeds connection_pool_size.
+ * An idle connection gives its pool back (DESIGN.md section 4), and with
+ * it the header buffer and any large header buffers; a local address
+ * that $server_addr looked up and kept in the pool goes too (the next
+ * lookup makes it again).
  */
 static void
-kl_http_release_buffer(kl_connection_t *c)
+kl_http_release_pool(kl_connection_t *c, kl_http_connection_t *hc)
 {
-    if (c->buffer && c->buffer->pos == c->buffer->last
-        && kl_pfree(c->pool, c->buffer->start) == KL_OK)
-    {
-        c->buffer = NULL;
+    if (c->pool == NULL) {
         return;
     }
 
-    if (c->buffer) {
-        c->buffer->pos = c->buffer->start;
-        c->buffer->last = c->buffer->start;
-    }
+    kl_pool_release(&kl_loop.pool_stash, c->pool);
+
+    c->pool = NULL;
+    c->buffer = NULL;
+
+    hc->busy = NULL;
+    hc->nbusy = 0;
+    hc->free = NULL;
+    hc->nfree = 0;
+
+    c->local_sockaddr = &c->listening->sockaddr.sockaddr;
+    c->local_socklen = c->listening->socklen;
 }
 
 
@@ -195,7 +242,7 @@ kl_http_wait_request_handler(kl_event_t *rev)
         }
 
         kl_reusable_connection(c, 1);
-        kl_http_release_buffer(c);
+        kl_http_release_pool(c, hc);
         return;
     }
 
@@ -905,7 +952,7 @@ kl_http_set_keepalive(kl_http_request_t *r)
 
     hc->pipeline = 0;
 
-    kl_http_release_buffer(c);
+    kl_http_release_pool(c, hc);
 
     if (clcf->tcp_nodelay && !c->tcp_nodelay) {
         on = 1;
@@ -1097,7 +1144,14 @@ kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
 void
 kl_http_close_connection(kl_connection_t *c)
 {
+    kl_http_idle_t *idle;
+
+    /* Accepted connections only: the unit tests bring their own. */
+    idle = c->own_log ? c->log->data : NULL;
+
     kl_close_connection(c);
+
+    kl_free(idle);
 }
 
 
