@@ -86,6 +86,24 @@ kl_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text, size_t len,
         sin = (struct sockaddr_in *) sa;
         a = (u_char *) &sin->sin_addr;
 
+        /* Every accept prints one: digits directly, not through printf. */
+        if (len >= sizeof("255.255.255.255:65535") - 1) {
+            p = kl_sprint_uint(text, a[0]);
+            *p++ = '.';
+            p = kl_sprint_uint(p, a[1]);
+            *p++ = '.';
+            p = kl_sprint_uint(p, a[2]);
+            *p++ = '.';
+            p = kl_sprint_uint(p, a[3]);
+
+            if (port) {
+                *p++ = ':';
+                p = kl_sprint_uint(p, ntohs(sin->sin_port));
+            }
+
+            return (size_t) (p - text);
+        }
+
         p = kl_slprintf(text, text + len, "%ud.%ud.%ud.%ud", (unsigned) a[0],
                         (unsigned) a[1], (unsigned) a[2], (unsigned) a[3]);
 

@@ -197,6 +197,44 @@ Test(socket, ntop_with_port_round_trips)
 }
 
 
+/* The direct-digit IPv4 path against snprintf, octet and port edges. */
+Test(socket, ntop_ipv4_matches_printf)
+{
+    static const unsigned octets[] = { 0, 1, 9, 10, 99, 100, 199, 255 };
+    static const unsigned ports[] = { 0, 1, 9, 10, 80, 8080, 65535 };
+    struct sockaddr_in    sin;
+    u_char                text[KL_SOCKADDR_STRLEN];
+    char                  want[64];
+    size_t                i, j, n;
+    unsigned              o;
+
+    for (i = 0; i < sizeof(octets) / sizeof(octets[0]); i++) {
+        for (j = 0; j < sizeof(ports) / sizeof(ports[0]); j++) {
+            o = octets[i];
+            memset(&sin, 0, sizeof(sin));
+            sin.sin_family = AF_INET;
+            sin.sin_port = htons((uint16_t) ports[j]);
+            sin.sin_addr.s_addr = htonl((o << 24) | ((255 - o) << 16) | (o << 8)
+                                        | ((o * 7) & 0xff));
+
+            snprintf(want, sizeof(want), "%u.%u.%u.%u:%u", o, 255 - o, o,
+                     (o * 7) & 0xff, ports[j]);
+
+            n = kl_sock_ntop((struct sockaddr *) &sin, sizeof(sin), text,
+                             sizeof(text), 1);
+            cr_assert_eq(n, strlen(want));
+            cr_assert(memcmp(text, want, n) == 0, "%s", want);
+
+            *strchr(want, ':') = '\0';
+            n = kl_sock_ntop((struct sockaddr *) &sin, sizeof(sin), text,
+                             sizeof(text), 0);
+            cr_assert_eq(n, strlen(want));
+            cr_assert(memcmp(text, want, n) == 0, "%s", want);
+        }
+    }
+}
+
+
 Test(socket, ntop_truncates)
 {
     kl_sockaddr_t sa;
