@@ -441,6 +441,10 @@ kl_connection_recv(kl_connection_t *c, u_char *buf, size_t size)
 }
 
 
+/* Page-cache page: where a file cut by the send limit is rounded to. */
+#define KL_SENDFILE_ALIGN 4096
+
+
 /* sendfile off: one bounded chunk through a buffer on the stack. */
 static ssize_t
 kl_send_file_copy(kl_connection_t *c, kl_buf_t *b, size_t size)
@@ -508,13 +512,22 @@ kl_send_file_buf(kl_connection_t *c, kl_buf_t *b, size_t size)
 }
 
 
+/*
+ * more: a file follows under tcp_nopush; MSG_MORE holds these bytes for
+ * its first segment, as TCP_CORK would, without two setsockopt calls.
+ */
 static ssize_t
-kl_send_iovs(kl_connection_t *c, struct iovec *iov, int niov)
+kl_send_iovs(kl_connection_t *c, struct iovec *iov, int niov, int more)
 {
-    ssize_t n;
+    ssize_t       n;
+    struct msghdr msg;
+
+    kl_memzero(&msg, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = (size_t) niov;
 
     for (;;) {
-        n = writev(c->fd, iov, niov);
+        n = more ? sendmsg(c->fd, &msg, MSG_MORE) : writev(c->fd, iov, niov);
 
         if (n >= 0) {
             return n;
@@ -579,12 +592,24 @@ kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
         }
 
         if (niov) {
-            n = kl_send_iovs(c, iovs, niov);
+            n = kl_send_iovs(c, iovs, niov,
+                             cl && cl->buf->in_file && send + want < limit
+                                 && c->tcp_nopush == KL_TCP_NOPUSH_SET);
 
         } else if (cl && cl->buf->in_file && send < limit) {
             want = cl->buf->file_last - cl->buf->file_pos;
             if (send + want > limit) {
-                want = limit - send;
+                /*
+                 * Cut at a page boundary (past the limit by less than a
+                 * page), as nginx does: the next round starts on a whole
+                 * page of the page cache.
+                 */
+                want = kl_align(cl->buf->file_pos + (limit - send),
+                                (off_t) KL_SENDFILE_ALIGN)
+                       - cl->buf->file_pos;
+                if (cl->buf->file_pos + want > cl->buf->file_last) {
+                    want = limit - send;
+                }
             }
 
             if (!c->sendfile && want > 32768) {

@@ -1,12 +1,11 @@
 /*
  * write_filter.c: the last body filter: queue the chain, hold small
  * output back (postpone_output) so header and body leave together, send
- * with writev/sendfile, and cork around files with tcp_nopush.
+ * with writev/sendfile, and (tcp_nopush) hold a file's header for its
+ * first segment.
  */
 
 #include "kl_http.h"
-
-#include <netinet/tcp.h>
 
 
 static kl_int_t kl_http_write_filter_init(kl_conf_t *cf);
@@ -101,16 +100,14 @@ kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
         return KL_OK;
     }
 
-    if (file && c->sendfile && clcf->tcp_nopush
-        && c->tcp_nopush == KL_TCP_NOPUSH_UNSET)
-    {
-        /* Cork: the header rides in the file's first full segment. */
-        if (kl_socket_tcp_nopush(c->fd, 1) == -1) {
-            kl_log_error(KL_LOG_CRIT, c->log, errno,
-                         "setsockopt(TCP_CORK) failed");
-        } else {
-            c->tcp_nopush = KL_TCP_NOPUSH_SET;
-        }
+    /*
+     * The header rides in the file's first segment: send_chain sends
+     * what precedes a file with MSG_MORE, which is TCP_CORK for one
+     * call, with none of the two setsockopt calls per response nginx
+     * makes. sendfile itself fills whole segments up to its last.
+     */
+    if (file && c->sendfile && clcf->tcp_nopush) {
+        c->tcp_nopush = KL_TCP_NOPUSH_SET;
     }
 
     limit = (off_t) clcf->sendfile_max_chunk;
@@ -137,12 +134,7 @@ kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
 
     r->buffered &= ~KL_HTTP_WRITE_BUFFERED;
 
-    if (last && c->tcp_nopush == KL_TCP_NOPUSH_SET) {
-        if (kl_socket_tcp_nopush(c->fd, 0) == -1) {
-            kl_log_error(KL_LOG_CRIT, c->log, errno,
-                         "setsockopt(!TCP_CORK) failed");
-        }
-
+    if (last) {
         c->tcp_nopush = KL_TCP_NOPUSH_UNSET;
     }
 

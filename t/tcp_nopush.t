@@ -1,0 +1,95 @@
+# tcp_nopush.t: with sendfile and tcp_nopush on, a file response's header
+# leaves in the same TCP segment as the file's first bytes (one data
+# segment for header and a 10000-byte file on loopback, whose MSS is
+# about 64 KiB); with tcp_nopush off the header leaves alone first; both
+# bodies intact. The client counts the segments it received from
+# TCP_INFO (tcpi_data_segs_in, Linux 4.6 and later).
+
+use strict;
+use warnings;
+
+use FindBin qw($Bin);
+use lib "$Bin/lib";
+
+use Socket qw(IPPROTO_TCP);
+use Test::More;
+use Test::Kiln;
+
+use constant TCP_INFO => 11;
+
+my $t = Test::Kiln->new->has('static');
+
+$t->write_file_expand('kiln.conf', <<'EOF');
+daemon on;
+pid %%TESTDIR%%/kiln.pid;
+error_log %%TESTDIR%%/error.log info;
+worker_processes 1;
+
+events {
+    worker_connections 64;
+}
+
+http {
+    access_log off;
+    sendfile on;
+
+    server {
+        listen       127.0.0.1:%%PORT_8080%%;
+        server_name  localhost;
+        tcp_nopush   on;
+
+        location / {
+            root %%TESTDIR%%/html;
+        }
+    }
+
+    server {
+        listen       127.0.0.1:%%PORT_8081%%;
+        server_name  localhost;
+        tcp_nopush   off;
+
+        location / {
+            root %%TESTDIR%%/html;
+        }
+    }
+}
+EOF
+
+my $body = join('', map { sprintf("%07d\n", $_) } 0 .. 1249);
+$t->write_file('html/10k.txt', $body);
+
+$t->plan(6);
+$t->run;
+
+# segments(PORT): the response to one HTTP/1.0 request for /10k.txt on a
+# new connection, and the data segments the client received for it.
+sub segments {
+    my ($label) = @_;
+    my ($s, $r, $info);
+
+    $s = http("GET /10k.txt HTTP/1.0\r\nHost: localhost\r\n\r\n",
+        port => $label, start => 1) or return ('', -1);
+    $r = http_read($s);
+    $info = getsockopt($s, IPPROTO_TCP, TCP_INFO);
+    close $s;
+
+    # tcpi_data_segs_in: the u32 at byte 152 of struct tcp_info.
+    die "tcp_nopush.t: TCP_INFO too short for tcpi_data_segs_in\n"
+        unless defined $info && length $info >= 156;
+
+    return ($r, unpack('L', substr($info, 152, 4)));
+}
+
+my ($r, $segs) = segments('8080');
+my $p = parse_response($r) // {};
+is($p->{body}, $body, 'tcp_nopush on: body intact');
+like($r, qr/^HTTP\/1\.1 200 /, 'tcp_nopush on: 200');
+is($segs, 1, 'tcp_nopush on: header and file in one segment');
+
+($r, $segs) = segments('8081');
+$p = parse_response($r) // {};
+is($p->{body}, $body, 'tcp_nopush off: body intact');
+like($r, qr/^HTTP\/1\.1 200 /, 'tcp_nopush off: 200');
+cmp_ok($segs, '>=', 2, 'tcp_nopush off: the header leaves alone');
+
+$t->done;
