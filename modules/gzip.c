@@ -782,6 +782,16 @@ kl_http_gzip_body_filter(kl_http_request_t *r, kl_chain_t *in)
             r->buffered &= ~KL_HTTP_GZIP_BUFFERED;
         }
 
+        /*
+         * New input deflate took whole, with no output yet: nothing to
+         * send. Calling on would send a held-back header alone (the write
+         * filter holds nothing back on a call without new data), so the
+         * header would leave in a segment of its own, as nginx's does not.
+         */
+        if (out == NULL && in != NULL && !kl_http_gzip_pending(ctx)) {
+            return (r->buffered & KL_HTTP_WRITE_BUFFERED) ? KL_AGAIN : KL_OK;
+        }
+
         /* With nothing new, this still sends what is queued. */
         rc = gmcf->next_body_filter(r, out);
 
