@@ -794,21 +794,8 @@ kl_http_proxy_create_loc_conf(kl_conf_t *cf)
         return NULL;
     }
 
-    conf->upstream.connect_timeout = KL_CONF_UNSET_MSEC;
-    conf->upstream.send_timeout = KL_CONF_UNSET_MSEC;
-    conf->upstream.read_timeout = KL_CONF_UNSET_MSEC;
-    conf->upstream.next_upstream_timeout = KL_CONF_UNSET_MSEC;
-    conf->upstream.buffer_size = KL_CONF_UNSET_SIZE;
-    conf->upstream.next_upstream = KL_CONF_UNSET_UINT;
-    conf->upstream.next_upstream_tries = KL_CONF_UNSET_UINT;
-    conf->upstream.pass_request_body = KL_CONF_UNSET;
-    conf->upstream.request_buffering = KL_CONF_UNSET;
-    conf->upstream.intercept_errors = KL_CONF_UNSET;
-    conf->upstream.buffering = KL_CONF_UNSET;
+    kl_http_upstream_conf_init(&conf->upstream);
     conf->busy_buffers_size_conf = KL_CONF_UNSET_SIZE;
-    conf->upstream.temp_path = KL_CONF_UNSET_PTR;
-    conf->upstream.max_temp_file_size_conf = KL_CONF_UNSET_SIZE;
-    conf->upstream.temp_file_write_size_conf = KL_CONF_UNSET_SIZE;
     conf->redirect = KL_CONF_UNSET;
     conf->method = KL_CONF_UNSET_PTR;
     conf->http_version = KL_CONF_UNSET_UINT;
@@ -824,51 +811,9 @@ kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_http_proxy_loc_conf_t *prev = parent;
     kl_http_proxy_loc_conf_t *conf = child;
 
-    kl_str_t *s;
-    kl_uint_t i;
-
-    kl_conf_merge_msec_value(conf->upstream.connect_timeout,
-                             prev->upstream.connect_timeout, 60000);
-    kl_conf_merge_msec_value(conf->upstream.send_timeout,
-                             prev->upstream.send_timeout, 60000);
-    kl_conf_merge_msec_value(conf->upstream.read_timeout,
-                             prev->upstream.read_timeout, 60000);
-    kl_conf_merge_msec_value(conf->upstream.next_upstream_timeout,
-                             prev->upstream.next_upstream_timeout, 0);
-    kl_conf_merge_size_value(conf->upstream.buffer_size,
-                             prev->upstream.buffer_size, 4096);
-    kl_conf_merge_uint_value(
-        conf->upstream.next_upstream, prev->upstream.next_upstream,
-        KL_HTTP_UPSTREAM_FT_ERROR | KL_HTTP_UPSTREAM_FT_TIMEOUT);
-    kl_conf_merge_uint_value(conf->upstream.next_upstream_tries,
-                             prev->upstream.next_upstream_tries, 0);
-    kl_conf_merge_value(conf->upstream.pass_request_body,
-                        prev->upstream.pass_request_body, 1);
-    kl_conf_merge_value(conf->upstream.request_buffering,
-                        prev->upstream.request_buffering, 1);
-    kl_conf_merge_value(conf->upstream.intercept_errors,
-                        prev->upstream.intercept_errors, 0);
-    kl_conf_merge_value(conf->upstream.buffering, prev->upstream.buffering, 1);
-
-    if (conf->upstream.bufs.num == 0) {
-        /* nginx's default: 8 buffers of a memory page */
-        conf->upstream.bufs = prev->upstream.bufs.num ? prev->upstream.bufs
-                                                      : (kl_bufs_t){ 8, 4096 };
-    }
-
-    /* As nginx: the value as written is inherited, the default is not. */
-    kl_conf_merge_size_value(conf->busy_buffers_size_conf,
-                             prev->busy_buffers_size_conf, KL_CONF_UNSET_SIZE);
-
-    if (kl_http_upstream_check_buffers(cf, &conf->upstream,
-                                       conf->busy_buffers_size_conf, "proxy")
-        != KL_OK)
-    {
-        return KL_CONF_ERROR;
-    }
-
-    if (kl_http_upstream_merge_temp(cf, &conf->upstream, &prev->upstream,
-                                    "proxy", "proxy_temp")
+    if (kl_http_upstream_merge_conf(
+            cf, &conf->upstream, &prev->upstream, &conf->busy_buffers_size_conf,
+            prev->busy_buffers_size_conf, "proxy", "proxy_temp")
         != KL_OK)
     {
         return KL_CONF_ERROR;
@@ -898,10 +843,6 @@ kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
         return KL_CONF_ERROR;
     }
 
-    if (conf->upstream.next_upstream & KL_HTTP_UPSTREAM_FT_OFF) {
-        conf->upstream.next_upstream = KL_HTTP_UPSTREAM_FT_OFF;
-    }
-
     if (conf->hide == NULL) {
         conf->hide = prev->hide;
     }
@@ -913,22 +854,8 @@ kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_ptr_value(conf->method, prev->method, NULL);
 
     /* nginx's default hidden fields, plus proxy_hide_header's. */
-    conf->upstream.hide_headers =
-        kl_array_create(cf->pool, 12, sizeof(kl_str_t));
-    if (conf->upstream.hide_headers == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    for (i = 0; conf->hide && i < conf->hide->nelts; i++) {
-        s = kl_array_push(conf->upstream.hide_headers);
-        if (s == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        *s = ((kl_str_t *) conf->hide->elts)[i];
-    }
-
-    if (kl_http_upstream_hide_defaults(conf->upstream.hide_headers, conf->pass)
+    if (kl_http_upstream_hide_headers(cf, &conf->upstream, conf->hide, NULL,
+                                      conf->pass)
         != KL_OK)
     {
         return KL_CONF_ERROR;

@@ -49,6 +49,14 @@ static kl_int_t kl_http_upstream_copy_headers(kl_http_request_t  *r,
                                               kl_http_upstream_t *u);
 static kl_int_t kl_http_upstream_intercept(kl_http_request_t  *r,
                                            kl_http_upstream_t *u);
+static kl_int_t kl_http_upstream_check_buffers(kl_conf_t               *cf,
+                                               kl_http_upstream_conf_t *conf,
+                                               size_t busy, const char *prefix);
+static kl_int_t kl_http_upstream_merge_temp(kl_conf_t               *cf,
+                                            kl_http_upstream_conf_t *conf,
+                                            kl_http_upstream_conf_t *prev,
+                                            const char              *prefix,
+                                            const char              *dir);
 static kl_int_t kl_http_upstream_variable(kl_http_request_t        *r,
                                           kl_http_variable_value_t *v,
                                           uintptr_t                 data);
@@ -1007,10 +1015,35 @@ kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
 
 
 kl_int_t
-kl_http_upstream_hide_defaults(kl_array_t *hide, kl_array_t *pass)
+kl_http_upstream_hide_headers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
+                              kl_array_t *hide, kl_str_t *extra,
+                              kl_array_t *pass)
 {
     kl_str_t *s, *h, *ps;
     kl_uint_t i;
+
+    conf->hide_headers = kl_array_create(cf->pool, 12, sizeof(kl_str_t));
+    if (conf->hide_headers == NULL) {
+        return KL_ERROR;
+    }
+
+    for (i = 0; hide && i < hide->nelts; i++) {
+        h = kl_array_push(conf->hide_headers);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        *h = ((kl_str_t *) hide->elts)[i];
+    }
+
+    for (s = extra; s && s->len; s++) {
+        h = kl_array_push(conf->hide_headers);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        *h = *s;
+    }
 
     for (s = kl_http_upstream_hide_default; s->len; s++) {
         ps = pass ? pass->elts : NULL;
@@ -1026,7 +1059,7 @@ kl_http_upstream_hide_defaults(kl_array_t *hide, kl_array_t *pass)
             continue;
         }
 
-        h = kl_array_push(hide);
+        h = kl_array_push(conf->hide_headers);
         if (h == NULL) {
             return KL_ERROR;
         }
@@ -1202,7 +1235,69 @@ kl_http_upstream_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
 }
 
 
+void
+kl_http_upstream_conf_init(kl_http_upstream_conf_t *conf)
+{
+    conf->connect_timeout = KL_CONF_UNSET_MSEC;
+    conf->send_timeout = KL_CONF_UNSET_MSEC;
+    conf->read_timeout = KL_CONF_UNSET_MSEC;
+    conf->next_upstream_timeout = KL_CONF_UNSET_MSEC;
+    conf->buffer_size = KL_CONF_UNSET_SIZE;
+    conf->next_upstream = KL_CONF_UNSET_UINT;
+    conf->next_upstream_tries = KL_CONF_UNSET_UINT;
+    conf->pass_request_body = KL_CONF_UNSET;
+    conf->request_buffering = KL_CONF_UNSET;
+    conf->intercept_errors = KL_CONF_UNSET;
+    conf->buffering = KL_CONF_UNSET;
+    conf->temp_path = KL_CONF_UNSET_PTR;
+    conf->max_temp_file_size_conf = KL_CONF_UNSET_SIZE;
+    conf->temp_file_write_size_conf = KL_CONF_UNSET_SIZE;
+}
+
+
 kl_int_t
+kl_http_upstream_merge_conf(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
+                            kl_http_upstream_conf_t *prev, size_t *busy,
+                            size_t prev_busy, const char *prefix,
+                            const char *dir)
+{
+    kl_conf_merge_msec_value(conf->connect_timeout, prev->connect_timeout,
+                             60000);
+    kl_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
+    kl_conf_merge_msec_value(conf->read_timeout, prev->read_timeout, 60000);
+    kl_conf_merge_msec_value(conf->next_upstream_timeout,
+                             prev->next_upstream_timeout, 0);
+    kl_conf_merge_size_value(conf->buffer_size, prev->buffer_size, 4096);
+    kl_conf_merge_uint_value(conf->next_upstream, prev->next_upstream,
+                             KL_HTTP_UPSTREAM_FT_ERROR
+                                 | KL_HTTP_UPSTREAM_FT_TIMEOUT);
+    kl_conf_merge_uint_value(conf->next_upstream_tries,
+                             prev->next_upstream_tries, 0);
+    kl_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
+    kl_conf_merge_value(conf->request_buffering, prev->request_buffering, 1);
+    kl_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
+    kl_conf_merge_value(conf->buffering, prev->buffering, 1);
+
+    if (conf->next_upstream & KL_HTTP_UPSTREAM_FT_OFF) {
+        conf->next_upstream = KL_HTTP_UPSTREAM_FT_OFF;
+    }
+
+    if (conf->bufs.num == 0) {
+        /* nginx's default: 8 buffers of a memory page */
+        conf->bufs = prev->bufs.num ? prev->bufs : (kl_bufs_t){ 8, 4096 };
+    }
+
+    kl_conf_merge_size_value(*busy, prev_busy, KL_CONF_UNSET_SIZE);
+
+    if (kl_http_upstream_check_buffers(cf, conf, *busy, prefix) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    return kl_http_upstream_merge_temp(cf, conf, prev, prefix, dir);
+}
+
+
+static kl_int_t
 kl_http_upstream_check_buffers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
                                size_t busy, const char *prefix)
 {
@@ -1234,7 +1329,7 @@ kl_http_upstream_check_buffers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
 }
 
 
-kl_int_t
+static kl_int_t
 kl_http_upstream_merge_temp(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
                             kl_http_upstream_conf_t *prev, const char *prefix,
                             const char *dir)

@@ -249,33 +249,36 @@ u_char *kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf,
                                    size_t len);
 
 
-/* Add nginx's default hidden response fields (Date, Server...) to hide,
- * but those pass (kl_str_t, lowercase; may be NULL) names. */
-kl_int_t kl_http_upstream_hide_defaults(kl_array_t *hide, kl_array_t *pass);
+/*
+ * The hidden response fields: hide (X_hide_header's, may be NULL), then
+ * extra (the protocol's own, a kl_null_string-ended list, may be NULL),
+ * then nginx's defaults (Date, Server...) but those pass
+ * (X_pass_header's, may be NULL) names; into conf->hide_headers (new).
+ */
+kl_int_t kl_http_upstream_hide_headers(kl_conf_t               *cf,
+                                       kl_http_upstream_conf_t *conf,
+                                       kl_array_t *hide, kl_str_t *extra,
+                                       kl_array_t *pass);
 
 /* Register $upstream_addr, $upstream_status, $upstream_response_time. */
 kl_int_t kl_http_upstream_add_variables(kl_conf_t *cf);
 
-/*
- * After merging a protocol's buffers: busy_buffers_size is busy (as
- * written and inherited, or KL_CONF_UNSET_SIZE for 2 x the larger of
- * buffer_size and one buffer), checked with nginx's messages, which name
- * the directives "<prefix>_busy_buffers_size" etc. KL_OK or KL_ERROR.
- */
-kl_int_t kl_http_upstream_check_buffers(kl_conf_t               *cf,
-                                        kl_http_upstream_conf_t *conf,
-                                        size_t busy, const char *prefix);
+/* A protocol's create_loc_conf: every shared setting unset. */
+void kl_http_upstream_conf_init(kl_http_upstream_conf_t *conf);
 
 /*
- * After check_buffers: merge the temp file settings of a protocol's conf
- * with prev's: max_temp_file_size and temp_file_write_size (as written,
- * or 1024m, and 2 x the larger of buffer_size and one buffer), checked
- * with nginx's messages naming "<prefix>_max_temp_file_size" etc., and
- * temp_path (default: dir in the prefix, levels 1 2). KL_OK or KL_ERROR.
+ * A protocol's merge_loc_conf: the shared settings merged with prev's
+ * and nginx's defaults. *busy is X_busy_buffers_size as written (kept in
+ * the protocol's conf: the value as written is inherited, the default,
+ * 2 x the larger of buffer_size and one buffer, is not). The buffers,
+ * max_temp_file_size and temp_file_write_size are checked with nginx's
+ * messages naming "<prefix>_busy_buffers_size" etc.; temp_path defaults
+ * to dir in the prefix, levels 1 2. KL_OK or KL_ERROR (logged).
  */
-kl_int_t kl_http_upstream_merge_temp(kl_conf_t               *cf,
+kl_int_t kl_http_upstream_merge_conf(kl_conf_t               *cf,
                                      kl_http_upstream_conf_t *conf,
                                      kl_http_upstream_conf_t *prev,
+                                     size_t *busy, size_t prev_busy,
                                      const char *prefix, const char *dir);
 
 #endif /* KL_HTTP_UPSTREAM_H */
