@@ -484,24 +484,10 @@ again:
             return KL_HTTP_UPSTREAM_INVALID_HEADER;
         }
 
-        h = kl_list_push(&u->headers_in.headers);
+        h = kl_http_upstream_push_header(r, u, &ctx->parse);
         if (h == NULL) {
             return KL_ERROR;
         }
-
-        h->hash = 1;
-        h->next = NULL;
-        h->key.data = ctx->parse.header_name_start;
-        h->key.len = ctx->parse.header_name_end - ctx->parse.header_name_start;
-        h->value.data = ctx->parse.header_start;
-        h->value.len = ctx->parse.header_end - ctx->parse.header_start;
-
-        h->lowcase_key = kl_pnalloc(r->pool, h->key.len);
-        if (h->lowcase_key == NULL) {
-            return KL_ERROR;
-        }
-
-        kl_strlow(h->lowcase_key, h->key.data, h->key.len);
 
         name = &h->key;
         value = &h->value;

@@ -1014,6 +1014,35 @@ kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
 }
 
 
+kl_table_elt_t *
+kl_http_upstream_push_header(kl_http_request_t *r, kl_http_upstream_t *u,
+                             kl_http_parse_t *p)
+{
+    kl_table_elt_t *h;
+
+    h = kl_list_push(&u->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+    h->next = NULL;
+    h->key.data = p->header_name_start;
+    h->key.len = p->header_name_end - p->header_name_start;
+    h->value.data = p->header_start;
+    h->value.len = p->header_end - p->header_start;
+
+    h->lowcase_key = kl_pnalloc(r->pool, h->key.len);
+    if (h->lowcase_key == NULL) {
+        return NULL;
+    }
+
+    kl_strlow(h->lowcase_key, h->key.data, h->key.len);
+
+    return h;
+}
+
+
 kl_int_t
 kl_http_upstream_hide_headers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
                               kl_array_t *hide, kl_str_t *extra,

@@ -260,6 +260,14 @@ kl_int_t kl_http_upstream_hide_headers(kl_conf_t               *cf,
                                        kl_array_t *hide, kl_str_t *extra,
                                        kl_array_t *pass);
 
+/*
+ * The response field the parser p just read, pushed onto
+ * u->headers_in.headers with its lowercase key; NULL: no memory.
+ */
+kl_table_elt_t *kl_http_upstream_push_header(kl_http_request_t  *r,
+                                             kl_http_upstream_t *u,
+                                             kl_http_parse_t    *p);
+
 /* Register $upstream_addr, $upstream_status, $upstream_response_time. */
 kl_int_t kl_http_upstream_add_variables(kl_conf_t *cf);
 
