@@ -55,16 +55,15 @@ static u_char  *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
 void
 kl_http_init_connection(kl_connection_t *c)
 {
-    kl_uint_t                i;
-    socklen_t                len;
-    kl_sockaddr_t            sa;
-    kl_event_t              *rev;
-    kl_http_port_t          *port;
-    kl_http_in_addr_t       *addr;
-    kl_http_idle_t          *idle;
-    kl_http_log_ctx_t       *ctx;
-    kl_http_connection_t    *hc;
-    kl_http_core_srv_conf_t *cscf;
+    kl_uint_t             i;
+    socklen_t             len;
+    kl_sockaddr_t         sa;
+    kl_event_t           *rev;
+    kl_http_port_t       *port;
+    kl_http_in_addr_t    *addr;
+    kl_http_idle_t       *idle;
+    kl_http_log_ctx_t    *ctx;
+    kl_http_connection_t *hc;
 
     idle = kl_calloc(sizeof(kl_http_idle_t), c->log);
     if (idle == NULL) {
@@ -120,17 +119,13 @@ kl_http_init_connection(kl_connection_t *c)
     rev->handler = kl_http_wait_request_handler;
     c->write->handler = kl_http_empty_handler;
 
-    if (c->listening->deferred_accept) {
-        /* The kernel only hands over connections with data waiting. */
-        rev->ready = 1;
-        kl_http_wait_request_handler(rev);
-        return;
-    }
-
-    cscf = hc->conf_ctx->srv_conf[kl_http_core_module.ctx_index];
-
-    kl_event_add_timer(rev, cscf->client_header_timeout);
-    kl_reusable_connection(c, 1);
+    /*
+     * The request usually came with the handshake's last packet (and
+     * always does with deferred accept): reading now saves a trip
+     * through epoll; if nothing is there yet, recv says so at once.
+     */
+    rev->ready = 1;
+    kl_http_wait_request_handler(rev);
 }
 
 
