@@ -505,14 +505,12 @@ kl_http_fastcgi_buffers(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
-/* fastcgi_hide_header, fastcgi_pass_header: a lowercase name to a list. */
+/* fastcgi_hide_header, fastcgi_pass_header (not Server, Date: below). */
 static char *
 kl_http_fastcgi_header_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_str_t    *value, *s;
-    kl_array_t **a;
+    kl_str_t *value;
 
-    a = (kl_array_t **) ((char *) conf + cmd->offset);
     value = cf->args->elts;
 
     if (cmd->offset == offsetof(kl_http_fastcgi_loc_conf_t, pass)
@@ -527,27 +525,7 @@ kl_http_fastcgi_header_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_ERROR;
     }
 
-    if (*a == NULL) {
-        *a = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
-        if (*a == NULL) {
-            return KL_CONF_ERROR;
-        }
-    }
-
-    s = kl_array_push(*a);
-    if (s == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    s->len = value[1].len;
-    s->data = kl_pnalloc(cf->pool, s->len);
-    if (s->data == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    kl_strlow(s->data, value[1].data, s->len);
-
-    return KL_CONF_OK;
+    return kl_http_upstream_header_name_slot(cf, cmd, conf);
 }
 
 

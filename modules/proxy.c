@@ -22,10 +22,6 @@ static kl_int_t kl_http_proxy_eval(kl_http_request_t        *r,
 static char *kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_proxy_http_version(kl_conf_t *cf, kl_command_t *cmd,
                                         void *conf);
-static char *kl_http_proxy_hide_header(kl_conf_t *cf, kl_command_t *cmd,
-                                       void *conf);
-static char *kl_http_proxy_pass_header(kl_conf_t *cf, kl_command_t *cmd,
-                                       void *conf);
 static char *kl_http_proxy_redirect(kl_conf_t *cf, kl_command_t *cmd,
                                     void *conf);
 static kl_int_t
@@ -216,9 +212,9 @@ static kl_command_t  kl_http_proxy_commands[] = {
 
     { kl_string("proxy_pass_header"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
-      kl_http_proxy_pass_header,
+      kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(kl_http_proxy_loc_conf_t, pass),
       NULL },
 
     { kl_string("proxy_method"),
@@ -230,9 +226,9 @@ static kl_command_t  kl_http_proxy_commands[] = {
 
     { kl_string("proxy_hide_header"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
-      kl_http_proxy_hide_header,
+      kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(kl_http_proxy_loc_conf_t, hide),
       NULL },
 
     kl_null_command
@@ -602,80 +598,6 @@ kl_http_proxy_set_header(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     h->value = kl_http_compile_value(cf, &value[2]);
 
     return h->value ? KL_CONF_OK : KL_CONF_ERROR;
-}
-
-
-/*
- * The engine writes its own Server and Date fields, so passing the
- * peer's would send two: refused until the header filter can skip its own.
- */
-static char *
-kl_http_proxy_pass_header(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_http_proxy_loc_conf_t *plcf = conf;
-
-    kl_str_t *value, *s;
-
-    (void) cmd;
-
-    value = cf->args->elts;
-
-    if (plcf->pass == NULL) {
-        plcf->pass = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
-        if (plcf->pass == NULL) {
-            return KL_CONF_ERROR;
-        }
-    }
-
-    s = kl_array_push(plcf->pass);
-    if (s == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    s->len = value[1].len;
-    s->data = kl_pnalloc(cf->pool, s->len);
-    if (s->data == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    kl_strlow(s->data, value[1].data, s->len);
-
-    return KL_CONF_OK;
-}
-
-
-static char *
-kl_http_proxy_hide_header(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_http_proxy_loc_conf_t *plcf = conf;
-
-    kl_str_t *value, *s;
-
-    (void) cmd;
-
-    if (plcf->hide == NULL) {
-        plcf->hide = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
-        if (plcf->hide == NULL) {
-            return KL_CONF_ERROR;
-        }
-    }
-
-    value = cf->args->elts;
-
-    s = kl_array_push(plcf->hide);
-    if (s == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    s->len = value[1].len;
-    s->data = kl_pnalloc(cf->pool, s->len);
-    if (s->data == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    kl_strlow(s->data, value[1].data, s->len);
-
-    return KL_CONF_OK;
 }
 
 

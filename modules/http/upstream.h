@@ -271,6 +271,11 @@ kl_table_elt_t *kl_http_upstream_push_header(kl_http_request_t  *r,
 /* Register $upstream_addr, $upstream_status, $upstream_response_time. */
 kl_int_t kl_http_upstream_add_variables(kl_conf_t *cf);
 
+/* X_hide_header, X_pass_header: the name, lowercase, onto the kl_array_t *
+ * (of kl_str_t, made on first use) at cmd->offset. */
+char *kl_http_upstream_header_name_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                        void *conf);
+
 /* A protocol's create_loc_conf: every shared setting unset. */
 void kl_http_upstream_conf_init(kl_http_upstream_conf_t *conf);
 
