@@ -155,6 +155,30 @@ kl_pool_release(kl_pool_stash_t *stash, kl_pool_t *pool)
 }
 
 
+/*
+ * At exit, so that what stays allocated is what was set up once: how many
+ * pools the stash holds depends on how many requests overlapped last.
+ * Their cleanups ran and their large blocks went at release.
+ */
+void
+kl_pool_stash_free(kl_pool_stash_t *stash)
+{
+    kl_pool_t *p;
+
+    while (stash->n) {
+        p = stash->pools[--stash->n];
+        kl_pool_unpoison(p, (size_t) (p->d.end - (u_char *) p));
+
+        if (p->d.next) {
+            kl_pool_unpoison(p->d.next, (size_t) (p->d.end - (u_char *) p));
+            kl_free(p->d.next);
+        }
+
+        kl_free(p);
+    }
+}
+
+
 void
 kl_pool_free(kl_pool_t *pool)
 {

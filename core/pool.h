@@ -74,6 +74,7 @@ typedef struct {
 kl_pool_t *kl_pool_create_reused(kl_pool_stash_t *stash, size_t size,
                                  kl_log_t *log);
 void       kl_pool_release(kl_pool_stash_t *stash, kl_pool_t *pool);
+void       kl_pool_stash_free(kl_pool_stash_t *stash);
 
 /* Free large allocations and rewind every block, keeping the memory. */
 void kl_pool_reset(kl_pool_t *pool);

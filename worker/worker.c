@@ -240,6 +240,8 @@ kl_worker_exit(kl_cycle_t *cycle)
 
     kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exit");
 
+    kl_pool_stash_free(&kl_loop.pool_stash);
+
     exit(0);
 }
 

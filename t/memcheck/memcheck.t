@@ -348,7 +348,8 @@ my $many = memcheck(4 * $ROUNDS);
 
 # Whatever stays allocated at exit is set up once, not per request: the
 # cycle's pools, PCRE2's match data, and the open_file_cache entries
-# (max=8 here). valgrind counts a cached entry as possibly lost when the
+# (max=8 here). The event loop's stash of request pools, whose size depends
+# on how many requests overlapped last, is freed at exit. valgrind counts a cached entry as possibly lost when the
 # cache holds it only by its rbtree and queue links (pointers inside the
 # block) and as still reachable when some pointer to its start happens to
 # remain: which one depends on the layout, so the two kinds are compared
