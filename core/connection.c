@@ -513,8 +513,11 @@ kl_send_file_buf(kl_connection_t *c, kl_buf_t *b, size_t size)
 
 
 /*
- * more: a file follows under tcp_nopush; MSG_MORE holds these bytes for
- * its first segment, as TCP_CORK would, without two setsockopt calls.
+ * more: a file follows under tcp_nopush, or the connection closes right
+ * after these bytes (c->fin_follows). MSG_MORE holds them for the next
+ * segment, as TCP_CORK would without two setsockopt calls: the file's
+ * first, or the FIN, which close() or shutdown() then sends with them
+ * (one segment instead of two, and one ACK less from the client).
  */
 static ssize_t
 kl_send_iovs(kl_connection_t *c, struct iovec *iov, int niov, int more)
@@ -593,8 +596,9 @@ kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 
         if (niov) {
             n = kl_send_iovs(c, iovs, niov,
-                             cl && cl->buf->in_file && send + want < limit
-                                 && c->tcp_nopush == KL_TCP_NOPUSH_SET);
+                             cl ? cl->buf->in_file && send + want < limit
+                                      && c->tcp_nopush == KL_TCP_NOPUSH_SET
+                                : c->fin_follows && send + want < limit);
 
         } else if (cl && cl->buf->in_file && send < limit) {
             want = cl->buf->file_last - cl->buf->file_pos;

@@ -71,7 +71,8 @@ struct kl_connection_s {
     unsigned tcp_nodelay:1;
     unsigned tcp_nopush:2;
     unsigned need_last_buf:1;
-    unsigned sendfile:1; /* else files are read+written */
+    unsigned fin_follows:1; /* closes after this output: hold its tail */
+    unsigned sendfile:1;    /* else files are read+written */
 };
 
 #define KL_TCP_NOPUSH_UNSET    0

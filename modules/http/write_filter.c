@@ -110,6 +110,16 @@ kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
         c->tcp_nopush = KL_TCP_NOPUSH_SET;
     }
 
+    /*
+     * The last of a response the connection closes after, with nothing
+     * else holding the request (a body being read, a redirect): its tail
+     * waits for the FIN, which close or lingering close sends at once.
+     * nginx gets the same from TCP_CORK, and only for files.
+     */
+    if (last && !r->keepalive && r == r->main && r->count == 1) {
+        c->fin_follows = 1;
+    }
+
     limit = (off_t) clcf->sendfile_max_chunk;
 
     chain = kl_connection_send_chain(c, r->out, limit);
