@@ -694,16 +694,25 @@ kl_event_accept(kl_event_t *ev)
         c->write->log = log;
         c->write->ready = 1;
 
-        if (kl_loop.actions->add_conn(c) != KL_OK) {
-            kl_close_connection(c);
-            return;
-        }
-
         log->connection = c->number;
         log->data = NULL;
         log->handler = NULL;
 
         ls->handler(c);
+
+        /*
+         * Into the epoll set only now, if still open: the handler read
+         * at once, and a request that came with the handshake may have
+         * been answered and closed with no epoll_ctl at all. What became
+         * ready meanwhile is reported as soon as the socket is added.
+         */
+        if (c->fd != -1 && !c->read->active
+            && kl_loop.actions->add_conn(c) != KL_OK)
+        {
+            c->close = 1;
+            c->error = 1;
+            c->read->handler(c->read);
+        }
 
         /*
          * Over 7/8 full on a shared EPOLLEXCLUSIVE listener, with other
