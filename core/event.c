@@ -707,8 +707,7 @@ kl_event_accept(kl_event_t *ev)
          * ready meanwhile is reported as soon as the socket is added.
          */
         if (c->fd != -1 && !c->read->active
-            && kl_loop.actions->add_conn(c) != KL_OK)
-        {
+            && kl_loop.actions->add_conn(c) != KL_OK) {
             c->close = 1;
             c->error = 1;
             c->read->handler(c->read);
