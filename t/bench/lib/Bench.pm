@@ -11,6 +11,8 @@
 # nginx is skipped when it is not there), BENCH_SECONDS (one wrk run, 2),
 # BENCH_ROUNDS (pairs, 3), BENCH_WORKERS (worker counts, "1,2"),
 # BENCH_ONLY (scenario names, comma separated; empty: all),
+# BENCH_PIN=1 (with worker_processes 1, the server on CPU 0 and wrk on
+# CPU 1, each alone on its core; the rows say pin=1),
 # BENCH_LEAVE=1 (keep the temp directory), BENCH_DEBUG=1 (tool output).
 # Perl core modules only.
 
@@ -38,6 +40,8 @@ our $SECS = $ENV{BENCH_SECONDS} // 2;
 our $ROUNDS = $ENV{BENCH_ROUNDS} // 3;
 our @WORKERS = split /,/, ($ENV{BENCH_WORKERS} // '1,2');
 our $HAVE_NGINX = -x $NGINX;
+our $PIN = $ENV{BENCH_PIN};
+our $PINNED = 0;    # this compare() row runs pinned
 our $TMP = tempdir('kiln-bench-XXXXXXXX', TMPDIR => 1,
     CLEANUP => !$ENV{BENCH_LEAVE});
 
@@ -419,8 +423,9 @@ sub wrk {
     my %unit = ('' => 1, K => 1024, M => 1024**2, G => 1024**3, T => 1024**4);
 
     $r{conns} = $o{conns} // 50;
-    $cmd = sprintf "wrk -t%d -c%d -d%ss --timeout 10s %s "
-        . "'http://127.0.0.1:%d%s' 2>&1", $o{threads} // 2, $r{conns},
+    $cmd = sprintf "%swrk -t%d -c%d -d%ss --timeout 10s %s "
+        . "'http://127.0.0.1:%d%s' 2>&1", $PINNED ? 'taskset -c 1 ' : '',
+        $o{threads} // 2, $r{conns},
         $o{secs} // $SECS,
         join(' ', map { "-H '$_'" } @{$o{headers} // []}), $port, $path;
 
@@ -546,11 +551,13 @@ sub compare {
             workers => $w) } @names;
         my %runs;    # figure => server => [values]
 
+        local $PINNED = $PIN && $w == 1;
+
         for my $round (1 .. $ROUNDS) {
             for my $name (@names) {
                 my $s = $srv{$name};
 
-                start($s);
+                start($s, $PINNED ? ('taskset', '-c', '0') : ());
                 $o{check}->($s) if $o{check};
                 my $got = $o{measure}->($s);
                 stop($s);
@@ -574,11 +581,11 @@ sub compare {
 
             my $label = $fig eq 'value' ? $o{name} : "$o{name}.$fig";
 
-            row($label, $w, $unit, fmt($mk), fmt($mn),
+            row($label, $PINNED ? "$w pin" : $w, $unit, fmt($mk), fmt($mn),
                 defined $ratio ? sprintf('%.2f', $ratio) : '-', $better);
-            printf "RESULT scenario=%s workers=%d unit=%s kiln=%s nginx=%s "
-                . "ratio=%s better=%s kiln_runs=%s nginx_runs=%s\n", $label,
-                $w, $unit, fmt($mk), fmt($mn),
+            printf "RESULT scenario=%s workers=%d%s unit=%s kiln=%s "
+                . "nginx=%s ratio=%s better=%s kiln_runs=%s nginx_runs=%s\n",
+                $label, $w, $PINNED ? ' pin=1' : '', $unit, fmt($mk), fmt($mn),
                 defined $ratio ? sprintf('%.3f', $ratio) : '-', $better,
                 join(',', map { fmt($_) } @$k),
                 $n ? join(',', map { fmt($_) } @$n) : '-';

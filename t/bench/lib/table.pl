@@ -29,7 +29,9 @@ while (<STDIN>) {
     # Those that run for each of BENCH_WORKERS: pick this row's count.
     $cmd .= " BENCH_WORKERS=$r{workers}"
         if $only =~ /^(?:ka|close|file|notfound|gzip|proxy|idle10k)/;
+    $cmd .= ' BENCH_PIN=1' if $r{pin};
     printf "| %s | %s | %s | %s | %s | %s | %s | `%s` |\n", $r{scenario},
-        $r{workers}, $r{unit}, $r{kiln}, $r{nginx}, $r{ratio},
+        $r{workers} . ($r{pin} ? ' (pinned)' : ''), $r{unit}, $r{kiln},
+        $r{nginx}, $r{ratio},
         $target{$r{scenario}} // '', $cmd;
 }
