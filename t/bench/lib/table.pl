@@ -30,6 +30,12 @@ while (<STDIN>) {
     $cmd .= " BENCH_WORKERS=$r{workers}"
         if $only =~ /^(?:ka|close|file|notfound|gzip|proxy|idle10k)/;
     $cmd .= ' BENCH_PIN=1' if $r{pin};
+
+    # Rounds other than the default 3 (the counts always run twice).
+    my @runs = split /,/, $r{kiln_runs} // '';
+    my $rounds = @runs;
+    $cmd .= " BENCH_ROUNDS=$rounds"
+        if $rounds != 3 && $only !~ /^(?:syscalls|instructions)/;
     printf "| %s | %s | %s | %s | %s | %s | %s | `%s` |\n", $r{scenario},
         $r{workers} . ($r{pin} ? ' (pinned)' : ''), $r{unit}, $r{kiln},
         $r{nginx}, $r{ratio},
