@@ -547,6 +547,37 @@ kl_send_iovs(kl_connection_t *c, struct iovec *iov, int niov, int more)
 }
 
 
+/* Nothing but empty or special buffers from cl on. */
+static kl_uint_t
+kl_connection_chain_ends(kl_chain_t *cl)
+{
+    for (/* void */; cl; cl = cl->next) {
+        if (!kl_buf_special(cl->buf) && kl_buf_size(cl->buf)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The file's last bytes before a close, under tcp_nopush: cork, as nginx
+ * does, so that the FIN close() adds rides in their last segment (close
+ * uncorks). One setsockopt per such connection; a failure only costs
+ * that segment.
+ */
+static void
+kl_connection_cork(kl_connection_t *c)
+{
+    c->corked = 1;
+
+    if (kl_socket_tcp_nopush(c->fd, 1) == -1) {
+        kl_log_error(KL_LOG_INFO, c->log, errno, "setsockopt(TCP_CORK) failed");
+    }
+}
+
+
 kl_chain_t *
 kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 {
@@ -618,6 +649,14 @@ kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 
             if (!c->sendfile && want > 32768) {
                 want = 32768;
+            }
+
+            if (c->fin_follows && !c->corked
+                && c->tcp_nopush == KL_TCP_NOPUSH_SET
+                && cl->buf->file_pos + want == cl->buf->file_last
+                && kl_connection_chain_ends(cl->next))
+            {
+                kl_connection_cork(c);
             }
 
             n = kl_send_file_buf(c, cl->buf, (size_t) want);

@@ -72,6 +72,7 @@ struct kl_connection_s {
     unsigned tcp_nopush:2;
     unsigned need_last_buf:1;
     unsigned fin_follows:1; /* closes after this output: hold its tail */
+    unsigned corked:1;      /* TCP_CORK on, until close */
     unsigned sendfile:1;    /* else files are read+written */
 };
 

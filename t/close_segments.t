@@ -1,17 +1,19 @@
 # close_segments.t: the last response on a connection kiln closes after
 # (HTTP/1.0, "Connection: close", keepalive_timeout 0, an error page, a
-# lingering close after a body too large to read) leaves in the same TCP
-# segment as the FIN: the client receives no segment more than on a
-# kept-alive connection, which has no FIN at all; kept-alive responses
-# are not held back (a second request on the connection is answered).
+# file by sendfile under tcp_nopush, a lingering close after a body too
+# large to read) leaves in the same TCP segment as the FIN: the client
+# receives no segment more than on a kept-alive connection, which has no
+# FIN at all; kept-alive responses are not held back (a second request
+# on the connection is answered).
 # The client counts the segments it received without data from TCP_INFO
 # (tcpi_segs_in - tcpi_data_segs_in, Linux 4.6 and later): the SYN-ACK
 # and the ACK of the request on every connection, and the FIN when it
 # comes alone.
 #
-# nginx 1.22 sends the FIN alone in all five cases here (tests 4, 7, 10,
-# 12 and 16 fail against it); only a file sent under sendfile and
-# tcp_nopush (TCP_CORK) has it ride the last segment.
+# nginx 1.22 sends the FIN alone after the responses from memory (tests
+# 4, 7, 10, 12 and 18 fail against it); only a file sent under sendfile
+# and tcp_nopush (TCP_CORK), as on port 8082, has it ride the last
+# segment.
 
 use strict;
 use warnings;
@@ -51,6 +53,17 @@ http {
     }
 
     server {
+        listen       127.0.0.1:%%PORT_8082%%;
+        server_name  localhost;
+        sendfile     on;
+        tcp_nopush   on;
+
+        location / {
+            root %%TESTDIR%%/html;
+        }
+    }
+
+    server {
         listen             127.0.0.1:%%PORT_8081%%;
         server_name        localhost;
         keepalive_timeout  0;
@@ -65,7 +78,14 @@ EOF
 my $body = join('', map { sprintf("%07d\n", $_) } 0 .. 127);    # 1 KiB
 $t->write_file('html/1k.txt', $body);
 
-$t->plan(16);
+# Past what the open-file cache keeps in memory (8 KiB), so sent with
+# sendfile, and less than loopback's MSS (about 64 KiB), so one segment:
+# a longer file's tail waits behind unacknowledged data (Nagle) and
+# takes the FIN with it anyway.
+my $big = join('', map { sprintf("%07d\n", $_) } 0 .. 2559);    # 20 KiB
+$t->write_file('html/20k.txt', $big);
+
+$t->plan(18);
 $t->run;
 
 # Segments without data the client received on S so far.
@@ -128,6 +148,12 @@ is($n, $alive, 'keepalive_timeout 0: the FIN came with the response');
     . "Connection: close\r\n\r\n", 8080);
 like($r, qr/^HTTP\/1\.1 404 .*<\/html>\r?\n\z/s, '404: the whole page');
 is($n, $alive, '404: the FIN came with the page');
+
+# A file by sendfile under tcp_nopush: corked for its last bytes, as
+# nginx does, so close() sends them with the FIN.
+($r, $n) = closed("GET /20k.txt HTTP/1.0\r\nHost: localhost\r\n\r\n", 8082);
+is((parse_response($r) // {})->{body}, $big, 'sendfile: body intact');
+is($n, $alive, 'sendfile, tcp_nopush: the FIN came with the last bytes');
 
 # 413 to a POST whose body is never read: lingering close shuts down the
 # sending side at once, and the response goes out with that FIN.
