@@ -21,11 +21,8 @@ use warnings;
 use FindBin qw($Bin);
 use lib "$Bin/lib";
 
-use Socket qw(IPPROTO_TCP);
 use Test::More;
 use Test::Kiln;
-
-use constant TCP_INFO => 11;
 
 my $t = Test::Kiln->new->has('static');
 
@@ -90,15 +87,8 @@ $t->run;
 
 # Segments without data the client received on S so far.
 sub bare_segments {
-    my ($s) = @_;
-    my $info = getsockopt($s, IPPROTO_TCP, TCP_INFO);
-
-    # tcpi_segs_in: the u32 at byte 140; tcpi_data_segs_in at 152.
-    die "close_segments.t: TCP_INFO too short for tcpi_data_segs_in\n"
-        unless defined $info && length $info >= 156;
-
-    return unpack('L', substr($info, 140, 4))
-        - unpack('L', substr($info, 152, 4));
+    my ($all, $data) = tcp_segments_in($_[0]);
+    return $all - $data;
 }
 
 # closed(REQUEST, PORT): the response read to the server's close, and the

@@ -11,11 +11,8 @@ use warnings;
 use FindBin qw($Bin);
 use lib "$Bin/lib";
 
-use Socket qw(IPPROTO_TCP);
 use Test::More;
 use Test::Kiln;
-
-use constant TCP_INFO => 11;
 
 my $t = Test::Kiln->new->has('static');
 
@@ -65,19 +62,15 @@ $t->run;
 # new connection, and the data segments the client received for it.
 sub segments {
     my ($label) = @_;
-    my ($s, $r, $info);
+    my ($s, $r, @segs);
 
     $s = http("GET /10k.txt HTTP/1.0\r\nHost: localhost\r\n\r\n",
         port => $label, start => 1) or return ('', -1);
     $r = http_read($s);
-    $info = getsockopt($s, IPPROTO_TCP, TCP_INFO);
+    @segs = tcp_segments_in($s);
     close $s;
 
-    # tcpi_data_segs_in: the u32 at byte 152 of struct tcp_info.
-    die "tcp_nopush.t: TCP_INFO too short for tcpi_data_segs_in\n"
-        unless defined $info && length $info >= 156;
-
-    return ($r, unpack('L', substr($info, 152, 4)));
+    return ($r, $segs[1]);
 }
 
 my ($r, $segs) = segments('8080');

@@ -24,13 +24,15 @@ use File::Spec;
 use File::Temp ();
 use IO::Select;
 use IO::Socket::INET;
+use Socket ();
 use POSIX qw(WNOHANG);
 use Scalar::Util qw(weaken);
 use Test::More ();
 use Time::HiRes qw(time);
 
 our @EXPORT = qw(port http http_get http_head http_connect http_read
-    read_response parse_response dechunk wait_for wait_closed http_date);
+    read_response parse_response dechunk wait_for wait_closed http_date
+    tcp_segments_in);
 
 our $VERSION = '0.1';
 
@@ -144,6 +146,22 @@ sub http_date {
 
     return sprintf('%s, %02d %s %04d %02d:%02d:%02d GMT', $day[$d[6]],
         $d[3], $mon[$d[4]], $d[5] + 1900, $d[2], $d[1], $d[0]);
+}
+
+
+# tcp_segments_in(SOCK): the TCP segments SOCK has received so far, all
+# and those with data: (tcpi_segs_in, tcpi_data_segs_in) of TCP_INFO,
+# the u32s at bytes 140 and 152 of struct tcp_info (Linux 4.6 and later).
+
+sub tcp_segments_in {
+    my ($s) = @_;
+    my $info = getsockopt($s, Socket::IPPROTO_TCP(), 11);    # TCP_INFO
+
+    die "Test::Kiln: TCP_INFO too short for tcpi_data_segs_in\n"
+        unless defined $info && length $info >= 156;
+
+    return (unpack('L', substr($info, 140, 4)),
+        unpack('L', substr($info, 152, 4)));
 }
 
 
