@@ -83,6 +83,18 @@ sub workers {
     return $t->master_pid ? $t->children($t->master_pid) : ();
 }
 
+# up_workers(N): the workers' pids once N are up (at most 5 s): $t->run
+# returns when the port answers, which a worker may not have yet, and an
+# empty list would make gone() trivially true (seen under a loaded
+# sanitizer run).
+sub up_workers {
+    my ($n) = @_;
+    my @pids;
+
+    wait_for(sub { (@pids = workers()) >= $n }, 5);
+    return @pids;
+}
+
 sub gone {
     my (@pids) = @_;
 
@@ -148,7 +160,7 @@ conf();
 $t->run;
 
 my $master = $t->master_pid;
-my @w = workers();
+my @w = up_workers(1);
 
 my $ka = http("GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
     start => 1);
@@ -182,7 +194,7 @@ like($t->read_file('error.log'), qr/gracefully shutting down/,
 for my $sig (qw(TERM INT)) {
     $t->run;
     $master = $t->master_pid;
-    @w = workers();
+    @w = up_workers(1);
     $dl = download();
 
     my $t0 = time();
@@ -202,10 +214,7 @@ for my $sig (qw(TERM INT)) {
 
 conf(main => "worker_shutdown_timeout 1s;\n");
 $t->run;
-
-# The workers must be up before they are listed, or gone() is trivially
-# true (seen under a loaded sanitizer run).
-wait_for(sub { (@w = workers()) >= 1 }, 5);
+@w = up_workers(1);
 $dl = download();
 
 my $t0 = time();
@@ -263,7 +272,7 @@ $t->stop;
 
 conf(daemon => 'off', workers => 1);
 $t->run;
-@w = workers();
+@w = up_workers(1);
 $t->signal('WINCH');
 ok(!wait_for(sub { gone(@w) }, 0.5), 'WINCH with daemon off: ignored');
 is(body(), "one\n", 'WINCH with daemon off: still serves');
