@@ -304,3 +304,81 @@ Test(pool, allocation_failure_is_logged_and_returned)
     close(fd);
     unlink(path);
 }
+
+
+/*
+ * The stash: a released pool comes back rewound for the same size only,
+ * its cleanups run and its large blocks go at release (once: freeing the
+ * stash runs and frees neither again), at most KL_POOL_STASH wait, and
+ * kl_pool_stash_free empties it. That it frees the blocks is seen from
+ * outside: t/memcheck/memcheck.t finds the same memory held at exit
+ * whatever the stash held.
+ */
+Test(pool, stash_reuses_and_frees)
+{
+    int                i, one;
+    u_char            *p;
+    kl_pool_t         *a, *b, *pools[KL_POOL_STASH + 1];
+    kl_pool_stash_t    stash;
+    kl_pool_cleanup_t *c;
+
+    kl_memzero(&stash, sizeof(stash));
+    norder = 0;
+    one = 1;
+
+    a = kl_pool_create_reused(&stash, 1024, NULL);
+    cr_assert_not_null(a);
+
+    /* Spill into a second block, and leave a large block and a cleanup. */
+    for (i = 0; i < 8; i++) {
+        cr_assert_not_null(kl_palloc(a, 200));
+    }
+    cr_assert_not_null(a->d.next);
+    cr_assert_not_null(kl_palloc(a, 8192));
+
+    c = kl_pool_cleanup_add(a, 0);
+    cr_assert_not_null(c);
+    c->handler = record_cleanup;
+    c->data = &one;
+
+    kl_pool_release(&stash, a);
+    cr_assert_eq(stash.n, 1);
+    cr_assert_eq(norder, 1, "the cleanup ran at release");
+
+    /* Another size is not served from the stash. */
+    b = kl_pool_create_reused(&stash, 2048, NULL);
+    cr_assert_neq(b, a);
+    cr_assert_eq(stash.n, 1);
+    kl_pool_free(b);
+
+    /* The same size is, rewound: nothing of the last use is left. */
+    b = kl_pool_create_reused(&stash, 1024, NULL);
+    cr_assert_eq(b, a);
+    cr_assert_eq(stash.n, 0);
+    cr_assert_null(b->large);
+    cr_assert_null(b->cleanup);
+    p = kl_palloc(b, 16);
+    cr_assert_eq(p, (u_char *) b + sizeof(kl_pool_t));
+
+    cr_assert_not_null(kl_palloc(b, 8192));
+    c = kl_pool_cleanup_add(b, 0);
+    cr_assert_not_null(c);
+    c->handler = record_cleanup;
+    c->data = &one;
+
+    /* One more than the stash holds: the last is freed, not kept. */
+    pools[0] = b;
+    for (i = 1; i <= KL_POOL_STASH; i++) {
+        pools[i] = kl_pool_create_reused(&stash, 1024, NULL);
+        cr_assert_not_null(pools[i]);
+    }
+    for (i = 0; i <= KL_POOL_STASH; i++) {
+        kl_pool_release(&stash, pools[i]);
+    }
+    cr_assert_eq(stash.n, KL_POOL_STASH);
+    cr_assert_eq(norder, 2);
+
+    kl_pool_stash_free(&stash);
+    cr_assert_eq(stash.n, 0);
+    cr_assert_eq(norder, 2, "stashed pools' cleanups do not run again");
+}
