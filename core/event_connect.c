@@ -12,6 +12,47 @@
 #include "upstream_peer.h"
 
 
+/* SO_KEEPALIVE, IP_TRANSPARENT and bind() as the peer asks; logged. */
+static kl_int_t
+kl_event_connect_options(kl_peer_connection_t *pc, kl_fd_t s)
+{
+    int on, rc;
+
+    on = 1;
+
+    if (pc->so_keepalive
+        && setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int)) == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, pc->log, errno,
+                     "setsockopt(SO_KEEPALIVE) failed, ignored");
+    }
+
+    if (pc->local == NULL) {
+        return KL_OK;
+    }
+
+    if (pc->transparent) {
+        rc = (pc->local->sa_family == AF_INET6)
+                 ? setsockopt(s, IPPROTO_IPV6, IPV6_TRANSPARENT, &on,
+                              sizeof(int))
+                 : setsockopt(s, IPPROTO_IP, IP_TRANSPARENT, &on, sizeof(int));
+
+        if (rc == -1) {
+            kl_log_error(KL_LOG_ALERT, pc->log, errno,
+                         "setsockopt(IP_TRANSPARENT) failed");
+            return KL_ERROR;
+        }
+    }
+
+    if (bind(s, pc->local, pc->local_socklen) == -1) {
+        kl_log_error(KL_LOG_CRIT, pc->log, errno, "bind() failed");
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
 kl_int_t
 kl_event_connect_peer(kl_peer_connection_t *pc)
 {
@@ -32,6 +73,14 @@ kl_event_connect_peer(kl_peer_connection_t *pc)
     s = socket(pc->sockaddr->sa_family, type, 0);
     if (s == -1) {
         kl_log_error(KL_LOG_ALERT, pc->log, errno, "socket() failed");
+        return KL_ERROR;
+    }
+
+    if (kl_event_connect_options(pc, s) != KL_OK) {
+        if (close(s) == -1) {
+            kl_log_error(KL_LOG_ALERT, pc->log, errno, "close() failed");
+        }
+
         return KL_ERROR;
     }
 

@@ -231,6 +231,120 @@ static kl_command_t  kl_http_proxy_commands[] = {
       offsetof(kl_http_proxy_loc_conf_t, hide),
       NULL },
 
+    { kl_string("proxy_ignore_client_abort"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.ignore_client_abort),
+      NULL },
+    { kl_string("proxy_ignore_headers"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_1MORE,
+      kl_http_upstream_ignore_headers_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.ignore_headers),
+      NULL },
+    { kl_string("proxy_force_ranges"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.force_ranges),
+      NULL },
+    { kl_string("proxy_socket_keepalive"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.socket_keepalive),
+      NULL },
+    { kl_string("proxy_limit_rate"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_size_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.limit_rate),
+      NULL },
+    { kl_string("proxy_bind"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE12,
+      kl_http_upstream_bind_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.local),
+      NULL },
+    { kl_string("proxy_headers_hash_max_size"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_num_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.headers_hash_max_size),
+      NULL },
+    { kl_string("proxy_headers_hash_bucket_size"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_num_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, upstream.headers_hash_bucket_size),
+      NULL },
+    { kl_string("proxy_send_lowat"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_upstream_lowat_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+    { kl_string("proxy_set_body"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_set_complex_value_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, body),
+      NULL },
+    { kl_string("proxy_cookie_domain"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE12,
+      kl_http_proxy_cookie_rewrite_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, cookie_domains),
+      NULL },
+    { kl_string("proxy_cookie_path"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE12,
+      kl_http_proxy_cookie_rewrite_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, cookie_paths),
+      NULL },
+    { kl_string("proxy_cookie_flags"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1234,
+      kl_http_proxy_cookie_flags_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_proxy_loc_conf_t, cookie_flags),
+      NULL },
+
+    /* nginx's, which this build cannot honour: refused, saying why */
+    kl_http_upstream_refused("proxy_cache", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_background_update", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_bypass", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_convert_head", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_key", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_lock", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_lock_age", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_lock_timeout", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_max_range_offset", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_methods", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_min_uses", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_path", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_purge", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_revalidate", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_use_stale", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_cache_valid", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_no_cache", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("proxy_store", KL_HTTP_UPSTREAM_NO_STORE),
+    kl_http_upstream_refused("proxy_store_access", KL_HTTP_UPSTREAM_NO_STORE),
+    kl_http_upstream_refused("proxy_ssl_certificate", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_certificate_cache", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_certificate_key", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_ciphers", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_conf_command", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_crl", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_key_log", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_name", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_password_file", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_protocols", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_server_name", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_session_reuse", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_trusted_certificate", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_verify", KL_HTTP_UPSTREAM_NO_TLS),
+    kl_http_upstream_refused("proxy_ssl_verify_depth", KL_HTTP_UPSTREAM_NO_TLS),
     kl_null_command
 };
 /* clang-format on */
@@ -286,6 +400,10 @@ kl_http_proxy_handler(kl_http_request_t *r)
     if (plcf->redirects) {
         u->rewrite_redirect = kl_http_proxy_rewrite_redirect;
     }
+
+    if (plcf->cookie_domains || plcf->cookie_paths || plcf->cookie_flags) {
+        u->rewrite_cookie = kl_http_proxy_rewrite_cookie;
+    }
     kl_str_set(&u->schema, "http://");
 
     if (plcf->url_value && kl_http_proxy_eval(r, ctx, plcf) != KL_OK) {
@@ -304,7 +422,7 @@ kl_http_proxy_handler(kl_http_request_t *r)
     }
 
     /* nginx's condition: a chunked body goes chunked, to HTTP/1.1 only. */
-    if (!plcf->upstream.request_buffering
+    if (!plcf->upstream.request_buffering && plcf->body == NULL
         && (!r->headers_in.chunked || plcf->http_version == KL_HTTP_VERSION_11))
     {
         r->request_body_no_buffering = 1;
@@ -722,6 +840,10 @@ kl_http_proxy_create_loc_conf(kl_conf_t *cf)
     conf->method = KL_CONF_UNSET_PTR;
     conf->http_version = KL_CONF_UNSET_UINT;
     conf->pass_request_headers = KL_CONF_UNSET;
+    conf->body = KL_CONF_UNSET_PTR;
+    conf->cookie_domains = KL_CONF_UNSET_PTR;
+    conf->cookie_paths = KL_CONF_UNSET_PTR;
+    conf->cookie_flags = KL_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -774,6 +896,10 @@ kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     }
 
     kl_conf_merge_ptr_value(conf->method, prev->method, NULL);
+    kl_conf_merge_ptr_value(conf->body, prev->body, NULL);
+    kl_conf_merge_ptr_value(conf->cookie_domains, prev->cookie_domains, NULL);
+    kl_conf_merge_ptr_value(conf->cookie_paths, prev->cookie_paths, NULL);
+    kl_conf_merge_ptr_value(conf->cookie_flags, prev->cookie_flags, NULL);
 
     /* nginx's default hidden fields, plus proxy_hide_header's. */
     if (kl_http_upstream_hide_headers(cf, &conf->upstream, conf->hide, NULL,

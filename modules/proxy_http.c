@@ -190,7 +190,7 @@ kl_http_proxy_create_request(kl_http_request_t *r)
     off_t                     body_len;
     size_t                    len;
     kl_buf_t                 *b, *fb;
-    kl_str_t                  uri, method, *values;
+    kl_str_t                  uri, method, set_body, *values;
     kl_uint_t                 i, n, body;
     kl_chain_t               *cl, **ll, *in;
     kl_list_part_t           *part;
@@ -211,6 +211,15 @@ kl_http_proxy_create_request(kl_http_request_t *r)
     body_len = 0;
     body = plcf->upstream.pass_request_body
            && (r->headers_in.content_length_n >= 0 || r->headers_in.chunked);
+
+    /* proxy_set_body: this is the body sent, the client's is not. */
+    if (plcf->body) {
+        if (kl_http_complex_value(r, plcf->body, &set_body) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        body = 0;
+    }
 
     if (body && r->request_body) {
         for (in = r->request_body->bufs; in; in = in->next) {
@@ -289,6 +298,9 @@ kl_http_proxy_create_request(kl_http_request_t *r)
 
     } else if (body) {
         p = kl_slprintf(p, b->end, "Content-Length: %O\r\n", body_len);
+
+    } else if (plcf->body) {
+        p = kl_slprintf(p, b->end, "Content-Length: %uz\r\n", set_body.len);
     }
 
     part = NULL;
@@ -314,6 +326,23 @@ kl_http_proxy_create_request(kl_http_request_t *r)
     cl->buf = b;
     u->request_bufs = cl;
     ll = &cl->next;
+
+    if (plcf->body && set_body.len) {
+        fb = kl_buf_calloc(r->pool);
+        cl = kl_chain_alloc(r->pool);
+        if (fb == NULL || cl == NULL) {
+            return KL_ERROR;
+        }
+
+        fb->pos = set_body.data;
+        fb->last = set_body.data + set_body.len;
+        fb->start = fb->pos;
+        fb->end = fb->last;
+        fb->memory = 1;
+        cl->buf = fb;
+        *ll = cl;
+        ll = &cl->next;
+    }
 
     if (body_len) {
         for (in = r->request_body->bufs; in; in = in->next) {
@@ -760,4 +789,16 @@ kl_http_proxy_rewrite_redirect(kl_http_request_t *r, kl_table_elt_t *h,
     }
 
     return KL_DECLINED;
+}
+
+
+kl_int_t
+kl_http_proxy_rewrite_cookie(kl_http_request_t *r, kl_table_elt_t *h)
+{
+    kl_http_proxy_loc_conf_t *plcf;
+
+    plcf = ((kl_http_proxy_ctx_t *) r->upstream->input_filter_ctx)->conf;
+
+    return kl_http_proxy_cookie_rewrite(r, h, plcf->cookie_domains,
+                                        plcf->cookie_paths, plcf->cookie_flags);
 }

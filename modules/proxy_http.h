@@ -5,6 +5,7 @@
 
 #include "kl_http.h"
 #include "upstream.h"
+#include "proxy_cookie.h"
 
 typedef struct {
     kl_http_upstream_conf_t upstream;
@@ -33,6 +34,14 @@ typedef struct {
 
     kl_int_t    redirect;  /* 0: proxy_redirect off */
     kl_array_t *redirects; /* kl_http_proxy_redirect_t, tried in order */
+
+    kl_http_complex_value_t *body; /* proxy_set_body; NULL: the client's */
+
+    /* proxy_cookie_domain, _path (kl_http_proxy_cookie_rewrite_t) and
+     * _flags (kl_http_proxy_cookie_flags_t); NULL: none, or off */
+    kl_array_t *cookie_domains;
+    kl_array_t *cookie_paths;
+    kl_array_t *cookie_flags;
 } kl_http_proxy_loc_conf_t;
 
 
@@ -83,5 +92,6 @@ kl_int_t kl_http_proxy_body_frame(kl_http_request_t *r, kl_buf_t *b,
                                   kl_uint_t last, kl_chain_t **out);
 kl_int_t kl_http_proxy_rewrite_redirect(kl_http_request_t *r, kl_table_elt_t *h,
                                         size_t prefix);
+kl_int_t kl_http_proxy_rewrite_cookie(kl_http_request_t *r, kl_table_elt_t *h);
 
 #endif /* KL_HTTP_PROXY_HTTP_H */

@@ -149,6 +149,8 @@ kl_http_upstream_init(kl_http_request_t *r)
     /* A body still coming is read once the request head went out. */
     r->read_event_handler = (r->request_body_no_buffering && r->has_body)
                                 ? kl_http_upstream_read_request_handler
+                            : u->conf->ignore_client_abort
+                                ? kl_http_block_reading
                                 : kl_http_upstream_check_broken;
     r->write_event_handler = kl_http_request_empty_handler;
 
@@ -169,6 +171,11 @@ kl_http_upstream_init(kl_http_request_t *r)
     }
 
     if (us && us->peer.init(r, us, &u->peer) != KL_OK) {
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (kl_http_upstream_set_local(r, u) != KL_OK) {
         kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -884,6 +891,7 @@ static kl_int_t
 kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
 {
     u_char         *p;
+    kl_int_t        rc;
     kl_str_t       *s;
     kl_uint_t       i, skip;
     kl_list_part_t *part;
@@ -961,13 +969,25 @@ kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
         *ho = h[i];
         ho->next = NULL;
 
-        if (&h[i] == u->headers_in.location) {
-            r->headers_out.location = ho;
+        /* Only a Location proxy_redirect rewrote is the engine's to make
+         * absolute (nginx's rule): the peer's relative one stays so. */
+        if (&h[i] == u->headers_in.location && u->rewrite_redirect) {
+            rc = u->rewrite_redirect(r, ho, 0);
 
-            if (u->rewrite_redirect
-                && u->rewrite_redirect(r, ho, 0) == KL_ERROR) {
+            if (rc == KL_ERROR) {
                 return KL_ERROR;
             }
+
+            if (rc == KL_OK) {
+                r->headers_out.location = ho;
+            }
+        }
+
+        if (u->rewrite_cookie && h[i].key.len == 10
+            && kl_strncmp(h[i].lowcase_key, "set-cookie", 10) == 0
+            && u->rewrite_cookie(r, ho) != KL_OK)
+        {
+            return KL_ERROR;
         }
 
         if (&h[i] == u->headers_in.refresh && u->rewrite_redirect) {
@@ -1105,11 +1125,21 @@ kl_http_upstream_send_response(kl_http_request_t *r, kl_http_upstream_t *u)
 {
     kl_int_t rc;
 
-    if (kl_http_upstream_copy_headers(r, u) != KL_OK
+    rc = kl_http_upstream_process_accel(r, u);
+
+    if (rc == KL_DONE) {
+        return;
+    }
+
+    if (rc != KL_OK || kl_http_upstream_copy_headers(r, u) != KL_OK
         || u->input_filter_init(r) != KL_OK)
     {
         kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
         return;
+    }
+
+    if (u->conf->force_ranges) {
+        r->allow_ranges = 1;
     }
 
     /*
@@ -1314,6 +1344,8 @@ kl_http_upstream_conf_init(kl_http_upstream_conf_t *conf)
     conf->temp_path = KL_CONF_UNSET_PTR;
     conf->max_temp_file_size_conf = KL_CONF_UNSET_SIZE;
     conf->temp_file_write_size_conf = KL_CONF_UNSET_SIZE;
+
+    kl_http_upstream_settings_init(conf);
 }
 
 
@@ -1339,6 +1371,10 @@ kl_http_upstream_merge_conf(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
     kl_conf_merge_value(conf->request_buffering, prev->request_buffering, 1);
     kl_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
     kl_conf_merge_value(conf->buffering, prev->buffering, 1);
+
+    if (kl_http_upstream_settings_merge(cf, conf, prev) != KL_OK) {
+        return KL_ERROR;
+    }
 
     if (conf->next_upstream & KL_HTTP_UPSTREAM_FT_OFF) {
         conf->next_upstream = KL_HTTP_UPSTREAM_FT_OFF;

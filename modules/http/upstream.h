@@ -27,6 +27,26 @@
 #define KL_HTTP_UPSTREAM_FT_NON_IDEMPOTENT 0x10000000
 #define KL_HTTP_UPSTREAM_FT_OFF            0x80000000
 
+/* proxy_ignore_headers: the response fields whose meaning is ignored. */
+#define KL_HTTP_UPSTREAM_IGN_XA_REDIRECT   0x00000002
+#define KL_HTTP_UPSTREAM_IGN_XA_EXPIRES    0x00000004
+#define KL_HTTP_UPSTREAM_IGN_EXPIRES       0x00000008
+#define KL_HTTP_UPSTREAM_IGN_CACHE_CONTROL 0x00000010
+#define KL_HTTP_UPSTREAM_IGN_SET_COOKIE    0x00000020
+#define KL_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE 0x00000040
+#define KL_HTTP_UPSTREAM_IGN_XA_BUFFERING  0x00000080
+#define KL_HTTP_UPSTREAM_IGN_XA_CHARSET    0x00000100
+#define KL_HTTP_UPSTREAM_IGN_VARY          0x00000200
+
+/* proxy_bind: a fixed local address, or one evaluated per request. */
+typedef struct {
+    kl_sockaddr_t           *sockaddr; /* NULL: value is evaluated */
+    socklen_t                socklen;
+    kl_str_t                 name;
+    kl_http_complex_value_t *value;
+    unsigned                 transparent:1;
+} kl_http_upstream_local_t;
+
 /* A protocol module's settings of the exchange (proxy_*). */
 typedef struct {
     kl_http_upstream_srv_conf_t *upstream; /* NULL: none here */
@@ -55,6 +75,16 @@ typedef struct {
     kl_int_t intercept_errors;
 
     kl_array_t *hide_headers; /* kl_str_t, lowercase: not passed on */
+
+    /* upstream_settings.c: set, merged and applied there */
+    kl_int_t  ignore_client_abort;
+    kl_uint_t ignore_headers; /* KL_HTTP_UPSTREAM_IGN_* */
+    kl_int_t  force_ranges;
+    kl_int_t  socket_keepalive;
+    size_t    limit_rate; /* bytes/s read from the peer; 0: no limit */
+    kl_uint_t headers_hash_max_size;
+    kl_uint_t headers_hash_bucket_size;
+    kl_http_upstream_local_t *local; /* X_bind; NULL: none, or off */
 } kl_http_upstream_conf_t;
 
 /* One attempt: what $upstream_addr, _status and _response_time list. */
@@ -163,6 +193,9 @@ struct kl_http_upstream_s {
      * KL_DECLINED (left as is) or KL_ERROR. NULL: none. */
     kl_int_t (*rewrite_redirect)(kl_http_request_t *r, kl_table_elt_t *h,
                                  size_t prefix);
+    /* Rewrite a Set-Cookie field (proxy_cookie_*): KL_OK or KL_ERROR.
+     * NULL: none. */
+    kl_int_t (*rewrite_cookie)(kl_http_request_t *r, kl_table_elt_t *h);
     void *input_filter_ctx;
 
     kl_str_t schema; /* "http://", for logs */
@@ -293,5 +326,84 @@ kl_int_t kl_http_upstream_merge_conf(kl_conf_t               *cf,
                                      kl_http_upstream_conf_t *prev,
                                      size_t *busy, size_t prev_busy,
                                      const char *prefix, const char *dir);
+
+
+/*
+ * upstream_settings.c: the settings proxy and fastcgi share beyond the
+ * exchange's own: X_ignore_client_abort, _ignore_headers, _force_ranges,
+ * _socket_keepalive, _limit_rate, _bind, _headers_hash_*, and the
+ * directives of nginx's that this build refuses (cache, store, TLS).
+ */
+
+/* Unset them (kl_http_upstream_conf_init calls it). */
+void kl_http_upstream_settings_init(kl_http_upstream_conf_t *conf);
+
+/* Merge them with prev's and nginx's defaults; KL_OK or KL_ERROR. */
+kl_int_t kl_http_upstream_settings_merge(kl_conf_t               *cf,
+                                         kl_http_upstream_conf_t *conf,
+                                         kl_http_upstream_conf_t *prev);
+
+/* X_ignore_headers FIELD ...: into the kl_uint_t at cmd->offset. */
+char *kl_http_upstream_ignore_headers_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                           void *conf);
+
+/* X_bind ADDRESS [transparent] | off: the kl_http_upstream_local_t *
+ * at cmd->offset. */
+char *kl_http_upstream_bind_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
+/* X_send_lowat SIZE: SO_SNDLOWAT cannot be set on Linux; a size other
+ * than 0 is warned about and ignored, as nginx does there. */
+char *kl_http_upstream_lowat_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
+/* A directive of nginx's this build cannot honour: refused with the
+ * phrase at cmd->post (a const char *), e.g. that caching is not in it. */
+char *kl_http_upstream_refuse_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                   void *conf);
+
+#define KL_HTTP_UPSTREAM_NO_CACHE                                              \
+    "is not supported: caching is not in this build of kiln"
+#define KL_HTTP_UPSTREAM_NO_STORE                                              \
+    "is not supported: storing responses is not in this build of kiln"
+#define KL_HTTP_UPSTREAM_NO_TLS                                                \
+    "is not supported: TLS is not in this build of kiln"
+
+/* A refused directive's table row: any context, any arguments. */
+#define kl_http_upstream_refused(name, why)                                    \
+    {                                                                          \
+        kl_string(name),                                                       \
+            KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF            \
+                | KL_CONF_ANY,                                                 \
+            kl_http_upstream_refuse_slot, KL_HTTP_LOC_CONF_OFFSET, 0,          \
+            (void *) why                                                       \
+    }
+
+/*
+ * Before connect: the socket's local address (X_bind) and SO_KEEPALIVE
+ * (X_socket_keepalive) into u->peer; KL_OK, or KL_ERROR (logged: the
+ * request gets 500).
+ */
+kl_int_t kl_http_upstream_set_local(kl_http_request_t  *r,
+                                    kl_http_upstream_t *u);
+
+/*
+ * upstream_accel.c: the X-Accel-* fields of the response head, unless
+ * X_ignore_headers names them: X-Accel-Redirect redirects r internally
+ * (KL_DONE: the exchange is over and r continues elsewhere); Buffering
+ * switches u->buffering; Charset and Limit-Rate are applied; Expires is
+ * read (for a cache) and, like every X-Accel field, hidden. KL_OK to
+ * send the response, KL_DONE, or KL_ERROR.
+ */
+kl_int_t kl_http_upstream_process_accel(kl_http_request_t  *r,
+                                        kl_http_upstream_t *u);
+
+/*
+ * X-Accel-Redirect's value as a URI: the path before any '?',
+ * %-decoded into dst (room for value->len bytes), as *uri; *args the
+ * bytes after the '?' (len 0: none). KL_ERROR for what nginx calls
+ * unsafe: not starting with '/', a bad escape, a NUL, or a "/.."
+ * segment once decoded. Pure: no allocation.
+ */
+kl_int_t kl_http_upstream_accel_uri(kl_str_t *value, u_char *dst, kl_str_t *uri,
+                                    kl_str_t *args);
 
 #endif /* KL_HTTP_UPSTREAM_H */

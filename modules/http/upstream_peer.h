@@ -65,7 +65,13 @@ struct kl_peer_connection_s {
 
     kl_log_t *log;
 
-    unsigned cached:1; /* connection came from the keepalive cache */
+    /* proxy_bind: the socket's local address (NULL: the kernel's) */
+    struct sockaddr *local;
+    socklen_t        local_socklen;
+
+    unsigned cached:1;       /* connection came from the keepalive cache */
+    unsigned so_keepalive:1; /* proxy_socket_keepalive: SO_KEEPALIVE */
+    unsigned transparent:1;  /* proxy_bind transparent: IP_TRANSPARENT */
 };
 
 /* One "server" line of a group, as configured. */

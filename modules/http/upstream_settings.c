@@ -1,0 +1,267 @@
+/*
+ * upstream_settings.c: the settings proxy and fastcgi share beyond the
+ * exchange's own (nginx's ngx_http_upstream_conf_t has them all):
+ * X_ignore_client_abort, _ignore_headers, _force_ranges,
+ * _socket_keepalive, _limit_rate, _bind and _headers_hash_*; and the
+ * setter that refuses, with a reason, the directives this build cannot
+ * honour (cache, store, TLS to the peer).
+ *
+ * kiln keeps the hidden and passed fields in short arrays, not in a
+ * hash: X_headers_hash_max_size and _bucket_size are read as numbers and
+ * have nothing to size (docs/directives.md says so).
+ */
+
+#include "kl_http.h"
+#include "upstream.h"
+
+
+static kl_conf_enum_t kl_http_upstream_ignore_masks[] = {
+    { kl_string("X-Accel-Redirect"), KL_HTTP_UPSTREAM_IGN_XA_REDIRECT },
+    { kl_string("X-Accel-Expires"), KL_HTTP_UPSTREAM_IGN_XA_EXPIRES },
+    { kl_string("X-Accel-Limit-Rate"), KL_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE },
+    { kl_string("X-Accel-Buffering"), KL_HTTP_UPSTREAM_IGN_XA_BUFFERING },
+    { kl_string("X-Accel-Charset"), KL_HTTP_UPSTREAM_IGN_XA_CHARSET },
+    { kl_string("Expires"), KL_HTTP_UPSTREAM_IGN_EXPIRES },
+    { kl_string("Cache-Control"), KL_HTTP_UPSTREAM_IGN_CACHE_CONTROL },
+    { kl_string("Set-Cookie"), KL_HTTP_UPSTREAM_IGN_SET_COOKIE },
+    { kl_string("Vary"), KL_HTTP_UPSTREAM_IGN_VARY },
+    { kl_null_string, 0 }
+};
+
+
+void
+kl_http_upstream_settings_init(kl_http_upstream_conf_t *conf)
+{
+    conf->ignore_client_abort = KL_CONF_UNSET;
+    conf->ignore_headers = KL_CONF_UNSET_UINT;
+    conf->force_ranges = KL_CONF_UNSET;
+    conf->socket_keepalive = KL_CONF_UNSET;
+    conf->limit_rate = KL_CONF_UNSET_SIZE;
+    conf->headers_hash_max_size = KL_CONF_UNSET_UINT;
+    conf->headers_hash_bucket_size = KL_CONF_UNSET_UINT;
+    conf->local = KL_CONF_UNSET_PTR;
+}
+
+
+kl_int_t
+kl_http_upstream_settings_merge(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
+                                kl_http_upstream_conf_t *prev)
+{
+    kl_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort,
+                        0);
+    kl_conf_merge_uint_value(conf->ignore_headers, prev->ignore_headers, 0);
+    kl_conf_merge_value(conf->force_ranges, prev->force_ranges, 0);
+    kl_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
+    kl_conf_merge_size_value(conf->limit_rate, prev->limit_rate, 0);
+    kl_conf_merge_uint_value(conf->headers_hash_max_size,
+                             prev->headers_hash_max_size, 512);
+    kl_conf_merge_uint_value(conf->headers_hash_bucket_size,
+                             prev->headers_hash_bucket_size, 64);
+    kl_conf_merge_ptr_value(conf->local, prev->local, NULL);
+
+    (void) cf;
+
+    return KL_OK;
+}
+
+
+char *
+kl_http_upstream_ignore_headers_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                     void *conf)
+{
+    kl_str_t       *value;
+    kl_uint_t       i, *mask;
+    kl_conf_enum_t *e;
+
+    mask = (kl_uint_t *) ((char *) conf + cmd->offset);
+
+    if (*mask != KL_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    *mask = 0;
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (e = kl_http_upstream_ignore_masks; e->name.len; e++) {
+            if (e->name.len == value[i].len
+                && kl_strncasecmp(e->name.data, value[i].data, e->name.len)
+                       == 0)
+            {
+                break;
+            }
+        }
+
+        if (e->name.len == 0) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                              &value[i]);
+            return KL_CONF_ERROR;
+        }
+
+        *mask |= e->value;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+char *
+kl_http_upstream_bind_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    const char                *err;
+    kl_str_t                  *value;
+    kl_http_upstream_local_t **lp, *local;
+
+    lp = (kl_http_upstream_local_t **) ((char *) conf + cmd->offset);
+
+    if (*lp != KL_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && value[1].len == 3
+        && kl_strncmp(value[1].data, "off", 3) == 0)
+    {
+        *lp = NULL;
+        return KL_CONF_OK;
+    }
+
+    local = kl_pcalloc(cf->pool, sizeof(kl_http_upstream_local_t));
+    if (local == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    *lp = local;
+    local->name = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len != 11
+            || kl_strncmp(value[2].data, "transparent", 11) != 0) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                              &value[2]);
+            return KL_CONF_ERROR;
+        }
+
+        local->transparent = 1;
+    }
+
+    if (kl_http_script_variables_count(&value[1])) {
+        local->value = kl_http_compile_value(cf, &value[1]);
+        return local->value ? KL_CONF_OK : KL_CONF_ERROR;
+    }
+
+    local->sockaddr = kl_pcalloc(cf->pool, sizeof(kl_sockaddr_t));
+    if (local->sockaddr == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    /* An address, with a port or not (0: the kernel picks one). */
+    if (kl_sock_parse(&value[1], 0, local->sockaddr, &local->socklen, &err)
+            != KL_OK
+        || local->sockaddr->sockaddr.sa_family == AF_UNIX)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid address \"%V\"",
+                          &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    return KL_CONF_OK;
+}
+
+
+char *
+kl_http_upstream_refuse_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    (void) cf;
+    (void) conf;
+
+    return (char *) cmd->post;
+}
+
+
+kl_int_t
+kl_http_upstream_set_local(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_str_t                     text;
+    const char                  *err;
+    kl_http_upstream_local_t    *local;
+    kl_http_upstream_resolved_t *ur;
+
+    u->peer.so_keepalive = u->conf->socket_keepalive ? 1 : 0;
+    local = u->conf->local;
+
+    if (local == NULL) {
+        return KL_OK;
+    }
+
+    u->peer.transparent = local->transparent;
+
+    if (local->sockaddr) {
+        u->peer.local = &local->sockaddr->sockaddr;
+        u->peer.local_socklen = local->socklen;
+        return KL_OK;
+    }
+
+    if (kl_http_complex_value(r, local->value, &text) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    /* An empty value binds nothing (nginx's rule for variables). */
+    if (text.len == 0) {
+        u->peer.local = NULL;
+        return KL_OK;
+    }
+
+    ur = kl_palloc(r->pool, sizeof(kl_http_upstream_resolved_t));
+    if (ur == NULL) {
+        return KL_ERROR;
+    }
+
+    if (kl_http_upstream_parse_authority(&text, ur, &err) != KL_OK
+        || ur->socklen == 0)
+    {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "invalid local address \"%V\"", &text);
+        return KL_ERROR;
+    }
+
+    if (ur->no_port) {
+        if (ur->sockaddr.sockaddr.sa_family == AF_INET6) {
+            ur->sockaddr.sockaddr_in6.sin6_port = 0;
+
+        } else {
+            ur->sockaddr.sockaddr_in.sin_port = 0;
+        }
+    }
+
+    u->peer.local = &ur->sockaddr.sockaddr;
+    u->peer.local_socklen = ur->socklen;
+
+    return KL_OK;
+}
+
+
+char *
+kl_http_upstream_lowat_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    ssize_t   size;
+    kl_str_t *value;
+
+    (void) conf;
+
+    value = cf->args->elts;
+    size = kl_conf_parse_size(&value[1]);
+
+    if (size == KL_ERROR) {
+        return "invalid value";
+    }
+
+    /* SO_SNDLOWAT is not settable on Linux: nginx warns alike. */
+    if (size) {
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "\"%V\" is not supported, ignored", &cmd->name);
+    }
+
+    return KL_CONF_OK;
+}
