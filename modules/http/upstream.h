@@ -209,7 +209,12 @@ struct kl_http_upstream_s {
     kl_http_upstream_resolved_t *resolved;
 
     kl_msec_t start_time; /* of the first attempt, next_upstream_timeout */
-    kl_uint_t tries;      /* attempts left, next_upstream_tries */
+
+    /* X_limit_rate: when the body began, and how much of it was read */
+    kl_msec_t body_start;
+    off_t     body_read;
+
+    kl_uint_t tries; /* attempts left, next_upstream_tries */
 
     unsigned buffering:1;
     unsigned request_sent:1;

@@ -54,6 +54,7 @@ kl_http_upstream_start_body(kl_http_request_t *r, kl_http_upstream_t *u)
 
     u->read_event_handler = kl_http_upstream_body_upstream;
     r->write_event_handler = kl_http_upstream_body_downstream;
+    u->body_start = kl_now();
 
     if (r->header_only && u->length != 0) {
         /* No body for the client: the peer's is not read, nor reused. */
@@ -318,7 +319,12 @@ kl_http_upstream_body_upstream(kl_http_request_t *r, kl_http_upstream_t *u)
 
     c = u->peer.connection;
 
-    if (c->read->timedout) {
+    if (c->read->timedout && c->read->delayed) {
+        /* X_limit_rate's pause is over, not a timeout */
+        c->read->timedout = 0;
+        c->read->delayed = 0;
+
+    } else if (c->read->timedout) {
         c->read->timedout = 0;
         kl_log_error(KL_LOG_ERR, r->connection->log, ETIMEDOUT,
                      "upstream timed out");
@@ -358,6 +364,8 @@ kl_http_upstream_body_downstream(kl_http_request_t *r)
 static void
 kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
 {
+    off_t                    limit;
+    size_t                   size;
     ssize_t                  n;
     kl_int_t                 rc;
     kl_buf_t                *b, *spill, view;
@@ -451,7 +459,27 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             u->bufs_used++;
         }
 
-        n = kl_connection_recv(c, b->last, b->end - b->last);
+        size = b->end - b->last;
+
+        if (u->conf->limit_rate) {
+            /* nginx's budget: the rate times the seconds begun, so far */
+            limit = (off_t) u->conf->limit_rate
+                        * (off_t) (kl_now() - u->body_start + 1000) / 1000
+                    - u->body_read;
+
+            if (limit <= 0) {
+                c->read->delayed = 1;
+                kl_event_add_timer(
+                    c->read,
+                    (kl_msec_t) (-limit * 1000 / (off_t) u->conf->limit_rate
+                                 + 1));
+                return;
+            }
+
+            size = (size_t) kl_min((off_t) size, limit);
+        }
+
+        n = kl_connection_recv(c, b->last, size);
 
         if (n == KL_AGAIN) {
             kl_event_add_timer(c->read, u->conf->read_timeout);
@@ -472,6 +500,7 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             return;
         }
 
+        u->body_read += n;
         view = *b;
         view.pos = b->last;
         view.last = b->last + n;

@@ -15,6 +15,9 @@
 #include "upstream.h"
 
 
+static kl_int_t kl_http_upstream_local_parse(kl_str_t *text, kl_sockaddr_t *sa,
+                                             socklen_t *socklen);
+
 static kl_conf_enum_t kl_http_upstream_ignore_masks[] = {
     { kl_string("X-Accel-Redirect"), KL_HTTP_UPSTREAM_IGN_XA_REDIRECT },
     { kl_string("X-Accel-Expires"), KL_HTTP_UPSTREAM_IGN_XA_EXPIRES },
@@ -108,7 +111,6 @@ kl_http_upstream_ignore_headers_slot(kl_conf_t *cf, kl_command_t *cmd,
 char *
 kl_http_upstream_bind_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    const char                *err;
     kl_str_t                  *value;
     kl_http_upstream_local_t **lp, *local;
 
@@ -151,15 +153,14 @@ kl_http_upstream_bind_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return local->value ? KL_CONF_OK : KL_CONF_ERROR;
     }
 
-    local->sockaddr = kl_pcalloc(cf->pool, sizeof(kl_sockaddr_t));
+    local->sockaddr = kl_palloc(cf->pool, sizeof(kl_sockaddr_t));
     if (local->sockaddr == NULL) {
         return KL_CONF_ERROR;
     }
 
-    /* An address, with a port or not (0: the kernel picks one). */
-    if (kl_sock_parse(&value[1], 0, local->sockaddr, &local->socklen, &err)
-            != KL_OK
-        || local->sockaddr->sockaddr.sa_family == AF_UNIX)
+    if (kl_http_upstream_local_parse(&value[1], local->sockaddr,
+                                     &local->socklen)
+        != KL_OK)
     {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid address \"%V\"",
                           &value[1]);
@@ -183,10 +184,9 @@ kl_http_upstream_refuse_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 kl_int_t
 kl_http_upstream_set_local(kl_http_request_t *r, kl_http_upstream_t *u)
 {
-    kl_str_t                     text;
-    const char                  *err;
-    kl_http_upstream_local_t    *local;
-    kl_http_upstream_resolved_t *ur;
+    kl_str_t                  text;
+    kl_sockaddr_t            *sa;
+    kl_http_upstream_local_t *local;
 
     u->peer.so_keepalive = u->conf->socket_keepalive ? 1 : 0;
     local = u->conf->local;
@@ -213,30 +213,51 @@ kl_http_upstream_set_local(kl_http_request_t *r, kl_http_upstream_t *u)
         return KL_OK;
     }
 
-    ur = kl_palloc(r->pool, sizeof(kl_http_upstream_resolved_t));
-    if (ur == NULL) {
+    sa = kl_palloc(r->pool, sizeof(kl_sockaddr_t));
+    if (sa == NULL) {
         return KL_ERROR;
     }
 
-    if (kl_http_upstream_parse_authority(&text, ur, &err) != KL_OK
-        || ur->socklen == 0)
-    {
+    if (kl_http_upstream_local_parse(&text, sa, &u->peer.local_socklen)
+        != KL_OK) {
+        /* nginx's rule: logged, and the connection made unbound */
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
                      "invalid local address \"%V\"", &text);
+        u->peer.local = NULL;
+        return KL_OK;
+    }
+
+    u->peer.local = &sa->sockaddr;
+
+    return KL_OK;
+}
+
+
+/* An address literal, with a port or not (0: the kernel picks one). */
+static kl_int_t
+kl_http_upstream_local_parse(kl_str_t *text, kl_sockaddr_t *sa,
+                             socklen_t *socklen)
+{
+    const char                 *err;
+    kl_http_upstream_resolved_t ur;
+
+    if (kl_http_upstream_parse_authority(text, &ur, &err) != KL_OK
+        || ur.socklen == 0)
+    {
         return KL_ERROR;
     }
 
-    if (ur->no_port) {
-        if (ur->sockaddr.sockaddr.sa_family == AF_INET6) {
-            ur->sockaddr.sockaddr_in6.sin6_port = 0;
+    if (ur.no_port) {
+        if (ur.sockaddr.sockaddr.sa_family == AF_INET6) {
+            ur.sockaddr.sockaddr_in6.sin6_port = 0;
 
         } else {
-            ur->sockaddr.sockaddr_in.sin_port = 0;
+            ur.sockaddr.sockaddr_in.sin_port = 0;
         }
     }
 
-    u->peer.local = &ur->sockaddr.sockaddr;
-    u->peer.local_socklen = ur->socklen;
+    *sa = ur.sockaddr;
+    *socklen = ur.socklen;
 
     return KL_OK;
 }
@@ -257,7 +278,7 @@ kl_http_upstream_lowat_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return "invalid value";
     }
 
-    /* SO_SNDLOWAT is not settable on Linux: nginx warns alike. */
+    /* SO_SNDLOWAT cannot be set on Linux: nginx warns alike there. */
     if (size) {
         kl_conf_log_error(KL_LOG_WARN, cf, 0,
                           "\"%V\" is not supported, ignored", &cmd->name);
