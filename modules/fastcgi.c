@@ -222,6 +222,74 @@ static kl_command_t  kl_http_fastcgi_commands[] = {
       offsetof(kl_http_fastcgi_loc_conf_t, pass),
       NULL },
 
+    { kl_string("fastcgi_ignore_client_abort"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.ignore_client_abort),
+      NULL },
+    { kl_string("fastcgi_ignore_headers"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_1MORE,
+      kl_http_upstream_ignore_headers_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.ignore_headers),
+      NULL },
+    { kl_string("fastcgi_force_ranges"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.force_ranges),
+      NULL },
+    { kl_string("fastcgi_socket_keepalive"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.socket_keepalive),
+      NULL },
+    { kl_string("fastcgi_limit_rate"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_size_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.limit_rate),
+      NULL },
+    { kl_string("fastcgi_bind"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE12,
+      kl_http_upstream_bind_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.local),
+      NULL },
+    { kl_string("fastcgi_send_lowat"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_upstream_lowat_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+    { kl_string("fastcgi_catch_stderr"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_conf_set_str_array_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_fastcgi_loc_conf_t, catch_stderr),
+      NULL },
+
+    /* nginx's, which this build cannot honour: refused, saying why */
+    kl_http_upstream_refused("fastcgi_cache", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_background_update", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_bypass", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_key", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_lock", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_lock_age", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_lock_timeout", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_max_range_offset", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_methods", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_min_uses", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_path", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_purge", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_revalidate", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_use_stale", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_cache_valid", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_no_cache", KL_HTTP_UPSTREAM_NO_CACHE),
+    kl_http_upstream_refused("fastcgi_store", KL_HTTP_UPSTREAM_NO_STORE),
+    kl_http_upstream_refused("fastcgi_store_access", KL_HTTP_UPSTREAM_NO_STORE),
     kl_null_command
 };
 /* clang-format on */
@@ -625,6 +693,7 @@ kl_http_fastcgi_create_loc_conf(kl_conf_t *cf)
     conf->keep_conn = KL_CONF_UNSET;
     conf->pass_request_headers = KL_CONF_UNSET;
     conf->split_regex = KL_CONF_UNSET_PTR;
+    conf->catch_stderr = KL_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -653,6 +722,7 @@ kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
                         1);
     kl_conf_merge_str_value(conf->index, prev->index, "");
     kl_conf_merge_ptr_value(conf->split_regex, prev->split_regex, NULL);
+    kl_conf_merge_ptr_value(conf->catch_stderr, prev->catch_stderr, NULL);
 
     /* As nginx: a level with params of its own inherits none. */
     if (conf->params == NULL) {

@@ -15,10 +15,12 @@
 #include "fastcgi_http.h"
 
 
-static kl_int_t kl_http_fastcgi_decode(kl_http_request_t     *r,
-                                       kl_http_fastcgi_ctx_t *ctx, u_char *pos,
-                                       u_char *last, u_char **end);
-static void     kl_http_fastcgi_log_stderr(kl_http_request_t *r, kl_str_t *s);
+static kl_int_t  kl_http_fastcgi_decode(kl_http_request_t     *r,
+                                        kl_http_fastcgi_ctx_t *ctx, u_char *pos,
+                                        u_char *last, u_char **end);
+static void      kl_http_fastcgi_log_stderr(kl_http_request_t *r, kl_str_t *s);
+static kl_uint_t kl_http_fastcgi_caught(kl_http_fastcgi_loc_conf_t *flcf,
+                                        kl_str_t                   *s);
 
 
 /* The length a FastCGI name-value pair spends on a length: 1 or 4. */
@@ -481,6 +483,25 @@ kl_http_fastcgi_reinit_request(kl_http_request_t *r)
 }
 
 
+/* Is one of fastcgi_catch_stderr's strings in this piece of STDERR? */
+static kl_uint_t
+kl_http_fastcgi_caught(kl_http_fastcgi_loc_conf_t *flcf, kl_str_t *s)
+{
+    kl_str_t *c;
+    kl_uint_t i;
+
+    for (i = 0; flcf->catch_stderr && i < flcf->catch_stderr->nelts; i++) {
+        c = &((kl_str_t *) flcf->catch_stderr->elts)[i];
+
+        if (kl_strnstr(s->data, s->data + s->len, (char *) c->data, c->len)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* nginx's message: the text without its trailing newlines and dots. */
 static void
 kl_http_fastcgi_log_stderr(kl_http_request_t *r, kl_str_t *s)
@@ -559,6 +580,12 @@ kl_http_fastcgi_decode(kl_http_request_t *r, kl_http_fastcgi_ctx_t *ctx,
         if (rc == KL_OK) {
             if (ctx->record.type == KL_FASTCGI_STDERR) {
                 kl_http_fastcgi_log_stderr(r, &content);
+
+                /* fastcgi_catch_stderr: an invalid response, as nginx */
+                if (kl_http_fastcgi_caught(ctx->conf, &content)) {
+                    return KL_ERROR;
+                }
+
                 continue;
             }
 

@@ -30,6 +30,8 @@ typedef struct {
     kl_int_t         keep_conn;
     kl_int_t         pass_request_headers;
 
+    kl_array_t *catch_stderr; /* kl_str_t: fastcgi_catch_stderr */
+
     kl_array_t *hide; /* fastcgi_hide_header values */
     kl_array_t *pass; /* fastcgi_pass_header values */
 

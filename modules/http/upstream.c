@@ -1294,39 +1294,6 @@ kl_http_upstream_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
 }
 
 
-char *
-kl_http_upstream_header_name_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_str_t    *value, *s;
-    kl_array_t **a;
-
-    a = (kl_array_t **) ((char *) conf + cmd->offset);
-    value = cf->args->elts;
-
-    if (*a == NULL) {
-        *a = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
-        if (*a == NULL) {
-            return KL_CONF_ERROR;
-        }
-    }
-
-    s = kl_array_push(*a);
-    if (s == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    s->len = value[1].len;
-    s->data = kl_pnalloc(cf->pool, s->len);
-    if (s->data == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    kl_strlow(s->data, value[1].data, s->len);
-
-    return KL_CONF_OK;
-}
-
-
 void
 kl_http_upstream_conf_init(kl_http_upstream_conf_t *conf)
 {

@@ -336,7 +336,8 @@ kl_int_t kl_http_upstream_merge_conf(kl_conf_t               *cf,
 /*
  * upstream_settings.c: the settings proxy and fastcgi share beyond the
  * exchange's own: X_ignore_client_abort, _ignore_headers, _force_ranges,
- * _socket_keepalive, _limit_rate, _bind, _headers_hash_*, and the
+ * _socket_keepalive, _limit_rate, _bind, _headers_hash_*, the
+ * X_hide_header and X_pass_header setter, and the
  * directives of nginx's that this build refuses (cache, store, TLS).
  */
 

@@ -286,3 +286,36 @@ kl_http_upstream_lowat_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     return KL_CONF_OK;
 }
+
+
+char *
+kl_http_upstream_header_name_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_str_t    *value, *s;
+    kl_array_t **a;
+
+    a = (kl_array_t **) ((char *) conf + cmd->offset);
+    value = cf->args->elts;
+
+    if (*a == NULL) {
+        *a = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
+        if (*a == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
+
+    s = kl_array_push(*a);
+    if (s == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    s->len = value[1].len;
+    s->data = kl_pnalloc(cf->pool, s->len);
+    if (s->data == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    kl_strlow(s->data, value[1].data, s->len);
+
+    return KL_CONF_OK;
+}

@@ -209,6 +209,11 @@
 #                        varied sizes (1 .. 8000 bytes, with padding)
 #   /fcgi/slow/MS        the response after MS ms
 #
+# A QUERY_STRING with header=Name:Value (repeatable, %XX-decoded) adds
+# response fields; header=Status:... replaces the Status line, and
+# header=Status: (no value) with nothing else of it drops it, e.g. for a
+# Location without Status.
+#
 # --- exported functions -----------------------------------------------------
 #
 #   backend_body(N)      the deterministic N-byte body of /length/N etc.
@@ -1714,6 +1719,16 @@ sub fcgi_respond {
     }
     $what //= '';
 
+    # ?header=Name:Value in QUERY_STRING, as for the HTTP backend; a
+    # header=Status:... replaces the Status line
+    my @extra;
+    for my $pair (split /&/, $one{QUERY_STRING} // '') {
+        my ($k, $v) = split /=/, $pair, 2;
+        $v = _unescape($v // '');
+        push @extra, "$1: $2" if _unescape($k) eq 'header'
+            && $v =~ /^([^:]+):\s*(.*)$/s;
+    }
+
     $status = $what eq 'status' ? $n : 200;
     if ($what eq 'big') {
         $body = backend_body($n);
@@ -1729,7 +1744,11 @@ sub fcgi_respond {
             'stdin-sha1: ' . sha1_hex($r->{stdin}));
     }
 
-    $out = "Status: $status " . ($REASON{$status} // 'Status') . "\r\n"
+    my $own = grep { /^Status:/i } @extra;
+    @extra = grep { !/^Status:\s*$/i } @extra;
+    $out = ($own ? ''
+            : "Status: $status " . ($REASON{$status} // 'Status') . "\r\n")
+        . join('', map { "$_\r\n" } @extra)
         . "Content-Type: text/plain\r\nX-Backend: $b->{name}\r\n"
         . "X-Backend-Conn: $c->{id}\r\nX-Backend-Request: $c->{nreq}\r\n\r\n"
         . $body;
