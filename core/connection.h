@@ -60,6 +60,7 @@ struct kl_connection_s {
     kl_uint_t  number; /* "*N" in the log */
     kl_uint_t  requests;
     off_t      sent;
+    kl_msec_t  start_time; /* to a peer: connected (keepalive_time) */
 
     unsigned destroyed:1;
     unsigned own_log:1; /* accepted: c->log heads one block with the address */

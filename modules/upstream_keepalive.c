@@ -2,8 +2,8 @@
  * upstream_keepalive.c: "keepalive N;" in an upstream block: each worker
  * keeps up to N idle connections to the group's peers (least recently
  * used closed first), and hands one back when the group's balancer picks
- * a peer it has one for. keepalive_requests and keepalive_timeout bound
- * a connection's reuse. It wraps whatever balancer the group had when
+ * a peer it has one for. keepalive_requests, keepalive_timeout (idle)
+ * and keepalive_time (since the connect) bound a connection's reuse. It wraps whatever balancer the group had when
  * "keepalive" was read, so it must come after the balancer directive.
  */
 
@@ -15,6 +15,7 @@ typedef struct {
     kl_uint_t max_cached;
     kl_uint_t requests;
     kl_msec_t timeout;
+    kl_msec_t time; /* keepalive_time: a connection's whole life */
 
     kl_queue_t cache; /* most recently used first */
     kl_queue_t free;
@@ -69,6 +70,10 @@ static kl_command_t kl_http_upstream_keepalive_commands[] = {
       kl_conf_set_msec_slot, KL_HTTP_SRV_CONF_OFFSET,
       offsetof(kl_http_upstream_keepalive_srv_conf_t, timeout), NULL },
 
+    { kl_string("keepalive_time"), KL_HTTP_UPS_CONF | KL_CONF_TAKE1,
+      kl_conf_set_msec_slot, KL_HTTP_SRV_CONF_OFFSET,
+      offsetof(kl_http_upstream_keepalive_srv_conf_t, time), NULL },
+
     kl_null_command
 };
 
@@ -98,6 +103,7 @@ kl_http_upstream_keepalive_create_conf(kl_conf_t *cf)
 
     kcf->requests = KL_CONF_UNSET_UINT;
     kcf->timeout = KL_CONF_UNSET_MSEC;
+    kcf->time = KL_CONF_UNSET_MSEC;
 
     return kcf;
 }
@@ -152,6 +158,7 @@ kl_http_upstream_init_keepalive(kl_conf_t *cf, kl_http_upstream_srv_conf_t *us)
 
     kl_conf_init_uint_value(kcf->requests, 1000);
     kl_conf_init_msec_value(kcf->timeout, 60000);
+    kl_conf_init_msec_value(kcf->time, 3600000);
 
     if (kcf->original_init_upstream(cf, us) != KL_OK) {
         return KL_ERROR;
@@ -300,7 +307,9 @@ kl_http_upstream_free_keepalive_peer(kl_peer_connection_t *pc, void *data,
 
     c->requests++;
 
-    if (c->requests >= kp->conf->requests) {
+    if (c->requests >= kp->conf->requests
+        || kl_now() - c->start_time > kp->conf->time)
+    {
         goto invalid;
     }
 
