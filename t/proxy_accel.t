@@ -4,8 +4,10 @@
 # method made GET but HEAD kept, the fields that go along, unsafe URIs;
 # X-Accel-Buffering; X-Accel-Charset), proxy_ignore_headers turning
 # them off, and their hiding; a relative Location that stays relative
-# unless proxy_redirect rewrote it. The peer is a second server of the
-# same kiln (add_header from the query), as in nginx's tests.
+# unless proxy_redirect rewrote it; an intercepted 401 keeps every
+# WWW-Authenticate (nginx 1.22 kept the first: the one test that fails
+# against it). The peer is a second server of the same kiln (add_header
+# from the query), as in nginx's tests.
 
 use strict;
 use warnings;
@@ -55,6 +57,16 @@ http {
             proxy_redirect /from/ /to/;
         }
 
+        location /icpt/ {
+            proxy_pass http://127.0.0.1:%%PORT_8081%%;
+            proxy_intercept_errors on;
+            error_page 401 403 /our-page;
+        }
+
+        location = /our-page {
+            return 200 "our page\n";
+        }
+
         location /files/ {
             alias %%TESTDIR%%/files/;
         }
@@ -89,6 +101,18 @@ http {
             return 200 "backend\n";
         }
 
+        location /icpt/401 {
+            add_header WWW-Authenticate 'Basic realm="a"' always;
+            add_header WWW-Authenticate 'Bearer realm="b"' always;
+            add_header X-Other 1 always;
+            return 401 "no\n";
+        }
+
+        location /icpt/403 {
+            add_header WWW-Authenticate 'Basic realm="a"' always;
+            return 403 "no\n";
+        }
+
         location /args {
             add_header X-Accel-Redirect "/dst?q=1&r=%41";
             add_header Set-Cookie "s=1";
@@ -102,7 +126,7 @@ EOF
 
 $t->write_file('files/t.txt', "file body\n");
 
-$t->plan(27);
+$t->plan(32);
 $t->run;
 
 my $r;
@@ -180,3 +204,16 @@ is($r->{headers}{location}, 'http://localhost:' . port(8080) . '/to/a',
 
 $r = parse_response(http_get('/rd/?loc=/other'));
 is($r->{headers}{location}, '/other', 'not rewritten: as sent');
+
+# --- proxy_intercept_errors and WWW-Authenticate ---------------------------
+
+$r = parse_response(http_get('/icpt/401'));
+is($r->{status}, 401, 'an intercepted 401 stays 401');
+is($r->{body}, "our page\n", 'with our page');
+is(join(' | ', $r->{raw} =~ /^WWW-Authenticate: ([^\r\n]*)/mgi),
+    'Basic realm="a" | Bearer realm="b"',
+    'every challenge kept (nginx 1.23+; 1.22 kept the first)');
+ok(!exists $r->{headers}{'x-other'}, 'other fields are not');
+
+$r = parse_response(http_get('/icpt/403'));
+ok(!exists $r->{headers}{'www-authenticate'}, 'an intercepted 403: none kept');

@@ -689,6 +689,16 @@ kl_http_upstream_intercept(kl_http_request_t *r, kl_http_upstream_t *u)
 
     for (i = 0; i < clcf->error_pages->nelts; i++) {
         if (err_page[i].status == (kl_int_t) u->headers_in.status_n) {
+            /* A 401's challenges are the client's to answer: every one
+             * goes with our page (nginx 1.23+; 1.22 kept the first). */
+            if (u->headers_in.status_n == KL_HTTP_UNAUTHORIZED
+                && kl_http_upstream_copy_named(r, u, "www-authenticate", 16)
+                       != KL_OK)
+            {
+                kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+                return KL_OK;
+            }
+
             kl_http_upstream_finalize(r, u, u->headers_in.status_n);
             return KL_OK;
         }

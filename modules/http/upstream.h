@@ -402,6 +402,13 @@ kl_int_t kl_http_upstream_set_local(kl_http_request_t  *r,
 kl_int_t kl_http_upstream_process_accel(kl_http_request_t  *r,
                                         kl_http_upstream_t *u);
 
+/* Every response field of the peer named name (lowercase) onto
+ * r->headers_out (an intercepted 401's WWW-Authenticate); KL_OK or
+ * KL_ERROR. */
+kl_int_t kl_http_upstream_copy_named(kl_http_request_t  *r,
+                                     kl_http_upstream_t *u, const char *name,
+                                     size_t len);
+
 /*
  * X-Accel-Redirect's value as a URI: the path before any '?',
  * %-decoded into dst (room for value->len bytes), as *uri; *args the

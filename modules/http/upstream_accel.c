@@ -299,3 +299,40 @@ kl_http_upstream_accel_field(kl_http_upstream_t *u, const char *name,
         }
     }
 }
+
+
+kl_int_t
+kl_http_upstream_copy_named(kl_http_request_t *r, kl_http_upstream_t *u,
+                            const char *name, size_t len)
+{
+    kl_uint_t       i;
+    kl_list_part_t *part;
+    kl_table_elt_t *h, *ho;
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0;; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return KL_OK;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == len
+            && kl_strncmp(h[i].lowcase_key, name, len) == 0)
+        {
+            ho = kl_list_push(&r->headers_out.headers);
+            if (ho == NULL) {
+                return KL_ERROR;
+            }
+
+            *ho = h[i];
+            ho->next = NULL;
+        }
+    }
+}
