@@ -4,8 +4,9 @@
 # peer finished early, the body byte-identical, Content-Length and chunked,
 # a kept-alive peer reused), not with proxy_max_temp_file_size 0 or
 # proxy_buffering off, bounded by a small max, not under gzip (documented),
-# a client gone mid-spill; the same for FastCGI (fastcgi_temp_path); the
-# temp directives' config errors.
+# a client gone mid-spill; the same for FastCGI (fastcgi_temp_path);
+# X-Accel-Buffering from the peer switching it; the temp directives'
+# config errors.
 
 use strict;
 use warnings;
@@ -110,7 +111,7 @@ http {
 }
 EOF
 
-$t->plan(42);
+$t->plan(47);
 $t->run(wait_ports => [8080]);
 
 # A client with a small receive buffer: nothing is read until asked.
@@ -280,6 +281,27 @@ ok(!wait_for(sub { fdrained() > $d }, 2),
 $r = read_all($s);
 ok($r->{body} eq backend_body($BIG), 'fastcgi_max_temp_file_size 0: intact');
 is(scalar temp_lines(qr{}), $before + 1, 'FastCGI: one temp file in all');
+
+# --- X-Accel-Buffering ------------------------------------------------------
+
+# The peer says how to relay its response: "no" under proxy_buffering on
+# (no temp file: the peer waits for the client), "yes" under off.
+wait_for(sub { drained() > $d }, 5);
+$d = drained();
+$s = slow_get("/big/length/$BIG?header=X-Accel-Buffering:no");
+ok(!wait_for(sub { drained() > $d }, 2),
+    'X-Accel-Buffering: no: the peer waits for the client');
+$r = read_all($s);
+ok($r->{body} eq backend_body($BIG), 'X-Accel-Buffering: no: body intact');
+ok(!exists $r->{headers}{'x-accel-buffering'}, 'X-Accel-Buffering hidden');
+wait_for(sub { drained() > $d }, 5);
+
+$d = drained();
+$s = slow_get("/off/length/$BIG?header=X-Accel-Buffering:yes");
+ok(wait_for(sub { drained() > $d }, 20),
+    'X-Accel-Buffering: yes under proxy_buffering off: spilled, the peer done');
+$r = read_all($s);
+ok($r->{body} eq backend_body($BIG), 'X-Accel-Buffering: yes: body intact');
 
 # --- config errors ----------------------------------------------------------
 
