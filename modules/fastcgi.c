@@ -248,7 +248,7 @@ static kl_command_t  kl_http_fastcgi_commands[] = {
       NULL },
     { kl_string("fastcgi_limit_rate"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
-      kl_conf_set_size_slot,
+      kl_http_upstream_rate_slot,
       KL_HTTP_LOC_CONF_OFFSET,
       offsetof(kl_http_fastcgi_loc_conf_t, upstream.limit_rate),
       NULL },

@@ -81,9 +81,10 @@ typedef struct {
     kl_uint_t ignore_headers; /* KL_HTTP_UPSTREAM_IGN_* */
     kl_int_t  force_ranges;
     kl_int_t  socket_keepalive;
-    size_t    limit_rate; /* bytes/s read from the peer; 0: no limit */
-    kl_uint_t headers_hash_max_size;
-    kl_uint_t headers_hash_bucket_size;
+    /* bytes/s read from the peer (variables); NULL: no limit */
+    kl_http_complex_value_t  *limit_rate;
+    kl_uint_t                 headers_hash_max_size;
+    kl_uint_t                 headers_hash_bucket_size;
     kl_http_upstream_local_t *local; /* X_bind; NULL: none, or off */
 } kl_http_upstream_conf_t;
 
@@ -210,7 +211,9 @@ struct kl_http_upstream_s {
 
     kl_msec_t start_time; /* of the first attempt, next_upstream_timeout */
 
-    /* X_limit_rate: when the body began, and how much of it was read */
+    /* X_limit_rate: its value here (0: none), when the body began, and
+     * how much of it was read */
+    size_t    limit_rate;
     kl_msec_t body_start;
     off_t     body_read;
 
@@ -356,6 +359,14 @@ char *kl_http_upstream_ignore_headers_slot(kl_conf_t *cf, kl_command_t *cmd,
 /* X_bind ADDRESS [transparent] | off: the kl_http_upstream_local_t *
  * at cmd->offset. */
 char *kl_http_upstream_bind_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
+/* X_limit_rate RATE: a size, or a value with variables read as one per
+ * request; the kl_http_complex_value_t * at cmd->offset. */
+char *kl_http_upstream_rate_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
+/* The X_limit_rate of this request into u->limit_rate: a value that is
+ * not a size is logged ("invalid size") and means no limit, as nginx. */
+void kl_http_upstream_eval_rate(kl_http_request_t *r, kl_http_upstream_t *u);
 
 /* X_send_lowat SIZE: SO_SNDLOWAT cannot be set on Linux; a size other
  * than 0 is warned about and ignored, as nginx does there. */

@@ -55,6 +55,7 @@ kl_http_upstream_start_body(kl_http_request_t *r, kl_http_upstream_t *u)
     u->read_event_handler = kl_http_upstream_body_upstream;
     r->write_event_handler = kl_http_upstream_body_downstream;
     u->body_start = kl_now();
+    kl_http_upstream_eval_rate(r, u);
 
     if (r->header_only && u->length != 0) {
         /* No body for the client: the peer's is not read, nor reused. */
@@ -461,9 +462,9 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
 
         size = b->end - b->last;
 
-        if (u->conf->limit_rate) {
+        if (u->limit_rate) {
             /* nginx's budget: the rate times the seconds begun, so far */
-            limit = (off_t) u->conf->limit_rate
+            limit = (off_t) u->limit_rate
                         * (off_t) (kl_now() - u->body_start + 1000) / 1000
                     - u->body_read;
 
@@ -471,8 +472,7 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
                 c->read->delayed = 1;
                 kl_event_add_timer(
                     c->read,
-                    (kl_msec_t) (-limit * 1000 / (off_t) u->conf->limit_rate
-                                 + 1));
+                    (kl_msec_t) (-limit * 1000 / (off_t) u->limit_rate + 1));
                 return;
             }
 

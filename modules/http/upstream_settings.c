@@ -39,7 +39,7 @@ kl_http_upstream_settings_init(kl_http_upstream_conf_t *conf)
     conf->ignore_headers = KL_CONF_UNSET_UINT;
     conf->force_ranges = KL_CONF_UNSET;
     conf->socket_keepalive = KL_CONF_UNSET;
-    conf->limit_rate = KL_CONF_UNSET_SIZE;
+    conf->limit_rate = KL_CONF_UNSET_PTR;
     conf->headers_hash_max_size = KL_CONF_UNSET_UINT;
     conf->headers_hash_bucket_size = KL_CONF_UNSET_UINT;
     conf->local = KL_CONF_UNSET_PTR;
@@ -55,7 +55,7 @@ kl_http_upstream_settings_merge(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
     kl_conf_merge_uint_value(conf->ignore_headers, prev->ignore_headers, 0);
     kl_conf_merge_value(conf->force_ranges, prev->force_ranges, 0);
     kl_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
-    kl_conf_merge_size_value(conf->limit_rate, prev->limit_rate, 0);
+    kl_conf_merge_ptr_value(conf->limit_rate, prev->limit_rate, NULL);
     kl_conf_merge_uint_value(conf->headers_hash_max_size,
                              prev->headers_hash_max_size, 512);
     kl_conf_merge_uint_value(conf->headers_hash_bucket_size,
@@ -318,4 +318,56 @@ kl_http_upstream_header_name_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     kl_strlow(s->data, value[1].data, s->len);
 
     return KL_CONF_OK;
+}
+
+
+char *
+kl_http_upstream_rate_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_str_t                 *value;
+    kl_http_complex_value_t **cv;
+
+    cv = (kl_http_complex_value_t **) ((char *) conf + cmd->offset);
+
+    if (*cv != KL_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (kl_http_script_variables_count(&value[1]) == 0
+        && kl_conf_parse_size(&value[1]) == KL_ERROR)
+    {
+        return "invalid value";
+    }
+
+    *cv = kl_http_compile_value(cf, &value[1]);
+
+    return *cv ? KL_CONF_OK : KL_CONF_ERROR;
+}
+
+
+void
+kl_http_upstream_eval_rate(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    ssize_t  size;
+    kl_str_t text;
+
+    u->limit_rate = 0;
+
+    if (u->conf->limit_rate == NULL
+        || kl_http_complex_value(r, u->conf->limit_rate, &text) != KL_OK)
+    {
+        return;
+    }
+
+    size = kl_conf_parse_size(&text);
+
+    if (size == KL_ERROR) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0, "invalid size \"%V\"",
+                     &text);
+        return;
+    }
+
+    u->limit_rate = (size_t) size;
 }
