@@ -309,6 +309,12 @@ static kl_command_t  kl_http_proxy_commands[] = {
       KL_HTTP_LOC_CONF_OFFSET,
       offsetof(kl_http_proxy_loc_conf_t, cookie_flags),
       NULL },
+    { kl_string("proxy_pass_trailers"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_http_upstream_off_only_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) KL_HTTP_UPSTREAM_NO_TRAILERS },
 
     /* nginx's, which this build cannot honour: refused, saying why */
     kl_http_upstream_refused("proxy_cache", KL_HTTP_UPSTREAM_NO_CACHE),

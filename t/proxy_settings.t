@@ -108,7 +108,7 @@ EOF
 
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(21);
+$t->plan(23);
 $t->run;
 
 my $r;
@@ -203,7 +203,7 @@ sub conf_test {
 }
 
 SKIP: {
-    skip 'kiln\'s messages', 3 if $nginx;
+    skip 'kiln\'s messages', 5 if $nginx;
 
     like(conf_test('location / { proxy_cache one; }'),
         qr/"proxy_cache" directive is not supported: caching is not in this build of kiln in \S+bad\.conf:7/,
@@ -211,6 +211,11 @@ SKIP: {
     like(conf_test('location / { proxy_ssl_verify on; }'),
         qr/"proxy_ssl_verify" directive is not supported: TLS is not in this build of kiln/,
         'proxy_ssl_verify refused: no TLS in this build');
+    like(conf_test('location / { proxy_pass_trailers on; }'),
+        qr/"proxy_pass_trailers" directive is not supported: trailers from the peer are not passed/,
+        'proxy_pass_trailers on refused');
+    like(conf_test('location / { proxy_pass_trailers off; }'),
+        qr/test is successful/, 'proxy_pass_trailers off: what kiln does');
     like(conf_test('location / { proxy_send_lowat 1k; }'),
         qr/"proxy_send_lowat" is not supported, ignored/,
         'proxy_send_lowat: warned, as nginx on Linux');

@@ -368,6 +368,12 @@ char *kl_http_upstream_rate_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
  * not a size is logged ("invalid size") and means no limit, as nginx. */
 void kl_http_upstream_eval_rate(kl_http_request_t *r, kl_http_upstream_t *u);
 
+/* A flag whose "on" this build cannot honour (proxy_pass_trailers):
+ * "off" is what it does anyway; "on" is refused with cmd->post's
+ * phrase. */
+char *kl_http_upstream_off_only_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                     void *conf);
+
 /* X_send_lowat SIZE: SO_SNDLOWAT cannot be set on Linux; a size other
  * than 0 is warned about and ignored, as nginx does there. */
 char *kl_http_upstream_lowat_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
@@ -381,6 +387,9 @@ char *kl_http_upstream_refuse_slot(kl_conf_t *cf, kl_command_t *cmd,
     "is not supported: caching is not in this build of kiln"
 #define KL_HTTP_UPSTREAM_NO_STORE                                              \
     "is not supported: storing responses is not in this build of kiln"
+#define KL_HTTP_UPSTREAM_NO_TRAILERS                                           \
+    "is not supported: trailers from the peer are not passed in this build "   \
+    "of kiln"
 #define KL_HTTP_UPSTREAM_NO_TLS                                                \
     "is not supported: TLS is not in this build of kiln"
 

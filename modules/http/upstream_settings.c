@@ -371,3 +371,31 @@ kl_http_upstream_eval_rate(kl_http_request_t *r, kl_http_upstream_t *u)
 
     u->limit_rate = (size_t) size;
 }
+
+
+char *
+kl_http_upstream_off_only_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    kl_str_t *value;
+
+    (void) conf;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3
+        && kl_strncasecmp(value[1].data, (u_char *) "off", 3) == 0)
+    {
+        return KL_CONF_OK;
+    }
+
+    if (value[1].len == 2
+        && kl_strncasecmp(value[1].data, (u_char *) "on", 2) == 0) {
+        return (char *) cmd->post;
+    }
+
+    kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                      "invalid value \"%V\" in \"%V\" directive, "
+                      "it must be \"on\" or \"off\"",
+                      &value[1], &cmd->name);
+    return KL_CONF_ERROR;
+}
