@@ -126,7 +126,7 @@ EOF
 
 $t->write_file('files/t.txt', "file body\n");
 
-$t->plan(32);
+$t->plan(33);
 $t->run;
 
 my $r;
@@ -174,6 +174,15 @@ ok(!exists $r->{headers}{'x-accel-redirect'}, 'ignored, still hidden');
 $r = parse_response(http_get('/pass/?xr=/dst'));
 is($r->{headers}{'x-accel-redirect'}, '/dst',
     'proxy_pass_header X-Accel-Redirect: passed');
+
+# The client connection goes on after a redirect: keep-alive, pipelined.
+my $s = http("GET /app?xr=/dst HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    . "GET /app?xr=\@named HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    . "GET /dst HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    start => 1);
+is(join('', map { parse_response(read_response($s))->{body} } 1 .. 3),
+    "dst GET /dst \nnamed GET /app xr=\@named\ndst GET /dst \n",
+    'redirects on a kept-alive connection, pipelined');
 
 # --- the other X-Accel fields ---------------------------------------------
 

@@ -215,6 +215,9 @@ kl_http_upstream_accel_redirect(kl_http_request_t *r, kl_http_upstream_t *u,
         }
     }
 
+    /* The exchange's watch on the client is over with it. */
+    r->read_event_handler = kl_http_block_reading;
+
     if (uri.len && uri.data[0] == '@') {
         kl_http_named_location(r, &uri);
         kl_http_finalize_request(r, KL_DONE);
