@@ -12,8 +12,8 @@
  * X-Accel-Buffering: yes|no switches buffering for this response.
  * X-Accel-Charset: the response's charset, when the Content-Type names
  * none. X-Accel-Limit-Rate: kiln's engine has no per-request client
- * rate, so it is read and, like X-Accel-Expires (meaningful to a cache
- * only), hidden without effect (docs/directives.md says so).
+ * rate yet, so it is only hidden, as is X-Accel-Expires (meaningful to a
+ * cache only; docs/directives.md says so).
  */
 
 #include "kl_http.h"
