@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # proxy_settings.t: proxy_set_body, proxy_bind (fixed, with variables,
-# off), proxy_force_ranges, proxy_limit_rate, proxy_ignore_client_abort,
-# proxy_socket_keepalive and proxy_headers_hash_* accepted, and the
-# nginx directives this build refuses (cache, store, TLS) with a message
+# off), proxy_force_ranges, proxy_limit_rate (and with variables),
+# proxy_ignore_client_abort, proxy_socket_keepalive (seen with ss),
+# proxy_headers_hash_* accepted, and the nginx directives this build
+# refuses (cache, store, TLS, proxy_pass_trailers on) with a message
 # that says why.
 
 use strict;
@@ -86,6 +87,15 @@ http {
 
         RATEVAR
 
+        location /ka/ {
+            proxy_pass http://127.0.0.1:%%PORT_b1%%;
+        }
+
+        location /noka/ {
+            proxy_pass http://127.0.0.1:%%PORT_b1%%;
+            proxy_socket_keepalive off;
+        }
+
         location /abort/ {
             proxy_pass http://127.0.0.1:%%PORT_b1%%;
         }
@@ -108,7 +118,7 @@ EOF
 
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(23);
+$t->plan(25);
 $t->run;
 
 my $r;
@@ -187,6 +197,28 @@ ok(wait_for(sub { $t->read_file('access.log') =~ m{^/abort/slow/300 499$}m },
     5), 'a client gone: 499, the peer connection closed');
 ok(wait_for(sub { $t->read_file('access.log') =~ m{^/ignore/slow/300 200$}m },
     5), 'proxy_ignore_client_abort on: the response is read to its end');
+
+# --- proxy_socket_keepalive -------------------------------------------------
+
+# ss shows a keepalive timer on kiln's socket to the peer while the peer
+# takes its time to answer.
+SKIP: {
+    skip 'no ss', 2 unless -x '/usr/bin/ss' || -x '/bin/ss';
+
+    for my $case (['ka', qr/timer:\(keepalive/, 'on (http level): SO_KEEPALIVE'],
+        ['noka', qr/^(?!.*keepalive).*127\.0\.0\.1/s, 'off: none'])
+    {
+        my ($loc, $re, $name) = @$case;
+        my $s = http("GET /$loc/slow/1500 HTTP/1.0\r\nHost: localhost\r\n\r\n",
+            start => 1);
+        my $out = wait_for(sub {
+            my $o = `ss -tnoH state established dst 127.0.0.1:${\port('b1')}`;
+            $o =~ /\S/ ? $o : undef }, 5) // '';
+        like($out, $re, "proxy_socket_keepalive $name");
+        read_response($s);
+        close $s;
+    }
+}
 
 # --- refused and warned ---------------------------------------------------
 
