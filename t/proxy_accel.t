@@ -32,10 +32,12 @@ events {
 
 http {
     access_log off;
+    log_format loc '$uri $sent_http_location';
 
     server {
         listen 127.0.0.1:%%PORT_8080%%;
         server_name localhost;
+        access_log %%TESTDIR%%/access.log loc;
 
         location / {
             proxy_pass http://127.0.0.1:%%PORT_8081%%;
@@ -126,7 +128,7 @@ EOF
 
 $t->write_file('files/t.txt', "file body\n");
 
-$t->plan(33);
+$t->plan(34);
 $t->run;
 
 my $r;
@@ -206,6 +208,8 @@ is($r->{headers}{location}, '/x/y', 'a relative Location stays relative');
 
 $r = parse_response(http_get('/app?loc=x/y'));
 is($r->{headers}{location}, 'x/y', 'a relative path too');
+ok(wait_for(sub { $t->read_file('access.log') =~ m{^/app x/y$}m }, 5),
+    '$sent_http_location: the Location sent');
 
 $r = parse_response(http_get('/rd/?loc=/from/a'));
 is($r->{headers}{location}, 'http://localhost:' . port(8080) . '/to/a',
