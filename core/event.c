@@ -686,6 +686,7 @@ kl_event_accept(kl_event_t *ev)
         kl_memcpy(c->addr_text.data, text, len);
 
         c->listening = ls;
+        c->io = &kl_os_io;
         c->local_sockaddr = &ls->sockaddr.sockaddr;
         c->local_socklen = ls->socklen;
         c->number = ++kl_loop.connection_counter;
