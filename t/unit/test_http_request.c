@@ -324,3 +324,34 @@ Test(http_request, long_line_moves_to_a_large_buffer_at_every_cut)
 
     kl_test_http_clean(&t);
 }
+
+
+/*
+ * Bytes after a request that closes: lingering close ends our side
+ * through c->io->shutdown and drains the rest until the client's EOF.
+ */
+Test(http_request, lingering_close_shuts_down_through_the_transport)
+{
+    size_t         len;
+    kl_test_http_t t = { 0 };
+
+    static const char in[] = "GET /x HTTP/1.1\r\nHost: h\r\n"
+                             "Connection: close\r\n\r\nextra bytes";
+
+    kl_test_setup(&t, KL_TEST_ECHO(""));
+
+    len = sizeof(in) - 1;
+    kl_test_io_reset(in, len, 0, 1);
+    kl_test_connect(&t);
+    kl_test_io_arrive(t.c, len);
+
+    kl_test_io.out[kl_test_io.out_len] = '\0';
+    cr_assert_not_null(
+        strstr((char *) kl_test_io.out, "\r\n\r\nGET /x h [] \n"));
+    cr_assert(kl_test_io.shut, "the sending side was shut down");
+    cr_assert_not(t.c->destroyed, "still draining the client");
+    cr_assert_eq(kl_test_io.pos, len, "the extra bytes were read and dropped");
+
+    kl_test_disconnect(&t);
+    kl_test_http_clean(&t);
+}
