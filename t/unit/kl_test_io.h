@@ -2,9 +2,10 @@
  * kl_test_io.h: a fake transport (kl_conn_io_t) for unit tests: recv
  * hands out a scripted client stream only as far as the test has let it
  * arrive, in reads as short as the test asks, and says KL_AGAIN at the
- * end of what arrived; the sends keep what the server wrote. With it a
- * test cuts the client's bytes at every boundary and checks that the
- * readers above c->io (request.c, body.c) parse the same thing.
+ * end of what arrived; the sends keep what the server wrote, as much of
+ * it per call as the test lets them. With it a test cuts the client's
+ * bytes (or the server's) at every boundary and checks that the code
+ * above c->io (request.c, body.c, the write filter) does the same.
  *
  * One fake per test process (criterion runs each test in its own): the
  * table's functions find it in kl_test_io, not through the connection.
@@ -30,6 +31,7 @@ typedef struct {
     unsigned      eof:1;   /* past len: end of stream, not KL_AGAIN */
     unsigned      dry:1;   /* a short read clears ready, as a socket */
     unsigned      shut:1;  /* shutdown was called */
+    size_t        wmax;    /* at most this much per send (0: all) */
 
     kl_uint_t recvs;  /* calls of recv */
     kl_uint_t agains; /* ... that said KL_AGAIN */
@@ -95,6 +97,15 @@ kl_test_io_keep(const u_char *p, size_t n)
 static inline ssize_t
 kl_test_io_send(kl_connection_t *c, u_char *buf, size_t size)
 {
+    if (!c->write->ready) {
+        return KL_AGAIN;
+    }
+
+    if (kl_test_io.wmax && size > kl_test_io.wmax) {
+        size = kl_test_io.wmax;
+        c->write->ready = 0;
+    }
+
     kl_test_io_keep(buf, size);
     c->sent += (off_t) size;
 
@@ -102,47 +113,80 @@ kl_test_io_send(kl_connection_t *c, u_char *buf, size_t size)
 }
 
 
-/* Takes everything, files read with pread, as a socket with room would. */
-static inline kl_chain_t *
-kl_test_io_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
+/* Keeps n bytes of in from its start, files read with pread. */
+static inline void
+kl_test_io_keep_chain(kl_chain_t *in, off_t n)
 {
-    off_t       sent, pos;
-    size_t      n;
-    ssize_t     got;
-    kl_buf_t   *b;
-    kl_chain_t *cl;
-    u_char      chunk[4096];
+    off_t     pos, size;
+    ssize_t   got;
+    kl_buf_t *b;
+    u_char    chunk[4096];
 
-    (void) limit;
-
-    sent = 0;
-
-    for (cl = in; cl; cl = cl->next) {
-        b = cl->buf;
+    for (/* void */; in && n > 0; in = in->next) {
+        b = in->buf;
 
         if (kl_buf_special(b)) {
             continue;
         }
 
+        size = kl_min(n, kl_buf_size(b));
+        n -= size;
+
         if (kl_buf_in_memory(b)) {
-            kl_test_io_keep(b->pos, (size_t) (b->last - b->pos));
-            sent += b->last - b->pos;
+            kl_test_io_keep(b->pos, (size_t) size);
             continue;
         }
 
-        for (pos = b->file_pos; pos < b->file_last; pos += got) {
-            n = (size_t) kl_min((off_t) sizeof(chunk), b->file_last - pos);
-            got = pread(b->file->fd, chunk, n, pos);
+        for (pos = b->file_pos; pos < b->file_pos + size; pos += got) {
+            got = pread(b->file->fd, chunk,
+                        (size_t) kl_min((off_t) sizeof(chunk),
+                                        b->file_pos + size - pos),
+                        pos);
             cr_assert_gt(got, 0, "the file is there to read");
             kl_test_io_keep(chunk, (size_t) got);
         }
+    }
+}
 
-        sent += b->file_last - b->file_pos;
+
+/*
+ * Takes what the chain holds, at most limit bytes (sendfile_max_chunk:
+ * ready stays set), and at most wmax (a full socket: ready cleared);
+ * nothing while ready is clear, as a socket that said EAGAIN.
+ */
+static inline kl_chain_t *
+kl_test_io_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
+{
+    off_t       want, n;
+    kl_chain_t *cl;
+
+    if (!c->write->ready) {
+        return in;
     }
 
-    c->sent += sent;
+    want = 0;
 
-    return kl_chain_update_sent(in, sent);
+    for (cl = in; cl; cl = cl->next) {
+        if (!kl_buf_special(cl->buf)) {
+            want += kl_buf_size(cl->buf);
+        }
+    }
+
+    n = want;
+
+    if (kl_test_io.wmax && n > (off_t) kl_test_io.wmax) {
+        n = (off_t) kl_test_io.wmax;
+        c->write->ready = 0;
+    }
+
+    if (limit > 0 && n > limit) {
+        n = limit;
+    }
+
+    kl_test_io_keep_chain(in, n);
+    c->sent += n;
+
+    return kl_chain_update_sent(in, n);
 }
 
 
@@ -196,8 +240,38 @@ kl_test_io_reset(const void *in, size_t len, size_t max, unsigned dry)
 
 
 /*
- * The stream up to upto has arrived: as the event loop would, the read
- * handler runs (when c is still open), then the posted events.
+ * As the event loop would: the posted events, those of the next round
+ * (sendfile_max_chunk), and a write event each time the fake stopped
+ * taking output, until the output is all out or c is closed.
+ */
+static inline void
+kl_test_io_drain(kl_connection_t *c)
+{
+    kl_uint_t i;
+
+    for (i = 0; i < 1000000; i++) {
+        kl_event_process_posted(&kl_loop.posted);
+
+        if (!kl_queue_empty(&kl_loop.posted_next)) {
+            kl_event_process_posted(&kl_loop.posted_next);
+            continue;
+        }
+
+        if (c->destroyed || c->write->ready) {
+            return;
+        }
+
+        c->write->ready = 1;
+        c->write->handler(c->write);
+    }
+
+    cr_assert_fail("the output never drained");
+}
+
+
+/*
+ * The stream up to upto has arrived: the read handler runs (when c is
+ * still open), then whatever the loop would run next.
  */
 static inline void
 kl_test_io_arrive(kl_connection_t *c, size_t upto)
@@ -210,7 +284,7 @@ kl_test_io_arrive(kl_connection_t *c, size_t upto)
         c->read->handler(c->read);
     }
 
-    kl_event_process_posted(&kl_loop.posted);
+    kl_test_io_drain(c);
 }
 
 #endif /* KL_TEST_IO_H */

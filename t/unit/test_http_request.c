@@ -113,14 +113,19 @@ kl_test_disconnect(kl_test_http_t *t)
 }
 
 
-/* Cut points: the stream arrives up to each, in order, then EOF. */
+/*
+ * Cut points: the stream arrives up to each, in order, then EOF; the
+ * fake takes at most wmax bytes of output per call (0: all).
+ */
 static void
-kl_test_run(kl_test_http_t *t, const char *in, size_t len, const size_t *cuts,
-            size_t ncuts, size_t max, unsigned dry)
+kl_test_run_out(kl_test_http_t *t, const char *in, size_t len,
+                const size_t *cuts, size_t ncuts, size_t max, unsigned dry,
+                size_t wmax)
 {
     size_t i;
 
     kl_test_io_reset(in, len, max, dry);
+    kl_test_io.wmax = wmax;
     kl_test_connect(t);
 
     for (i = 0; i < ncuts; i++) {
@@ -129,6 +134,14 @@ kl_test_run(kl_test_http_t *t, const char *in, size_t len, const size_t *cuts,
 
     cr_assert_eq(kl_test_io.pos, len, "the server read all %zu bytes", len);
     kl_test_disconnect(t);
+}
+
+
+static void
+kl_test_run(kl_test_http_t *t, const char *in, size_t len, const size_t *cuts,
+            size_t ncuts, size_t max, unsigned dry)
+{
+    kl_test_run_out(t, in, len, cuts, ncuts, max, dry, 0);
 }
 
 
@@ -354,4 +367,94 @@ Test(http_request, lingering_close_shuts_down_through_the_transport)
 
     kl_test_disconnect(&t);
     kl_test_http_clean(&t);
+}
+
+
+/*
+ * A slow client: the fake takes a few bytes of output per call, the
+ * writer resumes on each write event, and pipelined requests wait for
+ * the response before them. The bytes are those of a fast client.
+ */
+Test(http_request, output_cut_at_every_size_is_the_same)
+{
+    size_t         len, wmax;
+    kl_test_http_t t = { 0 };
+    static char    whole[KL_TEST_IO_OUT];
+
+    kl_test_setup(&t, KL_TEST_ECHO(""));
+    kl_test_whole(&t, kl_test_stream, whole, sizeof(whole));
+
+    len = sizeof(kl_test_stream) - 1;
+
+    for (wmax = 1; wmax < 200; wmax++) {
+        kl_test_run_out(&t, kl_test_stream, len, &len, 1, 0, 1, wmax);
+        kl_test_same(whole, "output per call", wmax);
+    }
+
+    kl_test_http_clean(&t);
+}
+
+
+static void
+kl_test_static(const char *conf, size_t size)
+{
+    int            fd;
+    char           path[512], *body;
+    size_t         len, i, wmax;
+    kl_test_http_t t = { 0 };
+    static char    whole[KL_TEST_IO_OUT];
+
+    static const char in[] = "GET /f.txt HTTP/1.1\r\nHost: a\r\n\r\n"
+                             "HEAD /f.txt HTTP/1.1\r\nHost: a\r\n\r\n"
+                             "GET /f.txt HTTP/1.1\r\nHost: a\r\n"
+                             "Connection: close\r\n\r\n";
+
+    kl_test_setup(&t, conf);
+
+    snprintf(path, sizeof(path), "%s/html", t.dir);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/html/f.txt", t.dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert_neq(fd, -1);
+
+    body = malloc(size + 1);
+    cr_assert_not_null(body);
+
+    for (i = 0; i < size; i++) {
+        body[i] = (char) ('a' + i % 26);
+    }
+
+    body[size] = '\0';
+    cr_assert_eq(write(fd, body, size), (ssize_t) size);
+    close(fd);
+
+    kl_test_whole(&t, in, whole, sizeof(whole));
+
+    cr_assert_eq(kl_test_count(whole, "HTTP/1.1 200 OK\r\n"), 3);
+    cr_assert_eq(kl_test_count(whole, body), 2, "two GETs, whole bodies");
+
+    len = sizeof(in) - 1;
+
+    for (wmax = 1; wmax < 2 * size; wmax = wmax * 3 + 1) {
+        kl_test_run_out(&t, in, len, &len, 1, 0, 1, wmax);
+        kl_test_same(whole, "file output per call", wmax);
+    }
+
+    free(body);
+    kl_test_http_clean(&t);
+}
+
+
+Test(http_request, static_file_output_cut_is_the_same_sendfile_on)
+{
+    kl_test_static(KL_TEST_CONF("root html; sendfile on;"
+                                "sendfile_max_chunk 4k;",
+                                ""),
+                   20000);
+}
+
+
+Test(http_request, static_file_output_cut_is_the_same_sendfile_off)
+{
+    kl_test_static(KL_TEST_CONF("root html; sendfile off;", ""), 20000);
 }
