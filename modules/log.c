@@ -58,6 +58,7 @@ typedef struct {
     kl_http_complex_value_t *script; /* the path, evaluated per request */
     kl_http_log_fmt_t       *format;
     kl_http_complex_value_t *filter; /* if=: skip the line when "" or "0" */
+    kl_syslog_peer_t        *syslog; /* access_log syslog:... */
     time_t                   error_time;
 } kl_http_log_t;
 
@@ -114,6 +115,8 @@ static kl_int_t kl_http_log_compile_format(kl_conf_t         *cf,
                                            kl_str_t *args, kl_uint_t n);
 static kl_int_t kl_http_log_handler(kl_http_request_t *r);
 static kl_int_t kl_http_log_lines(kl_http_request_t *r);
+static kl_int_t kl_http_log_syslog(kl_http_request_t *r, kl_http_log_t *log,
+                                   size_t len);
 static void     kl_http_log_flush(kl_http_log_buf_t *buffer, kl_log_t *log);
 static void     kl_http_log_flush_handler(kl_event_t *ev);
 static void     kl_http_log_flush_file(kl_open_file_t *file, kl_log_t *log);
@@ -603,6 +606,12 @@ kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
         return KL_CONF_ERROR;
     }
 
+    if (size && log->syslog) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "logs to syslog cannot be buffered");
+        return KL_CONF_ERROR;
+    }
+
     if (size) {
         return kl_http_log_add_buffer(cf, log->file, size, (kl_msec_t) flush,
                                       &value[1]);
@@ -670,10 +679,6 @@ kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_ERROR;
     }
 
-    if (kl_strncmp(value[1].data, "syslog:", 7) == 0) {
-        return "to syslog is not supported";
-    }
-
     if (llcf->logs == NULL) {
         llcf->logs = kl_array_create(cf->pool, 2, sizeof(kl_http_log_t));
         if (llcf->logs == NULL) {
@@ -688,7 +693,13 @@ kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     kl_memzero(log, sizeof(kl_http_log_t));
 
-    if (kl_http_script_variables_count(&value[1]) == 0) {
+    if (kl_strncmp(value[1].data, "syslog:", 7) == 0) {
+        log->syslog = kl_syslog_conf(cf, &value[1]);
+        if (log->syslog == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+    } else if (kl_http_script_variables_count(&value[1]) == 0) {
         log->file = kl_cycle_open_file(cf->cycle, &value[1]);
         if (log->file == NULL) {
             return KL_CONF_ERROR;
@@ -1244,6 +1255,47 @@ kl_http_log_script_write(kl_http_request_t *r, kl_http_log_t *log, u_char *buf,
 }
 
 
+/*
+ * The line after the syslog header, without its newline, in one datagram.
+ * A failed send is not retried; it is logged once a minute per log.
+ */
+static kl_int_t
+kl_http_log_syslog(kl_http_request_t *r, kl_http_log_t *log, size_t len)
+{
+    u_char           *line, *p;
+    ssize_t           n;
+    kl_syslog_peer_t *peer;
+
+    peer = log->syslog;
+
+    line = kl_pnalloc(r->pool, KL_SYSLOG_MAX_HEADER + len);
+    if (line == NULL) {
+        return KL_ERROR;
+    }
+
+    p = kl_syslog_header(peer, peer->severity, kl_loop.clock.sec, line);
+    p = kl_http_log_line(r, log->format, p) - 1;
+
+    n = kl_syslog_send(peer, line, (size_t) (p - line));
+
+    if (n == p - line || kl_loop.clock.sec - log->error_time < 60) {
+        return KL_OK;
+    }
+
+    log->error_time = kl_loop.clock.sec;
+
+    if (n == -1) {
+        kl_log_error(KL_LOG_WARN, r->connection->log, errno,
+                     "send() to syslog server \"%V\" failed", &peer->server);
+    } else {
+        kl_log_error(KL_LOG_WARN, r->connection->log, 0,
+                     "send() to syslog has written only %z of %z", n, p - line);
+    }
+
+    return KL_OK;
+}
+
+
 /* Errors while writing say so ("while logging request"), as in nginx. */
 static kl_int_t
 kl_http_log_handler(kl_http_request_t *r)
@@ -1296,6 +1348,14 @@ kl_http_log_lines(kl_http_request_t *r)
         }
 
         len = kl_http_log_line_len(r, log[l].format);
+
+        if (log[l].syslog) {
+            if (kl_http_log_syslog(r, &log[l], len) != KL_OK) {
+                return KL_ERROR;
+            }
+
+            continue;
+        }
 
         if (log[l].script) {
             line = kl_pnalloc(r->pool, len);
