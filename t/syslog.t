@@ -88,7 +88,7 @@ EOF
 
 $t->write_file('html/index.html', "x\n");
 
-$t->plan(20);
+$t->plan(23);
 $t->run(wait_ports => ['8080']);
 
 # received(SOCK, REGEX): the first datagram on SOCK matching REGEX, waited
@@ -207,5 +207,42 @@ like($errs, qr/unknown\ syslog\ facility\ "local9".*
     logs\ to\ syslog\ cannot\ be\ buffered/sx,
     'each bad parameter, named');
 
-# Stopped while the listeners are still there: its last notices arrive.
+# error_log syslog: alone in the main context: the default error log file
+# (-e) is still opened, at "error", as nginx does.
+
+my $t2 = Test::Kiln->new;
+my $d2 = $t2->testdir;
+
+$t2->write_file_expand('kiln.conf', <<'EOF2');
+daemon on;
+pid %%TESTDIR%%/kiln.pid;
+error_log syslog:server=127.0.0.1:%%PORT_5140%%,tag=only info;
+worker_processes 1;
+
+events {
+    worker_connections 64;
+}
+
+http {
+    access_log off;
+
+    server {
+        listen 127.0.0.1:%%PORT_8081%%;
+        root %%TESTDIR%%/html;
+    }
+}
+EOF2
+
+$t2->run(wait_ports => ['8081']);
+
+my $r = parse_response(http_get('/nothing.html', port => 8081));
+is($r ? $r->{status} : 0, 404, 'syslog-only error_log: a missing file, 404');
+like(received($udp, qr/ only: .*nothing\.html/),
+    qr/^<187>$ts \Q$host\E only: \S+ \S+ \[error\] .*"\Q$d2\E\/html\/nothing\.html" failed/,
+    'the error goes to syslog');
+ok(wait_for(sub { $t2->read_file('error.log') =~ /nothing\.html" failed/ }),
+    'and to the default error log file');
+
+# Stopped while the listeners are still there: their last notices arrive.
+$t2->stop;
 $t->stop;
