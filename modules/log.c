@@ -34,7 +34,7 @@ typedef struct {
 } kl_http_log_fmt_t;
 
 typedef struct {
-    kl_open_file_t          *file;   /* NULL when the path has variables */
+    kl_open_file_t          *file;   /* NULL: variables in the path, syslog */
     kl_http_complex_value_t *script; /* the path, evaluated per request */
     kl_http_log_fmt_t       *format;
     kl_http_complex_value_t *filter; /* if=: skip the line when "" or "0" */
