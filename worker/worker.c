@@ -226,7 +226,8 @@ kl_worker_shutdown_timeout(kl_event_t *ev)
 static void
 kl_worker_exit(kl_cycle_t *cycle)
 {
-    kl_uint_t i;
+    kl_uint_t       i;
+    kl_listening_t *ls;
 
     for (i = 0; kl_modules[i]; i++) {
         if (kl_modules[i]->exit_process) {
@@ -234,8 +235,15 @@ kl_worker_exit(kl_cycle_t *cycle)
         }
     }
 
+    /* A single process is the master too: it removes what a master would. */
     if (kl_loop.role == KL_PROCESS_SINGLE) {
         kl_cycle_delete_pidfile(cycle);
+
+        ls = cycle->listening.elts;
+
+        for (i = 0; i < cycle->listening.nelts; i++) {
+            kl_listening_unlink(&ls[i], cycle->log);
+        }
     }
 
     kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exit");

@@ -64,10 +64,8 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
     port = 0;
 
     if (clcf->port_in_redirect && c->local_sockaddr) {
-        port =
-            ntohs(c->local_sockaddr->sa_family == AF_INET6
-                      ? ((struct sockaddr_in6 *) c->local_sockaddr)->sin6_port
-                      : ((struct sockaddr_in *) c->local_sockaddr)->sin_port);
+        /* 0 for a unix socket: a path has no port to name */
+        port = kl_sock_get_port(c->local_sockaddr);
 
         if (port == 80) {
             port = 0;
