@@ -59,8 +59,7 @@ static const kl_conf_absent_t kl_conf_absent[] = {
       "the debug log is not supported by this build of kiln" },
     { "debug_points", "debug points are not supported by kiln" },
     { "worker_rlimit_sigpending",
-      "worker_rlimit_sigpending was removed from nginx (rtsig) and is not "
-      "supported" },
+      "it was for nginx's rtsig events, which nginx removed" },
 
     /* TLS, HTTP/2, HTTP/3 */
     { "ssl", KL_TLS },

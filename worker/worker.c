@@ -113,6 +113,16 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
         }
     }
 
+    if (ccf->rlimit_core != KL_CONF_UNSET) {
+        rlmt.rlim_cur = (rlim_t) ccf->rlimit_core;
+        rlmt.rlim_max = (rlim_t) ccf->rlimit_core;
+
+        if (setrlimit(RLIMIT_CORE, &rlmt) == -1) {
+            kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                         "setrlimit(RLIMIT_CORE, %O) failed", ccf->rlimit_core);
+        }
+    }
+
     /* Single-process mode keeps the master's identity, as nginx does. */
     if (kl_loop.role == KL_PROCESS_WORKER && geteuid() == 0
         && ccf->user != (uid_t) KL_CONF_UNSET_UINT)
