@@ -240,7 +240,11 @@ kl_http_header_filter(kl_http_request_t *r)
         p = kl_cpymem(p, r->headers_out.content_type.data,
                       r->headers_out.content_type.len);
 
-        if (r->headers_out.charset.len) {
+        /* a peer's type keeps its own charset unless the filter took it */
+        if (r->headers_out.charset.len
+            && r->headers_out.content_type_len
+                   == r->headers_out.content_type.len)
+        {
             p = kl_cpymem(p, "; charset=", sizeof("; charset=") - 1);
             p = kl_cpymem(p, r->headers_out.charset.data,
                           r->headers_out.charset.len);
