@@ -30,6 +30,7 @@ kl_create_listening(kl_cycle_t *cycle, struct sockaddr *sa, socklen_t socklen)
     ls->backlog = 511;
     ls->rcvbuf = -1;
     ls->sndbuf = -1;
+    ls->fastopen = -1;
     ls->pool_size = 512;
 
     ls->addr_text.len = kl_sock_ntop(sa, socklen, text, sizeof(text), 1);
@@ -120,6 +121,110 @@ kl_listening_defer(kl_listening_t *ls, kl_log_t *log)
 }
 
 
+/*
+ * so_keepalive= and fastopen=, set on the listener: Linux hands both to
+ * every accepted socket, so no call is made per connection. A failure is
+ * logged and the socket kept, as nginx does.
+ */
+static void
+kl_listening_tcp_options(kl_listening_t *ls, kl_log_t *log)
+{
+    int on;
+
+    if (ls->keepalive) {
+        on = (ls->keepalive == 1);
+
+        if (setsockopt(ls->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int))
+            == -1) {
+            kl_log_error(KL_LOG_ALERT, log, errno,
+                         "setsockopt(SO_KEEPALIVE, %d) %V failed, ignored", on,
+                         &ls->addr_text);
+        }
+    }
+
+#if (KL_HAVE_KEEPALIVE_TUNABLE)
+    if (ls->keepidle
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_KEEPIDLE, &ls->keepidle,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_KEEPIDLE, %d) %V failed, ignored",
+                     ls->keepidle, &ls->addr_text);
+    }
+
+    if (ls->keepintvl
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_KEEPINTVL, &ls->keepintvl,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_KEEPINTVL, %d) %V failed, ignored",
+                     ls->keepintvl, &ls->addr_text);
+    }
+
+    if (ls->keepcnt
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_KEEPCNT, &ls->keepcnt,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_KEEPCNT, %d) %V failed, ignored",
+                     ls->keepcnt, &ls->addr_text);
+    }
+#endif
+
+#if (KL_HAVE_TCP_FASTOPEN)
+    if (ls->fastopen != -1
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_FASTOPEN, &ls->fastopen,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_FASTOPEN, %d) %V failed, ignored",
+                     ls->fastopen, &ls->addr_text);
+    }
+#endif
+}
+
+
+/*
+ * As nginx: a unix listener is for every local user (the folder it is in
+ * says who may reach it), whatever umask the master was started with.
+ */
+static void
+kl_listening_chmod(kl_listening_t *ls, kl_log_t *log)
+{
+    const char *path;
+
+    path = ls->sockaddr.sockaddr_un.sun_path;
+
+    if (chmod(path, S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)
+        == -1)
+    {
+        kl_log_error(KL_LOG_EMERG, log, errno, "chmod() \"%s\" failed", path);
+    }
+}
+
+
+void
+kl_listening_unlink(kl_listening_t *ls, kl_log_t *log)
+{
+    const char *path;
+
+    if (ls->sockaddr.sockaddr.sa_family != AF_UNIX || ls->remain
+        || ls->worker != 0) {
+        return;
+    }
+
+    path = ls->sockaddr.sockaddr_un.sun_path;
+
+    if (path[0] != '\0' && unlink(path) == -1 && errno != ENOENT) {
+        kl_log_error(KL_LOG_CRIT, log, errno, "unlink() \"%s\" failed", path);
+    }
+}
+
+
 kl_int_t
 kl_open_listening_sockets(kl_cycle_t *cycle)
 {
@@ -139,6 +244,8 @@ kl_open_listening_sockets(kl_cycle_t *cycle)
             {
                 kl_listening_defer(&ls[i], cycle->log);
             }
+
+            kl_listening_tcp_options(&ls[i], cycle->log);
             continue;
         }
 
@@ -173,6 +280,10 @@ kl_open_listening_sockets(kl_cycle_t *cycle)
                 continue;
             }
 
+            if (ls[i].sockaddr.sockaddr.sa_family == AF_UNIX) {
+                kl_listening_chmod(&ls[i], cycle->log);
+            }
+
             if (listen(s, ls[i].backlog) == -1) {
                 kl_log_error(KL_LOG_EMERG, cycle->log, errno,
                              "listen() to %V, backlog %d failed",
@@ -188,6 +299,7 @@ kl_open_listening_sockets(kl_cycle_t *cycle)
                 kl_listening_defer(&ls[i], cycle->log);
             }
 
+            kl_listening_tcp_options(&ls[i], cycle->log);
             break;
         }
 

@@ -98,6 +98,10 @@ struct kl_listening_s {
     int           backlog;
     int           rcvbuf;
     int           sndbuf;
+    int           fastopen; /* TCP_FASTOPEN queue, -1 unset */
+    int           keepidle; /* so_keepalive=idle:intvl:cnt, 0 unset */
+    int           keepintvl;
+    int           keepcnt;
 
     kl_connection_handler_pt handler; /* called for each accept */
     void                    *servers; /* the protocol's per-address data */
@@ -117,6 +121,7 @@ struct kl_listening_s {
     unsigned ipv6only:1;
     unsigned reuseport:1;
     unsigned deferred_accept:1;
+    unsigned keepalive:2; /* so_keepalive: 0 unset, 1 on, 2 off */
 };
 
 struct kl_connection_s {
@@ -177,6 +182,12 @@ kl_int_t kl_open_listening_sockets(kl_cycle_t *cycle);
 
 /* Close listeners (all, or only those not kept by the next cycle). */
 void kl_close_listening_sockets(kl_cycle_t *cycle);
+
+/*
+ * The master removes a unix listener's file when the socket goes for good:
+ * at exit (not while a new binary holds it) or when a reload drops it.
+ */
+void kl_listening_unlink(kl_listening_t *ls, kl_log_t *log);
 
 /* A connection from the free list, with its events reset; NULL if none. */
 kl_connection_t *kl_get_connection(kl_fd_t s, kl_log_t *log);

@@ -59,6 +59,25 @@ static kl_command_t  kl_core_commands[] = {
       offsetof(kl_core_conf_t, rlimit_nofile),
       NULL },
 
+    { kl_string("worker_rlimit_core"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_off_slot,
+      0,
+      offsetof(kl_core_conf_t, rlimit_core),
+      NULL },
+
+    /*
+     * nginx uses the file only where it has no atomic operations for the
+     * accept mutex; on Linux it never opens it, and neither does kiln,
+     * whose mutex is an atomic in shared memory. The path is kept for -T.
+     */
+    { kl_string("lock_file"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_str_slot,
+      0,
+      offsetof(kl_core_conf_t, lock_file),
+      NULL },
+
     { kl_string("pid"),
       KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
       kl_conf_set_str_slot,
@@ -149,6 +168,7 @@ kl_core_create_conf(kl_cycle_t *cycle)
     ccf->worker_processes = KL_CONF_UNSET;
     ccf->shutdown_timeout = KL_CONF_UNSET_MSEC;
     ccf->rlimit_nofile = KL_CONF_UNSET;
+    ccf->rlimit_core = KL_CONF_UNSET;
     ccf->user = (uid_t) KL_CONF_UNSET_UINT;
     ccf->group = (gid_t) KL_CONF_UNSET_UINT;
 

@@ -404,6 +404,7 @@ kl_cycle_free(kl_cycle_t *cycle, kl_uint_t close_listeners)
 
         for (i = 0; i < cycle->listening.nelts; i++) {
             if (ls[i].fd != -1 && !ls[i].remain) {
+                kl_listening_unlink(&ls[i], cycle->log);
                 close(ls[i].fd);
             }
             ls[i].fd = -1;
