@@ -479,7 +479,7 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             size = (size_t) kl_min((off_t) size, limit);
         }
 
-        n = kl_connection_recv(c, b->last, size);
+        n = c->io->recv(c, b->last, size);
 
         if (n == KL_AGAIN) {
             kl_event_add_timer(c->read, u->conf->read_timeout);

@@ -2,9 +2,10 @@
  * upstream_settings.c: the settings proxy and fastcgi share beyond the
  * exchange's own (nginx's ngx_http_upstream_conf_t has them all):
  * X_ignore_client_abort, _ignore_headers, _force_ranges,
- * _socket_keepalive, _limit_rate, _bind and _headers_hash_*; and the
- * setter that refuses, with a reason, the directives this build cannot
- * honour (cache, store, TLS to the peer).
+ * _socket_keepalive, _limit_rate, _bind and _headers_hash_*; the hidden
+ * response fields (X_hide_header, X_pass_header and nginx's defaults);
+ * and the setters that refuse, with a reason, what this build cannot
+ * honour (cache, store, TLS to the peer, trailers).
  *
  * kiln keeps the hidden and passed fields in short arrays, not in a
  * hash: X_headers_hash_max_size and _bucket_size are read as numbers and
@@ -17,6 +18,20 @@
 
 static kl_int_t kl_http_upstream_local_parse(kl_str_t *text, kl_sockaddr_t *sa,
                                              socklen_t *socklen);
+
+/* Response fields hidden unless proxy_pass_header names them (nginx's). */
+static kl_str_t kl_http_upstream_hide_default[] = {
+    kl_string("date"),
+    kl_string("server"),
+    kl_string("x-pad"),
+    kl_string("x-accel-expires"),
+    kl_string("x-accel-redirect"),
+    kl_string("x-accel-limit-rate"),
+    kl_string("x-accel-buffering"),
+    kl_string("x-accel-charset"),
+    kl_null_string,
+};
+
 
 static kl_conf_enum_t kl_http_upstream_ignore_masks[] = {
     { kl_string("X-Accel-Redirect"), KL_HTTP_UPSTREAM_IGN_XA_REDIRECT },
@@ -398,4 +413,61 @@ kl_http_upstream_off_only_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
                       "it must be \"on\" or \"off\"",
                       &value[1], &cmd->name);
     return KL_CONF_ERROR;
+}
+
+
+kl_int_t
+kl_http_upstream_hide_headers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
+                              kl_array_t *hide, kl_str_t *extra,
+                              kl_array_t *pass)
+{
+    kl_str_t *s, *h, *ps;
+    kl_uint_t i;
+
+    conf->hide_headers = kl_array_create(cf->pool, 12, sizeof(kl_str_t));
+    if (conf->hide_headers == NULL) {
+        return KL_ERROR;
+    }
+
+    for (i = 0; hide && i < hide->nelts; i++) {
+        h = kl_array_push(conf->hide_headers);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        *h = ((kl_str_t *) hide->elts)[i];
+    }
+
+    for (s = extra; s && s->len; s++) {
+        h = kl_array_push(conf->hide_headers);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        *h = *s;
+    }
+
+    for (s = kl_http_upstream_hide_default; s->len; s++) {
+        ps = pass ? pass->elts : NULL;
+
+        for (i = 0; pass && i < pass->nelts; i++) {
+            if (ps[i].len == s->len
+                && kl_strncasecmp(ps[i].data, s->data, s->len) == 0) {
+                break;
+            }
+        }
+
+        if (pass && i < pass->nelts) {
+            continue;
+        }
+
+        h = kl_array_push(conf->hide_headers);
+        if (h == NULL) {
+            return KL_ERROR;
+        }
+
+        *h = *s;
+    }
+
+    return KL_OK;
 }

@@ -1105,6 +1105,15 @@ kl_http_variable_sent(kl_http_request_t *r, kl_http_variable_value_t *v,
 
     case KL_HTTP_VAR_SENT_LOCATION:
         h = r->headers_out.location;
+
+        /* A proxied relative Location is only in the list (nginx too). */
+        if (h == NULL) {
+            return kl_http_variable_unknown_header(
+                v,
+                &(kl_http_variable_prefix_t){ kl_string("sent_http_location"),
+                                              sizeof("sent_http_") - 1 },
+                &r->headers_out.headers);
+        }
         break;
 
     case KL_HTTP_VAR_SENT_LAST_MODIFIED:

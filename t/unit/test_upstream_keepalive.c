@@ -118,6 +118,8 @@ kl_test_connect(kl_peer_connection_t *pc, int *peer)
 
     c = kl_get_connection(sv[0], pc->log);
     cr_assert_not_null(c);
+    c->io = &kl_os_io;
+    c->start_time = kl_now(); /* as kl_event_connect_peer: keepalive_time */
 
     pc->connection = c;
     *peer = sv[1];
