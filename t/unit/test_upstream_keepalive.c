@@ -376,3 +376,32 @@ Test(upstream_keepalive, wraps_the_balancer_before_it)
     kl_close_connection(c);
     close(p);
 }
+
+
+Test(upstream_keepalive, keepalive_time_limit)
+{
+    int                          p;
+    kl_connection_t             *c;
+    kl_peer_connection_t        *pc;
+    kl_http_upstream_srv_conf_t *us;
+
+    us = kl_test_group(KL_TEST_CONF("server 127.0.0.1:1; keepalive 4;"
+                                    "keepalive_time 10s;"));
+
+    pc = kl_test_pc(us);
+    cr_assert_eq(pc->get(pc, pc->data), KL_OK);
+    c = kl_test_connect(pc, &p);
+    pc->free(pc, pc->data, KL_PEER_KEEPALIVE);
+    cr_assert_null(pc->connection, "young: taken into the cache");
+
+    /* The same connection, made 11 s ago: too old to keep when freed. */
+    pc = kl_test_pc(us);
+    cr_assert_eq(pc->get(pc, pc->data), KL_DONE);
+    cr_assert_eq(pc->connection, c);
+    c->start_time = kl_now() - 11000;
+    pc->free(pc, pc->data, KL_PEER_KEEPALIVE);
+
+    cr_assert_eq(pc->connection, c, "old: handed back to the caller");
+    kl_close_connection(c);
+    close(p);
+}
