@@ -283,8 +283,13 @@ kl_http_proxy_cookie_rewrite(kl_http_request_t *r, kl_table_elt_t *h,
     kl_uint_t                    i, nattrs, changed, bits;
     kl_http_proxy_cookie_attr_t *attrs;
 
-    attrs = kl_palloc(r->pool, (h->value.len + 1 + 3)
-                                   * sizeof(kl_http_proxy_cookie_attr_t));
+    /* One attribute per ';' and one more, and room for three flags. */
+    for (nattrs = 1, i = 0; i < h->value.len; i++) {
+        nattrs += h->value.data[i] == ';';
+    }
+
+    attrs =
+        kl_palloc(r->pool, (nattrs + 3) * sizeof(kl_http_proxy_cookie_attr_t));
     if (attrs == NULL) {
         return KL_ERROR;
     }
