@@ -479,6 +479,9 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             size = (size_t) kl_min((off_t) size, limit);
         }
 
+        /* Not paused: a timer set from here on is read_timeout's. */
+        c->read->delayed = 0;
+
         n = c->io->recv(c, b->last, size);
 
         if (n == KL_AGAIN) {
