@@ -903,8 +903,7 @@ kl_http_upstream_content_type(kl_http_request_t *r, kl_str_t *value)
         while (++p < last && *p == ' ') { /* void */
         }
 
-        if (last - p < 8 || kl_strncasecmp(p, (u_char *) "charset=", 8) != 0)
-        {
+        if (last - p < 8 || kl_strncasecmp(p, (u_char *) "charset=", 8) != 0) {
             p--;
             continue;
         }
