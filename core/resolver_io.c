@@ -43,6 +43,12 @@ kl_resolver_udp_send(kl_resolver_server_t *s, u_char *q, size_t len)
 
     n = send(s->udp->fd, q, len, 0);
 
+    if (n == -1 && errno == ECONNREFUSED) {
+        /* An ICMP error about an earlier datagram, reported (and cleared)
+         * now: this one was not sent. */
+        n = send(s->udp->fd, q, len, 0);
+    }
+
     if (n == -1) {
         kl_log_error(KL_LOG_ERR, s->resolver->log, errno,
                      "send() to resolver %V failed", &s->name);

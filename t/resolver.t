@@ -33,6 +33,11 @@ my $dns = Test::Kiln::DNS->new(port => 'dns', table => {
     'slow.test'  => { drop => 1 },
     'big.test'   => { A => ['127.0.0.1'], tc => 1 },
     'two.test'   => { A => ['127.0.0.1'] },
+    'dyn.test'   => { A => ['127.0.0.1'], ttl => 1 },
+    'srvb.test'  => { A => ['127.0.0.2'] },
+    '_http._tcp.svc.test' => { SRV => [[10, 5, port('b1'), 'a.test'],
+                                       [20, 5, port('b1'), 'srvb.test']] },
+    '_x._tcp.svc2.test'   => { SRV => [[10, 5, port('b1'), 'srvb.test']] },
 });
 
 # A second name server that never answers, listed first in /rr/.
@@ -59,6 +64,7 @@ http {
 
     resolver 127.0.0.1:%%PORT_dns%%;
 
+RESOLVE_UPSTREAMS
     server {
         listen 127.0.0.1:%%PORT_8080%%;
         server_name localhost;
@@ -87,10 +93,19 @@ http {
             proxy_pass http://$arg_h:%%PORT_b1%%;
         }
 
+RESOLVE_LOCATIONS
         location /rr/ {
             resolver 127.0.0.1:%%PORT_mute%% 127.0.0.1:%%PORT_dns%%;
             resolver_timeout 15s;
             proxy_pass http://$arg_h:%%PORT_b1%%;
+        }
+    }
+
+    server {
+        listen 127.0.0.2:%%PORT_b1%%;
+
+        location / {
+            return 200 "at 127.0.0.2\n";
         }
     }
 
@@ -104,13 +119,48 @@ http {
 }
 EOF
 
+# server ... resolve (nginx >= 1.27.3 in open source): not for 1.22.
+my $resolve_upstreams = $nginx ? '' : <<'EOF';
+    upstream dyn {
+        server dyn.test:%%PORT_b1%% resolve;
+    }
+
+    upstream srv {
+        server svc.test service=http resolve;
+    }
+
+    upstream srv2 {
+        resolver 127.0.0.1:%%PORT_dns%% ipv6=off;
+        resolver_timeout 5s;
+        server svc2.test service=_x._tcp resolve;
+        server 127.0.0.1:%%PORT_b1%% backup;
+    }
+EOF
+
+my $resolve_locations = $nginx ? '' : <<'EOF';
+        location /dyn/ {
+            proxy_pass http://dyn;
+        }
+
+        location /srv/ {
+            proxy_pass http://srv;
+        }
+
+        location /srv2/ {
+            proxy_pass http://srv2;
+        }
+EOF
+
 $conf =~ s/ IPV4OFF/$nginx ? '' : ' ipv4=off'/e;
+$conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
+$conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(34);
+$t->plan(48);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
+diag("dns " . port("dns") . " mute " . port("mute")) if $ENV{TEST_KILN_CATLOG};
 my ($r, $e);
 
 # --- A (and AAAA asked too, by default) -------------------------------------
@@ -213,7 +263,85 @@ is($r->{status}, 200, 'a server that does not answer: the next one does');
 is($mute->count('two.test', 'A') + $dns->count('two.test', 'A') >= 2, 1,
     'a server that does not answer: asked, then the other');
 
-# --- no resolver -------------------------------------------------------------
+# --- server ... resolve (not in nginx 1.22) ---------------------------------
 
-# (proxy_vars.t checks "no resolver defined to resolve" without one.)
-ok($dns->count('a.test', 'A') == 1, 'cache still holds a.test');
+SKIP: {
+    skip 'nginx 1.22: no "resolve" in open source', 8 if $nginx;
+
+    # Resolved at worker start; wait for the answer before asking.
+    ok($dns->wait_count(1, 'dyn.test', 'A', 5), 'resolve: asked at start');
+    ok(wait_for(sub {
+            (parse_response(http_get('/dyn/x'))->{body} // '') =~ /^backend: one$/m
+        }, 5), 'resolve: the group has the name\'s address');
+
+    $dns->set('dyn.test' => { A => ['127.0.0.2'], ttl => 1 });
+    ok(wait_for(sub {
+            (parse_response(http_get('/dyn/x'))->{body} // '') eq "at 127.0.0.2\n"
+        }, 10), 'resolve: the group follows a changed address (TTL 1)');
+
+    # SRV: the best priority is the primary, the target resolved.
+    ok(wait_for(sub {
+            (parse_response(http_get('/srv/x'))->{body} // '') =~ /^backend: one$/m
+        }, 5), 'SRV: the primary record\'s target and port');
+    ok($dns->count('_http._tcp.svc.test', 'SRV') >= 1,
+        'SRV: _http._tcp.svc.test asked');
+    ok($dns->count('srvb.test', 'A') >= 1, 'SRV: the backup\'s target asked');
+
+    # service= with a dot, the group's own resolver (ipv6=off).
+    ok(wait_for(sub {
+            (parse_response(http_get('/srv2/x'))->{body} // '') eq "at 127.0.0.2\n"
+        }, 5), 'SRV: service=_x._tcp, the upstream\'s own resolver');
+    is($dns->count('_x._tcp.svc2.test', 'AAAA'), 0,
+        'SRV: the upstream\'s resolver has ipv6=off');
+}
+
+# --- config errors --------------------------------------------------------
+
+my $d = $t->testdir;
+
+sub bad_config {
+    my ($name, $http, $re) = @_;
+    my $r;
+
+    $t->write_file('bad.conf', "events {}\nhttp {\n$http\n}\n");
+    $r = $t->run_kiln('-p', "$d/", '-c', "$d/bad.conf", '-e', "$d/bad.log",
+        '-t');
+    like($r->{stderr}, qr/\[emerg\] $re/, $name);
+}
+
+SKIP: {
+    skip 'nginx 1.22: no "resolve" in open source', 2 if $nginx;
+
+    bad_config('resolve without a resolver',
+        "upstream u { server x.test resolve; }",
+        qr/no resolver defined to resolve names at run time in upstream "u" in \S+bad\.conf:3$/m);
+    bad_config('service= without resolve',
+        "resolver 127.0.0.1; upstream u { server x.test service=http; }",
+        qr/service upstream "x\.test" requires "resolve" parameter in \S+:3$/m);
+}
+
+SKIP: {
+    skip 'nginx 1.22: no ipv4=', 1 if $nginx;
+
+    bad_config('ipv4=off and ipv6=off',
+        "resolver 127.0.0.1 ipv4=off ipv6=off;",
+        qr/"ipv4" and "ipv6" cannot both be "off" in \S+:3$/m);
+}
+
+bad_config('resolver with a bad valid=',
+    "resolver 127.0.0.1 valid=xx;",
+    qr/invalid parameter: valid=xx in \S+:3$/m);
+bad_config('resolver twice',
+    "resolver 127.0.0.1; resolver 127.0.0.2;",
+    qr/"resolver" directive is duplicate in \S+:3$/m);
+bad_config('resolver without an address',
+    "resolver;",
+    qr/invalid number of arguments in "resolver" directive in \S+:3$/m);
+
+SKIP: {
+    skip 'kiln only: nginx 1.22 takes status_zone= as a host', 1 if $nginx;
+
+    bad_config('status_zone= refused',
+        "resolver 127.0.0.1 status_zone=z;",
+        qr/"status_zone" is not supported: kiln keeps no resolver statistics in \S+:3$/m);
+}

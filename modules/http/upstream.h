@@ -238,6 +238,24 @@ kl_int_t kl_http_upstream_find_resolved(kl_http_request_t            *r,
                                         kl_http_upstream_t           *u,
                                         kl_http_upstream_srv_conf_t **usp);
 
+/*
+ * Groups with "server ... resolve" (upstream_resolve.c): while the conf
+ * is read, _conf checks the balancer and finds the resolver (nginx's
+ * errors), before the balancer's init_upstream; _wrap, after it, makes
+ * each request use the worker's current tables; _start, in each worker,
+ * resolves the names and rebuilds the tables when their addresses
+ * change (at each TTL's end). KL_OK or KL_ERROR (logged).
+ */
+kl_int_t kl_http_upstream_resolve_conf(kl_conf_t                   *cf,
+                                       kl_http_upstream_srv_conf_t *us);
+kl_int_t kl_http_upstream_resolve_wrap(kl_conf_t                   *cf,
+                                       kl_http_upstream_srv_conf_t *us);
+kl_int_t kl_http_upstream_resolve_start(kl_cycle_t                  *cycle,
+                                        kl_http_upstream_srv_conf_t *us);
+
+/* Is host an IPv4 or a bracketed IPv6 address (nothing to resolve)? */
+kl_uint_t kl_http_upstream_is_literal(kl_str_t *host);
+
 /* Stop resolving u's name, if it is still being resolved. */
 void kl_http_upstream_resolve_done(kl_http_upstream_t *u);
 
