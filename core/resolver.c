@@ -475,6 +475,7 @@ found:
     name.len = q->name_len;
     ans.rrs = rrs;
     ans.nalloc = KL_RESOLVER_RRS;
+    ans.id = q->id;
 
     if (kl_resolver_parse_answer(p, len, &name, q->type, &ans, &err) != KL_OK
         || ans.id != q->id)

@@ -312,9 +312,18 @@ kl_resolver_tcp_read(kl_event_t *rev)
         need = 2 + (size_t) ((q->tcp_buf[0] << 8) | q->tcp_buf[1]);
 
         if (q->tcp_len >= need) {
-            /* It closes this exchange, and may end the node. */
+            /*
+             * It closes this exchange when it takes the answer, and may
+             * end the node (which stays allocated: it is locked or
+             * cached meanwhile); an answer it refused closes it here.
+             */
             kl_resolver_process_answer(q->server, q->tcp_buf + 2, need - 2,
                                        q->node, q->index);
+
+            if (q->tcp == c) {
+                kl_resolver_tcp_close(q->node, q->index);
+            }
+
             return;
         }
     }

@@ -33,6 +33,7 @@ my $dns = Test::Kiln::DNS->new(port => 'dns', table => {
     'slow.test'  => { drop => 1 },
     'big.test'   => { A => ['127.0.0.1'], tc => 1 },
     'two.test'   => { A => ['127.0.0.1'] },
+    'multi.test' => { A => ['127.0.0.3', '127.0.0.1'] },
     'dyn.test'   => { A => ['127.0.0.1'], ttl => 1 },
     'srvb.test'  => { A => ['127.0.0.2'] },
     '_http._tcp.svc.test' => { SRV => [[10, 5, port('b1'), 'a.test'],
@@ -156,7 +157,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(48);
+$t->plan(50);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -194,6 +195,14 @@ SKIP: {
     skip 'nginx 1.22: no ipv4=', 1 if $nginx;
     is($dns->count('v6.test', 'A'), 0, 'ipv4=off: no A query');
 }
+
+# --- several addresses: tried in turn ----------------------------------------
+
+$r = parse_response(http_get('/v4/m?h=multi.test'));
+is($r->{status}, 200, 'two addresses, the first refuses: the second answers');
+ok(wait_for(sub { $t->read_file('access.log')
+        =~ m{^/v4/m 127\.0\.0\.3:$pb, 127\.0\.0\.1:$pb 502, 200$}m }, 5),
+    'two addresses: both in $upstream_addr, in order');
 
 # --- CNAME chain ------------------------------------------------------------
 
