@@ -20,6 +20,9 @@ use Test::Kiln::DNS;
 my $t = Test::Kiln->new->has('proxy');
 
 my $b1 = Test::Kiln::Backend->http(port => 'b1', name => 'one');
+my $fc = Test::Kiln::Backend->fastcgi(port => 'fc', name => 'fcgi');
+my $fu = Test::Kiln::Backend->fastcgi(unix => $t->testdir . '/f.sock',
+    name => 'unix');
 
 my $dns = Test::Kiln::DNS->new(port => 'dns', table => {
     'a.test'     => { A => ['127.0.0.1'], ttl => 3600 },
@@ -95,6 +98,10 @@ RESOLVE_UPSTREAMS
         }
 
 RESOLVE_LOCATIONS
+        location /fcgi/ {
+            fastcgi_pass $arg_h;
+        }
+
         location /rr/ {
             resolver 127.0.0.1:%%PORT_mute%% 127.0.0.1:%%PORT_dns%%;
             resolver_timeout 15s;
@@ -157,7 +164,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(50);
+$t->plan(55);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -203,6 +210,22 @@ is($r->{status}, 200, 'two addresses, the first refuses: the second answers');
 ok(wait_for(sub { $t->read_file('access.log')
         =~ m{^/v4/m 127\.0\.0\.3:$pb, 127\.0\.0\.1:$pb 502, 200$}m }, 5),
     'two addresses: both in $upstream_addr, in order');
+
+# --- fastcgi_pass with variables --------------------------------------------
+
+my $pf = port('fc');
+$r = parse_response(http_get("/fcgi/x?h=a.test:$pf"));
+is($r->{status}, 200, 'fastcgi_pass NAME:PORT in a variable: resolved');
+is(parse_echo($r->{body})->{backend}, 'fcgi', 'fastcgi_pass: the responder');
+
+$r = parse_response(http_get('/fcgi/x?h=unix:' . $t->testdir . '/f.sock'));
+is(parse_echo($r->{body})->{backend}, 'unix', 'fastcgi_pass unix:PATH in a variable');
+
+$r = parse_response(http_get('/fcgi/x?h=a.test'));
+is($r->{status}, 500, 'fastcgi_pass without a port: 500');
+ok(wait_for(sub { $t->read_file('error.log')
+        =~ /\[error\] .*no port in upstream "a\.test"/ }, 5),
+    'fastcgi_pass without a port: nginx\'s line');
 
 # --- CNAME chain ------------------------------------------------------------
 
