@@ -135,6 +135,13 @@ kl_resolver_udp_read(kl_event_t *rev)
         return;
     }
 
+    if (rev->timedout) {
+        /* A quitting worker's grace for idle connections ran out: close
+         * unless a query in flight still has someone waiting. */
+        rev->timedout = 0;
+        kl_resolver_close_idle(s->resolver);
+    }
+
     while (s->udp == c) {
         len = sizeof(kl_sockaddr_t);
         n = recvfrom(c->fd, buf, sizeof(buf), 0, &sa.sockaddr, &len);

@@ -34,6 +34,7 @@ my $dns = Test::Kiln::DNS->new(port => 'dns', table => {
     'long.test'  => { A => ['127.0.0.1'], ttl => 3600 },
     'fail.test'  => { rcode => 2 },
     'slow.test'  => { drop => 1 },
+    'slow2.test' => { drop => 1 },
     'big.test'   => { A => ['127.0.0.1'], tc => 1 },
     'two.test'   => { A => ['127.0.0.1'] },
     'multi.test' => { A => ['127.0.0.3', '127.0.0.1'] },
@@ -164,7 +165,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(55);
+$t->plan(58);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -377,3 +378,13 @@ SKIP: {
         "resolver 127.0.0.1 status_zone=z;",
         qr/"status_zone" is not supported: kiln keeps no resolver statistics in \S+:3$/m);
 }
+
+# --- graceful exit while a name is being resolved ---------------------------
+
+my $s = http("GET /timeout/q?h=slow2.test HTTP/1.0\r\nHost: localhost\r\n\r\n",
+    start => 1);
+ok($dns->wait_count(1, 'slow2.test', 'A', 5), 'QUIT: a query in flight');
+$t->signal('QUIT');
+$r = parse_response(http_read($s));
+is($r->{status}, 502, 'QUIT: the waiting request ends (resolver_timeout)');
+ok($t->wait_exit(10), 'QUIT: then kiln exits (resolver sockets closed)');
