@@ -22,6 +22,14 @@
 #define KL_RESOLVER_NEGATIVE 10   /* s a "not found" is kept */
 #define KL_RESOLVER_RRS      32   /* records kept from one answer */
 
+/*
+ * Answers kept per resolver and worker: a name may come from the client
+ * ($arg_host), so the oldest answers go first past this many.
+ */
+#define KL_RESOLVER_NODES 10000
+
+static kl_int_t kl_resolver_add_servers(kl_conf_t *cf, kl_resolver_t *r,
+                                        kl_array_t *servers, kl_str_t *value);
 static kl_resolver_node_t *kl_resolver_lookup(kl_resolver_t     *r,
                                               kl_resolver_ctx_t *ctx);
 static kl_int_t            kl_resolver_query_start(kl_resolver_node_t  *rn,
@@ -29,6 +37,8 @@ static kl_int_t            kl_resolver_query_start(kl_resolver_node_t  *rn,
                                                    size_t len);
 static void                kl_resolver_send(kl_resolver_node_t *rn);
 static void                kl_resolver_resend_handler(kl_event_t *ev);
+static kl_resolver_node_t *kl_resolver_find(kl_resolver_t *r, kl_uint_t id,
+                                            kl_uint_t *qi);
 static void                kl_resolver_node_complete(kl_resolver_node_t *rn);
 static void                kl_resolver_node_free(kl_resolver_node_t *rn);
 static void                kl_resolver_answer_ctx(kl_resolver_ctx_t  *ctx,
@@ -44,16 +54,12 @@ static void kl_resolver_cleanup(void *data);
 kl_resolver_t *
 kl_resolver_create(kl_conf_t *cf, kl_str_t *value, kl_uint_t n)
 {
-    const char           *err;
-    kl_str_t              s;
-    kl_int_t              valid;
-    kl_uint_t             i, j, naddrs;
-    socklen_t            *socklens;
-    kl_array_t           *servers;
-    kl_sockaddr_t        *addrs;
-    kl_resolver_t        *r;
-    kl_pool_cleanup_t    *cln;
-    kl_resolver_server_t *rs;
+    kl_str_t           s;
+    kl_int_t           valid;
+    kl_uint_t          i;
+    kl_array_t        *servers;
+    kl_resolver_t     *r;
+    kl_pool_cleanup_t *cln;
 
     r = kl_pcalloc(cf->pool, sizeof(kl_resolver_t));
     servers = kl_array_create(cf->pool, 2, sizeof(kl_resolver_server_t));
@@ -106,36 +112,9 @@ kl_resolver_create(kl_conf_t *cf, kl_str_t *value, kl_uint_t n)
                               "no resolver statistics");
             return NULL;
 
-        } else {
-            if (kl_sock_parse_all(cf->pool, &value[i], 53, &addrs, &socklens,
-                                  &naddrs, &err)
-                != KL_OK)
-            {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%s in resolver \"%V\"",
-                                  err, &value[i]);
-                return NULL;
-            }
-
-            for (j = 0; j < naddrs; j++) {
-                rs = kl_array_push(servers);
-                if (rs == NULL) {
-                    return NULL;
-                }
-
-                kl_memzero(rs, sizeof(kl_resolver_server_t));
-                rs->sockaddr = addrs[j];
-                rs->socklen = socklens[j];
-                rs->resolver = r;
-                rs->name.data = kl_pnalloc(cf->pool, KL_SOCKADDR_STRLEN);
-
-                if (rs->name.data == NULL) {
-                    return NULL;
-                }
-
-                rs->name.len =
-                    kl_sock_ntop(&addrs[j].sockaddr, socklens[j], rs->name.data,
-                                 KL_SOCKADDR_STRLEN, 1);
-            }
+        } else if (kl_resolver_add_servers(cf, r, servers, &value[i]) != KL_OK)
+        {
+            return NULL;
         }
     }
 
@@ -160,6 +139,49 @@ invalid:
     kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter: %V", &value[i]);
 
     return NULL;
+}
+
+
+/* An address (or a name: each of its addresses) of the resolver line. */
+static kl_int_t
+kl_resolver_add_servers(kl_conf_t *cf, kl_resolver_t *r, kl_array_t *servers,
+                        kl_str_t *value)
+{
+    kl_uint_t             j, naddrs;
+    socklen_t            *socklens;
+    const char           *err;
+    kl_sockaddr_t        *addrs;
+    kl_resolver_server_t *rs;
+
+    if (kl_sock_parse_all(cf->pool, value, 53, &addrs, &socklens, &naddrs, &err)
+        != KL_OK)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%s in resolver \"%V\"", err,
+                          value);
+        return KL_ERROR;
+    }
+
+    for (j = 0; j < naddrs; j++) {
+        rs = kl_array_push(servers);
+        if (rs == NULL) {
+            return KL_ERROR;
+        }
+
+        kl_memzero(rs, sizeof(kl_resolver_server_t));
+        rs->sockaddr = addrs[j];
+        rs->socklen = socklens[j];
+        rs->resolver = r;
+        rs->name.data = kl_pnalloc(cf->pool, KL_SOCKADDR_STRLEN);
+
+        if (rs->name.data == NULL) {
+            return KL_ERROR;
+        }
+
+        rs->name.len = kl_sock_ntop(&addrs[j].sockaddr, socklens[j],
+                                    rs->name.data, KL_SOCKADDR_STRLEN, 1);
+    }
+
+    return KL_OK;
 }
 
 
@@ -281,10 +303,25 @@ kl_resolver_lookup(kl_resolver_t *r, kl_resolver_ctx_t *ctx)
         return found;
     }
 
+    /* Oldest first: answers, not queries in flight or being told. */
+    for (q = kl_queue_head(&r->nodes);
+         r->nnodes >= KL_RESOLVER_NODES && q != kl_queue_sentinel(&r->nodes);
+         q = next)
+    {
+        next = kl_queue_next(q);
+        rn = kl_queue_data(q, kl_resolver_node_t, queue);
+
+        if (!rn->in_flight && !rn->locked) {
+            kl_resolver_node_free(rn);
+        }
+    }
+
     rn = kl_calloc(sizeof(kl_resolver_node_t), r->log);
     if (rn == NULL) {
         return NULL;
     }
+
+    r->nnodes++;
 
     rn->resolver = r;
     rn->service = ctx->service;
@@ -429,7 +466,6 @@ kl_resolver_process_answer(kl_resolver_server_t *s, u_char *p, size_t len,
 {
     kl_str_t             name;
     kl_uint_t            i, qi;
-    kl_queue_t          *qq;
     const char          *err;
     kl_resolver_t       *r;
     kl_resolver_rr_t     rrs[KL_RESOLVER_RRS];
@@ -442,33 +478,14 @@ kl_resolver_process_answer(kl_resolver_server_t *s, u_char *p, size_t len,
     qi = tcp_qi;
 
     if (rn == NULL) {
-        if (len < 2) {
+        rn = (len >= 2) ? kl_resolver_find(r, (p[0] << 8) | p[1], &qi) : NULL;
+
+        if (rn == NULL) {
+            kl_log_error(KL_LOG_ERR, r->log, 0,
+                         "unexpected DNS response from %V", &s->name);
             return;
         }
-
-        /* Only a query in flight with this ID takes it. */
-        for (qq = kl_queue_head(&r->nodes); qq != kl_queue_sentinel(&r->nodes);
-             qq = kl_queue_next(qq))
-        {
-            rn = kl_queue_data(qq, kl_resolver_node_t, queue);
-
-            for (i = 0; i < rn->nq; i++) {
-                if (rn->in_flight && rn->q[i].state == -1
-                    && rn->q[i].id == ((p[0] << 8) | p[1]))
-                {
-                    qi = i;
-                    goto found;
-                }
-            }
-        }
-
-        kl_log_error(KL_LOG_ERR, r->log, 0,
-                     "unexpected DNS response from %V, id %ui", &s->name,
-                     (kl_uint_t) ((p[0] << 8) | p[1]));
-        return;
     }
-
-found:
 
     q = &rn->q[qi];
     name.data = q->name;
@@ -534,6 +551,31 @@ found:
     }
 
     kl_resolver_node_complete(rn);
+}
+
+
+/* The query in flight with this ID (only one may have it), and its node. */
+static kl_resolver_node_t *
+kl_resolver_find(kl_resolver_t *r, kl_uint_t id, kl_uint_t *qi)
+{
+    kl_uint_t           i;
+    kl_queue_t         *q;
+    kl_resolver_node_t *rn;
+
+    for (q = kl_queue_head(&r->nodes); q != kl_queue_sentinel(&r->nodes);
+         q = kl_queue_next(q))
+    {
+        rn = kl_queue_data(q, kl_resolver_node_t, queue);
+
+        for (i = 0; rn->in_flight && i < rn->nq; i++) {
+            if (rn->q[i].state == -1 && rn->q[i].id == id) {
+                *qi = i;
+                return rn;
+            }
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -630,6 +672,7 @@ kl_resolver_node_free(kl_resolver_node_t *rn)
     }
 
     kl_queue_remove(&rn->queue);
+    rn->resolver->nnodes--;
     kl_free(rn->rrs);
     kl_free(rn);
 }

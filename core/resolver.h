@@ -42,6 +42,7 @@ struct kl_resolver_s {
     kl_log_t *log;
 
     kl_queue_t nodes; /* this worker's answers and queries in flight */
+    kl_uint_t  nnodes;
 
     unsigned ipv4:1;
     unsigned ipv6:1;

@@ -165,7 +165,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(58);
+$t->plan(59);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -343,11 +343,14 @@ sub bad_config {
 }
 
 SKIP: {
-    skip 'nginx 1.22: no "resolve" in open source', 2 if $nginx;
+    skip 'nginx 1.22: no "resolve" in open source', 3 if $nginx;
 
     bad_config('resolve without a resolver',
         "upstream u { server x.test resolve; }",
         qr/no resolver defined to resolve names at run time in upstream "u" in \S+bad\.conf:3$/m);
+    bad_config('resolve under least_conn',
+        "resolver 127.0.0.1; upstream u { least_conn; server x.test resolve; }",
+        qr/load balancing method does not support resolving names at run time in upstream "u" in \S+bad\.conf:3$/m);
     bad_config('service= without resolve',
         "resolver 127.0.0.1; upstream u { server x.test service=http; }",
         qr/service upstream "x\.test" requires "resolve" parameter in \S+:3$/m);
