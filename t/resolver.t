@@ -132,6 +132,7 @@ EOF
 my $resolve_upstreams = $nginx ? '' : <<'EOF';
     upstream dyn {
         server dyn.test:%%PORT_b1%% resolve;
+        keepalive 2;
     }
 
     upstream srv {
@@ -149,6 +150,8 @@ EOF
 my $resolve_locations = $nginx ? '' : <<'EOF';
         location /dyn/ {
             proxy_pass http://dyn;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
         }
 
         location /srv/ {
@@ -165,7 +168,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(59);
+$t->plan(60);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -299,13 +302,18 @@ is($mute->count('two.test', 'A') + $dns->count('two.test', 'A') >= 2, 1,
 # --- server ... resolve (not in nginx 1.22) ---------------------------------
 
 SKIP: {
-    skip 'nginx 1.22: no "resolve" in open source', 8 if $nginx;
+    skip 'nginx 1.22: no "resolve" in open source', 9 if $nginx;
 
     # Resolved at worker start; wait for the answer before asking.
     ok($dns->wait_count(1, 'dyn.test', 'A', 5), 'resolve: asked at start');
     ok(wait_for(sub {
             (parse_response(http_get('/dyn/x'))->{body} // '') =~ /^backend: one$/m
         }, 5), 'resolve: the group has the name\'s address');
+
+    # keepalive under a resolved group: the connection is reused
+    my $e1 = parse_echo(parse_response(http_get('/dyn/y'))->{body});
+    my $e2 = parse_echo(parse_response(http_get('/dyn/z'))->{body});
+    is($e2->{conn}, $e1->{conn}, 'resolve + keepalive: the connection kept');
 
     $dns->set('dyn.test' => { A => ['127.0.0.2'], ttl => 1 });
     ok(wait_for(sub {
