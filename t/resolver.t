@@ -38,6 +38,7 @@ my $dns = Test::Kiln::DNS->new(port => 'dns', table => {
     'big.test'   => { A => ['127.0.0.1'], tc => 1 },
     'two.test'   => { A => ['127.0.0.1'] },
     'multi.test' => { A => ['127.0.0.3', '127.0.0.1'] },
+    'late.test'  => { A => ['127.0.0.1'], delay => 1, ttl => 0 },
     'dyn.test'   => { A => ['127.0.0.1'], ttl => 1 },
     'srvb.test'  => { A => ['127.0.0.2'] },
     '_http._tcp.svc.test' => { SRV => [[10, 5, port('b1'), 'a.test'],
@@ -168,7 +169,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(60);
+$t->plan(63);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -206,6 +207,16 @@ SKIP: {
     skip 'nginx 1.22: no ipv4=', 1 if $nginx;
     is($dns->count('v6.test', 'A'), 0, 'ipv4=off: no A query');
 }
+
+# --- one query for the requests waiting on a name ---------------------------
+
+my @w = map { http("GET /v4/w$_?h=late.test HTTP/1.0\r\nHost: localhost\r\n\r\n",
+    start => 1) } 1 .. 3;
+ok($dns->wait_count(1, 'late.test', 'A', 5), 'in flight: asked');
+is(scalar(grep { (parse_response(http_read($_))->{status} // 0) == 200 } @w),
+    3, 'in flight: three requests wait for the late answer, all 200');
+# TTL 0: nothing is kept, so one query means the three shared it
+is($dns->count('late.test', 'A'), 1, 'in flight: one query for the three');
 
 # --- several addresses: tried in turn ----------------------------------------
 

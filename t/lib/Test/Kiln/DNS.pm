@@ -16,6 +16,7 @@
 #         'alias.test' => { CNAME => 'a.test' },
 #         'none.test'  => { rcode => 3 },
 #         'slow.test'  => { drop => 1 },          # never answered
+#         'late.test'  => { A => ['127.0.0.1'], delay => 1 },   # after 1 s
 #         'big.test'   => { A => ['127.0.0.1'], tc => 1 },
 #         '_http._tcp.svc.test' => { SRV => [[10, 5, 8080, 'a.test']] },
 #     });
@@ -28,7 +29,9 @@
 # follows the chain through the table, as a recursive server does),
 # SRV => [[priority, weight, port, target]...], ttl => seconds (default
 # 3600), rcode => N (answer with that code, nothing else), drop => 1 (no
-# answer at all: a timeout), tc => 1 (over UDP: TC set and no records;
+# answer at all: a timeout), delay => SECS (over UDP: the answer leaves
+# that late; other queries are answered meanwhile), tc => 1 (over UDP: TC
+# set and no records;
 # over TCP: the whole answer). A name not in the table gets NXDOMAIN; a
 # name with no record of the type asked, NOERROR and no records.
 #
@@ -49,6 +52,7 @@ use POSIX qw(WNOHANG);
 use File::Temp ();
 use Data::Dumper ();
 use Scalar::Util qw(weaken);
+use Time::HiRes ();
 
 use Test::Kiln ();
 
@@ -210,19 +214,33 @@ sub _read_table {
 
 sub _serve {
     my ($self, $u, $l) = @_;
-    my ($sel, $buf, $peer);
+    my ($sel, $buf, $peer, $wait, @late);
 
     open($self->{logfh}, '>>', "$self->{dir}/log") or die "dns log: $!\n";
     $self->{logfh}->autoflush(1);
     $sel = IO::Select->new($u, $l);
 
     for (;;) {
-        for my $s ($sel->can_read) {
+        # answers held back by delay =>, in the order they are due
+        while (@late && $late[0][0] <= Time::HiRes::time()) {
+            my $d = shift @late;
+            $u->send($d->[1], 0, $d->[2]);
+        }
+        $wait = @late ? $late[0][0] - Time::HiRes::time() : undef;
+        $wait = 0 if defined $wait && $wait < 0;
+
+        for my $s ($sel->can_read($wait)) {
             if ($s == $u) {
                 $peer = $u->recv($buf, 65535);
                 next unless defined $peer;
-                my $resp = $self->_answer($buf, 'udp');
-                $u->send($resp, 0, $peer) if defined $resp;
+                my ($resp, $delay) = $self->_answer($buf, 'udp');
+                next unless defined $resp;
+                if ($delay) {
+                    push @late, [Time::HiRes::time() + $delay, $resp, $peer];
+                    @late = sort { $a->[0] <=> $b->[0] } @late;
+                    next;
+                }
+                $u->send($resp, 0, $peer);
                 next;
             }
 
@@ -264,7 +282,7 @@ sub _serve_tcp {
 sub _answer {
     my ($self, $q, $proto) = @_;
     my ($id, $flags, $qd, $off, $name, $type, $class, $table, $e, @rrs,
-        $rcode, $tc, $cur, $hops);
+        $rcode, $tc, $cur, $hops, $delay, $resp);
 
     return undef if length $q < 12;
     ($id, $flags, $qd) = unpack('n n n', $q);
@@ -281,6 +299,7 @@ sub _answer {
     $table = $self->_read_table;
     $e = $table->{$name};
     $rcode = 0;
+    $delay = $e ? $e->{delay} : undef;
 
     if (!$e) {
         $rcode = 3;
@@ -302,9 +321,11 @@ sub _answer {
         push @rrs, _records($cur, $type, $e) if $e;
     }
 
-    return pack('n n n n n n', $id, 0x8180 | ($tc ? 0x0200 : 0) | $rcode,
+    $resp = pack('n n n n n n', $id, 0x8180 | ($tc ? 0x0200 : 0) | $rcode,
             1, scalar @rrs, 0, 0)
         . substr($q, 12, $off + 4 - 12) . join('', @rrs);
+
+    return wantarray ? ($resp, $proto eq 'udp' ? $delay : 0) : $resp;
 }
 
 
