@@ -40,7 +40,6 @@ static void                kl_resolver_resend_handler(kl_event_t *ev);
 static kl_resolver_node_t *kl_resolver_find(kl_resolver_t *r, kl_uint_t id,
                                             kl_uint_t *qi);
 static void                kl_resolver_node_complete(kl_resolver_node_t *rn);
-static void                kl_resolver_node_free(kl_resolver_node_t *rn);
 static void                kl_resolver_answer_ctx(kl_resolver_ctx_t  *ctx,
                                                   kl_resolver_node_t *rn);
 static void                kl_resolver_srv_start(kl_resolver_ctx_t  *ctx,
@@ -657,7 +656,7 @@ kl_resolver_node_complete(kl_resolver_node_t *rn)
 }
 
 
-static void
+void
 kl_resolver_node_free(kl_resolver_node_t *rn)
 {
     kl_uint_t i;

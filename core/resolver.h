@@ -91,7 +91,10 @@ struct kl_resolver_ctx_s {
     kl_resolver_ctx_t  *children;
     kl_uint_t           waiting; /* children not done yet */
     unsigned            busy:1;  /* kl_resolve_name called, not done */
-    unsigned            done:1;
+    /* A quitting worker does not wait for it (re-resolving a group): the
+     * query is dropped and the handler never runs. */
+    unsigned background:1;
+    unsigned done:1;
 };
 
 /* One question in flight: A, AAAA or SRV, following CNAMEs. */
@@ -169,5 +172,8 @@ void     kl_resolver_tcp_close(kl_resolver_node_t *rn, kl_uint_t qi);
 void     kl_resolver_close_idle(kl_resolver_t *r);
 void kl_resolver_process_answer(kl_resolver_server_t *s, u_char *p, size_t len,
                                 kl_resolver_node_t *tcp_rn, kl_uint_t tcp_qi);
+
+/* resolver.c, for resolver_io.c: forget a node (its sockets, timers). */
+void kl_resolver_node_free(kl_resolver_node_t *rn);
 
 #endif /* KL_RESOLVER_H */

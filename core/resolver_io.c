@@ -341,7 +341,8 @@ void
 kl_resolver_close_idle(kl_resolver_t *r)
 {
     kl_uint_t           i;
-    kl_queue_t         *q;
+    kl_queue_t         *q, *next, *w;
+    kl_resolver_ctx_t  *ctx;
     kl_resolver_node_t *rn;
 
     if (!kl_loop.exiting) {
@@ -349,13 +350,36 @@ kl_resolver_close_idle(kl_resolver_t *r)
     }
 
     for (q = kl_queue_head(&r->nodes); q != kl_queue_sentinel(&r->nodes);
-         q = kl_queue_next(q))
-    {
+         q = next) {
+        next = kl_queue_next(q);
         rn = kl_queue_data(q, kl_resolver_node_t, queue);
 
-        if (rn->in_flight && !kl_queue_empty(&rn->waiters)) {
-            return;
+        if (!rn->in_flight || rn->locked) {
+            continue;
         }
+
+        for (w = kl_queue_head(&rn->waiters);
+             w != kl_queue_sentinel(&rn->waiters); w = kl_queue_next(w))
+        {
+            ctx = kl_queue_data(w, kl_resolver_ctx_t, queue);
+
+            if (!ctx->background) {
+                return; /* a request waits: the sockets stay */
+            }
+        }
+
+        while (!kl_queue_empty(&rn->waiters)) {
+            w = kl_queue_head(&rn->waiters);
+            ctx = kl_queue_data(w, kl_resolver_ctx_t, queue);
+            kl_queue_remove(w);
+            ctx->node = NULL;
+
+            if (ctx->timer.timer_set) {
+                kl_event_del_timer(&ctx->timer);
+            }
+        }
+
+        kl_resolver_node_free(rn); /* and its TCP exchanges */
     }
 
     for (i = 0; i < r->nservers; i++) {

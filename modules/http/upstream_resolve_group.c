@@ -399,6 +399,7 @@ kl_http_upstream_resolve_ask(kl_http_upstream_rserver_t *rs)
     ctx->data = rs;
     ctx->timeout = st->timeout;
     ctx->log = st->log;
+    ctx->background = 1;
 
     rs->ctx = ctx;
     rs->ctx_pool = pool;
