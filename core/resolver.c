@@ -68,7 +68,9 @@ kl_resolver_create(kl_conf_t *cf, kl_str_t *value, kl_uint_t n)
         return NULL;
     }
 
-    r->log = cf->cycle->log ? cf->cycle->log : cf->log;
+    /* The new cycle's own log: cycle->log is the old one's while the
+     * configuration is read, and goes with it on a reload. */
+    r->log = &cf->cycle->new_log;
     r->ipv4 = 1;
     r->ipv6 = 1;
     kl_queue_init(&r->nodes);

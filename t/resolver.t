@@ -169,7 +169,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(64);
+$t->plan(66);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -400,6 +400,17 @@ SKIP: {
         "resolver 127.0.0.1 status_zone=z;",
         qr/"status_zone" is not supported: kiln keeps no resolver statistics in \S+:3$/m);
 }
+
+# --- reload: the new workers resolve with the new configuration's resolvers --
+
+my @old = $t->worker_pids;
+$t->signal('HUP');
+ok(wait_for(sub {
+        my @now = $t->worker_pids;
+        @now && !grep { my $o = $_; grep { $_ == $o } @now } @old
+    }, 10), 'HUP: new workers');
+$r = parse_response(http_get('/p/x?h=alias.test'));
+is($r->{status}, 200, 'HUP: a name resolved by the new workers');
 
 # --- graceful exit while a name is being resolved ---------------------------
 
