@@ -46,6 +46,11 @@ my $dns = Test::Kiln::DNS->new(port => 'dns', table => {
     '_x._tcp.svc2.test'   => { SRV => [[10, 5, port('b1'), 'srvb.test']] },
 });
 
+# The same table over IPv6, for "resolver [::1]:PORT".
+my $dns6 = Test::Kiln::DNS->new(port => 'dns6', host => '::1', table => {
+    'six.test' => { A => ['127.0.0.1'] },
+});
+
 # A second name server that never answers, listed first in /rr/.
 my $mute = Test::Kiln::DNS->new(port => 'mute', table => {
     'two.test' => { drop => 1 },
@@ -91,6 +96,11 @@ RESOLVE_UPSTREAMS
 
         location /valid/ {
             resolver 127.0.0.1:%%PORT_dns%% valid=1s;
+            proxy_pass http://$arg_h:%%PORT_b1%%;
+        }
+
+        location /ns6/ {
+            resolver [::1]:%%PORT_dns6%% ipv6=off;
             proxy_pass http://$arg_h:%%PORT_b1%%;
         }
 
@@ -169,7 +179,7 @@ $conf =~ s/RESOLVE_UPSTREAMS\n/$resolve_upstreams/;
 $conf =~ s/RESOLVE_LOCATIONS\n/$resolve_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(66);
+$t->plan(68);
 $t->run(wait_ports => [8080]);
 
 my $pb = port('b1');
@@ -197,6 +207,12 @@ is($dns->count('a.test', 'A'), 1, 'cached: no second query (any case)');
 $r = parse_response(http_get('/v4/x?h=long.test'));
 is($r->{status}, 200, 'ipv6=off: 200');
 is($dns->count('long.test', 'AAAA'), 0, 'ipv6=off: no AAAA query');
+
+# --- a name server over IPv6 -------------------------------------------------
+
+$r = parse_response(http_get('/ns6/x?h=six.test'));
+is($r->{status}, 200, 'resolver [::1]:PORT: resolved');
+is($dns6->count('six.test', 'A'), 1, 'resolver [::1]:PORT: asked over IPv6');
 
 # --- AAAA -------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 # (and may change while kiln runs), counting every query it gets.
 #
 # One forked Perl process (core modules only) with IO::Select. It listens
-# on 127.0.0.1:port(LABEL), the allocator of %%PORT_<label>%% in a config,
-# bound before the constructor returns. The table and the query log are
+# on 127.0.0.1:port(LABEL) (host => '::1' for [::1]), the allocator of
+# %%PORT_<label>%% in a config, bound before the constructor returns. The table and the query log are
 # files in its own temp directory: the table is read again at each query,
 # so set() takes effect for the next one.
 #
@@ -45,7 +45,7 @@ package Test::Kiln::DNS;
 use strict;
 use warnings;
 
-use IO::Socket::INET;
+use IO::Socket::IP;
 use IO::Select;
 use Socket qw(inet_aton inet_pton AF_INET6 SOCK_DGRAM SOCK_STREAM);
 use POSIX qw(WNOHANG);
@@ -79,13 +79,13 @@ sub new {
     open(my $fh, '>', "$self->{dir}/log") or die "dns log: $!\n";
     close $fh;
 
-    $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-        LocalPort => $self->{port}, Proto => 'udp')
-        or die "dns: udp $self->{port}: $!\n";
-    $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-        LocalPort => $self->{port}, Proto => 'tcp', Listen => 16,
+    $u = IO::Socket::IP->new(LocalHost => $o{host} // '127.0.0.1',
+        LocalService => $self->{port}, Proto => 'udp')
+        or die "dns: udp $self->{port}: $@\n";
+    $l = IO::Socket::IP->new(LocalHost => $o{host} // '127.0.0.1',
+        LocalService => $self->{port}, Proto => 'tcp', Listen => 16,
         ReuseAddr => 1)
-        or die "dns: tcp $self->{port}: $!\n";
+        or die "dns: tcp $self->{port}: $@\n";
 
     $pid = fork();
     die "dns fork: $!\n" unless defined $pid;
