@@ -150,12 +150,25 @@ kl_http_upstream_init(kl_http_request_t *r)
     if (u->resolved) {
         rc = kl_http_upstream_find_resolved(r, u, &us);
 
+        if (rc == KL_AGAIN) {
+            /* The resolver calls kl_http_upstream_start with the peers. */
+            return;
+        }
+
         if (rc != KL_OK) {
             kl_http_upstream_finalize(r, u, rc);
             return;
         }
     }
 
+    kl_http_upstream_start(r, u, us);
+}
+
+
+void
+kl_http_upstream_start(kl_http_request_t *r, kl_http_upstream_t *u,
+                       kl_http_upstream_srv_conf_t *us)
+{
     if (us && us->peer.init(r, us, &u->peer) != KL_OK) {
         kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -816,6 +829,10 @@ void
 kl_http_upstream_finalize(kl_http_request_t *r, kl_http_upstream_t *u,
                           kl_int_t rc)
 {
+    if (u->resolved) {
+        kl_http_upstream_resolve_done(u);
+    }
+
     kl_http_upstream_end_state(u);
 
     if (u->cur_state && u->cur_state->status == 0 && rc >= 500) {
