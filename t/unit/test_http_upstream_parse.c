@@ -180,8 +180,9 @@ Test(http_upstream_parse, content_type_charset)
     kl_test_content_type("text/html; charset=koi8-r", "text/html", "koi8-r");
     kl_test_content_type("text/html;charset=\"utf-8\"", "text/html", "utf-8");
     kl_test_content_type("text/html;  CHARSET=x", "text/html", "x");
-    kl_test_content_type("text/plain; format=flowed; charset=a", "text/plain",
-                         "a");
+    /* as nginx: the parameters before the charset stay with the type */
+    kl_test_content_type("text/plain; format=flowed; charset=a",
+                         "text/plain; format=flowed", "a");
     kl_test_content_type("text/plain; format=flowed",
                          "text/plain; format=flowed", "");
     kl_test_content_type("text/plain;", "text/plain;", "");
