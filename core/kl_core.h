@@ -20,6 +20,7 @@
 #include "module.h"
 #include "conf.h"
 #include "regex.h"
+#include "shmem.h"
 #include "event.h"
 #include "event_timer.h"
 #include "connection.h"

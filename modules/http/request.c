@@ -352,6 +352,10 @@ kl_http_create_request(kl_connection_t *c)
 
     c->requests++;
 
+    r->stat_reading = 1;
+    kl_stat_add(reading, 1);
+    kl_stat_add(requests, 1);
+
     return r;
 }
 
@@ -846,6 +850,11 @@ kl_http_process_request(kl_http_request_t *r)
     c->write->handler = kl_http_request_handler;
     r->read_event_handler = kl_http_block_reading;
 
+    r->stat_reading = 0;
+    r->stat_writing = 1;
+    kl_stat_add(reading, -1);
+    kl_stat_add(writing, 1);
+
     /* nginx's messages carry no "while ..." once a request runs. */
     c->log->action = NULL;
 
@@ -1103,6 +1112,9 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
 
     ctx = r->connection->log->data;
     ctx->request = NULL;
+
+    kl_stat_add(reading, -(kl_int_t) r->stat_reading);
+    kl_stat_add(writing, -(kl_int_t) r->stat_writing);
 
     r->connection->log->action = "closing request";
 
