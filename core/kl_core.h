@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "regex.h"
 #include "shmem.h"
+#include "slab.h"
 #include "event.h"
 #include "event_timer.h"
 #include "connection.h"
