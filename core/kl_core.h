@@ -22,6 +22,7 @@
 #include "regex.h"
 #include "shmem.h"
 #include "slab.h"
+#include "zone_tree.h"
 #include "event.h"
 #include "event_timer.h"
 #include "connection.h"
