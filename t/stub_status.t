@@ -67,9 +67,11 @@ $t->write_file('html/index.html', "index\n");
 }
 
 # Killing a worker on purpose: the master's alert about it is expected.
-$t->expect_errors(qr/worker process \d+ exited on signal 9/);
+$t->expect_errors(qr/worker process \d+ exited on signal 9/,
+    qr/unknown directive "no_such_directive"/,
+    qr/reload failed, still serving the old configuration/);
 
-$t->plan(37);
+$t->plan(40);
 $t->run;
 
 my $STATUS_RE = qr/\AActive connections: (\d+) \nserver accepts handled requests\n (\d+) (\d+) (\d+) \nReading: (\d+) Writing: (\d+) Waiting: (\d+) \n\z/;
@@ -227,6 +229,21 @@ my $resp = status();
 is($resp->{accepts}, $after->{accepts} + 1, 'respawn: accepts run on');
 is($resp->{requests}, $after->{requests} + 1, 'respawn: requests run on');
 is($resp->{active}, 1, 'respawn: Active 1');
+
+# A reload that fails keeps the old workers, their zone and its counts.
+
+my @kept = sort $t->worker_pids;
+my $good = $t->read_file('kiln.conf');
+(my $broken = $good) =~ s/stub_status on;/stub_status on;\n            no_such_directive;/;
+$t->write_file('kiln.conf', $broken);
+$t->signal('HUP');
+ok(wait_for(sub {
+    $t->read_file('error.log') =~ /unknown directive "no_such_directive"/;
+}), 'a broken reload is refused');
+is(join(' ', sort $t->worker_pids), "@kept", 'the old workers stay');
+my $kept = status();
+is($kept->{accepts}, $resp->{accepts} + 1, 'a failed reload: the counts run on');
+$t->write_file('kiln.conf', $good);
 
 # Configuration: nginx takes any word after stub_status ("off" turns the
 # page on); kiln refuses all but "on".
