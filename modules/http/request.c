@@ -1113,8 +1113,12 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
     ctx = r->connection->log->data;
     ctx->request = NULL;
 
-    kl_stat_add(reading, -(kl_int_t) r->stat_reading);
-    kl_stat_add(writing, -(kl_int_t) r->stat_writing);
+    /* One of the two, and no locked add of 0 on a shared line. */
+    if (r->stat_writing) {
+        kl_stat_add(writing, -1);
+    } else if (r->stat_reading) {
+        kl_stat_add(reading, -1);
+    }
 
     r->connection->log->action = "closing request";
 
