@@ -54,6 +54,11 @@ http {
             root %%TESTDIR%%/html;
         }
     }
+
+    server {
+        listen 127.0.0.1:%%PORT_8081%%;
+        stub_status;
+    }
 }
 EOF
 
@@ -71,7 +76,7 @@ $t->expect_errors(qr/worker process \d+ exited on signal 9/,
     qr/unknown directive "no_such_directive"/,
     qr/reload failed, still serving the old configuration/);
 
-$t->plan(40);
+$t->plan(41);
 $t->run;
 
 my $STATUS_RE = qr/\AActive connections: (\d+) \nserver accepts handled requests\n (\d+) (\d+) (\d+) \nReading: (\d+) Writing: (\d+) Waiting: (\d+) \n\z/;
@@ -126,6 +131,9 @@ ok($st && $st->{writing} >= 1, 'the status request counts itself writing');
 
 $r = parse_response(http_get('/status_on'));
 like($r->{body}, $STATUS_RE, '"stub_status on" serves the page too');
+
+$r = parse_response(http_get('/any/uri', port => 8081));
+like($r->{body}, $STATUS_RE, 'stub_status in a server: every URI');
 
 $r = parse_response(http_head('/status'));
 is($r->{status}, 200, 'HEAD: 200');
