@@ -23,16 +23,18 @@
  * cut into chunks of one size class keeps their bitmap here, not in the
  * page, so that a 2 KiB class still fits two chunks in a page.
  */
-typedef struct {
-    kl_queue_t link;   /* free runs, or its class's pages with a free chunk */
-    void      *head;   /* the last page of a free run: its first */
-    uint32_t   npages; /* the first page of a run */
-    uint16_t   type;   /* KL_SLAB_FREE ... (slab.c) */
-    uint16_t   shift;  /* a page of chunks: their size, log2 */
-    uint32_t   nfree;  /* a page of chunks: how many are free */
-    uint32_t   nchunks;
-    uint64_t   bitmap[KL_SLAB_MAX_CHUNKS / 64]; /* 1: taken (or no chunk) */
-} kl_slab_page_t;
+typedef struct kl_slab_page_s kl_slab_page_t;
+
+struct kl_slab_page_s {
+    kl_queue_t      link;   /* in the free runs, or in its class's list */
+    kl_slab_page_t *head;   /* the last page of a free run: its first */
+    uint32_t        npages; /* the first page of a run */
+    uint16_t        type;   /* KL_SLAB_FREE ... (slab.c) */
+    uint16_t        shift;  /* a page of chunks: their size, log2 */
+    uint32_t        nfree;  /* a page of chunks: how many are free */
+    uint32_t        nchunks;
+    uint64_t        bitmap[KL_SLAB_MAX_CHUNKS / 64]; /* 1: taken, or none */
+};
 
 /*
  * At the start of a zone's memory, so every process finds it at the same
