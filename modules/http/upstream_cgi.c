@@ -22,9 +22,10 @@ static kl_int_t kl_http_cgi_prefix(kl_str_t *url, const char *prefix);
 static kl_int_t kl_http_cgi_create_request(kl_http_request_t *r);
 static kl_int_t kl_http_cgi_reinit_request(kl_http_request_t *r);
 static kl_int_t kl_http_cgi_process_header(kl_http_request_t *r);
-static kl_int_t kl_http_cgi_process_fields(kl_http_request_t  *r,
-                                           kl_http_cgi_ctx_t  *ctx,
-                                           kl_http_upstream_t *u);
+static kl_int_t kl_http_cgi_field(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
+                                  kl_http_upstream_t *u);
+static kl_int_t kl_http_cgi_status(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
+                                   kl_http_upstream_t *u);
 static kl_int_t kl_http_cgi_input_filter_init(kl_http_request_t *r);
 static kl_int_t kl_http_cgi_input_filter(kl_http_request_t *r, kl_buf_t *b);
 static kl_int_t kl_http_cgi_body_frame(kl_http_request_t *r, kl_buf_t *b,
@@ -561,11 +562,8 @@ kl_http_cgi_reinit_request(kl_http_request_t *r)
     u = r->upstream;
     ctx = u->input_filter_ctx;
 
-    kl_memzero(&ctx->status, sizeof(kl_http_status_line_t));
-    kl_memzero(&ctx->parse, sizeof(kl_http_parse_t));
-    ctx->head_start = NULL;
+    kl_memzero(&ctx->head, sizeof(kl_http_cgi_head_t));
     ctx->status_field = NULL;
-    ctx->head_state = 0;
 
     u->headers_in.status_n = 0;
     u->headers_in.content_length_n = -1;
@@ -586,9 +584,9 @@ kl_http_cgi_reinit_request(kl_http_request_t *r)
 
 
 /*
- * A status line if the output starts with one (uWSGI's apps send one),
- * else CGI fields from its first byte, as nginx: the status line parser
- * fails on the first byte that cannot begin "HTTP/".
+ * The head (cgi_parse.c): a status line if the output starts with one
+ * (uWSGI's apps send one), then fields; the status is the line's, else
+ * the Status field's, else 302 with a Location, else 200, as nginx.
  */
 static kl_int_t
 kl_http_cgi_process_header(kl_http_request_t *r)
@@ -600,52 +598,15 @@ kl_http_cgi_process_header(kl_http_request_t *r)
     u = r->upstream;
     ctx = u->input_filter_ctx;
 
-    if (ctx->head_state == 0) {
-        if (ctx->head_start == NULL) {
-            ctx->head_start = u->buffer.pos;
-        }
-
-        rc = kl_http_parse_status_line(&ctx->status, &u->buffer);
-
-        if (rc == KL_AGAIN) {
-            return KL_AGAIN;
-        }
-
-        if (rc == KL_OK) {
-            u->headers_in.status_n = ctx->status.code;
-            u->headers_in.status_line.data = ctx->status.start + 9;
-            u->headers_in.status_line.len =
-                ctx->status.end - ctx->status.start - 9;
-
-        } else {
-            u->buffer.pos = ctx->head_start;
-        }
-
-        ctx->head_state = 1;
-    }
-
-    return kl_http_cgi_process_fields(r, ctx, u);
-}
-
-
-/* The fields, then the status from what was read. */
-static kl_int_t
-kl_http_cgi_process_fields(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
-                           kl_http_upstream_t *u)
-{
-    off_t           n;
-    kl_int_t        rc, status;
-    kl_table_elt_t *h, *st;
-
     for (;;) {
-        rc = kl_http_parse_header_line(&ctx->parse, &u->buffer);
+        rc = kl_http_cgi_parse_head(&ctx->head, &u->buffer);
 
         if (rc == KL_AGAIN) {
             return KL_AGAIN;
         }
 
         if (rc == KL_HTTP_PARSE_HEADER_DONE) {
-            break;
+            return kl_http_cgi_status(r, ctx, u);
         }
 
         if (rc != KL_OK) {
@@ -654,65 +615,96 @@ kl_http_cgi_process_fields(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
             return KL_HTTP_UPSTREAM_INVALID_HEADER;
         }
 
-        h = kl_http_upstream_push_header(r, u, &ctx->parse);
-        if (h == NULL) {
-            return KL_ERROR;
-        }
+        rc = kl_http_cgi_field(r, ctx, u);
 
-        if (h->key.len == 14
-            && kl_strncmp(h->lowcase_key, "content-length", 14) == 0) {
-            n = kl_atoof(h->value.data, h->value.len);
-
-            if (n == KL_ERROR
-                || (u->headers_in.content_length_n != -1
-                    && u->headers_in.content_length_n != n))
-            {
-                kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                             "upstream sent invalid \"Content-Length\" "
-                             "header: \"%V: %V\"",
-                             &h->key, &h->value);
-                return KL_HTTP_UPSTREAM_INVALID_HEADER;
-            }
-
-            u->headers_in.content_length_n = n;
-
-        } else if (h->key.len == 17
-                   && kl_strncmp(h->lowcase_key, "transfer-encoding", 17) == 0)
-        {
-            /* No framing of its own: the body ends at the close. */
-            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                         "upstream sent \"Transfer-Encoding\" header: \"%V\"",
-                         &h->value);
-            return KL_HTTP_UPSTREAM_INVALID_HEADER;
-
-        } else if (h->key.len == 8
-                   && kl_strncmp(h->lowcase_key, "location", 8) == 0) {
-            u->headers_in.location = h;
-
-        } else if (h->key.len == 7
-                   && kl_strncmp(h->lowcase_key, "refresh", 7) == 0) {
-            u->headers_in.refresh = h;
-
-        } else if (h->key.len == 6
-                   && kl_strncmp(h->lowcase_key, "status", 6) == 0) {
-            ctx->status_field = h;
+        if (rc != KL_OK) {
+            return rc;
         }
     }
+}
 
-    if (u->headers_in.status_n) {
-        /* The status line's (nginx: it wins over a Status field). */
+
+/* The field just read, kept, and noted if it says something. */
+static kl_int_t
+kl_http_cgi_field(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
+                  kl_http_upstream_t *u)
+{
+    off_t           n;
+    kl_table_elt_t *h;
+
+    h = kl_http_upstream_push_header(r, u, &ctx->head.parse);
+    if (h == NULL) {
+        return KL_ERROR;
+    }
+
+    if (h->key.len == 14
+        && kl_strncmp(h->lowcase_key, "content-length", 14) == 0) {
+        n = kl_atoof(h->value.data, h->value.len);
+
+        if (n == KL_ERROR
+            || (u->headers_in.content_length_n != -1
+                && u->headers_in.content_length_n != n))
+        {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "upstream sent invalid \"Content-Length\" "
+                         "header: \"%V: %V\"",
+                         &h->key, &h->value);
+            return KL_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+
+        u->headers_in.content_length_n = n;
+
+    } else if (h->key.len == 17
+               && kl_strncmp(h->lowcase_key, "transfer-encoding", 17) == 0)
+    {
+        /* No framing of its own: the body ends at the close. */
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "upstream sent \"Transfer-Encoding\" header: \"%V\"",
+                     &h->value);
+        return KL_HTTP_UPSTREAM_INVALID_HEADER;
+
+    } else if (h->key.len == 8
+               && kl_strncmp(h->lowcase_key, "location", 8) == 0) {
+        u->headers_in.location = h;
+
+    } else if (h->key.len == 7 && kl_strncmp(h->lowcase_key, "refresh", 7) == 0)
+    {
+        u->headers_in.refresh = h;
+
+    } else if (h->key.len == 6 && kl_strncmp(h->lowcase_key, "status", 6) == 0)
+    {
+        ctx->status_field = h;
+    }
+
+    return KL_OK;
+}
+
+
+/* The head is read: its status. */
+static kl_int_t
+kl_http_cgi_status(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
+                   kl_http_upstream_t *u)
+{
+    kl_int_t               status;
+    kl_table_elt_t        *st;
+    kl_http_status_line_t *sl;
+
+    sl = &ctx->head.status;
+
+    if (sl->code) {
+        /* The status line's: it wins over a Status field, as nginx. */
+        u->headers_in.status_n = sl->code;
+        u->headers_in.status_line.data = sl->start + 9;
+        u->headers_in.status_line.len = sl->end - sl->start - 9;
         return KL_OK;
     }
 
-    /* CGI's Status field (RFC 3875 6.3.3); else 302 for a Location. */
     st = ctx->status_field;
 
     if (st) {
-        status = st->value.len >= 3 ? kl_atoi(st->value.data, 3) : KL_ERROR;
+        status = kl_http_cgi_parse_status(&st->value);
 
-        if (status < 100 || status > 999
-            || (st->value.len > 3 && st->value.data[3] != ' '))
-        {
+        if (status == KL_ERROR) {
             kl_log_error(KL_LOG_ERR, r->connection->log, 0,
                          "upstream sent invalid status \"%V\"", &st->value);
             return KL_HTTP_UPSTREAM_INVALID_HEADER;

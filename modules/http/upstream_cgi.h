@@ -10,6 +10,7 @@
 
 #include "kl_http.h"
 #include "upstream.h"
+#include "cgi_parse.h"
 
 
 /* X_param NAME VALUE [if_not_empty] */
@@ -68,11 +69,8 @@ typedef struct {
     void                      *proto_conf; /* the module's loc conf */
     const kl_http_cgi_proto_t *proto;
 
-    kl_http_status_line_t status;
-    kl_http_parse_t       parse;
-    u_char               *head_start; /* where the response began */
-    kl_table_elt_t       *status_field;
-    kl_uint_t             head_state; /* 0: a status line may come */
+    kl_http_cgi_head_t head;
+    kl_table_elt_t    *status_field;
 
     /* X_request_buffering off: a view of each piece, reused */
     kl_buf_t   body_buf;
