@@ -9,7 +9,8 @@
 #
 # $req: { vars => { NAME => VALUE }, order => [ NAME... ] as sent,
 # body => BYTES, head => the raw netstring length or uwsgi header bytes,
-# modifier1, modifier2, datasize (uwsgi) }. A handler may sleep (a slow
+# modifier1, modifier2, datasize (uwsgi), from => the client's port (0 on
+# a unix socket) }. A handler may sleep (a slow
 # peer): every connection has a process of its own. The server is one
 # forked process on 127.0.0.1:port(LABEL), or on a unix socket (unix =>
 # PATH, mode 0777 for workers running as nobody), listening before
@@ -94,7 +95,7 @@ sub _connection {
     my ($self, $c) = @_;
     my ($req, $out, $n, $ch, $len, $data);
 
-    $req = { vars => {}, order => [] };
+    $req = { vars => {}, order => [], from => eval { $c->peerport } // 0 };
 
     if ($self->{proto} eq 'scgi') {
         $len = '';
