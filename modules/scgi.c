@@ -422,7 +422,8 @@ kl_http_scgi_create(kl_http_request_t *r, kl_http_cgi_var_t *vars,
     body_len = 0;
 
     if (body && r->request_body_no_buffering) {
-        body_len = r->headers_in.content_length_n;
+        /* never chunked here (kl_http_cgi_handler); -1: no body */
+        body_len = kl_max(r->headers_in.content_length_n, 0);
 
     } else if (body) {
         for (in = r->request_body->bufs; in; in = in->next) {

@@ -217,6 +217,9 @@ is($v->{X_EMPTY}, 1, 'if_not_empty: a value sent');
 $v = vars(http_get('/a'));
 ok(!exists $v->{X_EMPTY}, 'if_not_empty: an empty value not sent');
 
+$v = vars(http_get('/stream/'));
+is($v->{CONTENT_LENGTH}, 0, 'request_buffering off, no body: CONTENT_LENGTH 0');
+
 # The netstring's length is that of what the names and values take.
 my $q = http_get('/a');
 my %all = %{vars($q)};
