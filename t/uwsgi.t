@@ -70,8 +70,8 @@ def application(env, start_response):
     return [out]
 EOF
 
-# uWSGI in one process with threads (a slow request blocks no other),
-# killed by its pid at the end. Its port is taken before the fork.
+# uWSGI in one process with threads (a slow request blocks no other), on
+# a port and a unix socket, killed by its pid at the end. Its port is taken before the fork.
 my $uport = port('uw');
 my $upid = fork();
 die "fork: $!\n" unless defined $upid;
@@ -80,7 +80,8 @@ if ($upid == 0) {
     open(STDOUT, '>', "$dir/uwsgi.log");
     open(STDERR, '>&', \*STDOUT);
     { exec('/usr/bin/uwsgi', '--plugin', 'python3', '--socket',
-        "127.0.0.1:$uport", '--wsgi-file', "$dir/app.py",
+        "127.0.0.1:$uport", '--socket', "$dir/u.sock", '--chmod-socket=666',
+        '--wsgi-file', "$dir/app.py",
         '--processes', '1', '--threads', '4', '--disable-logging',
         '--buffer-size', '65535') };
     POSIX::_exit(127);
@@ -92,7 +93,7 @@ END {
 }
 
 ok(wait_for(sub {
-    IO::Socket::INET->new(PeerAddr => "127.0.0.1:$uport")
+    -S "$dir/u.sock" && IO::Socket::INET->new(PeerAddr => "127.0.0.1:$uport")
 }, 20), 'uWSGI listens') or BAIL_OUT('uWSGI did not start: '
     . $t->read_file('uwsgi.log'));
 
@@ -140,6 +141,11 @@ http {
             uwsgi_param X_KEPT $arg_e;
             uwsgi_param HTTP_X_OVER set;
             uwsgi_pass 127.0.0.1:%%PORT_uw%%;
+        }
+
+        location /unix/ {
+            include uwsgi_params;
+            uwsgi_pass unix:%%TESTDIR%%/u.sock;
         }
 
         location /inherit/ {
@@ -265,6 +271,9 @@ ok(!exists $v->{X_SRV}, 'a level with params inherits none');
 
 $v = vars(http_get('/inherit/x'));
 is($v->{X_SRV}, 'srv', 'a level without params inherits them');
+
+$v = vars(http_get('/unix/x'));
+is($v->{PATH_INFO}, '/unix/x', 'over a unix socket');
 
 $r = parse_response(http_head('/a'));
 is($r->{status}, 200, 'HEAD: 200');
