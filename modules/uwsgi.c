@@ -617,7 +617,10 @@ kl_http_uwsgi_modifier(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     if (n > 255) {
-        return "value must be between 0 and 255";
+        /* nginx's bounds check names no directive */
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "value must be between 0 and 255");
+        return KL_CONF_ERROR;
     }
 
     *np = n;

@@ -414,7 +414,11 @@ SKIP: {
 }
 
 like(conf_test('uwsgi_modifier1 256;')->{stderr},
-    qr/value must be between 0 and 255/, 'uwsgi_modifier1 256: refused');
+    qr/\[emerg\] .*value must be between 0 and 255 in \S+bad\.conf:5/,
+    'uwsgi_modifier1 256: refused');
+like(conf_test('uwsgi_buffers 0 4k;')->{stderr},
+    qr/"uwsgi_buffers" directive invalid value in \S+bad\.conf:5/,
+    'uwsgi_buffers 0 4k: refused');
 
 $t->done;
 done_testing();

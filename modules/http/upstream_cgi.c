@@ -283,17 +283,10 @@ kl_http_cgi_buffers_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     num = kl_atoi(value[1].data, value[1].len);
-    if (num == KL_ERROR || num == 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
-                          &value[1]);
-        return KL_CONF_ERROR;
-    }
-
     size = kl_conf_parse_size(&value[2]);
-    if (size == KL_ERROR || size == 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V\"",
-                          &value[2]);
-        return KL_CONF_ERROR;
+
+    if (num == KL_ERROR || num == 0 || size == KL_ERROR || size == 0) {
+        return "invalid value";
     }
 
     ccf->upstream.bufs.num = num;
