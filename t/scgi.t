@@ -339,6 +339,10 @@ $r = parse_response(http_get('/var/?to=group'));
 is($r->{headers}{'x-peer'}, 's2', 'variables: an upstream group');
 $r = parse_response(http_get("/var/?to=unix:$dir/s.sock"));
 is($r->{status}, 200, 'variables: unix:PATH');
+$r = parse_response(http_get('/var/?to=127.0.0.1'));
+is($r->{status}, 500, 'variables: an address without a port: 500');
+like($t->read_file('error.log'), qr/no port in upstream "127\.0\.0\.1"/,
+    'no port: logged');
 
 $r = parse_response(http_get('/retry/x'));
 is($r->{headers}{'x-peer'}, 's2', 'next_upstream: past a dead peer and a 503');

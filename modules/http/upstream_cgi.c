@@ -160,6 +160,13 @@ kl_http_cgi_eval(kl_http_request_t *r, kl_http_cgi_loc_conf_t *conf,
         return KL_ERROR;
     }
 
+    if (ur->no_port && ur->socklen) {
+        /* nginx's: an address needs a port (a group's name does not) */
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "no port in upstream \"%V\"", &url);
+        return KL_ERROR;
+    }
+
     r->upstream->resolved = ur;
 
     return KL_OK;
