@@ -128,6 +128,11 @@ http {
         server 127.0.0.1:%%PORT_uw%%;
     }
 
+    upstream once {
+        server 127.0.0.1:%%PORT_dead%%;
+        server 127.0.0.1:%%PORT_uw%%;
+    }
+
     server {
         listen 127.0.0.1:%%PORT_8080%%;
         server_name localhost;
@@ -210,6 +215,12 @@ http {
             include uwsgi_params;
             uwsgi_next_upstream error timeout;
             uwsgi_pass retry;
+        }
+
+        location /once/ {
+            include uwsgi_params;
+            uwsgi_next_upstream_tries 1;
+            uwsgi_pass once;
         }
 
         location /slow/ {
@@ -363,6 +374,10 @@ $r = parse_response(http_get('/retry/x'));
 is($r->{status}, 200, 'next_upstream: past a dead peer');
 like($t->read_file('error.log'), qr/connect\(\) failed .* upstream: "uwsgi:\/\/127\.0\.0\.1:${\ port('dead')}"/,
     'the dead peer logged, with the uwsgi:// schema');
+
+# The group's first peer first, as nginx's round robin: one try, a 502.
+$r = parse_response(http_get('/once/x'));
+is($r->{status}, 502, 'next_upstream_tries 1: no second peer');
 
 $r = parse_response(http_get('/slow/2000'));
 is($r->{status}, 504, 'read timeout: 504');
