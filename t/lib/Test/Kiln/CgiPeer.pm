@@ -59,20 +59,28 @@ sub start {
 
 sub _serve {
     my ($self, $ls) = @_;
-    my ($c, $pid);
+    my ($c, $pid, %kids, $k);
 
-    $SIG{CHLD} = sub { 1 while waitpid(-1, WNOHANG) > 0 };
-    $SIG{TERM} = sub { POSIX::_exit(0) };
+    # A connection's process ends with the server (a slow handler too).
+    $SIG{CHLD} = sub { delete $kids{$k} while ($k = waitpid(-1, WNOHANG)) > 0 };
+    # (only a live child of ours: waitpid says 0, not -1 for a reaped one)
+    $SIG{TERM} = sub {
+        kill 'KILL', grep { waitpid($_, WNOHANG) == 0 } keys %kids;
+        POSIX::_exit(0);
+    };
 
     for (;;) {
         $c = $ls->accept or next;
         $pid = fork();
 
         if (defined $pid && $pid == 0) {
+            $SIG{TERM} = 'DEFAULT';
             close $ls;
             _connection($self, $c);
             POSIX::_exit(0);
         }
+
+        $kids{$pid} = 1 if $pid;
 
         close $c;
     }
