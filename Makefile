@@ -190,6 +190,12 @@ memcheck: all
 # STYLE.md rules 15 and 17: every C file under core/ master/ worker/
 # modules/ t/ (tracked or new, not ignored) is as clang-format would write
 # it, and no file is over 1500 lines unless auto/size-exempt names it.
+# DESIGN.md section 10: modules/ reads and writes connections only through
+# c->io. A call to a socket-only function, a read/write on a connection's
+# fd, or a reach for the plain table itself (outside comments and strings)
+# fails check-style.
+KL_IO_BYPASS := (^|[^_[:alnum:].">])(recv|recvfrom|recvmsg|send|sendto|sendmsg|sendfile|sendfile64|splice|readv|writev|shutdown)[[:space:]]*\(|(^|[^_[:alnum:].">])(read|write|pread|pwrite)[[:space:]]*\([^,]*(^|[^_[:alnum:]])(c|connection)->fd|kl_os_io\b
+
 check-style:
 	@if [ -z "$(CLANG_FORMAT)" ]; then \
 	    echo "check-style: clang-format not found" \
@@ -221,9 +227,17 @@ check-style:
 	        esac; \
 	    fi; \
 	done; \
+	mods=`for f in $$files; do case "$$f" in modules/*) echo "$$f";; esac; \
+	    done`; \
+	if [ -n "$$mods" ] && grep -nE '$(KL_IO_BYPASS)' $$mods \
+	    | grep -vE '^[^:]*:[0-9]+:[[:space:]]*(/\*|\*)'; then \
+	    echo "check-style: socket I/O above core/ must go through c->io" \
+	         "(core/connection.h)"; \
+	    fail=1; \
+	fi; \
 	if [ $$fail = 0 ]; then \
 	    echo "check-style: `echo $$files | wc -w` files formatted," \
-	         "none over 1500 lines"; \
+	         "none over 1500 lines, no socket I/O in modules/"; \
 	else \
 	    echo "check-style: failed; $(CLANG_FORMAT) -i FILE formats one" >&2; \
 	    exit 1; \

@@ -748,6 +748,7 @@ kl_conf_handler(kl_conf_t *cf, kl_int_t last)
     void         *conf;
     kl_str_t     *name;
     kl_uint_t     i, found;
+    const char   *reason;
     kl_module_t  *module;
     kl_command_t *cmd;
 
@@ -827,7 +828,10 @@ kl_conf_handler(kl_conf_t *cf, kl_int_t last)
         return KL_ERROR;
     }
 
-    kl_conf_log_error(KL_LOG_EMERG, cf, 0, "unknown directive \"%V\"", name);
+    reason = kl_conf_absent_reason(name);
+
+    kl_conf_log_error(KL_LOG_EMERG, cf, 0, "unknown directive \"%V\"%s%s", name,
+                      reason ? ": " : "", reason ? reason : "");
     return KL_ERROR;
 }
 

@@ -138,6 +138,13 @@ kl_int_t kl_conf_full_name(kl_cycle_t *cycle, kl_str_t *name,
                            kl_uint_t conf_prefix);
 
 /* Log at level with " in FILE:LINE" appended (the one place that adds it). */
+/*
+ * Why an unknown directive is absent from this build (a feature kiln lacks
+ * or a module configured out), or NULL for a name nginx does not know
+ * either (conf_absent.c).
+ */
+const char *kl_conf_absent_reason(kl_str_t *name);
+
 void kl_conf_log_error(kl_uint_t level, kl_conf_t *cf, kl_err_t err,
                        const char *fmt, ...);
 

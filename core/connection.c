@@ -1,5 +1,5 @@
 /*
- * connection.c: listening sockets, the connection free list, recv and send_chain.
+ * connection.c: listening sockets and the connection free list.
  *
  * Listening sockets are opened here rather than in master/ because a new
  * cycle must compare its addresses with the old cycle's to keep their
@@ -9,10 +9,6 @@
 #include "kl_core.h"
 
 #include <netinet/tcp.h>
-#include <sys/sendfile.h>
-
-
-#define KL_IOVS_MAX 64
 
 
 kl_listening_t *
@@ -34,6 +30,7 @@ kl_create_listening(kl_cycle_t *cycle, struct sockaddr *sa, socklen_t socklen)
     ls->backlog = 511;
     ls->rcvbuf = -1;
     ls->sndbuf = -1;
+    ls->fastopen = -1;
     ls->pool_size = 512;
 
     ls->addr_text.len = kl_sock_ntop(sa, socklen, text, sizeof(text), 1);
@@ -124,6 +121,110 @@ kl_listening_defer(kl_listening_t *ls, kl_log_t *log)
 }
 
 
+/*
+ * so_keepalive= and fastopen=, set on the listener: Linux hands both to
+ * every accepted socket, so no call is made per connection. A failure is
+ * logged and the socket kept, as nginx does.
+ */
+static void
+kl_listening_tcp_options(kl_listening_t *ls, kl_log_t *log)
+{
+    int on;
+
+    if (ls->keepalive) {
+        on = (ls->keepalive == 1);
+
+        if (setsockopt(ls->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int))
+            == -1) {
+            kl_log_error(KL_LOG_ALERT, log, errno,
+                         "setsockopt(SO_KEEPALIVE, %d) %V failed, ignored", on,
+                         &ls->addr_text);
+        }
+    }
+
+#if (KL_HAVE_KEEPALIVE_TUNABLE)
+    if (ls->keepidle
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_KEEPIDLE, &ls->keepidle,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_KEEPIDLE, %d) %V failed, ignored",
+                     ls->keepidle, &ls->addr_text);
+    }
+
+    if (ls->keepintvl
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_KEEPINTVL, &ls->keepintvl,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_KEEPINTVL, %d) %V failed, ignored",
+                     ls->keepintvl, &ls->addr_text);
+    }
+
+    if (ls->keepcnt
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_KEEPCNT, &ls->keepcnt,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_KEEPCNT, %d) %V failed, ignored",
+                     ls->keepcnt, &ls->addr_text);
+    }
+#endif
+
+#if (KL_HAVE_TCP_FASTOPEN)
+    if (ls->fastopen != -1
+        && setsockopt(ls->fd, IPPROTO_TCP, TCP_FASTOPEN, &ls->fastopen,
+                      sizeof(int))
+               == -1)
+    {
+        kl_log_error(KL_LOG_ALERT, log, errno,
+                     "setsockopt(TCP_FASTOPEN, %d) %V failed, ignored",
+                     ls->fastopen, &ls->addr_text);
+    }
+#endif
+}
+
+
+/*
+ * As nginx: a unix listener is for every local user (the folder it is in
+ * says who may reach it), whatever umask the master was started with.
+ */
+static void
+kl_listening_chmod(kl_listening_t *ls, kl_log_t *log)
+{
+    const char *path;
+
+    path = ls->sockaddr.sockaddr_un.sun_path;
+
+    if (chmod(path, S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)
+        == -1)
+    {
+        kl_log_error(KL_LOG_EMERG, log, errno, "chmod() \"%s\" failed", path);
+    }
+}
+
+
+void
+kl_listening_unlink(kl_listening_t *ls, kl_log_t *log)
+{
+    const char *path;
+
+    if (ls->sockaddr.sockaddr.sa_family != AF_UNIX || ls->remain
+        || ls->worker != 0) {
+        return;
+    }
+
+    path = ls->sockaddr.sockaddr_un.sun_path;
+
+    if (path[0] != '\0' && unlink(path) == -1 && errno != ENOENT) {
+        kl_log_error(KL_LOG_CRIT, log, errno, "unlink() \"%s\" failed", path);
+    }
+}
+
+
 kl_int_t
 kl_open_listening_sockets(kl_cycle_t *cycle)
 {
@@ -143,6 +244,8 @@ kl_open_listening_sockets(kl_cycle_t *cycle)
             {
                 kl_listening_defer(&ls[i], cycle->log);
             }
+
+            kl_listening_tcp_options(&ls[i], cycle->log);
             continue;
         }
 
@@ -177,6 +280,10 @@ kl_open_listening_sockets(kl_cycle_t *cycle)
                 continue;
             }
 
+            if (ls[i].sockaddr.sockaddr.sa_family == AF_UNIX) {
+                kl_listening_chmod(&ls[i], cycle->log);
+            }
+
             if (listen(s, ls[i].backlog) == -1) {
                 kl_log_error(KL_LOG_EMERG, cycle->log, errno,
                              "listen() to %V, backlog %d failed",
@@ -192,6 +299,7 @@ kl_open_listening_sockets(kl_cycle_t *cycle)
                 kl_listening_defer(&ls[i], cycle->log);
             }
 
+            kl_listening_tcp_options(&ls[i], cycle->log);
             break;
         }
 
@@ -396,294 +504,5 @@ kl_close_idle_connections(kl_cycle_t *cycle)
         kl_reusable_connection(c, 0);
         c->close = 1;
         c->read->handler(c->read);
-    }
-}
-
-
-ssize_t
-kl_connection_recv(kl_connection_t *c, u_char *buf, size_t size)
-{
-    ssize_t     n;
-    kl_event_t *rev;
-
-    rev = c->read;
-
-    for (;;) {
-        n = recv(c->fd, buf, size, 0);
-
-        if (n == 0) {
-            rev->ready = 0;
-            rev->eof = 1;
-            return 0;
-        }
-
-        if (n > 0) {
-            /* A short read under edge triggering means the socket is dry. */
-            if ((size_t) n < size && !rev->pending_eof) {
-                rev->ready = 0;
-            }
-
-            return n;
-        }
-
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            rev->ready = 0;
-            return KL_AGAIN;
-        }
-
-        if (errno != EINTR) {
-            rev->ready = 0;
-            rev->error = 1;
-            c->error = 1;
-            return KL_ERROR;
-        }
-    }
-}
-
-
-/* Page-cache page: where a file cut by the send limit is rounded to. */
-#define KL_SENDFILE_ALIGN 4096
-
-
-/* sendfile off: one bounded chunk through a buffer on the stack. */
-static ssize_t
-kl_send_file_copy(kl_connection_t *c, kl_buf_t *b, size_t size)
-{
-    ssize_t n, w;
-    u_char  buf[32768];
-
-    n = pread(b->file->fd, buf, kl_min(size, sizeof(buf)), b->file_pos);
-
-    if (n == -1) {
-        return KL_ERROR;
-    }
-
-    if (n == 0) {
-        /* The file shrank under us: the promised length cannot be met. */
-        errno = EIO;
-        return KL_ERROR;
-    }
-
-    for (;;) {
-        w = write(c->fd, buf, (size_t) n);
-
-        if (w >= 0) {
-            return w;
-        }
-
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return 0;
-        }
-
-        if (errno != EINTR) {
-            return KL_ERROR;
-        }
-    }
-}
-
-
-static ssize_t
-kl_send_file_buf(kl_connection_t *c, kl_buf_t *b, size_t size)
-{
-    ssize_t n;
-    off_t   offset;
-
-    if (!c->sendfile) {
-        return kl_send_file_copy(c, b, size);
-    }
-
-    offset = b->file_pos;
-
-    for (;;) {
-        n = sendfile(c->fd, b->file->fd, &offset, size);
-
-        if (n >= 0) {
-            return n;
-        }
-
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return 0;
-        }
-
-        if (errno != EINTR) {
-            return KL_ERROR;
-        }
-    }
-}
-
-
-/*
- * more: a file follows under tcp_nopush, or the connection closes right
- * after these bytes (c->fin_follows). MSG_MORE holds them for the next
- * segment, as TCP_CORK would without two setsockopt calls: the file's
- * first, or the FIN, which close() or shutdown() then sends with them
- * (one segment instead of two, and one ACK less from the client).
- */
-static ssize_t
-kl_send_iovs(kl_connection_t *c, struct iovec *iov, int niov, int more)
-{
-    ssize_t       n;
-    struct msghdr msg;
-
-    kl_memzero(&msg, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = (size_t) niov;
-
-    for (;;) {
-        n = more ? sendmsg(c->fd, &msg, MSG_MORE) : writev(c->fd, iov, niov);
-
-        if (n >= 0) {
-            return n;
-        }
-
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return 0;
-        }
-
-        if (errno != EINTR) {
-            return KL_ERROR;
-        }
-    }
-}
-
-
-/* Nothing but empty or special buffers from cl on. */
-static kl_uint_t
-kl_connection_chain_ends(kl_chain_t *cl)
-{
-    for (/* void */; cl; cl = cl->next) {
-        if (!kl_buf_special(cl->buf) && kl_buf_size(cl->buf)) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/*
- * The file's last bytes before a close, under tcp_nopush: cork, as nginx
- * does, so that the FIN close() adds rides in their last segment (close
- * uncorks). One setsockopt per such connection; a failure only costs
- * that segment.
- */
-static void
-kl_connection_cork(kl_connection_t *c)
-{
-    c->corked = 1;
-
-    if (kl_socket_tcp_nopush(c->fd, 1) == -1) {
-        kl_log_error(KL_LOG_INFO, c->log, errno, "setsockopt(TCP_CORK) failed");
-    }
-}
-
-
-kl_chain_t *
-kl_connection_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
-{
-    int          niov;
-    off_t        send, size, want;
-    ssize_t      n;
-    kl_buf_t    *b;
-    kl_chain_t  *cl;
-    struct iovec iovs[KL_IOVS_MAX];
-
-    if (limit == 0 || limit > (off_t) (SSIZE_MAX - 4096)) {
-        limit = (off_t) (SSIZE_MAX - 4096);
-    }
-
-    send = 0;
-
-    for (;;) {
-        niov = 0;
-        want = 0;
-
-        for (cl = in; cl && niov < KL_IOVS_MAX && send + want < limit;
-             cl = cl->next) {
-            b = cl->buf;
-
-            if (kl_buf_special(b)) {
-                continue;
-            }
-
-            if (!kl_buf_in_memory_only(b)) {
-                break;
-            }
-
-            size = b->last - b->pos;
-            if (size == 0) {
-                continue;
-            }
-
-            if (send + want + size > limit) {
-                size = limit - send - want;
-            }
-
-            iovs[niov].iov_base = b->pos;
-            iovs[niov].iov_len = (size_t) size;
-            niov++;
-            want += size;
-        }
-
-        if (niov) {
-            n = kl_send_iovs(c, iovs, niov,
-                             cl ? cl->buf->in_file && send + want < limit
-                                      && c->tcp_nopush == KL_TCP_NOPUSH_SET
-                                : c->fin_follows && send + want < limit);
-
-        } else if (cl && cl->buf->in_file && send < limit) {
-            want = cl->buf->file_last - cl->buf->file_pos;
-            if (send + want > limit) {
-                /*
-                 * Cut at a page boundary (past the limit by less than a
-                 * page), as nginx does: the next round starts on a whole
-                 * page of the page cache.
-                 */
-                want = kl_align(cl->buf->file_pos + (limit - send),
-                                (off_t) KL_SENDFILE_ALIGN)
-                       - cl->buf->file_pos;
-                if (cl->buf->file_pos + want > cl->buf->file_last) {
-                    want = limit - send;
-                }
-            }
-
-            if (!c->sendfile && want > 32768) {
-                want = 32768;
-            }
-
-            if (c->fin_follows && !c->corked
-                && c->tcp_nopush == KL_TCP_NOPUSH_SET
-                && cl->buf->file_pos + want == cl->buf->file_last
-                && kl_connection_chain_ends(cl->next))
-            {
-                kl_connection_cork(c);
-            }
-
-            n = kl_send_file_buf(c, cl->buf, (size_t) want);
-
-        } else {
-            /* Only empty or special buffers remain. */
-            return kl_chain_update_sent(in, 0);
-        }
-
-        if (n == KL_ERROR) {
-            c->error = 1;
-            c->write->error = 1;
-            return KL_CHAIN_ERROR;
-        }
-
-        c->sent += n;
-        send += n;
-
-        in = kl_chain_update_sent(in, n);
-
-        if (n < want) {
-            c->write->ready = 0;
-            return in;
-        }
-
-        if (send >= limit || in == NULL) {
-            return in;
-        }
     }
 }

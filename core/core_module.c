@@ -12,6 +12,7 @@ static char *kl_core_init_conf(kl_cycle_t *cycle, void *conf);
 static char *kl_set_worker_processes(kl_conf_t *cf, kl_command_t *cmd,
                                      void *conf);
 static char *kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static void  kl_core_log_insert(kl_log_t *head, kl_log_t *log);
 static char *kl_set_user(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_set_pcre_jit(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_set_env(kl_conf_t *cf, kl_command_t *cmd, void *conf);
@@ -56,6 +57,25 @@ static kl_command_t  kl_core_commands[] = {
       kl_conf_set_num_slot,
       0,
       offsetof(kl_core_conf_t, rlimit_nofile),
+      NULL },
+
+    { kl_string("worker_rlimit_core"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_off_slot,
+      0,
+      offsetof(kl_core_conf_t, rlimit_core),
+      NULL },
+
+    /*
+     * nginx uses the file only where it has no atomic operations for the
+     * accept mutex; on Linux it never opens it, and neither does kiln,
+     * whose mutex is an atomic in shared memory. The path is kept for -T.
+     */
+    { kl_string("lock_file"),
+      KL_MAIN_CONF | KL_DIRECT_CONF | KL_CONF_TAKE1,
+      kl_conf_set_str_slot,
+      0,
+      offsetof(kl_core_conf_t, lock_file),
       NULL },
 
     { kl_string("pid"),
@@ -148,6 +168,7 @@ kl_core_create_conf(kl_cycle_t *cycle)
     ccf->worker_processes = KL_CONF_UNSET;
     ccf->shutdown_timeout = KL_CONF_UNSET_MSEC;
     ccf->rlimit_nofile = KL_CONF_UNSET;
+    ccf->rlimit_core = KL_CONF_UNSET;
     ccf->user = (uid_t) KL_CONF_UNSET_UINT;
     ccf->group = (gid_t) KL_CONF_UNSET_UINT;
 
@@ -160,6 +181,7 @@ kl_core_init_conf(kl_cycle_t *cycle, void *conf)
 {
     kl_core_conf_t *ccf = conf;
     kl_str_t        name;
+    kl_log_t       *log;
     struct passwd  *pwd;
     struct group   *grp;
 
@@ -185,14 +207,25 @@ kl_core_init_conf(kl_cycle_t *cycle, void *conf)
     kl_memcpy(kl_cpymem(ccf->oldpid.data, ccf->pid.data, ccf->pid.len),
               ".oldbin", sizeof(".oldbin"));
 
-    if (cycle->new_log.file == NULL) {
-        name = cycle->error_log;
-        cycle->new_log.file = kl_cycle_open_file(cycle, &name);
-        if (cycle->new_log.file == NULL) {
+    /*
+     * As nginx, a file log always exists: stderr goes to it, and it has
+     * what syslog loses. With error_log syslog: only, it is the default
+     * file at "error".
+     */
+    if (kl_log_file(&cycle->new_log) == NULL) {
+        log = kl_pcalloc(cycle->pool, sizeof(kl_log_t));
+        if (log == NULL) {
             return KL_CONF_ERROR;
         }
 
-        cycle->new_log.log_level = KL_LOG_ERR;
+        name = cycle->error_log;
+        log->file = kl_cycle_open_file(cycle, &name);
+        if (log->file == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        log->log_level = KL_LOG_ERR;
+        kl_core_log_insert(&cycle->new_log, log);
     }
 
     if (ccf->user == (uid_t) KL_CONF_UNSET_UINT && geteuid() == 0) {
@@ -261,7 +294,7 @@ kl_set_error_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_conf_set_error_log(kl_conf_t *cf, kl_log_t *head)
 {
-    kl_log_t *log, *last, tmp;
+    kl_log_t *log;
     kl_int_t  level;
     kl_str_t *value, name;
 
@@ -277,9 +310,25 @@ kl_conf_set_error_log(kl_conf_t *cf, kl_log_t *head)
     }
 
     name = value[1];
-    log->file = kl_cycle_open_file(cf->cycle, &name);
-    if (log->file == NULL) {
-        return KL_CONF_ERROR;
+
+    if (name.len >= 7 && kl_strncmp(name.data, "syslog:", 7) == 0) {
+        log->syslog = kl_syslog_conf(cf, &name);
+        if (log->syslog == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+        /* nginx ignores it too, but says nothing */
+        if (log->syslog->severity_given) {
+            kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                              "syslog \"severity\" is ignored by error_log: "
+                              "each message's level sets it");
+        }
+
+    } else {
+        log->file = kl_cycle_open_file(cf->cycle, &name);
+        if (log->file == NULL) {
+            return KL_CONF_ERROR;
+        }
     }
 
     log->log_level = KL_LOG_ERR;
@@ -296,13 +345,24 @@ kl_conf_set_error_log(kl_conf_t *cf, kl_log_t *head)
         log->log_level = (kl_uint_t) level;
     }
 
-    /*
-     * kl_log_error tests the first destination's level only, so the list
-     * is kept most verbose first (as nginx keeps it).
-     */
-    if (head->file == NULL) {
+    kl_core_log_insert(head, log);
+
+    return KL_CONF_OK;
+}
+
+
+/*
+ * kl_log_error tests the first destination's level only, so the list is
+ * kept most verbose first (as nginx keeps it); head is the list's own.
+ */
+static void
+kl_core_log_insert(kl_log_t *head, kl_log_t *log)
+{
+    kl_log_t *last, tmp;
+
+    if (head->file == NULL && head->syslog == NULL) {
         *head = *log;
-        return KL_CONF_OK;
+        return;
     }
 
     if (log->log_level > head->log_level) {
@@ -310,7 +370,7 @@ kl_conf_set_error_log(kl_conf_t *cf, kl_log_t *head)
         *head = *log;
         *log = tmp;
         head->next = log;
-        return KL_CONF_OK;
+        return;
     }
 
     for (last = head; last->next; last = last->next) {
@@ -321,8 +381,6 @@ kl_conf_set_error_log(kl_conf_t *cf, kl_log_t *head)
 
     log->next = last->next;
     last->next = log;
-
-    return KL_CONF_OK;
 }
 
 

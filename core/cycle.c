@@ -404,6 +404,7 @@ kl_cycle_free(kl_cycle_t *cycle, kl_uint_t close_listeners)
 
         for (i = 0; i < cycle->listening.nelts; i++) {
             if (ls[i].fd != -1 && !ls[i].remain) {
+                kl_listening_unlink(&ls[i], cycle->log);
                 close(ls[i].fd);
             }
             ls[i].fd = -1;
@@ -495,8 +496,9 @@ kl_cycle_reopen_files(kl_cycle_t *cycle, kl_uint_t user)
     }
 
     /* stderr was the error log's: it follows the reopened file. */
-    if (cycle->log->file && cycle->log->file->fd > STDERR_FILENO
-        && dup2(cycle->log->file->fd, STDERR_FILENO) == -1)
+    file = kl_log_file(cycle->log);
+
+    if (file && file->fd > STDERR_FILENO && dup2(file->fd, STDERR_FILENO) == -1)
     {
         kl_log_error(KL_LOG_ALERT, cycle->log, errno, "dup2(STDERR) failed");
     }

@@ -57,6 +57,8 @@ typedef struct {
     kl_array_t *env; /* kl_str_t: "NAME" or "NAME=VALUE" */
     kl_uint_t   cpu_affinity_auto;
     kl_array_t *cpu_affinity; /* cpu_set_t, one per worker (the last repeats) */
+    off_t       rlimit_core;  /* worker_rlimit_core */
+    kl_str_t    lock_file;    /* accepted as nginx on Linux: never opened */
 } kl_core_conf_t;
 
 extern kl_module_t kl_core_module;

@@ -686,9 +686,16 @@ kl_event_accept(kl_event_t *ev)
         kl_memcpy(c->addr_text.data, text, len);
 
         c->listening = ls;
+        c->io = &kl_os_io;
         c->local_sockaddr = &ls->sockaddr.sockaddr;
         c->local_socklen = ls->socklen;
         c->number = ++kl_loop.connection_counter;
+
+        /* A unix socket has no TCP options: take them as set, never try. */
+        if (ls->sockaddr.sockaddr.sa_family == AF_UNIX) {
+            c->tcp_nodelay = 1;
+            c->corked = 1;
+        }
 
         c->read->log = log;
         c->write->log = log;

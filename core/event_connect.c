@@ -45,6 +45,7 @@ kl_event_connect_peer(kl_peer_connection_t *pc)
     }
 
     c->number = ++kl_loop.connection_counter;
+    c->io = &kl_os_io;
     c->sendfile = 1;
     c->sockaddr = pc->sockaddr;
     c->socklen = pc->socklen;

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "files.h"
 #include "time.h"
+#include "syslog.h"
 #include "log.h"
 #include "socket.h"
 #include "module.h"

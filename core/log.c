@@ -1,4 +1,4 @@
-/* log.c: nginx-format error lines, written whole to each admitting file. */
+/* log.c: nginx-format error lines, written whole to each admitting file or syslog. */
 
 /*
  * A line is built once in a stack buffer and written with a single
@@ -13,6 +13,10 @@
 #include "files.h"
 #include "log.h"
 #include "process.h"
+#include "syslog.h"
+
+static void kl_log_syslog(kl_log_t *head, kl_log_t *l, kl_uint_t level,
+                          u_char *line, size_t len);
 
 static const char *kl_log_levels[] = { "stderr", "emerg", "alert",
                                        "crit",   "error", "warn",
@@ -68,7 +72,16 @@ kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
     wrote_stderr = 0;
 
     for (l = log; l; l = l->next) {
-        if (l->log_level < level || l->file == NULL || l->file->fd == -1) {
+        if (l->log_level < level) {
+            continue;
+        }
+
+        if (l->syslog) {
+            kl_log_syslog(log, l, level, errstr, (size_t) (p - errstr) - 1);
+            continue;
+        }
+
+        if (l->file == NULL || l->file->fd == -1) {
             continue;
         }
 
@@ -96,6 +109,46 @@ kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
     do {
         n = write(STDERR_FILENO, msg, (size_t) (p - msg));
     } while (n == -1 && errno == EINTR);
+}
+
+
+/*
+ * The whole line but its newline after the syslog header, as nginx sends
+ * it; the severity follows the level. A failed send is reported to the
+ * other destinations once a minute: busy keeps that report, and anything
+ * logged while sending, from coming back here.
+ */
+static void
+kl_log_syslog(kl_log_t *head, kl_log_t *l, kl_uint_t level, u_char *line,
+              size_t len)
+{
+    u_char           *p;
+    time_t            now;
+    kl_syslog_peer_t *peer;
+    u_char            msg[KL_SYSLOG_MAX_HEADER + KL_MAX_ERROR_STR];
+
+    peer = l->syslog;
+
+    if (peer->busy) {
+        return;
+    }
+
+    peer->busy = 1;
+
+    now = time(NULL);
+    p = kl_syslog_header(peer, level ? level - 1 : 0, now, msg);
+    p = kl_cpymem(p, line, len);
+
+    if (kl_syslog_send(peer, msg, (size_t) (p - msg)) == -1
+        && now - peer->error_time >= 60)
+    {
+        peer->error_time = now;
+        kl_log_error_core(KL_LOG_ALERT, head, errno,
+                          "send() to syslog server \"%V\" failed",
+                          &peer->server);
+    }
+
+    peer->busy = 0;
 }
 
 
@@ -166,6 +219,19 @@ kl_log_level_parse(kl_str_t *name)
     }
 
     return -1;
+}
+
+
+kl_open_file_t *
+kl_log_file(kl_log_t *log)
+{
+    for (/* void */; log; log = log->next) {
+        if (log->file) {
+            return log->file;
+        }
+    }
+
+    return NULL;
 }
 
 

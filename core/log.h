@@ -1,4 +1,4 @@
-/* log.h: leveled error logs to files (reopenable) and stderr, nginx's line format. */
+/* log.h: leveled error logs to files (reopenable), stderr and syslog, nginx's line format. */
 
 #ifndef KL_LOG_H
 #define KL_LOG_H
@@ -6,6 +6,7 @@
 #include "kl_config.h"
 #include "kl_types.h"
 #include "string.h"
+#include "syslog.h"
 
 #define KL_LOG_STDERR 0
 #define KL_LOG_EMERG  1
@@ -40,7 +41,8 @@ struct kl_log_s {
     const char       *action;     /* "while <action>" in messages */
     kl_log_handler_pt handler;
     void             *data;
-    kl_log_t         *next; /* further error_log destinations */
+    kl_syslog_peer_t *syslog; /* error_log syslog:...; file is NULL then */
+    kl_log_t         *next;   /* further error_log destinations */
 };
 
 #define kl_log_error(level, log, ...)                                          \
@@ -77,6 +79,12 @@ u_char *kl_log_errno(u_char *buf, u_char *last, kl_err_t err);
 /* The level's name ("error") or NULL; and its number for a name, or -1. */
 const char *kl_log_level_name(kl_uint_t level);
 kl_int_t    kl_log_level_parse(kl_str_t *name);
+
+/*
+ * The first destination in the list that is a file (error_log keeps one
+ * whatever else it has, as nginx), or NULL.
+ */
+kl_open_file_t *kl_log_file(kl_log_t *log);
 
 /* Open name for appending (creating it 0644); fd or -1 with errno. */
 kl_fd_t kl_log_open_file(u_char *name);

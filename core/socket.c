@@ -153,6 +153,36 @@ kl_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text, size_t len,
 
 
 kl_uint_t
+kl_sock_get_port(struct sockaddr *sa)
+{
+    switch (sa->sa_family) {
+    case AF_INET:
+        return ntohs(((struct sockaddr_in *) sa)->sin_port);
+    case AF_INET6:
+        return ntohs(((struct sockaddr_in6 *) sa)->sin6_port);
+    default:
+        return 0;
+    }
+}
+
+
+void
+kl_sock_set_port(struct sockaddr *sa, kl_uint_t port)
+{
+    switch (sa->sa_family) {
+    case AF_INET:
+        ((struct sockaddr_in *) sa)->sin_port = htons((uint16_t) port);
+        break;
+    case AF_INET6:
+        ((struct sockaddr_in6 *) sa)->sin6_port = htons((uint16_t) port);
+        break;
+    default:
+        break;
+    }
+}
+
+
+kl_uint_t
 kl_sock_cmp(struct sockaddr *a, socklen_t alen, struct sockaddr *b,
             socklen_t blen)
 {

@@ -33,6 +33,10 @@ int kl_socket_tcp_nopush(kl_fd_t s, int on);
 size_t kl_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
                     size_t len, kl_uint_t port);
 
+/* The port of an AF_INET or AF_INET6 address (host order); 0 for others. */
+kl_uint_t kl_sock_get_port(struct sockaddr *sa);
+void      kl_sock_set_port(struct sockaddr *sa, kl_uint_t port);
+
 /* Same address and port? */
 kl_uint_t kl_sock_cmp(struct sockaddr *a, socklen_t alen, struct sockaddr *b,
                       socklen_t blen);

@@ -268,7 +268,7 @@ kl_main_redirect_stderr(kl_cycle_t *cycle)
 {
     kl_fd_t fd;
 
-    fd = cycle->log->file->fd;
+    fd = kl_log_file(cycle->log)->fd;
 
     if (fd == STDERR_FILENO) {
         return KL_OK;

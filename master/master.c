@@ -770,6 +770,7 @@ static void
 kl_master_exit(kl_master_t *m, kl_cycle_t *cycle)
 {
     kl_uint_t       i;
+    kl_listening_t *ls;
     kl_core_conf_t *ccf;
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
@@ -789,6 +790,14 @@ kl_master_exit(kl_master_t *m, kl_cycle_t *cycle)
     for (i = 0; kl_modules[i]; i++) {
         if (kl_modules[i]->exit_master) {
             kl_modules[i]->exit_master(cycle);
+        }
+    }
+
+    if (m == NULL || m->new_binary <= 0) {
+        ls = cycle->listening.elts;
+
+        for (i = 0; i < cycle->listening.nelts; i++) {
+            kl_listening_unlink(&ls[i], cycle->log);
         }
     }
 

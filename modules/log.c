@@ -3,27 +3,18 @@
  *
  * A format is compiled once into literal and variable parts. At the end
  * of a request (the log phase) each access_log of its location builds
- * one line and writes it with one write(2) on a file opened O_APPEND, so
- * lines from several workers never interleave. A log with buffer=SIZE
- * collects lines in worker memory instead and writes them together when
- * the next line would not fit, when flush=TIME has passed since the
- * first line went in, and when the worker exits. Every access_log naming
- * the same file shares that file's buffer.
+ * one line and writes it (log_write.c), or sends it to syslog. A log
+ * with buffer=SIZE collects lines in worker memory instead and writes
+ * them together when the next line would not fit, when flush=TIME has
+ * passed since the first line went in, at USR1 and when the worker
+ * exits; gzip[=LEVEL] compresses each such write. Every access_log
+ * naming the same file shares that file's buffer.
  *
  * Files are the cycle's open files, so USR1 reopens them in place.
- *
- * A path with variables is evaluated per request, as nginx's: the worker
- * opens the file (so it is the worker user's), writes the line and
- * closes it, unless open_log_file_cache keeps the descriptor. The cache
- * is a worker's array of at most max entries, searched linearly: an entry
- * holds its descriptor once it has been used min_uses times, is dropped
- * after inactive seconds unused, and every valid seconds its path is
- * stat()ed again so a rotated (renamed or removed) file is reopened. As
- * in nginx, USR1 does not touch these descriptors: valid bounds how long
- * a rotated file keeps getting lines.
  */
 
 #include "kl_http.h"
+#include "log_write.h"
 
 
 #define KL_HTTP_LOG_ESCAPE_DEFAULT 0
@@ -42,46 +33,14 @@ typedef struct {
     kl_array_t ops; /* kl_http_log_op_t */
 } kl_http_log_fmt_t;
 
-/* A file's buffer, shared by every access_log that writes the file. */
 typedef struct {
-    kl_open_file_t *file;
-    u_char         *start;
-    u_char         *pos;
-    u_char         *last;
-    kl_msec_t       flush; /* 0: only when full and at exit */
-    kl_event_t     *event;
-    time_t          error_time; /* write errors are logged once a minute */
-} kl_http_log_buf_t;
-
-typedef struct {
-    kl_open_file_t          *file;   /* NULL when the path has variables */
+    kl_open_file_t          *file;   /* NULL: variables in the path, syslog */
     kl_http_complex_value_t *script; /* the path, evaluated per request */
     kl_http_log_fmt_t       *format;
     kl_http_complex_value_t *filter; /* if=: skip the line when "" or "0" */
+    kl_syslog_peer_t        *syslog; /* access_log syslog:... */
     time_t                   error_time;
 } kl_http_log_t;
-
-/* A file open_log_file_cache knows of, by its evaluated path. */
-typedef struct {
-    u_char   *name; /* malloc()ed, NUL-terminated */
-    size_t    len;
-    uint32_t  hash;
-    kl_fd_t   fd; /* -1: not kept (used fewer than min_uses times) */
-    kl_uint_t uses;
-    time_t    created; /* opened or last checked against the path */
-    time_t    accessed;
-    dev_t     dev;
-    ino_t     ino;
-} kl_http_log_cached_t;
-
-typedef struct {
-    kl_http_log_cached_t *entries; /* max of them, allocated in the worker */
-    kl_uint_t             n;
-    kl_uint_t             max;
-    kl_uint_t             min_uses;
-    time_t                inactive;
-    time_t                valid;
-} kl_http_log_cache_t;
 
 typedef struct {
     kl_array_t formats; /* kl_http_log_fmt_t; "combined" first */
@@ -114,7 +73,8 @@ static kl_int_t kl_http_log_compile_format(kl_conf_t         *cf,
                                            kl_str_t *args, kl_uint_t n);
 static kl_int_t kl_http_log_handler(kl_http_request_t *r);
 static kl_int_t kl_http_log_lines(kl_http_request_t *r);
-static void     kl_http_log_flush(kl_http_log_buf_t *buffer, kl_log_t *log);
+static kl_int_t kl_http_log_syslog(kl_http_request_t *r, kl_http_log_t *log,
+                                   size_t len);
 static void     kl_http_log_flush_handler(kl_event_t *ev);
 static void     kl_http_log_flush_file(kl_open_file_t *file, kl_log_t *log);
 
@@ -460,7 +420,7 @@ kl_http_log_find_buffer(kl_http_log_main_conf_t *lmcf, kl_open_file_t *file)
 
 static char *
 kl_http_log_add_buffer(kl_conf_t *cf, kl_open_file_t *file, ssize_t size,
-                       kl_msec_t flush, kl_str_t *name)
+                       kl_msec_t flush, kl_int_t gzip, kl_str_t *name)
 {
     kl_http_log_buf_t       *buffer, **bp;
     kl_http_log_main_conf_t *lmcf;
@@ -470,7 +430,9 @@ kl_http_log_add_buffer(kl_conf_t *cf, kl_open_file_t *file, ssize_t size,
     buffer = kl_http_log_find_buffer(lmcf, file);
 
     if (buffer) {
-        if (buffer->last - buffer->start != size || buffer->flush != flush) {
+        if (buffer->last - buffer->start != size || buffer->flush != flush
+            || buffer->gzip != gzip)
+        {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "access_log \"%V\" already defined "
                               "with conflicting parameters",
@@ -502,6 +464,7 @@ kl_http_log_add_buffer(kl_conf_t *cf, kl_open_file_t *file, ssize_t size,
     file->data = buffer;
     buffer->last = buffer->start + size;
     buffer->flush = flush;
+    buffer->gzip = gzip;
 
     if (flush) {
         buffer->event = kl_pcalloc(cf->pool, sizeof(kl_event_t));
@@ -524,7 +487,7 @@ static char *
 kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
 {
     ssize_t   size;
-    kl_int_t  flush;
+    kl_int_t  flush, gzip;
     kl_str_t *value, s;
     kl_uint_t i;
 
@@ -532,6 +495,7 @@ kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
 
     size = 0;
     flush = 0;
+    gzip = 0;
 
     for (i = 3; i < cf->args->nelts; i++) {
 
@@ -568,9 +532,32 @@ kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
         if (kl_strncmp(value[i].data, "gzip", 4) == 0
             && (value[i].len == 4 || value[i].data[4] == '='))
         {
+#if (KL_HAVE_ZLIB)
+            /* as nginx: gzip alone means a 64k buffer, unless one is set */
+            if (size == 0) {
+                size = 64 * 1024;
+            }
+
+            if (value[i].len == 4) {
+                gzip = 1;
+                continue;
+            }
+
+            gzip = kl_atoi(value[i].data + 5, value[i].len - 5);
+
+            if (gzip < 1 || gzip > 9) {
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid compression level \"%*s\"",
+                                  value[i].len - 5, value[i].data + 5);
+                return KL_CONF_ERROR;
+            }
+
+            continue;
+#else
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "kiln was built without zlib support");
             return KL_CONF_ERROR;
+#endif
         }
 
         if (kl_strncmp(value[i].data, "if=", 3) == 0) {
@@ -603,9 +590,15 @@ kl_http_log_set_params(kl_conf_t *cf, kl_http_log_t *log)
         return KL_CONF_ERROR;
     }
 
+    if (size && log->syslog) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "logs to syslog cannot be buffered");
+        return KL_CONF_ERROR;
+    }
+
     if (size) {
         return kl_http_log_add_buffer(cf, log->file, size, (kl_msec_t) flush,
-                                      &value[1]);
+                                      gzip, &value[1]);
     }
 
     return KL_CONF_OK;
@@ -670,10 +663,6 @@ kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_ERROR;
     }
 
-    if (kl_strncmp(value[1].data, "syslog:", 7) == 0) {
-        return "to syslog is not supported";
-    }
-
     if (llcf->logs == NULL) {
         llcf->logs = kl_array_create(cf->pool, 2, sizeof(kl_http_log_t));
         if (llcf->logs == NULL) {
@@ -688,7 +677,13 @@ kl_http_log_set_log(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     kl_memzero(log, sizeof(kl_http_log_t));
 
-    if (kl_http_script_variables_count(&value[1]) == 0) {
+    if (kl_strncmp(value[1].data, "syslog:", 7) == 0) {
+        log->syslog = kl_syslog_conf(cf, &value[1]);
+        if (log->syslog == NULL) {
+            return KL_CONF_ERROR;
+        }
+
+    } else if (kl_http_script_variables_count(&value[1]) == 0) {
         log->file = kl_cycle_open_file(cf->cycle, &value[1]);
         if (log->file == NULL) {
             return KL_CONF_ERROR;
@@ -970,229 +965,6 @@ kl_http_log_line(kl_http_request_t *r, kl_http_log_fmt_t *fmt, u_char *p)
 }
 
 
-static void
-kl_http_log_write(kl_fd_t fd, u_char *name, u_char *buf, size_t len,
-                  time_t *error_time, kl_log_t *log)
-{
-    ssize_t n;
-
-    n = write(fd, buf, len);
-
-    if (n == (ssize_t) len) {
-        return;
-    }
-
-    /* A full disk would flood the error log: once a minute is enough. */
-    if (kl_loop.clock.sec - *error_time < 60) {
-        return;
-    }
-
-    *error_time = kl_loop.clock.sec;
-
-    if (n == -1) {
-        kl_log_error(KL_LOG_ALERT, log, errno, "write() to \"%s\" failed",
-                     name);
-        return;
-    }
-
-    kl_log_error(KL_LOG_ALERT, log, 0,
-                 "write() to \"%s\" was incomplete: %z of %uz", name, n, len);
-}
-
-
-/*
- * An evaluated path must name a file under what the text allows: not
- * empty, not a directory ("logs/" with an empty variable), no NUL byte
- * (open() would stop there) and no ".." segment, so a variable cannot
- * climb out of the prefix. nginx checks none of these; kiln refuses.
- */
-static kl_uint_t
-kl_http_log_path_valid(kl_str_t *path)
-{
-    size_t i;
-
-    if (path->len == 0 || path->data[path->len - 1] == '/') {
-        return 0;
-    }
-
-    if (memchr(path->data, '\0', path->len) != NULL) {
-        return 0;
-    }
-
-    for (i = 0; i + 1 < path->len; i++) {
-        if (path->data[i] == '.' && path->data[i + 1] == '.'
-            && (i == 0 || path->data[i - 1] == '/')
-            && (i + 2 == path->len || path->data[i + 2] == '/'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static kl_fd_t
-kl_http_log_open_path(u_char *name, struct stat *sb, kl_log_t *log)
-{
-    kl_fd_t fd;
-
-    fd = kl_open_file(name, KL_FILE_APPEND, KL_FILE_CREATE_OR_OPEN,
-                      KL_FILE_DEFAULT_ACCESS);
-
-    if (fd == -1) {
-        kl_log_error(KL_LOG_CRIT, log, errno, "open() \"%s\" failed", name);
-        return -1;
-    }
-
-    if (sb && kl_fd_info(fd, sb) == -1) {
-        kl_log_error(KL_LOG_CRIT, log, errno, "fstat() \"%s\" failed", name);
-        close(fd);
-        return -1;
-    }
-
-    return fd;
-}
-
-
-static void
-kl_http_log_cache_drop(kl_http_log_cache_t *cache, kl_uint_t i)
-{
-    if (cache->entries[i].fd != -1) {
-        close(cache->entries[i].fd);
-    }
-
-    kl_free(cache->entries[i].name);
-
-    cache->entries[i] = cache->entries[--cache->n];
-}
-
-
-static uint32_t
-kl_http_log_hash(u_char *p, size_t len)
-{
-    uint32_t h;
-
-    /* FNV-1a: only to skip most names without comparing them. */
-    for (h = 2166136261u; len; len--) {
-        h = (h ^ *p++) * 16777619u;
-    }
-
-    return h;
-}
-
-
-/*
- * The entry for path, with its descriptor open, or NULL (logged). Entries
- * unused for inactive go first; a full cache drops its least recently
- * used one. Past valid, a path naming another file, or none, is reopened.
- */
-static kl_http_log_cached_t *
-kl_http_log_cache_open(kl_http_log_cache_t *cache, kl_str_t *path,
-                       kl_log_t *log)
-{
-    time_t                now;
-    uint32_t              hash;
-    kl_uint_t             i, lru;
-    struct stat           sb;
-    kl_http_log_cached_t *e;
-
-    if (cache->entries == NULL) {
-        cache->entries =
-            kl_calloc(cache->max * sizeof(kl_http_log_cached_t), log);
-        if (cache->entries == NULL) {
-            return NULL;
-        }
-    }
-
-    now = kl_loop.clock.sec;
-    hash = kl_http_log_hash(path->data, path->len);
-    e = NULL;
-
-    for (i = 0; i < cache->n; /* void */) {
-        if (now - cache->entries[i].accessed > cache->inactive) {
-            kl_http_log_cache_drop(cache, i);
-            continue;
-        }
-
-        if (cache->entries[i].hash == hash && cache->entries[i].len == path->len
-            && memcmp(cache->entries[i].name, path->data, path->len) == 0)
-        {
-            e = &cache->entries[i];
-        }
-
-        i++;
-    }
-
-    if (e == NULL) {
-        if (cache->n == cache->max) {
-            for (lru = 0, i = 1; i < cache->n; i++) {
-                if (cache->entries[i].accessed < cache->entries[lru].accessed) {
-                    lru = i;
-                }
-            }
-
-            kl_http_log_cache_drop(cache, lru);
-        }
-
-        e = &cache->entries[cache->n];
-        kl_memzero(e, sizeof(kl_http_log_cached_t));
-        e->fd = -1;
-
-        e->name = kl_alloc(path->len + 1, log);
-        if (e->name == NULL) {
-            return NULL;
-        }
-
-        *kl_cpymem(e->name, path->data, path->len) = '\0';
-        e->len = path->len;
-        e->hash = hash;
-        cache->n++;
-
-    } else if (e->fd != -1 && now - e->created >= cache->valid) {
-        /* Rotated: the path names another file, or nothing. */
-        if (kl_file_info(e->name, &sb) == -1 || sb.st_ino != e->ino
-            || sb.st_dev != e->dev)
-        {
-            close(e->fd);
-            e->fd = -1;
-
-        } else {
-            e->created = now;
-        }
-    }
-
-    e->uses++;
-    e->accessed = now;
-
-    if (e->fd == -1) {
-        e->fd = kl_http_log_open_path(e->name, &sb, log);
-        if (e->fd == -1) {
-            kl_http_log_cache_drop(cache, (kl_uint_t) (e - cache->entries));
-            return NULL;
-        }
-
-        e->created = now;
-        e->dev = sb.st_dev;
-        e->ino = sb.st_ino;
-    }
-
-    return e;
-}
-
-
-static void
-kl_http_log_cache_close(kl_http_log_cache_t *cache)
-{
-    while (cache->n) {
-        kl_http_log_cache_drop(cache, cache->n - 1);
-    }
-
-    kl_free(cache->entries);
-    cache->entries = NULL;
-}
-
-
 /* A line for a log whose path has variables (nginx's script write). */
 static void
 kl_http_log_script_write(kl_http_request_t *r, kl_http_log_t *log, u_char *buf,
@@ -1221,7 +993,7 @@ kl_http_log_script_write(kl_http_request_t *r, kl_http_log_t *log, u_char *buf,
             return;
         }
 
-        kl_http_log_write(e->fd, e->name, buf, len, &log->error_time,
+        kl_http_log_write(e->fd, e->name, buf, len, 0, &log->error_time,
                           r->connection->log);
 
         /* Used fewer than min_uses times: not worth a descriptor yet. */
@@ -1238,9 +1010,50 @@ kl_http_log_script_write(kl_http_request_t *r, kl_http_log_t *log, u_char *buf,
         return;
     }
 
-    kl_http_log_write(fd, path.data, buf, len, &log->error_time,
+    kl_http_log_write(fd, path.data, buf, len, 0, &log->error_time,
                       r->connection->log);
     close(fd);
+}
+
+
+/*
+ * The line after the syslog header, without its newline, in one datagram.
+ * A failed send is not retried; it is logged once a minute per log.
+ */
+static kl_int_t
+kl_http_log_syslog(kl_http_request_t *r, kl_http_log_t *log, size_t len)
+{
+    u_char           *line, *p;
+    ssize_t           n;
+    kl_syslog_peer_t *peer;
+
+    peer = log->syslog;
+
+    line = kl_pnalloc(r->pool, KL_SYSLOG_MAX_HEADER + len);
+    if (line == NULL) {
+        return KL_ERROR;
+    }
+
+    p = kl_syslog_header(peer, peer->severity, kl_loop.clock.sec, line);
+    p = kl_http_log_line(r, log->format, p) - 1;
+
+    n = kl_syslog_send(peer, line, (size_t) (p - line));
+
+    if (n == p - line || kl_loop.clock.sec - log->error_time < 60) {
+        return KL_OK;
+    }
+
+    log->error_time = kl_loop.clock.sec;
+
+    if (n == -1) {
+        kl_log_error(KL_LOG_WARN, r->connection->log, errno,
+                     "send() to syslog server \"%V\" failed", &peer->server);
+    } else {
+        kl_log_error(KL_LOG_WARN, r->connection->log, 0,
+                     "send() to syslog has written only %z of %z", n, p - line);
+    }
+
+    return KL_OK;
 }
 
 
@@ -1297,6 +1110,14 @@ kl_http_log_lines(kl_http_request_t *r)
 
         len = kl_http_log_line_len(r, log[l].format);
 
+        if (log[l].syslog) {
+            if (kl_http_log_syslog(r, &log[l], len) != KL_OK) {
+                return KL_ERROR;
+            }
+
+            continue;
+        }
+
         if (log[l].script) {
             line = kl_pnalloc(r->pool, len);
             if (line == NULL) {
@@ -1334,27 +1155,13 @@ kl_http_log_lines(kl_http_request_t *r)
 
         p = kl_http_log_line(r, log[l].format, line);
 
+        /* with gzip, a line longer than the buffer is a member of its own */
         kl_http_log_write(log[l].file->fd, log[l].file->name.data, line,
-                          p - line, &log[l].error_time, r->connection->log);
+                          p - line, buffer ? buffer->gzip : 0,
+                          &log[l].error_time, r->connection->log);
     }
 
     return KL_OK;
-}
-
-
-static void
-kl_http_log_flush(kl_http_log_buf_t *buffer, kl_log_t *log)
-{
-    if (buffer->pos > buffer->start) {
-        kl_http_log_write(buffer->file->fd, buffer->file->name.data,
-                          buffer->start, buffer->pos - buffer->start,
-                          &buffer->error_time, log);
-        buffer->pos = buffer->start;
-    }
-
-    if (buffer->event && buffer->event->timer_set) {
-        kl_event_del_timer(buffer->event);
-    }
 }
 
 

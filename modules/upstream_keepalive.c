@@ -366,8 +366,6 @@ invalid:
 static void
 kl_http_upstream_keepalive_close_handler(kl_event_t *ev)
 {
-    char                                   buf[1];
-    ssize_t                                n;
     kl_connection_t                       *c;
     kl_http_upstream_keepalive_cache_t    *item;
     kl_http_upstream_keepalive_srv_conf_t *conf;
@@ -375,9 +373,7 @@ kl_http_upstream_keepalive_close_handler(kl_event_t *ev)
     c = ev->data;
 
     if (!c->close && !ev->timedout) {
-        n = recv(c->fd, buf, 1, MSG_PEEK);
-
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (c->io->peek(c) == KL_AGAIN) {
             ev->ready = 0;
             return;
         }

@@ -2,7 +2,7 @@
 # charset.t: the charset filter: "; charset=NAME" on the charset_types
 # (defaults, lists, "*"), error pages and redirects (none on 301/302),
 # charset off, charset from a variable, source_charset equal to charset,
-# and the refusal of a pair that nginx would recode.
+# and the refusal of a pair that no charset_map links (charset_map.t recodes).
 
 use strict;
 use warnings;

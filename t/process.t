@@ -52,7 +52,7 @@ $t->write_file('html/index.html', "index\n");
 my $ints = 4 * 1024 * 1024;
 $t->write_file('html/big.bin', pack('N*', 0 .. $ints - 1));
 
-$t->plan(29);
+$t->plan(31);
 
 # start(MAIN, N): (re)start kiln with MAIN in the main context; the
 # workers in start order (worker 0 first), or () with a diag if kiln did
@@ -116,6 +116,7 @@ sub limit {
 # --- user, group, rlimit, working directory, titles ---------------------------
 
 my @w = start("user nobody nogroup;\nworker_rlimit_nofile 4096;\n"
+    . "worker_rlimit_core 2m;\nlock_file %%TESTDIR%%/kiln.lock;\n"
     . "working_directory /tmp;\n");
 my $master = $t->master_pid;
 
@@ -139,6 +140,11 @@ SKIP: {
 
 is(join(',', map { limit($_, 'Max open files') } @w), '4096 4096,4096 4096',
     'worker_rlimit_nofile 4096: the workers\' limit');
+is(join(',', map { limit($_, 'Max core file size') } @w),
+    '2097152 2097152,2097152 2097152',
+    'worker_rlimit_core 2m: the workers\' limit');
+ok(!-e $t->testdir . '/kiln.lock',
+    'lock_file: accepted and never opened, as nginx on Linux');
 is(join(',', map { readlink("/proc/$_/cwd") // '' } @w), '/tmp,/tmp',
     'working_directory /tmp: the workers\' current directory');
 

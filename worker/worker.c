@@ -113,6 +113,16 @@ kl_worker_init(kl_cycle_t *cycle, kl_int_t worker)
         }
     }
 
+    if (ccf->rlimit_core != KL_CONF_UNSET) {
+        rlmt.rlim_cur = (rlim_t) ccf->rlimit_core;
+        rlmt.rlim_max = (rlim_t) ccf->rlimit_core;
+
+        if (setrlimit(RLIMIT_CORE, &rlmt) == -1) {
+            kl_log_error(KL_LOG_ALERT, cycle->log, errno,
+                         "setrlimit(RLIMIT_CORE, %O) failed", ccf->rlimit_core);
+        }
+    }
+
     /* Single-process mode keeps the master's identity, as nginx does. */
     if (kl_loop.role == KL_PROCESS_WORKER && geteuid() == 0
         && ccf->user != (uid_t) KL_CONF_UNSET_UINT)
@@ -226,7 +236,8 @@ kl_worker_shutdown_timeout(kl_event_t *ev)
 static void
 kl_worker_exit(kl_cycle_t *cycle)
 {
-    kl_uint_t i;
+    kl_uint_t       i;
+    kl_listening_t *ls;
 
     for (i = 0; kl_modules[i]; i++) {
         if (kl_modules[i]->exit_process) {
@@ -234,8 +245,15 @@ kl_worker_exit(kl_cycle_t *cycle)
         }
     }
 
+    /* A single process is the master too: it removes what a master would. */
     if (kl_loop.role == KL_PROCESS_SINGLE) {
         kl_cycle_delete_pidfile(cycle);
+
+        ls = cycle->listening.elts;
+
+        for (i = 0; i < cycle->listening.nelts; i++) {
+            kl_listening_unlink(&ls[i], cycle->log);
+        }
     }
 
     kl_log_error(KL_LOG_NOTICE, cycle->log, 0, "exit");

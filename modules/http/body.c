@@ -204,7 +204,7 @@ kl_http_test_expect(kl_http_request_t *r)
     out.buf = &b;
     out.next = NULL;
 
-    cl = kl_connection_send_chain(c, &out, 0);
+    cl = c->io->send_chain(c, &out, 0);
 
     /* So small a packet on an idle connection goes out whole, or never. */
     if (cl == NULL) {
@@ -443,7 +443,7 @@ kl_http_body_recv(kl_http_request_t *r, size_t size)
         return 0;
     }
 
-    n = kl_connection_recv(c, r->request_body->buf->last, size);
+    n = c->io->recv(c, r->request_body->buf->last, size);
 
     if (n == KL_AGAIN) {
         return 0;
@@ -871,7 +871,7 @@ kl_http_read_discarded_body(kl_http_request_t *r)
             size = 1;
         }
 
-        n = kl_connection_recv(c, buffer, size);
+        n = c->io->recv(c, buffer, size);
 
         if (n == KL_AGAIN) {
             return KL_AGAIN;

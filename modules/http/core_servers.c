@@ -361,13 +361,313 @@ kl_http_core_is_wildcard(kl_sockaddr_t *sa)
 }
 
 
+/*
+ * Parameters nginx has and kiln refuses, with the reason: a config that
+ * asks for TLS must not come up serving plain HTTP on that port.
+ */
+static const char *
+kl_http_core_listen_absent(kl_str_t *v)
+{
+    if (kl_strcmp(v->data, "ssl") == 0) {
+        return "TLS is not supported by this build of kiln";
+    }
+
+    if (kl_strcmp(v->data, "http2") == 0 || kl_strcmp(v->data, "spdy") == 0) {
+        return "HTTP/2 is not supported by this build of kiln";
+    }
+
+    if (kl_strcmp(v->data, "quic") == 0) {
+        return "HTTP/3 and QUIC are not supported by kiln";
+    }
+
+    if (kl_strcmp(v->data, "proxy_protocol") == 0) {
+        return "the PROXY protocol is not supported by this build of kiln";
+    }
+
+    if (kl_strncmp(v->data, "setfib=", 7) == 0
+        || kl_strncmp(v->data, "accept_filter=", 14) == 0)
+    {
+        return "it is a FreeBSD socket option, not available on Linux";
+    }
+
+    return NULL;
+}
+
+
+/* "so_keepalive=on|off|[keepidle]:[keepintvl]:[keepcnt]", as nginx. */
+static kl_int_t
+kl_http_core_listen_keepalive(kl_http_listen_opt_t *lsopt, kl_str_t *v)
+{
+    u_char   *p, *end, *colon;
+    kl_int_t  n, vals[3];
+    kl_uint_t i;
+
+    p = v->data + 13;
+    end = v->data + v->len;
+
+    if (kl_strcmp(p, "on") == 0) {
+        lsopt->keepalive = 1;
+        return KL_OK;
+    }
+
+    if (kl_strcmp(p, "off") == 0) {
+        lsopt->keepalive = 2;
+        return KL_OK;
+    }
+
+    for (i = 0; i < 3; i++) {
+        colon = memchr(p, ':', (size_t) (end - p));
+
+        if ((i < 2) != (colon != NULL)) {
+            return KL_ERROR;
+        }
+
+        if (colon == NULL) {
+            colon = end;
+        }
+
+        vals[i] = 0;
+
+        if (colon > p) {
+            if (i < 2) {
+                kl_str_t t = { (size_t) (colon - p), p };
+
+                n = kl_conf_parse_time(&t, 1);
+            } else {
+                n = kl_atoi(p, (size_t) (colon - p));
+            }
+
+            if (n == KL_ERROR || n == 0 || n > INT_MAX) {
+                return KL_ERROR;
+            }
+
+            vals[i] = n;
+        }
+
+        p = colon + 1;
+    }
+
+    if (vals[0] == 0 && vals[1] == 0 && vals[2] == 0) {
+        return KL_ERROR;
+    }
+
+    lsopt->keepalive = 1;
+    lsopt->keepidle = (int) vals[0];
+    lsopt->keepintvl = (int) vals[1];
+    lsopt->keepcnt = (int) vals[2];
+
+    return KL_OK;
+}
+
+
+/* One listen parameter: KL_OK, or KL_ERROR with the message logged. */
+static kl_int_t
+kl_http_core_listen_param(kl_conf_t *cf, kl_http_listen_opt_t *lsopt,
+                          kl_str_t *v)
+{
+    kl_int_t    n;
+    const char *why;
+
+    if (kl_strcmp(v->data, "default_server") == 0
+        || kl_strcmp(v->data, "default") == 0)
+    {
+        lsopt->default_server = 1;
+        return KL_OK;
+    }
+
+    if (kl_strcmp(v->data, "bind") == 0) {
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        return KL_OK;
+    }
+
+    if (kl_strcmp(v->data, "reuseport") == 0) {
+#if (KL_HAVE_REUSEPORT)
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        lsopt->reuseport = 1;
+        return KL_OK;
+#else
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "reuseport is not supported on this platform");
+        return KL_ERROR;
+#endif
+    }
+
+    if (kl_strcmp(v->data, "deferred") == 0) {
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        lsopt->deferred_accept = 1;
+        return KL_OK;
+    }
+
+    if (kl_strncmp(v->data, "backlog=", 8) == 0) {
+        n = kl_atoi(v->data + 8, v->len - 8);
+        if (n == KL_ERROR || n == 0 || n > INT_MAX) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid backlog \"%V\"", v);
+            return KL_ERROR;
+        }
+
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        lsopt->backlog = (int) n;
+        return KL_OK;
+    }
+
+    if (kl_strncmp(v->data, "rcvbuf=", 7) == 0
+        || kl_strncmp(v->data, "sndbuf=", 7) == 0)
+    {
+        kl_str_t size = { v->len - 7, v->data + 7 };
+        ssize_t  sz;
+
+        sz = kl_conf_parse_size(&size);
+        if (sz == KL_ERROR || sz > INT_MAX) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid %*s \"%V\"",
+                              (size_t) 6, v->data, &size);
+            return KL_ERROR;
+        }
+
+        if (v->data[0] == 'r') {
+            lsopt->rcvbuf = (int) sz;
+        } else {
+            lsopt->sndbuf = (int) sz;
+        }
+
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        return KL_OK;
+    }
+
+    if (kl_strncmp(v->data, "ipv6only=", 9) == 0) {
+        if (kl_strcmp(v->data + 9, "on") == 0) {
+            lsopt->ipv6only = 1;
+        } else if (kl_strcmp(v->data + 9, "off") == 0) {
+            lsopt->ipv6only = 0;
+        } else {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "invalid ipv6only flags \"%s\"", v->data + 9);
+            return KL_ERROR;
+        }
+
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        return KL_OK;
+    }
+
+    if (kl_strncmp(v->data, "fastopen=", 9) == 0) {
+        n = kl_atoi(v->data + 9, v->len - 9);
+        if (n == KL_ERROR || n > INT_MAX) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid fastopen \"%V\"",
+                              v);
+            return KL_ERROR;
+        }
+
+#if (KL_HAVE_TCP_FASTOPEN)
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        lsopt->fastopen = (int) n;
+        return KL_OK;
+#else
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "fastopen is not supported on this platform");
+        return KL_ERROR;
+#endif
+    }
+
+    if (kl_strncmp(v->data, "so_keepalive=", 13) == 0) {
+        if (kl_http_core_listen_keepalive(lsopt, v) != KL_OK) {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                              "invalid so_keepalive value: \"%s\"",
+                              v->data + 13);
+            return KL_ERROR;
+        }
+
+        lsopt->set = 1;
+        lsopt->bind = 1;
+        return KL_OK;
+    }
+
+    why = kl_http_core_listen_absent(v);
+
+    if (why) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\": %s",
+                          v, why);
+        return KL_ERROR;
+    }
+
+    kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", v);
+    return KL_ERROR;
+}
+
+
+/*
+ * "[addr:]first-last" (current nginx): the address with the first port,
+ * and the last port apart; *last is 0 when the text is no range. A unix
+ * path or a name with a '-' is left whole: the range is only where the
+ * port is.
+ */
+static kl_int_t
+kl_http_core_listen_range(kl_str_t *text, kl_str_t *base, kl_uint_t *last)
+{
+    u_char  *p, *end, *port, *dash;
+    kl_int_t n;
+
+    *base = *text;
+    *last = 0;
+
+    p = text->data;
+    end = p + text->len;
+
+    if (text->len >= 5 && kl_strncmp(p, "unix:", 5) == 0) {
+        return KL_OK;
+    }
+
+    port = p;
+
+    if (p < end && *p == '[') {
+        p = memchr(p, ']', (size_t) (end - p));
+        if (p == NULL || p + 1 >= end || p[1] != ':') {
+            return KL_OK;
+        }
+
+        port = p + 2;
+
+    } else {
+        for (p = end; p > text->data; p--) {
+            if (p[-1] == ':') {
+                port = p;
+                break;
+            }
+        }
+    }
+
+    dash = memchr(port, '-', (size_t) (end - port));
+    if (dash == NULL) {
+        return KL_OK;
+    }
+
+    n = kl_atoi(dash + 1, (size_t) (end - dash - 1));
+    if (n == KL_ERROR || n < 1 || n > 65535) {
+        return KL_ERROR;
+    }
+
+    if (kl_atoi(port, (size_t) (dash - port)) == KL_ERROR) {
+        return KL_ERROR;
+    }
+
+    base->len = (size_t) (dash - text->data);
+    *last = (kl_uint_t) n;
+
+    return KL_OK;
+}
+
+
 char *
 kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     kl_http_core_srv_conf_t *cscf = conf;
-    kl_str_t                *value, v;
-    kl_int_t                 n;
-    kl_uint_t                i;
+    kl_str_t                *value, base;
+    kl_uint_t                i, port, last;
     const char              *err;
     kl_http_listen_opt_t     lsopt;
 
@@ -377,9 +677,16 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     kl_memzero(&lsopt, sizeof(kl_http_listen_opt_t));
 
-    if (kl_sock_parse(&value[1], 80, &lsopt.sockaddr, &lsopt.socklen, &err)
-        != KL_OK)
-    {
+    if (kl_http_core_listen_range(&value[1], &base, &last) != KL_OK) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid port range in \"%V\" of the "
+                          "\"listen\" directive",
+                          &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    if (kl_sock_parse(&base, 80, &lsopt.sockaddr, &lsopt.socklen, &err)
+        != KL_OK) {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                           "%s in \"%V\" of the "
                           "\"listen\" directive",
@@ -387,115 +694,38 @@ kl_http_core_listen(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return KL_CONF_ERROR;
     }
 
-    if (lsopt.sockaddr.sockaddr.sa_family == AF_UNIX) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "unix domain sockets in \"listen\" are not "
-                          "supported yet");
-        return KL_CONF_ERROR;
-    }
-
     lsopt.backlog = 511;
     lsopt.rcvbuf = -1;
     lsopt.sndbuf = -1;
+    lsopt.fastopen = -1;
     lsopt.ipv6only = 1;
     lsopt.wildcard = kl_http_core_is_wildcard(&lsopt.sockaddr);
 
     for (i = 2; i < cf->args->nelts; i++) {
-        v = value[i];
-
-        if (kl_strcmp(v.data, "default_server") == 0
-            || kl_strcmp(v.data, "default") == 0)
-        {
-            lsopt.default_server = 1;
-            continue;
-        }
-
-        if (kl_strcmp(v.data, "bind") == 0) {
-            lsopt.set = 1;
-            lsopt.bind = 1;
-            continue;
-        }
-
-        if (kl_strcmp(v.data, "reuseport") == 0) {
-#if (KL_HAVE_REUSEPORT)
-            lsopt.set = 1;
-            lsopt.bind = 1;
-            lsopt.reuseport = 1;
-            continue;
-#else
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "reuseport is not supported on this platform");
+        if (kl_http_core_listen_param(cf, &lsopt, &value[i]) != KL_OK) {
             return KL_CONF_ERROR;
-#endif
         }
+    }
 
-        if (kl_strcmp(v.data, "deferred") == 0) {
-            lsopt.set = 1;
-            lsopt.bind = 1;
-            lsopt.deferred_accept = 1;
-            continue;
-        }
+    port = kl_sock_get_port(&lsopt.sockaddr.sockaddr);
 
-        if (kl_strncmp(v.data, "backlog=", 8) == 0) {
-            n = kl_atoi(v.data + 8, v.len - 8);
-            if (n == KL_ERROR || n == 0 || n > INT_MAX) {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid backlog \"%V\"",
-                                  &v);
-                return KL_CONF_ERROR;
-            }
+    if (last == 0) {
+        last = port;
 
-            lsopt.set = 1;
-            lsopt.bind = 1;
-            lsopt.backlog = (int) n;
-            continue;
-        }
-
-        if (kl_strncmp(v.data, "rcvbuf=", 7) == 0
-            || kl_strncmp(v.data, "sndbuf=", 7) == 0)
-        {
-            kl_str_t size = { v.len - 7, v.data + 7 };
-            ssize_t  sz;
-
-            sz = kl_conf_parse_size(&size);
-            if (sz == KL_ERROR || sz > INT_MAX) {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid %*s \"%V\"",
-                                  (size_t) 6, v.data, &size);
-                return KL_CONF_ERROR;
-            }
-
-            if (v.data[0] == 'r') {
-                lsopt.rcvbuf = (int) sz;
-            } else {
-                lsopt.sndbuf = (int) sz;
-            }
-
-            lsopt.set = 1;
-            lsopt.bind = 1;
-            continue;
-        }
-
-        if (kl_strncmp(v.data, "ipv6only=", 9) == 0) {
-            if (kl_strcmp(v.data + 9, "on") == 0) {
-                lsopt.ipv6only = 1;
-            } else if (kl_strcmp(v.data + 9, "off") == 0) {
-                lsopt.ipv6only = 0;
-            } else {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                                  "invalid ipv6only flags \"%s\"", v.data + 9);
-                return KL_CONF_ERROR;
-            }
-
-            lsopt.set = 1;
-            lsopt.bind = 1;
-            continue;
-        }
-
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &v);
+    } else if (last < port) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid port range in \"%V\" of the "
+                          "\"listen\" directive",
+                          &value[1]);
         return KL_CONF_ERROR;
     }
 
-    if (kl_http_core_add_listen(cf, cscf, &lsopt) != KL_OK) {
-        return KL_CONF_ERROR;
+    for (/* void */; port <= last; port++) {
+        kl_sock_set_port(&lsopt.sockaddr.sockaddr, port);
+
+        if (kl_http_core_add_listen(cf, cscf, &lsopt) != KL_OK) {
+            return KL_CONF_ERROR;
+        }
     }
 
     return KL_CONF_OK;

@@ -64,10 +64,8 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
     port = 0;
 
     if (clcf->port_in_redirect && c->local_sockaddr) {
-        port =
-            ntohs(c->local_sockaddr->sa_family == AF_INET6
-                      ? ((struct sockaddr_in6 *) c->local_sockaddr)->sin6_port
-                      : ((struct sockaddr_in *) c->local_sockaddr)->sin_port);
+        /* 0 for a unix socket: a path has no port to name */
+        port = kl_sock_get_port(c->local_sockaddr);
 
         if (port == 80) {
             port = 0;
@@ -242,7 +240,11 @@ kl_http_header_filter(kl_http_request_t *r)
         p = kl_cpymem(p, r->headers_out.content_type.data,
                       r->headers_out.content_type.len);
 
-        if (r->headers_out.charset.len) {
+        /* a peer's type keeps its own charset unless the filter took it */
+        if (r->headers_out.charset.len
+            && r->headers_out.content_type_len
+                   == r->headers_out.content_type.len)
+        {
             p = kl_cpymem(p, "; charset=", sizeof("; charset=") - 1);
             p = kl_cpymem(p, r->headers_out.charset.data,
                           r->headers_out.charset.len);

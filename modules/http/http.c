@@ -466,6 +466,11 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
             ls->ipv6only = l[w].opt.ipv6only;
             ls->reuseport = l[w].opt.reuseport;
             ls->deferred_accept = l[w].opt.deferred_accept;
+            ls->fastopen = l[w].opt.fastopen;
+            ls->keepalive = l[w].opt.keepalive;
+            ls->keepidle = l[w].opt.keepidle;
+            ls->keepintvl = l[w].opt.keepintvl;
+            ls->keepcnt = l[w].opt.keepcnt;
             ls->worker = k;
             ls->pool_size = l[w].server->connection_pool_size;
             ls->logp = cf->cycle->log;

@@ -327,6 +327,10 @@ typedef struct {
     int           backlog;
     int           rcvbuf;
     int           sndbuf;
+    int           fastopen;
+    int           keepidle;
+    int           keepintvl;
+    int           keepcnt;
     unsigned      set:1;
     unsigned      default_server:1;
     unsigned      bind:1;
@@ -334,6 +338,7 @@ typedef struct {
     unsigned      ipv6only:1;
     unsigned      reuseport:1;
     unsigned      deferred_accept:1;
+    unsigned      keepalive:2;
 } kl_http_listen_opt_t;
 
 typedef struct {

@@ -654,6 +654,7 @@ kl_http_update_location_config(kl_http_request_t *r)
 
     /* The location's error_log: the connection's log is its own copy. */
     c->log->file = clcf->error_log->file;
+    c->log->syslog = clcf->error_log->syslog;
     c->log->log_level = clcf->error_log->log_level;
     c->log->next = clcf->error_log->next;
 

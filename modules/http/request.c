@@ -228,8 +228,7 @@ kl_http_wait_request_handler(kl_event_t *rev)
         return;
     }
 
-    n = kl_connection_recv(c, c->buffer->last,
-                           c->buffer->end - c->buffer->last);
+    n = c->io->recv(c, c->buffer->last, c->buffer->end - c->buffer->last);
 
     if (n == KL_AGAIN) {
         if (!rev->timer_set) {
@@ -696,8 +695,8 @@ kl_http_read_request_header(kl_http_request_t *r)
     }
 
     if (rev->ready) {
-        n = kl_connection_recv(c, r->header_in->last,
-                               r->header_in->end - r->header_in->last);
+        n = c->io->recv(c, r->header_in->last,
+                        r->header_in->end - r->header_in->last);
     } else {
         n = KL_AGAIN;
     }
@@ -995,7 +994,7 @@ kl_http_set_lingering_close(kl_http_request_t *r)
 
     /* Tell the client we are done, but read what it still sends, so the
      * kernel does not answer it with a reset that destroys our response. */
-    if (shutdown(c->fd, SHUT_WR) == -1) {
+    if (c->io->shutdown(c) != KL_OK) {
         kl_log_error(KL_LOG_INFO, c->log, errno, "shutdown() failed");
         kl_http_close_request(r, 0);
         return;
@@ -1035,7 +1034,7 @@ kl_http_lingering_close_handler(kl_event_t *rev)
     timer = r->lingering_deadline - kl_now();
 
     do {
-        n = kl_connection_recv(c, buffer, KL_HTTP_LINGERING_BUFFER_SIZE);
+        n = c->io->recv(c, buffer, KL_HTTP_LINGERING_BUFFER_SIZE);
 
         if (n == KL_ERROR || n == 0) {
             kl_http_close_request(r, 0);

@@ -303,7 +303,7 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
 
     r->connection->log->action = "sending request to upstream";
 
-    rest = kl_connection_send_chain(c, u->request_bufs, 0);
+    rest = c->io->send_chain(c, u->request_bufs, 0);
 
     /* Sending began: a retry must rebuild the request's buffers. */
     u->request_sent = 1;
@@ -408,7 +408,7 @@ kl_http_upstream_body_step(kl_http_request_t *r, kl_http_upstream_t *u)
 
     for (;;) {
         if (u->body_out) {
-            rest = kl_connection_send_chain(c, u->body_out, 0);
+            rest = c->io->send_chain(c, u->body_out, 0);
 
             if (rest == KL_CHAIN_ERROR) {
                 return KL_ERROR;
@@ -557,8 +557,7 @@ kl_http_upstream_process_header(kl_http_request_t *r, kl_http_upstream_t *u)
     }
 
     for (;;) {
-        n = kl_connection_recv(c, u->buffer.last,
-                               u->buffer.end - u->buffer.last);
+        n = c->io->recv(c, u->buffer.last, u->buffer.end - u->buffer.last);
 
         if (n == KL_AGAIN) {
             kl_event_add_timer(c->read, u->conf->read_timeout);
@@ -854,8 +853,7 @@ kl_http_upstream_dummy(kl_http_request_t *r, kl_http_upstream_t *u)
 static void
 kl_http_upstream_check_broken(kl_http_request_t *r)
 {
-    int              n;
-    char             buf[1];
+    kl_int_t         rc;
     kl_connection_t *c;
 
     c = r->connection;
@@ -864,19 +862,68 @@ kl_http_upstream_check_broken(kl_http_request_t *r)
         return;
     }
 
-    n = recv(c->fd, buf, 1, MSG_PEEK);
+    rc = c->io->peek(c);
 
-    if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+    if (rc == KL_OK || rc == KL_AGAIN) {
         /* Pipelined bytes stay for later; nothing is lost. */
         c->read->ready = 0;
         return;
     }
 
     c->error = 1;
-    kl_log_error(KL_LOG_INFO, c->log, n == 0 ? 0 : errno,
+    kl_log_error(KL_LOG_INFO, c->log, rc == KL_DONE ? 0 : errno,
                  "client prematurely closed connection");
 
     kl_http_upstream_finalize(r, r->upstream, KL_HTTP_CLIENT_CLOSED_REQUEST);
+}
+
+
+/*
+ * The peer's Content-Type, as nginx reads it: a charset parameter becomes
+ * r->headers_out.charset (quotes dropped) for the charset filter, and the
+ * type stays whole until that filter relabels it.
+ */
+static void
+kl_http_upstream_content_type(kl_http_request_t *r, kl_str_t *value)
+{
+    u_char *p, *semi, *last;
+
+    r->headers_out.content_type = *value;
+    r->headers_out.content_type_len = value->len;
+
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+        if (*p != ';') {
+            continue;
+        }
+
+        semi = p;
+
+        while (++p < last && *p == ' ') { /* void */
+        }
+
+        if (last - p < 8 || kl_strncasecmp(p, (u_char *) "charset=", 8) != 0) {
+            p--;
+            continue;
+        }
+
+        p += 8;
+
+        if (p < last && *p == '"') {
+            p++;
+        }
+
+        if (last > p && last[-1] == '"') {
+            last--;
+        }
+
+        r->headers_out.content_type_len = (size_t) (semi - value->data);
+        r->headers_out.charset.len = (size_t) (last - p);
+        r->headers_out.charset.data = p;
+
+        return;
+    }
 }
 
 
@@ -915,8 +962,7 @@ kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
             && kl_strncasecmp(h[i].key.data, (u_char *) "content-type", 12)
                    == 0)
         {
-            r->headers_out.content_type = h[i].value;
-            r->headers_out.content_type_len = h[i].value.len;
+            kl_http_upstream_content_type(r, &h[i].value);
             continue;
         }
 

@@ -451,7 +451,7 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             u->bufs_used++;
         }
 
-        n = kl_connection_recv(c, b->last, b->end - b->last);
+        n = c->io->recv(c, b->last, b->end - b->last);
 
         if (n == KL_AGAIN) {
             kl_event_add_timer(c->read, u->conf->read_timeout);

@@ -245,7 +245,7 @@ kl_http_upstream_relay(kl_http_request_t *r, kl_uint_t from_peer)
 
     /* The 101 head first. */
     if (r->out) {
-        r->out = kl_connection_send_chain(client, r->out, 0);
+        r->out = client->io->send_chain(client, r->out, 0);
 
         if (r->out == KL_CHAIN_ERROR) {
             r->out = NULL;
@@ -294,7 +294,7 @@ kl_http_upstream_relay(kl_http_request_t *r, kl_uint_t from_peer)
             }
 
             if (b->last < b->end && src->read->ready) {
-                n = kl_connection_recv(src, b->last, b->end - b->last);
+                n = src->io->recv(src, b->last, b->end - b->last);
 
                 if (n == 0 || n == KL_ERROR) {
                     /* Either end gone: the upgraded connection is over. */
@@ -333,32 +333,21 @@ kl_http_upstream_relay(kl_http_request_t *r, kl_uint_t from_peer)
 }
 
 
-/* send(2) of [b->pos, b->last): bytes sent, 0 when it would block. */
+/* [b->pos, b->last) to c: bytes sent, 0 when it would block. */
 static ssize_t
 kl_http_upstream_send(kl_connection_t *c, kl_buf_t *b)
 {
     ssize_t n;
 
-    for (;;) {
-        n = send(c->fd, b->pos, b->last - b->pos, MSG_NOSIGNAL);
+    n = c->io->send(c, b->pos, b->last - b->pos);
 
-        if (n >= 0) {
-            if (n < b->last - b->pos) {
-                c->write->ready = 0;
-            }
-
-            return n;
-        }
-
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            c->write->ready = 0;
-            return 0;
-        }
-
-        if (errno != EINTR) {
-            c->error = 1;
-            kl_log_error(KL_LOG_INFO, c->log, errno, "send() failed");
-            return KL_ERROR;
-        }
+    if (n == KL_AGAIN) {
+        return 0;
     }
+
+    if (n == KL_ERROR) {
+        kl_log_error(KL_LOG_INFO, c->log, errno, "send() failed");
+    }
+
+    return n;
 }

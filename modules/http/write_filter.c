@@ -122,7 +122,7 @@ kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
 
     limit = (off_t) clcf->sendfile_max_chunk;
 
-    chain = kl_connection_send_chain(c, r->out, limit);
+    chain = c->io->send_chain(c, r->out, limit);
 
     if (chain == KL_CHAIN_ERROR) {
         c->error = 1;

@@ -289,6 +289,7 @@ kl_test_http_request(kl_test_http_t *t, const char *uri, const char *preread,
     t->log->data = logctx;
 
     c->fd = sv[0];
+    c->io = &kl_os_io;
     c->log = t->log;
     c->read = rev;
     c->write = wev;

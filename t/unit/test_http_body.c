@@ -1,6 +1,7 @@
 /* test_http_body.c: reading and discarding request bodies (body.c) and the body directives (body_module.c), over a socketpair. */
 
 #include "kl_test_http.h"
+#include "kl_test_io.h"
 
 #include <regex.h>
 
@@ -879,4 +880,133 @@ Test(http_body, temp_path_errors)
                            KL_TEST_CONF("client_body_temp_path spool 1;",
                                         "client_body_temp_path spool 1;")));
     kl_test_http_clean(&t);
+}
+
+
+/*
+ * Through the fake transport (kl_test_io.h): the body arrives up to each
+ * cut in turn, the reader runs after each; what it read must be the body
+ * whatever the cuts, and not one byte of what follows it.
+ */
+static void
+kl_test_io_body(const char *conf, off_t length, const char *wire,
+                const size_t *cuts, size_t ncuts, size_t max, const char *what)
+{
+    size_t         i;
+    kl_test_http_t t = { 0 };
+
+    kl_test_init();
+
+    if (length >= 0) {
+        kl_test_length(&t, conf, length, "");
+    } else {
+        kl_test_chunked(&t, conf, "");
+    }
+
+    t.c->io = &kl_test_io_table;
+    kl_test_io_reset(wire, strlen(wire), max, max == 0);
+
+    cr_assert_eq(kl_test_read(&t), KL_AGAIN);
+
+    for (i = 0; i < ncuts; i++) {
+        kl_test_io.arrived = cuts[i];
+        t.c->read->ready = 1;
+        t.r->read_event_handler(t.r);
+    }
+
+    cr_assert_eq(kl_rec.called, 1, "%s: the body ended once", what);
+
+    kl_test_http_clean(&t);
+}
+
+
+/* Every cut in two, then byte by byte, then one byte per recv. */
+static void
+kl_test_io_body_cuts(const char *conf, off_t length, const char *wire,
+                     const char *body, size_t body_end)
+{
+    size_t k, len, cuts[2];
+    size_t bytes[2048];
+
+    len = strlen(wire);
+    cr_assert_lt(len, sizeof(bytes) / sizeof(bytes[0]));
+
+    for (k = 1; k <= len; k++) {
+        cuts[0] = k;
+        cuts[1] = len;
+        kl_test_io_body(conf, length, wire, cuts, 2, 0, "cut");
+
+        cr_assert_eq(kl_rec.len, strlen(body), "cut at %zu", k);
+        cr_assert_eq(memcmp(kl_rec.body, body, kl_rec.len), 0, "cut at %zu", k);
+        cr_assert_eq(kl_test_io.pos, body_end,
+                     "cut at %zu: read up to the body's end only", k);
+
+        bytes[k - 1] = k;
+    }
+
+    kl_test_io_body(conf, length, wire, bytes, len, 0, "byte by byte");
+    cr_assert_eq(kl_rec.len, strlen(body), "byte by byte");
+    cr_assert_eq(memcmp(kl_rec.body, body, kl_rec.len), 0, "byte by byte");
+    cr_assert_eq(kl_test_io.pos, body_end, "byte by byte");
+
+    kl_test_io_body(conf, length, wire, &len, 1, 1, "one-byte reads");
+    cr_assert_eq(kl_rec.len, strlen(body), "one byte per recv");
+    cr_assert_eq(memcmp(kl_rec.body, body, kl_rec.len), 0, "one-byte reads");
+    cr_assert_eq(kl_test_io.pos, body_end, "one-byte reads");
+}
+
+
+Test(http_body, content_length_through_a_fake_transport_at_every_cut)
+{
+    kl_test_io_body_cuts(KL_TEST_CONF("", ""), 12,
+                         "hello, worldGET /next HTTP/1.1\r\n", "hello, world",
+                         12);
+}
+
+
+Test(http_body, content_length_spilled_to_a_file_at_every_cut)
+{
+    char body[201], wire[256];
+
+    kl_test_fill(body, 200);
+    snprintf(wire, sizeof(wire), "%sGET /", body);
+
+    kl_test_io_body_cuts(KL_TEST_CONF("client_body_buffer_size 32;", ""), 200,
+                         wire, body, 200);
+    cr_assert(kl_rec.in_file, "200 bytes over a 32-byte buffer: a file");
+}
+
+
+Test(http_body, chunked_through_a_fake_transport_at_every_cut)
+{
+    static const char wire[] = "4;a=b\r\nWiki\r\n5\r\npedia\r\n"
+                               "E\r\n in\r\n\r\nchunks.\r\n"
+                               "0\r\nX-Trailer: 1\r\n\r\n"
+                               "GET /next HTTP/1.1\r\n";
+
+    kl_test_io_body_cuts(KL_TEST_CONF("", ""), -1, wire,
+                         "Wikipedia in\r\n\r\nchunks.",
+                         strstr(wire, "GET /next") - wire);
+}
+
+
+Test(http_body, chunked_spilled_to_a_file_at_every_cut)
+{
+    char   body[121], wire[512], *p;
+    size_t i, end;
+
+    kl_test_fill(body, 120);
+    p = wire;
+
+    for (i = 0; i < 120; i += 40) {
+        p += sprintf(p, "28\r\n%.40s\r\n", body + i);
+    }
+
+    p += sprintf(p, "0\r\n\r\n");
+    end = (size_t) (p - wire);
+    sprintf(p, "GET /");
+
+    kl_test_io_body_cuts(KL_TEST_CONF("client_body_buffer_size 32;", ""), -1,
+                         wire, body, end);
+    cr_assert(kl_rec.in_file, "120 bytes over a 32-byte buffer: a file");
 }

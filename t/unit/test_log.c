@@ -3,6 +3,8 @@
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <regex.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "kl_config.h"
 #include "kl_types.h"
@@ -308,4 +310,133 @@ Test(log_stderr, destination_named_stderr, .init = cr_redirect_stderr)
 
     cr_assert_eq(n, 19 + strlen(expect), "%s", text);
     cr_assert_str_eq(text + 19, expect);
+}
+
+
+/* A unix datagram receiver at a per-process path, bound to sa. */
+static int
+syslog_server(struct sockaddr_un *sa)
+{
+    int s;
+
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    snprintf(sa->sun_path, sizeof(sa->sun_path), "/tmp/kl_test_log_sl_%d",
+             (int) getpid());
+    unlink(sa->sun_path);
+
+    s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    cr_assert_geq(s, 0);
+    cr_assert_eq(bind(s, (struct sockaddr *) sa, sizeof(*sa)), 0);
+
+    return s;
+}
+
+
+Test(log, syslog_destination)
+{
+    kl_syslog_peer_t   peer;
+    kl_log_t           sl;
+    kl_str_t           host = kl_string("h");
+    struct sockaddr_un sa;
+    int                s;
+    ssize_t            n;
+    char               got[512], *msg;
+
+    s = syslog_server(&sa);
+
+    memset(&peer, 0, sizeof(peer));
+    memcpy(&peer.sockaddr.sockaddr_un, &sa, sizeof(sa));
+    peer.socklen = sizeof(sa);
+    peer.fd = -1;
+    peer.facility = 23;
+    kl_str_set(&peer.tag, "kiln");
+    peer.hostname = &host;
+    peer.time_sec = -1;
+
+    /* most verbose first: syslog at info, then the file at warn */
+    memset(&sl, 0, sizeof(sl));
+    sl.syslog = &peer;
+    sl.log_level = KL_LOG_INFO;
+    sl.next = &log;
+
+    kl_log_error(KL_LOG_ERR, &sl, 0, "both %d", 1);
+    kl_log_error(KL_LOG_INFO, &sl, 0, "syslog only");
+
+    /* error is severity 3: <187>; the whole line, no newline */
+    n = recv(s, got, sizeof(got) - 1, 0);
+    cr_assert_gt(n, 0);
+    got[n] = '\0';
+    cr_assert(strncmp(got, "<187>", 5) == 0, "%s", got);
+    msg = strstr(got, " h kiln: ");
+    cr_assert_not_null(msg, "%s", got);
+    cr_assert_eq(msg - got, 20, "%s", got);
+    cr_assert_not_null(strstr(msg, " [error] "), "%s", got);
+    cr_assert(strcmp(got + n - 6, "both 1") == 0, "%s", got);
+
+    n = recv(s, got, sizeof(got) - 1, 0);
+    cr_assert_gt(n, 0);
+    got[n] = '\0';
+    cr_assert(strncmp(got, "<190>", 5) == 0, "%s", got);
+    cr_assert(strcmp(got + n - 11, "syslog only") == 0, "%s", got);
+
+    cr_assert_eq(recv(s, got, sizeof(got), 0), -1);
+
+    /* the file got the error only */
+    cr_assert_not_null(strstr(slurp(path), "both 1\n"));
+    cr_assert_null(strstr(slurp(path), "syslog only"));
+
+    close(s);
+    unlink(sa.sun_path);
+    close(peer.fd);
+}
+
+
+Test(log, syslog_failure_reported_once)
+{
+    kl_syslog_peer_t   peer;
+    kl_log_t           sl;
+    struct sockaddr_un sa;
+    char              *text, *p;
+    int                s, count;
+
+    /* a server that is gone: every send fails */
+    s = syslog_server(&sa);
+    close(s);
+    unlink(sa.sun_path);
+
+    memset(&peer, 0, sizeof(peer));
+    memcpy(&peer.sockaddr.sockaddr_un, &sa, sizeof(sa));
+    peer.socklen = sizeof(sa);
+    peer.fd = -1;
+    peer.facility = 23;
+    kl_str_set(&peer.tag, "kiln");
+    kl_str_set(&peer.server, "unix:gone");
+    peer.time_sec = -1;
+
+    memset(&sl, 0, sizeof(sl));
+    sl.syslog = &peer;
+    sl.log_level = KL_LOG_ERR;
+    sl.next = &log;
+
+    kl_log_error(KL_LOG_ERR, &sl, 0, "one");
+    kl_log_error(KL_LOG_ERR, &sl, 0, "two");
+    kl_log_error(KL_LOG_ERR, &sl, 0, "three");
+
+    cr_assert_eq(peer.fd, -1);
+    cr_assert_eq(peer.busy, 0);
+
+    /* the lines, and one alert about the failure (not one per line) */
+    text = slurp(path);
+    cr_assert_not_null(strstr(text, "one\n"));
+    cr_assert_not_null(strstr(text, "three\n"));
+
+    for (count = 0, p = text; (p = strstr(p, "[alert]")) != NULL; p++) {
+        count++;
+    }
+
+    cr_assert_eq(count, 1, "%s", text);
+    cr_assert_not_null(
+        strstr(text, "send() to syslog server \"unix:gone\" failed ("), "%s",
+        text);
 }

@@ -118,6 +118,7 @@ kl_test_connect(kl_peer_connection_t *pc, int *peer)
 
     c = kl_get_connection(sv[0], pc->log);
     cr_assert_not_null(c);
+    c->io = &kl_os_io;
 
     pc->connection = c;
     *peer = sv[1];

@@ -30,7 +30,7 @@ use Scalar::Util qw(weaken);
 use Test::More ();
 use Time::HiRes qw(time);
 
-our @EXPORT = qw(port http http_get http_head http_connect http_read
+our @EXPORT = qw(port port_range http http_get http_head http_connect http_read
     read_response parse_response dechunk wait_for wait_closed http_date
     tcp_segments_in);
 
@@ -114,6 +114,60 @@ sub _port_alloc {
     }
 
     die "no free loopback port in 20000-31999\n";
+}
+
+
+# port_range(LABEL, N): N consecutive free loopback ports, the first as
+# port(LABEL) and the others as port("LABEL_1") .. port("LABEL_<N-1>"), for
+# "listen addr:first-last". Each is locked as port() locks one.
+
+sub port_range {
+    my ($label, $n) = @_;
+    my (@got, $p);
+
+    return $PORTS{$label} if defined $PORTS{$label};
+
+    for my $try (1 .. 200) {
+        @got = (_port_alloc());
+        for my $i (1 .. $n - 1) {
+            $p = _port_alloc_exact($got[0] + $i);
+            last unless defined $p;
+            push @got, $p;
+        }
+
+        if (@got == $n) {
+            $PORTS{$label} = $got[0];
+            $PORTS{"${label}_$_"} = $got[$_] for 1 .. $n - 1;
+            return $got[0];
+        }
+
+        # release what was taken and try elsewhere
+        splice(@PORT_LOCKS, -scalar(@got));
+    }
+
+    die "no $n consecutive free loopback ports\n";
+}
+
+
+sub _port_alloc_exact {
+    my ($p) = @_;
+    my ($dir, $fh, $s);
+
+    return undef if $p > 31999;
+
+    $dir = File::Spec->catdir(File::Spec->tmpdir(), 'kiln-test-ports');
+    sysopen($fh, "$dir/$p.lock", O_RDWR | O_CREAT, 0666)
+        or sysopen($fh, "$dir/$p.lock", O_RDONLY)
+        or return undef;
+    return undef unless flock($fh, LOCK_EX | LOCK_NB);
+
+    $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+        LocalPort => $p, Proto => 'tcp', Listen => 1, ReuseAddr => 1);
+    return undef unless $s;
+    close $s;
+
+    push @PORT_LOCKS, $fh;
+    return $p;
 }
 
 
