@@ -51,8 +51,9 @@ static kl_conf_enum_t kl_http_scgi_next_upstream_masks[] = {
 
 /*
  * Directive tables keep one field a line, as nginx's do. Every directive
- * nginx's page lists is here: those kiln cannot honour (caching, store,
- * bind...) are refused with a line that says why.
+ * nginx's page lists is here but caching and store ones, which
+ * core/conf_absent.c refuses with the reason, as for proxy_ and
+ * fastcgi_; the others kiln cannot honour (bind...) are refused here.
  */
 /* clang-format off */
 static kl_command_t  kl_http_scgi_commands[] = {
@@ -203,132 +204,6 @@ static kl_command_t  kl_http_scgi_commands[] = {
       KL_HTTP_LOC_CONF_OFFSET,
       offsetof(kl_http_cgi_loc_conf_t, pass),
       NULL },
-
-    { kl_string("scgi_cache"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_background_update"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_bypass"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_key"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_lock"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_lock_age"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_lock_timeout"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_max_range_offset"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_methods"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_min_uses"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_path"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_purge"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_revalidate"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_use_stale"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_cache_valid"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_no_cache"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_CACHE },
-
-    { kl_string("scgi_store"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_STORE },
-
-    { kl_string("scgi_store_access"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NO_STORE },
 
     { kl_string("scgi_bind"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,

@@ -367,16 +367,16 @@ is($r->{status}, 504, 'read timeout: 504');
 # --- refused -----------------------------------------------------------------
 
 SKIP: {
-    skip 'kiln refuses what nginx has: caching, store', 2 if $nginx;
+    skip 'kiln refuses what nginx has: caching, store, bind', 3 if $nginx;
 
     for my $d ('scgi_cache_path /tmp/x keys_zone=z:1m;',
-        'scgi_store on;')
+        'scgi_store on;', 'scgi_limit_rate 1k;')
     {
         $t->write_file('bad.conf', "events {}\nhttp {\n$d\n"
             . "server {\nlocation / {\nscgi_pass 127.0.0.1:1;\n}\n}\n}\n");
         like($t->run_kiln('-t', '-p', "$dir/", '-c', "$dir/bad.conf", '-e',
                 "$dir/bad.log")->{stderr},
-            qr/"scgi_\w+" directive is refused: \w.* in \S+bad\.conf:3/,
+            qr/("scgi_\w+" directive is refused|unknown directive "scgi_\w+"): \w.* in \S+bad\.conf:3/,
             "refused, with the reason: $d");
     }
 }

@@ -8,7 +8,7 @@
 # variables and with the uwsgi:// prefix, next_upstream past a dead peer,
 # a read timeout (504); the packet itself (modifier1, modifier2, datasize,
 # the vars in order; too big: 500) from a Perl peer that reads it; and
-# the directives kiln refuses (cache, TLS, store).
+# the directives kiln refuses (cache, TLS, store, bind).
 
 use strict;
 use warnings;
@@ -410,16 +410,20 @@ sub conf_test {
 }
 
 SKIP: {
-    skip 'kiln refuses what nginx has: caching, TLS, store', 4 if $nginx;
+    skip 'kiln refuses what nginx has: caching, TLS, store, bind', 5 if $nginx;
 
     like(conf_test('uwsgi_cache off;')->{stderr},
-        qr/"uwsgi_cache" directive is refused: caching is not in kiln yet in \S+bad\.conf:5/,
+        qr/unknown directive "uwsgi_cache": response caching is not supported by kiln yet in \S+bad\.conf:5/,
         'uwsgi_cache refused, with the reason');
     like(conf_test('uwsgi_ssl_verify on;')->{stderr},
-        qr/"uwsgi_ssl_verify" directive is refused: TLS is not supported by this build of kiln/,
+        qr/unknown directive "uwsgi_ssl_verify": TLS is not supported by this build of kiln/,
         'uwsgi_ssl_* refused');
     like(conf_test('uwsgi_store on;')->{stderr},
-        qr/"uwsgi_store" directive is refused/, 'uwsgi_store refused');
+        qr/unknown directive "uwsgi_store": storing responses/,
+        'uwsgi_store refused');
+    like(conf_test('uwsgi_bind 127.0.0.1;')->{stderr},
+        qr/"uwsgi_bind" directive is refused: kiln does not implement it yet in \S+bad\.conf:5/,
+        'uwsgi_bind refused');
     $t->write_file('bad.conf', "events {}\nhttp {\nserver {\nlocation / {\n"
         . "uwsgi_pass suwsgi://127.0.0.1:1;\n}\n}\n}\n");
     like($t->run_kiln('-t', '-p', "$dir/", '-c', "$dir/bad.conf", '-e',

@@ -112,9 +112,7 @@ kl_int_t kl_http_cgi_body(kl_http_request_t *r, kl_chain_t **ll);
  * one of these. */
 #define KL_HTTP_CGI_NO_TLS                                                     \
     "is refused: TLS is not supported by this build of kiln"
-#define KL_HTTP_CGI_NO_CACHE "is refused: caching is not in kiln yet"
-#define KL_HTTP_CGI_NO_STORE "is refused: storing responses is not in kiln yet"
-#define KL_HTTP_CGI_NOT_YET  "is refused: kiln does not implement it yet"
+#define KL_HTTP_CGI_NOT_YET "is refused: kiln does not implement it yet"
 
 char *kl_http_cgi_refuse_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
