@@ -544,8 +544,9 @@ kl_master_reap(kl_master_t *m)
             break;
         }
 
-        /* A worker killed while holding the accept mutex must not keep it. */
-        (void) kl_shmtx_force_unlock(&kl_loop.accept_mutex, pid);
+        /* A worker killed holding a zone's lock (accept mutex, slab) must
+         * not keep it. */
+        kl_shm_zones_unlock(kl_cycle, pid);
 
         if (pid == m->new_binary) {
             m->new_binary = 0;

@@ -278,6 +278,8 @@ struct kl_http_request_s {
     unsigned allow_ranges:1;    /* the content handler can serve ranges */
     unsigned expect_trailers:1; /* add_trailer: the body goes chunked */
     unsigned terminated:1;
+    unsigned stat_reading:1; /* counted in kl_stat_t reading */
+    unsigned stat_writing:1; /* counted in kl_stat_t writing */
     /* a filter (gzip) needs the body in memory, not file buffers */
     unsigned filter_need_in_memory:1;
     unsigned gzip_vary:1; /* "Vary: Accept-Encoding" is in headers_out */

@@ -351,6 +351,10 @@ kl_http_create_request(kl_connection_t *c)
 
     c->requests++;
 
+    r->stat_reading = 1;
+    kl_stat_add(reading, 1);
+    kl_stat_add(requests, 1);
+
     return r;
 }
 
@@ -845,6 +849,11 @@ kl_http_process_request(kl_http_request_t *r)
     c->write->handler = kl_http_request_handler;
     r->read_event_handler = kl_http_block_reading;
 
+    r->stat_reading = 0;
+    r->stat_writing = 1;
+    kl_stat_add(reading, -1);
+    kl_stat_add(writing, 1);
+
     /* nginx's messages carry no "while ..." once a request runs. */
     c->log->action = NULL;
 
@@ -1102,6 +1111,13 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
 
     ctx = r->connection->log->data;
     ctx->request = NULL;
+
+    /* One of the two, and no locked add of 0 on a shared line. */
+    if (r->stat_writing) {
+        kl_stat_add(writing, -1);
+    } else if (r->stat_reading) {
+        kl_stat_add(reading, -1);
+    }
 
     r->connection->log->action = "closing request";
 

@@ -898,55 +898,6 @@ kl_http_upstream_check_broken(kl_http_request_t *r)
 }
 
 
-/*
- * The peer's Content-Type, as nginx reads it: a charset parameter becomes
- * r->headers_out.charset (quotes dropped) for the charset filter, and the
- * type stays whole until that filter relabels it.
- */
-static void
-kl_http_upstream_content_type(kl_http_request_t *r, kl_str_t *value)
-{
-    u_char *p, *semi, *last;
-
-    r->headers_out.content_type = *value;
-    r->headers_out.content_type_len = value->len;
-
-    last = value->data + value->len;
-
-    for (p = value->data; p < last; p++) {
-        if (*p != ';') {
-            continue;
-        }
-
-        semi = p;
-
-        while (++p < last && *p == ' ') { /* void */
-        }
-
-        if (last - p < 8 || kl_strncasecmp(p, (u_char *) "charset=", 8) != 0) {
-            p--;
-            continue;
-        }
-
-        p += 8;
-
-        if (p < last && *p == '"') {
-            p++;
-        }
-
-        if (last > p && last[-1] == '"') {
-            last--;
-        }
-
-        r->headers_out.content_type_len = (size_t) (semi - value->data);
-        r->headers_out.charset.len = (size_t) (last - p);
-        r->headers_out.charset.data = p;
-
-        return;
-    }
-}
-
-
 static kl_int_t
 kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
 {
@@ -983,7 +934,10 @@ kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
             && kl_strncasecmp(h[i].key.data, (u_char *) "content-type", 12)
                    == 0)
         {
-            kl_http_upstream_content_type(r, &h[i].value);
+            /* a charset parameter goes apart, for the charset filter */
+            r->headers_out.content_type = h[i].value;
+            r->headers_out.content_type_len = kl_http_upstream_content_type(
+                &h[i].value, &r->headers_out.charset);
             continue;
         }
 
