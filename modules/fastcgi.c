@@ -273,25 +273,6 @@ static kl_command_t  kl_http_fastcgi_commands[] = {
       offsetof(kl_http_fastcgi_loc_conf_t, catch_stderr),
       NULL },
 
-    /* nginx's, which this build cannot honour: refused, saying why */
-    kl_http_upstream_refused("fastcgi_cache", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_background_update", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_bypass", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_key", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_lock", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_lock_age", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_lock_timeout", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_max_range_offset", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_methods", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_min_uses", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_path", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_purge", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_revalidate", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_use_stale", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_cache_valid", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_no_cache", KL_HTTP_UPSTREAM_NO_CACHE),
-    kl_http_upstream_refused("fastcgi_store", KL_HTTP_UPSTREAM_NO_STORE),
-    kl_http_upstream_refused("fastcgi_store_access", KL_HTTP_UPSTREAM_NO_STORE),
     kl_null_command
 };
 /* clang-format on */

@@ -173,9 +173,9 @@ SKIP: {
     skip 'kiln\'s messages', 2 if $t->binary =~ /nginx/;
 
     like(conf_test('location / { fastcgi_cache_valid 200 1m; }'),
-        qr/"fastcgi_cache_valid" directive is not supported: caching is not in this build of kiln in \S+bad\.conf:7/,
+        qr/unknown directive "fastcgi_cache_valid": response caching is not supported by kiln yet in \S+bad\.conf:7/,
         'fastcgi_cache_valid refused');
     like(conf_test('location / { fastcgi_store on; }'),
-        qr/"fastcgi_store" directive is not supported: storing responses is not in this build of kiln/,
+        qr/unknown directive "fastcgi_store": storing responses to files is not supported by kiln/,
         'fastcgi_store refused');
 }

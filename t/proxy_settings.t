@@ -238,10 +238,10 @@ SKIP: {
     skip 'kiln\'s messages', 5 if $nginx;
 
     like(conf_test('location / { proxy_cache one; }'),
-        qr/"proxy_cache" directive is not supported: caching is not in this build of kiln in \S+bad\.conf:7/,
+        qr/unknown directive "proxy_cache": response caching is not supported by kiln yet in \S+bad\.conf:7/,
         'proxy_cache refused: no cache in this build');
     like(conf_test('location / { proxy_ssl_verify on; }'),
-        qr/"proxy_ssl_verify" directive is not supported: TLS is not in this build of kiln/,
+        qr/unknown directive "proxy_ssl_verify": TLS is not supported by this build of kiln/,
         'proxy_ssl_verify refused: no TLS in this build');
     like(conf_test('location / { proxy_pass_trailers on; }'),
         qr/"proxy_pass_trailers" directive is not supported: trailers from the peer are not passed/,

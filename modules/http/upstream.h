@@ -376,8 +376,8 @@ kl_int_t kl_http_upstream_merge_conf(kl_conf_t               *cf,
  * upstream_settings.c: the settings proxy and fastcgi share beyond the
  * exchange's own: X_ignore_client_abort, _ignore_headers, _force_ranges,
  * _socket_keepalive, _limit_rate, _bind, _headers_hash_*, the
- * X_hide_header and X_pass_header setter, and the
- * directives of nginx's that this build refuses (cache, store, TLS).
+ * X_hide_header and X_pass_header setter (the cache, store and TLS
+ * directives are refused by core/conf_absent.c, with the reason).
  */
 
 /* Unset them (kl_http_upstream_conf_init calls it). */
@@ -414,30 +414,9 @@ char *kl_http_upstream_off_only_slot(kl_conf_t *cf, kl_command_t *cmd,
  * than 0 is warned about and ignored, as nginx does there. */
 char *kl_http_upstream_lowat_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
-/* A directive of nginx's this build cannot honour: refused with the
- * phrase at cmd->post (a const char *), e.g. that caching is not in it. */
-char *kl_http_upstream_refuse_slot(kl_conf_t *cf, kl_command_t *cmd,
-                                   void *conf);
-
-#define KL_HTTP_UPSTREAM_NO_CACHE                                              \
-    "is not supported: caching is not in this build of kiln"
-#define KL_HTTP_UPSTREAM_NO_STORE                                              \
-    "is not supported: storing responses is not in this build of kiln"
 #define KL_HTTP_UPSTREAM_NO_TRAILERS                                           \
     "is not supported: trailers from the peer are not passed in this build "   \
     "of kiln"
-#define KL_HTTP_UPSTREAM_NO_TLS                                                \
-    "is not supported: TLS is not in this build of kiln"
-
-/* A refused directive's table row: any context, any arguments. */
-#define kl_http_upstream_refused(name, why)                                    \
-    {                                                                          \
-        kl_string(name),                                                       \
-            KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF            \
-                | KL_CONF_ANY,                                                 \
-            kl_http_upstream_refuse_slot, KL_HTTP_LOC_CONF_OFFSET, 0,          \
-            (void *) why                                                       \
-    }
 
 /*
  * Before connect: the socket's local address (X_bind) and SO_KEEPALIVE

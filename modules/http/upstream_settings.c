@@ -4,8 +4,8 @@
  * X_ignore_client_abort, _ignore_headers, _force_ranges,
  * _socket_keepalive, _limit_rate, _bind and _headers_hash_*; the hidden
  * response fields (X_hide_header, X_pass_header and nginx's defaults);
- * and the setters that refuse, with a reason, what this build cannot
- * honour (cache, store, TLS to the peer, trailers).
+ * and the setter that refuses, with the reason, proxy_pass_trailers on
+ * (the cache, store and TLS directives are core/conf_absent.c's).
  *
  * kiln keeps the hidden and passed fields in short arrays, not in a
  * hash: X_headers_hash_max_size and _bucket_size are read as numbers and
@@ -183,16 +183,6 @@ kl_http_upstream_bind_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     return KL_CONF_OK;
-}
-
-
-char *
-kl_http_upstream_refuse_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    (void) cf;
-    (void) conf;
-
-    return (char *) cmd->post;
 }
 
 
