@@ -257,12 +257,15 @@ $r = range('/r.txt', ',' x 60000);
 is($r->{status}, 416, '60000 commas: 416');
 $r = range('/r.txt', join(',', ('x') x 5000));
 is($r->{status}, 416, '5000 bad ranges: 416');
+# Past off_t, a position is past the end (RFC 9110 14.1.2): the whole file,
+# 206; nginx 1.22 overflows and answers 416.
+my $n = ($ENV{KILN_BINARY} // '') =~ /nginx/ ? 416 : 206;
 $r = range('/r.txt', '0-' . ('9' x 100));
-is($r->{status}, 416, 'end of 100 digits: 416');
+is($r->{status}, $n, "end of 100 digits: $n");
 $r = range('/r.txt', ('9' x 100) . '-');
 is($r->{status}, 416, 'start of 100 digits: 416');
 $r = range('/r.txt', '-' . ('9' x 100));
-is($r->{status}, 416, 'suffix of 100 digits: 416');
+is($r->{status}, $n, "suffix of 100 digits: $n");
 $r = range('/r.txt', '100000-');
 is($r->{status}, 416, 'start at the length: 416');
 
