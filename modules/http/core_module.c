@@ -5,6 +5,7 @@
 
 #include "kl_http.h"
 #include "core_module.h"
+#include "core_limits.h"
 
 
 static void *kl_http_core_create_main_conf(kl_conf_t *cf);
@@ -211,6 +212,30 @@ static kl_command_t  kl_http_core_commands[] = {
                           kl_conf_set_flag_slot, log_not_found),
     kl_http_core_loc_slot("etag", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, etag),
+    kl_http_core_loc_slot("limit_rate", KL_CONF_TAKE1 | KL_HTTP_LIF_CONF,
+                          kl_http_set_complex_value_size_slot, limit_rate),
+    kl_http_core_loc_slot("limit_rate_after",
+                          KL_CONF_TAKE1 | KL_HTTP_LIF_CONF,
+                          kl_http_set_complex_value_size_slot,
+                          limit_rate_after),
+    { kl_string("keepalive_disable"),
+      KL_HTTP_ANY_LOC | KL_CONF_1MORE,
+      kl_conf_set_bitmask_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_core_loc_conf_t, keepalive_disable),
+      kl_http_core_keepalive_disable },
+    kl_http_core_loc_slot("msie_padding", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, msie_padding),
+    kl_http_core_loc_slot("msie_refresh", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, msie_refresh),
+    /* kiln makes no subrequests: nothing for these two to act on yet. */
+    kl_http_core_loc_slot("log_subrequest", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, log_subrequest),
+    kl_http_core_loc_slot("subrequest_output_buffer_size", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot,
+                          subrequest_output_buffer_size),
+    kl_http_core_loc_slot("send_lowat", KL_CONF_TAKE1,
+                          kl_http_core_send_lowat, send_lowat),
 
     kl_http_core_srv_slot("client_header_timeout", KL_CONF_TAKE1,
                           kl_conf_set_msec_slot, client_header_timeout),
@@ -226,6 +251,8 @@ static kl_command_t  kl_http_core_commands[] = {
                           kl_conf_set_flag_slot, merge_slashes),
     kl_http_core_srv_slot("underscores_in_headers", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, underscores_in_headers),
+    kl_http_core_srv_slot("max_headers", KL_CONF_TAKE1,
+                          kl_conf_set_num_slot, max_headers),
 
     /* nginx's hash tuning; kiln's lookups need none, values are kept. */
     kl_http_core_main_slot("server_names_hash_max_size",
@@ -237,6 +264,11 @@ static kl_command_t  kl_http_core_commands[] = {
                            kl_conf_set_num_slot, types_hash_max_size),
     kl_http_core_main_slot("types_hash_bucket_size",
                            kl_conf_set_num_slot, types_hash_bucket_size),
+    kl_http_core_main_slot("variables_hash_max_size",
+                           kl_conf_set_num_slot, variables_hash_max_size),
+    kl_http_core_main_slot("variables_hash_bucket_size",
+                           kl_conf_set_num_slot,
+                           variables_hash_bucket_size),
 
     kl_null_command
 };
@@ -244,6 +276,7 @@ static kl_command_t  kl_http_core_commands[] = {
 
 
 static kl_http_module_t kl_http_core_module_ctx = {
+    .preconfiguration = kl_http_core_limits_add_variables,
     .create_main_conf = kl_http_core_create_main_conf,
     .init_main_conf = kl_http_core_init_main_conf,
     .create_srv_conf = kl_http_core_create_srv_conf,
@@ -292,6 +325,8 @@ kl_http_core_create_main_conf(kl_conf_t *cf)
     cmcf->server_names_hash_bucket_size = KL_CONF_UNSET_UINT;
     cmcf->types_hash_max_size = KL_CONF_UNSET_UINT;
     cmcf->types_hash_bucket_size = KL_CONF_UNSET_UINT;
+    cmcf->variables_hash_max_size = KL_CONF_UNSET_UINT;
+    cmcf->variables_hash_bucket_size = KL_CONF_UNSET_UINT;
 
     return cmcf;
 }
@@ -312,6 +347,8 @@ kl_http_core_init_main_conf(kl_conf_t *cf, void *conf)
     kl_conf_init_uint_value(cmcf->server_names_hash_bucket_size, 64);
     kl_conf_init_uint_value(cmcf->types_hash_max_size, 1024);
     kl_conf_init_uint_value(cmcf->types_hash_bucket_size, 64);
+    kl_conf_init_uint_value(cmcf->variables_hash_max_size, 1024);
+    kl_conf_init_uint_value(cmcf->variables_hash_bucket_size, 64);
 
     return KL_CONF_OK;
 }
@@ -341,6 +378,7 @@ kl_http_core_create_srv_conf(kl_conf_t *cf)
     cscf->ignore_invalid_headers = KL_CONF_UNSET;
     cscf->merge_slashes = KL_CONF_UNSET;
     cscf->underscores_in_headers = KL_CONF_UNSET;
+    cscf->max_headers = KL_CONF_UNSET_UINT;
     cscf->file_name = cf->conf_file ? cf->conf_file->file.name.data
                                     : (u_char *) "command line";
     cscf->line = cf->conf_file ? cf->conf_file->line : 0;
@@ -372,6 +410,7 @@ kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->merge_slashes, prev->merge_slashes, 1);
     kl_conf_merge_value(conf->underscores_in_headers,
                         prev->underscores_in_headers, 0);
+    kl_conf_merge_uint_value(conf->max_headers, prev->max_headers, 1000);
 
     if (conf->large_client_header_buffers.num == 0) {
         if (prev->large_client_header_buffers.num) {
@@ -473,6 +512,14 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
     clcf->etag = KL_CONF_UNSET;
     clcf->error_pages = KL_CONF_UNSET_PTR;
     clcf->recursive_error_pages = KL_CONF_UNSET;
+    clcf->limit_rate = KL_CONF_UNSET_PTR;
+    clcf->limit_rate_after = KL_CONF_UNSET_PTR;
+    clcf->keepalive_disable = KL_CONF_UNSET_UINT;
+    clcf->msie_padding = KL_CONF_UNSET;
+    clcf->msie_refresh = KL_CONF_UNSET;
+    clcf->log_subrequest = KL_CONF_UNSET;
+    clcf->send_lowat = KL_CONF_UNSET_SIZE;
+    clcf->subrequest_output_buffer_size = KL_CONF_UNSET_SIZE;
 
     return clcf;
 }
@@ -620,6 +667,17 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     }
     kl_conf_merge_value(conf->recursive_error_pages,
                         prev->recursive_error_pages, 0);
+    kl_conf_merge_ptr_value(conf->limit_rate, prev->limit_rate, NULL);
+    kl_conf_merge_ptr_value(conf->limit_rate_after, prev->limit_rate_after,
+                            NULL);
+    kl_conf_merge_uint_value(conf->keepalive_disable, prev->keepalive_disable,
+                             KL_HTTP_KEEPALIVE_DISABLE_MSIE6);
+    kl_conf_merge_value(conf->msie_padding, prev->msie_padding, 1);
+    kl_conf_merge_value(conf->msie_refresh, prev->msie_refresh, 0);
+    kl_conf_merge_value(conf->log_subrequest, prev->log_subrequest, 0);
+    kl_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 0);
+    kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
+                             prev->subrequest_output_buffer_size, 4096);
 
     return KL_CONF_OK;
 }
