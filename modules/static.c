@@ -1229,12 +1229,18 @@ kl_http_static_handler(kl_http_request_t *r)
 static kl_int_t
 kl_http_static_redirect_dir(kl_http_request_t *r)
 {
-    size_t   len;
-    u_char  *p;
-    kl_str_t location;
+    size_t    len;
+    u_char   *p;
+    kl_str_t  location;
+    uintptr_t escape;
 
-    /* "/dir" is a directory: send the client to "/dir/" (with the args). */
-    len = r->uri.len + 1;
+    /*
+     * "/dir" is a directory: send the client to "/dir/", the decoded path
+     * escaped again (a space or an 8-bit byte cannot go in a field raw),
+     * and the args as they came, as nginx does.
+     */
+    escape = kl_escape_uri(NULL, r->uri.data, r->uri.len, KL_ESCAPE_URI);
+    len = r->uri.len + escape + 1;
 
     if (r->args.len) {
         len += 1 + r->args.len;
@@ -1245,7 +1251,14 @@ kl_http_static_redirect_dir(kl_http_request_t *r)
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = kl_cpymem(location.data, r->uri.data, r->uri.len);
+    if (escape) {
+        p = location.data + r->uri.len + escape;
+        (void) kl_escape_uri(location.data, r->uri.data, r->uri.len,
+                             KL_ESCAPE_URI);
+    } else {
+        p = kl_cpymem(location.data, r->uri.data, r->uri.len);
+    }
+
     *p++ = '/';
 
     if (r->args.len) {
