@@ -60,7 +60,7 @@ $t->write_file("html/d\xc3\xa9/index.html", "e\n");
 $t->write_file('html/q"x/index.html', "q\n");
 $t->write_file('html/plain/index.html', "p\n");
 
-$t->plan(13);
+$t->plan(14);
 $t->run;
 
 my $port = port(8080);
@@ -104,3 +104,7 @@ is(loc('/d%20x', host => '127.000.000.001:000000000000000000000000080'),
     "301 http://127.000.000.001:$port/d%20x/",
     'Host: long IPv4 and port: accepted');
 is(loc('/d%20x', host => '[v1.x/y]'), '400 -', 'Host [v1.x/y]: 400');
+
+$r = parse_response(http("GET http://[v1.x]/host HTTP/1.1\r\nHost: localhost\r\n"
+        . "Connection: close\r\n\r\n")) // {};
+is($r->{body}, "[v1.x]\n", 'absolute-form with an IPvFuture authority');

@@ -587,6 +587,13 @@ kl_http_process_request_header(kl_http_request_t *r)
         return KL_ERROR;
     }
 
+    /* No host at all (HTTP/1.0): server_name "" takes it, as in nginx. */
+    if (r->headers_in.server.len == 0
+        && kl_http_set_virtual_server(r, &r->headers_in.server) != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
     te = r->headers_in.transfer_encoding;
 
     if (te) {
