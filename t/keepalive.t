@@ -2,7 +2,7 @@
 # keepalive.t: persistent connections: HTTP/1.1 default keep-alive,
 # Connection: close, HTTP/1.0 keep-alive, keepalive_requests,
 # keepalive_timeout, client_header_timeout, pipelining, keepalive_disable
-# (msie6, safari, none: by User-Agent, as nginx).
+# (msie6, safari, none: by User-Agent, as nginx), keepalive_time.
 
 use strict;
 use warnings;
@@ -67,6 +67,11 @@ http {
         location /f/ {
             alias %%TESTDIR%%/html/;
         }
+
+        location /time/ {
+            keepalive_time  1s;
+            alias           %%TESTDIR%%/html/;
+        }
     }
 
     server {
@@ -87,7 +92,7 @@ for my $n (qw(a b c)) {
 }
 $t->write_file('html/big.bin', 'z' x (1024 * 1024));
 
-$t->plan(72);
+$t->plan(76);
 $t->run;
 
 sub get11 {
@@ -335,6 +340,28 @@ is(ka('POST', '/f/a.txt', $msie6), '405 close',
 is(ka('POST', '/none/', $msie6), '200 keep-alive', 'none: POST from MSIE 6: kept');
 is(ka('GET', '/safari/', $safari), '200 close', 'safari: GET from Safari: close');
 is(ka('GET', '/', $safari), '200 keep-alive', 'msie6: Safari kept');
+
+# keepalive_time: a request that finds its connection older than the time
+# is answered, then the connection closes; younger, it is kept.
+
+$s = http("GET /time/a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", start => 1,
+    port => 8083);
+my $born = time();
+$r = one($s);
+is(lc($r->{headers}{connection} // ''), 'keep-alive',
+    'keepalive_time 1s: a young connection is kept');
+
+# The connection's age is the event waited for (bounded, 1.2 s).
+select(undef, undef, undef, 0.05) while time() - $born < 1.2;
+
+http("GET /time/b.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", socket => $s,
+    start => 1);
+$r = one($s);
+is($r->{body}, "file b\n", 'keepalive_time: the late request is answered');
+is(lc($r->{headers}{connection} // ''), 'close',
+    'keepalive_time: with Connection: close');
+ok(wait_closed($s), 'keepalive_time: then the connection closes');
+close $s;
 
 # The server is fine afterwards.
 

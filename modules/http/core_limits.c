@@ -320,6 +320,46 @@ kl_http_core_send_lowat(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
+char *
+kl_http_core_read_ahead(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    char *rv;
+
+    rv = kl_conf_set_size_slot(cf, cmd, conf);
+
+    if (rv != KL_CONF_OK) {
+        return rv;
+    }
+
+    if (((kl_http_core_loc_conf_t *) conf)->read_ahead != 0) {
+        return "is not supported: kiln gives no read-ahead hint, "
+               "only 0 is accepted";
+    }
+
+    return KL_CONF_OK;
+}
+
+
+char *
+kl_http_core_aio_write(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+{
+    char *rv;
+
+    rv = kl_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv != KL_CONF_OK) {
+        return rv;
+    }
+
+    if (((kl_http_core_loc_conf_t *) conf)->aio_write) {
+        return "is not supported: temporary files are written without "
+               "aio, only \"off\" is accepted";
+    }
+
+    return KL_CONF_OK;
+}
+
+
 /* The size sv says for r; dflt when unset, or when a value is not a size. */
 static size_t
 kl_http_size_value(kl_http_request_t *r, kl_http_size_value_t *sv, size_t dflt)

@@ -60,6 +60,12 @@ char *kl_http_set_complex_value_size_slot(kl_conf_t *cf, kl_command_t *cmd,
  */
 char *kl_http_core_send_lowat(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
+/* read_ahead: only 0 (kiln gives the kernel no read-ahead hint). */
+char *kl_http_core_read_ahead(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
+/* aio_write: only off (temporary files are written synchronously). */
+char *kl_http_core_aio_write(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+
 /* Register $limit_rate (the core module's preconfiguration). */
 kl_int_t kl_http_core_limits_add_variables(kl_conf_t *cf);
 

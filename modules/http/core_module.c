@@ -236,6 +236,10 @@ static kl_command_t  kl_http_core_commands[] = {
                           subrequest_output_buffer_size),
     kl_http_core_loc_slot("send_lowat", KL_CONF_TAKE1,
                           kl_http_core_send_lowat, send_lowat),
+    kl_http_core_loc_slot("read_ahead", KL_CONF_TAKE1,
+                          kl_http_core_read_ahead, read_ahead),
+    kl_http_core_loc_slot("aio_write", KL_CONF_FLAG,
+                          kl_http_core_aio_write, aio_write),
 
     kl_http_core_srv_slot("client_header_timeout", KL_CONF_TAKE1,
                           kl_conf_set_msec_slot, client_header_timeout),
@@ -519,6 +523,8 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
     clcf->msie_refresh = KL_CONF_UNSET;
     clcf->log_subrequest = KL_CONF_UNSET;
     clcf->send_lowat = KL_CONF_UNSET_SIZE;
+    clcf->read_ahead = KL_CONF_UNSET_SIZE;
+    clcf->aio_write = KL_CONF_UNSET;
     clcf->subrequest_output_buffer_size = KL_CONF_UNSET_SIZE;
 
     return clcf;
@@ -676,6 +682,8 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->msie_refresh, prev->msie_refresh, 0);
     kl_conf_merge_value(conf->log_subrequest, prev->log_subrequest, 0);
     kl_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 0);
+    kl_conf_merge_size_value(conf->read_ahead, prev->read_ahead, 0);
+    kl_conf_merge_value(conf->aio_write, prev->aio_write, 0);
     kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
                              prev->subrequest_output_buffer_size, 4096);
 

@@ -503,6 +503,8 @@ struct kl_http_core_loc_conf_s {
     kl_int_t  msie_refresh;
     kl_int_t  log_subrequest;
     size_t    send_lowat;
+    size_t    read_ahead;
+    kl_int_t  aio_write;
     size_t    subrequest_output_buffer_size;
 };
 
