@@ -32,14 +32,6 @@ static void     kl_http_variable_set_limit_rate(kl_http_request_t        *r,
                                                 uintptr_t                 data);
 
 
-kl_conf_enum_t kl_http_core_keepalive_disable[] = {
-    { kl_string("none"), KL_HTTP_KEEPALIVE_DISABLE_NONE },
-    { kl_string("msie6"), KL_HTTP_KEEPALIVE_DISABLE_MSIE6 },
-    { kl_string("safari"), KL_HTTP_KEEPALIVE_DISABLE_SAFARI },
-    { kl_null_string, 0 }
-};
-
-
 #define kl_ua_has(p, last, s) (kl_strnstr(p, last, s, sizeof(s) - 1) != NULL)
 
 

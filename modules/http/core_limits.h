@@ -19,8 +19,6 @@
 #define KL_HTTP_KEEPALIVE_DISABLE_MSIE6  0x0004
 #define KL_HTTP_KEEPALIVE_DISABLE_SAFARI 0x0008
 
-extern kl_conf_enum_t kl_http_core_keepalive_disable[];
-
 /*
  * The KL_HTTP_UA_* bits of a User-Agent value [p, p + len): "MSIE " with
  * two more bytes after its version digit, Opera (which clears the MSIE

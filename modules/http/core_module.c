@@ -38,6 +38,13 @@ static kl_conf_enum_t kl_http_core_server_tokens[] = { { kl_string("off"), 0 },
                                                          1 },
                                                        { kl_null_string, 0 } };
 
+static kl_conf_enum_t kl_http_core_keepalive_disable[] = {
+    { kl_string("none"), KL_HTTP_KEEPALIVE_DISABLE_NONE },
+    { kl_string("msie6"), KL_HTTP_KEEPALIVE_DISABLE_MSIE6 },
+    { kl_string("safari"), KL_HTTP_KEEPALIVE_DISABLE_SAFARI },
+    { kl_null_string, 0 }
+};
+
 static kl_conf_enum_t kl_http_core_lingering_close[] = {
     { kl_string("off"), KL_HTTP_LINGERING_OFF },
     { kl_string("on"), KL_HTTP_LINGERING_ON },
