@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # disable_symlinks.t: off, on and if_not_owner, links to files and to
 # directories, from=$document_root for a root that is itself a link, with
-# and without open_file_cache, and the directive's checks.
+# and without open_file_cache, try_files (a refused link is not there),
+# and the directive's checks.
 
 use strict;
 use warnings;
@@ -48,6 +49,17 @@ http {
         location /lnk/ {
             root %%TESTDIR%%/htmllink;
         }
+
+        location /tf/ {
+            alias      %%TESTDIR%%/html/;
+            try_files  $uri $uri/ =418;
+        }
+
+        location /tfoff/ {
+            alias             %%TESTDIR%%/html/;
+            disable_symlinks  off;
+            try_files         $uri =418;
+        }
     }
 
     server {
@@ -85,7 +97,7 @@ if ($root) {
     symlink('nobody.txt', "$d/html/foreign.txt") or die "symlink: $!\n";
 }
 
-$t->plan(20);
+$t->plan(25);
 $t->run;
 
 sub status {
@@ -118,6 +130,15 @@ for my $n (1, 2) {
     is(status('/cached/real.txt', 8081), 200, "on, cached: plain file ($n)");
     is(status('/cached/link.txt', 8081), 403, "on, cached: link ($n)");
 }
+
+# try_files under "on": a link is not there, as in nginx: the next try.
+
+is(status('/tf/real.txt', 8081), 200, 'on, try_files: plain file');
+is(status('/tf/link.txt', 8081), 418, 'on, try_files: link to a file skipped');
+is(status('/tf/linkdir/f.txt', 8081), 418,
+    'on, try_files: a link in the path skipped');
+is(status('/tf/linkdir', 8081), 418, 'on, try_files: link to a directory');
+is(status('/tfoff/link.txt', 8081), 200, 'off, try_files: link followed');
 
 # from=$document_root (8083): the root is a link, but only what follows
 # it is checked.

@@ -6,6 +6,7 @@
 #include "kl_http.h"
 #include "core_module.h"
 #include "core_limits.h"
+#include "core_symlinks.h"
 
 
 static void *kl_http_core_create_main_conf(kl_conf_t *cf);
@@ -247,6 +248,8 @@ static kl_command_t  kl_http_core_commands[] = {
                           kl_http_core_read_ahead, read_ahead),
     kl_http_core_loc_slot("aio_write", KL_CONF_FLAG,
                           kl_http_core_aio_write, aio_write),
+    kl_http_core_loc_slot("disable_symlinks", KL_CONF_TAKE12,
+                          kl_http_core_disable_symlinks, disable_symlinks),
 
     kl_http_core_srv_slot("client_header_timeout", KL_CONF_TAKE1,
                           kl_conf_set_msec_slot, client_header_timeout),
@@ -532,6 +535,8 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
     clcf->send_lowat = KL_CONF_UNSET_SIZE;
     clcf->read_ahead = KL_CONF_UNSET_SIZE;
     clcf->aio_write = KL_CONF_UNSET;
+    clcf->disable_symlinks = KL_CONF_UNSET_UINT;
+    clcf->disable_symlinks_from = KL_CONF_UNSET_PTR;
     clcf->subrequest_output_buffer_size = KL_CONF_UNSET_SIZE;
 
     return clcf;
@@ -691,6 +696,17 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 0);
     kl_conf_merge_size_value(conf->read_ahead, prev->read_ahead, 0);
     kl_conf_merge_value(conf->aio_write, prev->aio_write, 0);
+
+    /* from= goes with the mode it was given with. */
+    if (conf->disable_symlinks == KL_CONF_UNSET_UINT) {
+        conf->disable_symlinks = prev->disable_symlinks;
+        conf->disable_symlinks_from = prev->disable_symlinks_from;
+    }
+
+    kl_conf_merge_uint_value(conf->disable_symlinks, prev->disable_symlinks,
+                             KL_DISABLE_SYMLINKS_OFF);
+    kl_conf_merge_ptr_value(conf->disable_symlinks_from,
+                            prev->disable_symlinks_from, NULL);
     kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
                              prev->subrequest_output_buffer_size, 4096);
 

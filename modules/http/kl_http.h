@@ -505,6 +505,10 @@ struct kl_http_core_loc_conf_s {
     size_t    send_lowat;
     size_t    read_ahead;
     kl_int_t  aio_write;
+
+    /* core_symlinks.c: KL_DISABLE_SYMLINKS_*, and from= (a complex value) */
+    kl_uint_t disable_symlinks;
+    void     *disable_symlinks_from; /* NULL: the whole path */
     size_t    subrequest_output_buffer_size;
 };
 
