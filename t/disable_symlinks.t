@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # disable_symlinks.t: off, on and if_not_owner, links to files and to
 # directories, from=$document_root for a root that is itself a link, with
-# and without open_file_cache, try_files (a refused link is not there),
-# and the directive's checks.
+# and without open_file_cache, try_files and "if (-f ...)" (a refused link
+# is not there), and the directive's checks.
 
 use strict;
 use warnings;
@@ -13,7 +13,7 @@ use lib "$Bin/lib";
 use Test::More;
 use Test::Kiln;
 
-my $t = Test::Kiln->new->has('static');
+my $t = Test::Kiln->new->has('static', 'rewrite');
 my $d = $t->testdir;
 
 $t->write_file_expand('kiln.conf', <<'EOF');
@@ -53,6 +53,22 @@ http {
         location /tf/ {
             alias      %%TESTDIR%%/html/;
             try_files  $uri $uri/ =418;
+        }
+
+        location /iff/ {
+            alias %%TESTDIR%%/html/;
+            if (-f $request_filename) {
+                return 200 "file\n";
+            }
+            return 200 "none\n";
+        }
+
+        location /ifd/ {
+            alias %%TESTDIR%%/html/;
+            if (-d $request_filename) {
+                return 200 "dir\n";
+            }
+            return 200 "none\n";
         }
 
         location /tfoff/ {
@@ -97,7 +113,7 @@ if ($root) {
     symlink('nobody.txt', "$d/html/foreign.txt") or die "symlink: $!\n";
 }
 
-$t->plan(25);
+$t->plan(30);
 $t->run;
 
 sub status {
@@ -139,6 +155,21 @@ is(status('/tf/linkdir/f.txt', 8081), 418,
     'on, try_files: a link in the path skipped');
 is(status('/tf/linkdir', 8081), 418, 'on, try_files: link to a directory');
 is(status('/tfoff/link.txt', 8081), 200, 'off, try_files: link followed');
+
+# if -f and -d under "on": a refused link is not there either.
+
+sub body {
+    my ($uri, $port) = @_;
+    my $r = parse_response(http_get($uri, port => $port)) // {};
+
+    return $r->{body} // '';
+}
+
+is(body('/iff/real.txt', 8081), "file\n", 'on, if -f: plain file');
+is(body('/iff/link.txt', 8081), "none\n", 'on, if -f: link to a file');
+is(body('/iff/linkdir/f.txt', 8081), "none\n", 'on, if -f: link in the path');
+is(body('/ifd/dir', 8081), "dir\n", 'on, if -d: plain directory');
+is(body('/ifd/linkdir', 8081), "none\n", 'on, if -d: link to a directory');
 
 # from=$document_root (8083): the root is a link, but only what follows
 # it is checked.
