@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # disable_symlinks.t: off, on and if_not_owner, links to files and to
 # directories, from=$document_root for a root that is itself a link, with
-# and without open_file_cache, try_files and "if (-f ...)" (a refused link
-# is not there), and the directive's checks.
+# and without open_file_cache, try_files, "if (-f ...)" and index (a
+# refused link is not there), and the directive's checks.
 
 use strict;
 use warnings;
@@ -103,6 +103,9 @@ symlink('real.txt', "$d/html/link.txt") or die "symlink: $!\n";
 symlink('real.txt', "$d/html/cached/link.txt") or die "symlink: $!\n";
 symlink('dir', "$d/html/linkdir") or die "symlink: $!\n";
 symlink('html', "$d/htmllink") or die "symlink: $!\n";
+$t->write_file('html/idx/index.html', "index\n");
+$t->write_file('html/ilink/real.html', "index\n");
+symlink('real.html', "$d/html/ilink/index.html") or die "symlink: $!\n";
 
 # if_not_owner: a root-owned link to a file owned by someone else.
 my $root = $> == 0;
@@ -113,7 +116,7 @@ if ($root) {
     symlink('nobody.txt', "$d/html/foreign.txt") or die "symlink: $!\n";
 }
 
-$t->plan(30);
+$t->plan(34);
 $t->run;
 
 sub status {
@@ -170,6 +173,14 @@ is(body('/iff/link.txt', 8081), "none\n", 'on, if -f: link to a file');
 is(body('/iff/linkdir/f.txt', 8081), "none\n", 'on, if -f: link in the path');
 is(body('/ifd/dir', 8081), "dir\n", 'on, if -d: plain directory');
 is(body('/ifd/linkdir', 8081), "none\n", 'on, if -d: link to a directory');
+
+# index under "on": a directory reached through a link is not found; an
+# index file that is a link is refused; a plain one is served.
+
+is(status('/linkdir/', 8081), 404, 'on, index: directory through a link');
+is(status('/ilink/', 8081), 403, 'on, index: the index file is a link');
+is(status('/dir/', 8081), 403, 'on, index: no index file: 403');
+is(status('/idx/', 8081), 200, 'on, index: a plain index file');
 
 # from=$document_root (8083): the root is a link, but only what follows
 # it is checked.
