@@ -611,6 +611,13 @@ kl_http_process_request_headers(kl_event_t *rev)
 
             r->request_length += r->header_in->pos - r->parse.header_name_start;
 
+            if (r->headers_in.count++ >= cscf->max_headers) {
+                kl_log_error(KL_LOG_INFO, c->log, 0,
+                             "client sent too many header lines");
+                kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+                return;
+            }
+
             if (r->parse.underscore && !cscf->underscores_in_headers
                 && cscf->ignore_invalid_headers)
             {
@@ -874,6 +881,12 @@ kl_http_request_handler(kl_event_t *ev)
         r->main->count++;
         kl_http_terminate_request(r, 0);
         return;
+    }
+
+    /* limit_rate's timer: the send may go on, it did not time out. */
+    if (ev->delayed && ev->timedout) {
+        ev->delayed = 0;
+        ev->timedout = 0;
     }
 
     if (ev->write) {
