@@ -118,7 +118,7 @@ EOF
 
 $t->write_file_expand('kiln.conf', $conf);
 
-$t->plan(25);
+$t->plan(28);
 $t->run;
 
 my $r;
@@ -170,6 +170,15 @@ cmp_ok($took, '>=', 1.2, 'proxy_limit_rate: read no faster than the rate');
 
 # Variables (nginx 1.27; nginx 1.22 reads "$arg_r" as a bad size, so the
 # config below is kiln's only): an empty or bad value means no limit.
+# X-Accel-Limit-Rate: the client's rate for the response (limit_rate's).
+$start = time();
+$r = parse_response(http_get('/abort/length/102400?header=X-Accel-Limit-Rate:40960',
+    timeout => 20));
+$took = time() - $start;
+is($r->{body}, backend_body(102400), 'X-Accel-Limit-Rate: the body whole');
+cmp_ok($took, '>=', 1.2, 'X-Accel-Limit-Rate: sent no faster than the rate');
+ok(!exists $r->{headers}{'x-accel-limit-rate'}, 'X-Accel-Limit-Rate hidden');
+
 SKIP: {
     skip 'proxy_limit_rate with variables: nginx 1.27', 3 if $nginx;
 

@@ -430,9 +430,9 @@ kl_int_t kl_http_upstream_set_local(kl_http_request_t  *r,
  * upstream_accel.c: the X-Accel-* fields of the response head, unless
  * X_ignore_headers names them: X-Accel-Redirect redirects r internally
  * (KL_DONE: the exchange is over and r continues elsewhere); Buffering
- * switches u->buffering; Charset labels the response; Limit-Rate and
- * Expires have nothing to act on here and, like every X-Accel field, are
- * hidden. KL_OK to send the response, KL_DONE, or KL_ERROR.
+ * switches u->buffering; Charset labels the response; Limit-Rate sets
+ * r->limit_rate; Expires has nothing to act on here and, like every
+ * X-Accel field, is hidden. KL_OK to send the response, KL_DONE, or KL_ERROR.
  */
 kl_int_t kl_http_upstream_process_accel(kl_http_request_t  *r,
                                         kl_http_upstream_t *u);

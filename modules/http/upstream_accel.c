@@ -11,9 +11,9 @@
  * served there keeps the application's Content-Type, as in nginx).
  * X-Accel-Buffering: yes|no switches buffering for this response.
  * X-Accel-Charset: the response's charset, when the Content-Type names
- * none. X-Accel-Limit-Rate: kiln's engine has no per-request client
- * rate yet, so it is only hidden, as is X-Accel-Expires (meaningful to a
- * cache only; docs/directives.md says so).
+ * none. X-Accel-Limit-Rate: the client's rate for this response, as
+ * limit_rate's (bytes a second). X-Accel-Expires is only hidden: it is
+ * meaningful to a cache only (docs/directives.md says so).
  */
 
 #include "kl_http.h"
@@ -42,6 +42,7 @@ static kl_str_t kl_http_upstream_accel_kept[] = {
 kl_int_t
 kl_http_upstream_process_accel(kl_http_request_t *r, kl_http_upstream_t *u)
 {
+    kl_int_t        n;
     kl_uint_t       ign;
     kl_table_elt_t *h;
 
@@ -65,6 +66,18 @@ kl_http_upstream_process_accel(kl_http_request_t *r, kl_http_upstream_t *u)
                    && kl_strncasecmp(h->value.data, (u_char *) "no", 2) == 0)
         {
             u->buffering = 0;
+        }
+    }
+
+    h = kl_http_upstream_accel_field(u, "x-accel-limit-rate", 18);
+
+    if (h && !(ign & KL_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE)) {
+        n = kl_atoi(h->value.data, h->value.len);
+
+        /* The client's rate for this response (limit_rate's), as nginx */
+        if (n != KL_ERROR) {
+            r->limit_rate = (size_t) n;
+            r->limit_rate_set = 1;
         }
     }
 
