@@ -40,6 +40,9 @@ static kl_int_t kl_http_variable_unknown_in(kl_http_request_t        *r,
 static kl_int_t kl_http_variable_unknown_out(kl_http_request_t        *r,
                                              kl_http_variable_value_t *v,
                                              uintptr_t                 data);
+static kl_int_t kl_http_variable_sent_trailer(kl_http_request_t        *r,
+                                              kl_http_variable_value_t *v,
+                                              uintptr_t                 data);
 static kl_int_t kl_http_variable_cookie(kl_http_request_t        *r,
                                         kl_http_variable_value_t *v,
                                         uintptr_t                 data);
@@ -236,6 +239,8 @@ static kl_http_variable_t kl_http_prefix_variables[] = {
     kl_http_var("http_", kl_http_variable_unknown_in, 0, KL_HTTP_VAR_PREFIX),
     kl_http_var("sent_http_", kl_http_variable_unknown_out, 0,
                 KL_HTTP_VAR_PREFIX),
+    kl_http_var("sent_trailer_", kl_http_variable_sent_trailer, 0,
+                KL_HTTP_VAR_PREFIX),
     kl_http_var("cookie_", kl_http_variable_cookie, 0, KL_HTTP_VAR_PREFIX),
     kl_http_var("arg_", kl_http_variable_argument, 0,
                 KL_HTTP_VAR_PREFIX | KL_HTTP_VAR_NC),
@@ -257,6 +262,10 @@ kl_http_variables_core_add(kl_conf_t *cf)
         v->get_handler = cv->get_handler;
         v->set_handler = cv->set_handler;
         v->data = cv->data;
+    }
+
+    if (kl_http_variables_request_add(cf) != KL_OK) {
+        return KL_ERROR;
     }
 
     for (cv = kl_http_prefix_variables; cv->name.len; cv++) {
@@ -423,65 +432,132 @@ kl_http_variable_headers(kl_http_request_t *r, kl_http_variable_value_t *v,
 }
 
 
-/*
- * The first field whose name matches var after the prefix, '-' read as
- * '_' and without case: $http_x_real_ip is X-Real-IP.
- */
-static kl_int_t
-kl_http_variable_unknown_header(kl_http_variable_value_t  *v,
-                                kl_http_variable_prefix_t *pd,
-                                kl_list_t                 *headers)
+/* Does the field name key match name ('_' for '-', without case)? */
+static kl_uint_t
+kl_http_variable_header_match(kl_str_t *key, kl_str_t *name)
 {
-    u_char          ch;
-    size_t          n, len;
-    kl_uint_t       i;
-    kl_list_part_t *part;
-    kl_table_elt_t *h;
+    u_char ch;
+    size_t n;
 
-    len = pd->name.len - pd->prefix;
-    part = &headers->part;
-    h = part->elts;
+    if (key->len != name->len) {
+        return 0;
+    }
 
-    for (i = 0; /* void */; i++) {
+    for (n = 0; n < name->len; n++) {
+        ch = key->data[n];
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
+        if (ch >= 'A' && ch <= 'Z') {
+            ch |= 0x20;
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
+        } else if (ch == '-') {
+            ch = '_';
         }
 
-        if (h[i].hash == 0 || h[i].key.len != len) {
-            continue;
-        }
-
-        for (n = 0; n < len; n++) {
-            ch = h[i].key.data[n];
-
-            if (ch >= 'A' && ch <= 'Z') {
-                ch |= 0x20;
-
-            } else if (ch == '-') {
-                ch = '_';
-            }
-
-            if (pd->name.data[pd->prefix + n] != ch) {
-                break;
-            }
-        }
-
-        if (n == len) {
-            kl_http_variable_set(v, h[i].value.data, h[i].value.len);
-            return KL_OK;
+        if (name->data[n] != ch) {
+            return 0;
         }
     }
 
-    v->not_found = 1;
+    return 1;
+}
+
+
+kl_int_t
+kl_http_variable_unknown_header(kl_http_request_t        *r,
+                                kl_http_variable_value_t *v, kl_str_t *name,
+                                kl_list_t *headers)
+{
+    u_char         *p, sep;
+    size_t          len;
+    kl_uint_t       i, pass, found;
+    kl_list_part_t *part;
+    kl_table_elt_t *h;
+
+    sep = (name->len == sizeof("cookie") - 1
+           && kl_strncmp(name->data, "cookie", sizeof("cookie") - 1) == 0)
+              ? ';'
+              : ',';
+    len = 0;
+    p = NULL;
+
+    /* Pass 0 measures; pass 1, when more than one field matched, joins. */
+    for (pass = 0; pass < 2; pass++) {
+        found = 0;
+        part = &headers->part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].hash == 0
+                || !kl_http_variable_header_match(&h[i].key, name)) {
+                continue;
+            }
+
+            if (pass == 0) {
+                if (found++ == 0) {
+                    kl_http_variable_set(v, h[i].value.data, h[i].value.len);
+                }
+
+                len += h[i].value.len + 2;
+                continue;
+            }
+
+            if (found++) {
+                *p++ = sep;
+                *p++ = ' ';
+            }
+
+            p = kl_cpymem(p, h[i].value.data, h[i].value.len);
+        }
+
+        if (pass == 1) {
+            break;
+        }
+
+        if (found == 0) {
+            v->not_found = 1;
+            return KL_OK;
+        }
+
+        if (found == 1) {
+            return KL_OK;
+        }
+
+        p = kl_pnalloc(r->pool, len - 2);
+        if (p == NULL) {
+            return KL_ERROR;
+        }
+
+        kl_http_variable_set(v, p, len - 2);
+    }
 
     return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_variable_prefixed_header(kl_http_request_t        *r,
+                                 kl_http_variable_value_t *v, uintptr_t data,
+                                 kl_list_t *headers)
+{
+    kl_str_t                   name;
+    kl_http_variable_prefix_t *pd;
+
+    pd = (kl_http_variable_prefix_t *) data;
+    name.data = pd->name.data + pd->prefix;
+    name.len = pd->name.len - pd->prefix;
+
+    return kl_http_variable_unknown_header(r, v, &name, headers);
 }
 
 
@@ -489,8 +565,7 @@ static kl_int_t
 kl_http_variable_unknown_in(kl_http_request_t *r, kl_http_variable_value_t *v,
                             uintptr_t data)
 {
-    return kl_http_variable_unknown_header(
-        v, (kl_http_variable_prefix_t *) data, &r->headers_in.headers);
+    return kl_http_variable_prefixed_header(r, v, data, &r->headers_in.headers);
 }
 
 
@@ -498,8 +573,17 @@ static kl_int_t
 kl_http_variable_unknown_out(kl_http_request_t *r, kl_http_variable_value_t *v,
                              uintptr_t data)
 {
-    return kl_http_variable_unknown_header(
-        v, (kl_http_variable_prefix_t *) data, &r->headers_out.headers);
+    return kl_http_variable_prefixed_header(r, v, data,
+                                            &r->headers_out.headers);
+}
+
+
+static kl_int_t
+kl_http_variable_sent_trailer(kl_http_request_t *r, kl_http_variable_value_t *v,
+                              uintptr_t data)
+{
+    return kl_http_variable_prefixed_header(r, v, data,
+                                            &r->headers_out.trailers);
 }
 
 

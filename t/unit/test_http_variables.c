@@ -294,7 +294,8 @@ Test(http_variables, request_values, .init = t_setup, .fini = t_teardown)
     cr_assert_str_eq(t_var("server_name"), "example.com");
     cr_assert_str_eq(t_var("http_user_agent"), "curl/8");
     cr_assert_str_eq(t_var("http_x_real_ip"), "10.1.2.3");
-    cr_assert_str_eq(t_var("http_x_dup"), "first");
+    /* repeats joined, as nginx >= 1.23 */
+    cr_assert_str_eq(t_var("http_x_dup"), "first, second");
     cr_assert_str_eq(t_var("http_x_none"), "-");
     cr_assert_str_eq(t_var("http_cookie"), "a=1; bb = 2 ;c=3; d=4");
     cr_assert_str_eq(t_var("cookie_a"), "1");
@@ -315,6 +316,11 @@ Test(http_variables, request_values, .init = t_setup, .fini = t_teardown)
     cr_assert_str_eq(t_var("kiln_version"), KL_VERSION);
     cr_assert_str_eq(t_var("status"), "000");
     cr_assert_str_eq(t_var("bytes_sent"), "0");
+    cr_assert_eq(strlen(t_var("request_id")), 32);
+    cr_assert_eq(strspn(t_var("request_id"), "0123456789abcdef"), 32);
+    cr_assert_str_eq(t_var("request_completion"), "");
+    cr_assert_str_eq(t_var("request_body"), "-");
+    cr_assert_str_eq(t_var("upstream_addr"), "-");
 }
 
 
