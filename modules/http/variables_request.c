@@ -146,8 +146,9 @@ kl_http_variable_request_body(kl_http_request_t *r, kl_http_variable_value_t *v,
 
     (void) data;
 
+    /* A body passed on as it came (proxy_request_buffering off) is gone. */
     if (r->request_body == NULL || r->request_body->bufs == NULL
-        || r->request_body->temp_file)
+        || r->request_body->temp_file || r->request_body_no_buffering)
     {
         v->not_found = 1;
         return KL_OK;
