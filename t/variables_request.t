@@ -3,7 +3,10 @@
 # and repeated fields: $request_id (32 hex digits, one per request),
 # $connection_time, $request_completion, $tcpinfo_*, $sent_trailer_NAME,
 # $request_body and $request_body_file of a proxied request, $pipe, and
-# $http_NAME / $sent_http_NAME joining repeated fields as nginx >= 1.23.
+# $http_NAME / $sent_http_NAME joining repeated fields as nginx >= 1.23,
+# and $gzip_ratio.
+#
+# Against nginx 1.22 the three joins fail: 1.22 predates them (1.23.0).
 
 use strict;
 use warnings;
@@ -15,14 +18,16 @@ use Test::More;
 use Test::Kiln;
 use Test::Kiln::Backend;
 
-my $t = Test::Kiln->new->has('log', 'headers', 'proxy');
+my $t = Test::Kiln->new->has('log', 'headers', 'proxy', 'gzip');
 
 my $b1 = Test::Kiln::Backend->http(port => 'b1', name => 'one');
+
+my $long = 'compressible text ' x 100;
 
 my @names = qw(uri request_id connection_time request_completion
     tcpinfo_rtt tcpinfo_rttvar tcpinfo_snd_cwnd tcpinfo_rcv_space
     sent_trailer_x_t http_x_dup sent_http_x_dup sent_http_cache_control
-    request_body request_body_file pipe connection_requests);
+    request_body request_body_file pipe connection_requests gzip_ratio);
 
 my $format = join '|', map { "\$$_" } @names;
 
@@ -73,6 +78,14 @@ http {
             proxy_pass                http://127.0.0.1:%%PORT_b1%%;
         }
 
+        location /gz {
+            gzip             on;
+            gzip_min_length  1;
+            gzip_types       text/plain;
+            default_type     text/plain;
+            return           200 "$long";
+        }
+
         location / {
             return  200 "ok\\n";
         }
@@ -80,7 +93,7 @@ http {
 }
 EOF
 
-$t->plan(30);
+$t->plan(34);
 $t->run(wait_ports => [8080]);
 
 # entries(URI): the log lines of the requests for URI, once there are n.
@@ -161,6 +174,18 @@ is($e->{http_x_dup}, 'one, two', '$http_: joined in the log too');
 is($e->{sent_http_x_dup}, 'a, b', '$sent_http_: joined (nginx >= 1.23)');
 is($e->{sent_http_cache_control}, 'no-cache, private',
     '$sent_http_cache_control: joined');
+
+# --- gzip -------------------------------------------------------------------
+
+$r = parse_response(http("GET /gz HTTP/1.1\r\nHost: localhost\r\n"
+    . "Connection: close\r\n"
+    . "Accept-Encoding: gzip\r\n\r\n"));
+is($r->{headers}{'content-encoding'}, 'gzip', 'gzipped');
+
+($e) = entries('/gz');
+like($e->{gzip_ratio}, qr/^\d+\.\d\d$/, '$gzip_ratio: N.NN');
+cmp_ok($e->{gzip_ratio}, '>', 10, '$gzip_ratio: in over out');
+is((entries('/dup'))[0]{gzip_ratio}, '-', '$gzip_ratio: none without gzip');
 
 # --- trailers ----------------------------------------------------------------
 

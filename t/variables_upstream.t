@@ -5,7 +5,10 @@
 # entry per peer tried, ", " between them, " : " across an internal
 # redirect), _cache_status, _http_NAME (repeats joined), _cookie_NAME,
 # _trailer_NAME; $request_body and $proxy_add_x_forwarded_for of a proxied
-# request, and a FastCGI exchange.
+# request, FastCGI exchanges (TCP and unix), and a group with no live peer.
+#
+# Against nginx 1.22 the two $upstream_http_ joins fail: 1.22 predates
+# them (1.23.0).
 
 use strict;
 use warnings;
@@ -25,6 +28,8 @@ my $b1 = Test::Kiln::Backend->http(port => 'b1', name => 'one', record => 1);
 my $b2 = Test::Kiln::Backend->http(port => 'b2', name => 'two',
     force => '/status/503');
 my $f1 = Test::Kiln::Backend->fastcgi(port => 'f1', name => 'fc');
+my $fu = Test::Kiln::Backend->fastcgi(unix => $t->testdir . '/f.sock',
+    name => 'fu');
 
 # A backend that answers every request with the same bytes, so that the
 # byte counts can be known exactly.
@@ -58,6 +63,11 @@ events {
 http {
     log_format  up  '$format';
     access_log  %%TESTDIR%%/up.log up;
+
+    upstream dead {
+        server 127.0.0.1:%%PORT_dead1%%;
+        server 127.0.0.1:%%PORT_dead2%%;
+    }
 
     upstream pair {
         server 127.0.0.1:%%PORT_b2%%;
@@ -108,6 +118,14 @@ http {
             fastcgi_pass   127.0.0.1:%%PORT_f1%%;
         }
 
+        location /fcgiu/ {
+            fastcgi_pass  unix:%%TESTDIR%%/f.sock;
+        }
+
+        location /dead/ {
+            proxy_pass  http://dead;
+        }
+
         location /static/ {
             return  200 "static\\n";
         }
@@ -115,7 +133,7 @@ http {
 }
 EOF
 
-$t->plan(37);
+$t->plan(45);
 $t->run(wait_ports => [8080]);
 
 my $p1 = port('b1');
@@ -242,6 +260,30 @@ is($r->{status}, 200, 'FastCGI: 200');
 $e = entry('/fcgi/s.php');
 is($e->{upstream_addr} . ' ' . $e->{upstream_status},
     "127.0.0.1:" . port('f1') . " 200", 'FastCGI: $upstream_addr, _status');
+
+$r = parse_response(http_get('/fcgiu/s.php'));
+is($r->{status}, 200, 'FastCGI on a unix socket: 200');
+is(entry('/fcgiu/s.php')->{upstream_addr}, 'unix:' . $t->testdir . '/f.sock',
+    '$upstream_addr: unix:PATH');
+
+# --- no live peer ------------------------------------------------------------
+
+my ($d1, $d2) = (port('dead1'), port('dead2'));
+
+$r = parse_response(http_get('/dead/1'));
+is($r->{status}, 502, 'both peers refuse: 502');
+
+$e = entry('/dead/1');
+is(join(' ', sort split /, /, $e->{upstream_addr}),
+    join(' ', sort "127.0.0.1:$d1", "127.0.0.1:$d2"),
+    '$upstream_addr: both tried');
+is($e->{upstream_status}, '502, 502', '$upstream_status: 502 each');
+is($e->{upstream_connect_time}, '-, -', '$upstream_connect_time: never');
+
+$r = parse_response(http_get('/dead/2'));
+is($r->{status}, 502, 'no live peer: 502');
+is(entry('/dead/2')->{upstream_addr}, 'dead',
+    '$upstream_addr: the group\'s name when no peer is live');
 
 ###############################################################################
 
