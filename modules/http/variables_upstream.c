@@ -140,8 +140,9 @@ kl_http_upstream_print_state(u_char *p, u_char *last,
             p, last, st->ended ? st->response_time : KL_HTTP_UPSTREAM_NO_TIME);
 
     case KL_HTTP_UPSTREAM_VAR_RESPONSE_LENGTH:
-        /* The body's bytes as they came from the peer, framing included. */
-        length = (st->header_time == KL_HTTP_UPSTREAM_NO_TIME)
+        /* The body's bytes as they came from the peer, framing included;
+         * counted, as nginx counts them, once the attempt ended. */
+        length = (st->header_time == KL_HTTP_UPSTREAM_NO_TIME || !st->ended)
                      ? 0
                      : st->bytes_received - st->header_length;
         return kl_slprintf(p, last, "%O", length);
