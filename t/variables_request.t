@@ -93,7 +93,7 @@ http {
 }
 EOF
 
-$t->plan(34);
+$t->plan(35);
 $t->run(wait_ports => [8080]);
 
 # entries(URI): the log lines of the requests for URI, once there are n.
@@ -161,6 +161,7 @@ read_response($s);
 read_response($s);
 
 @e = entries('/p', 2);
+is($e[0]{pipe}, '.', '$pipe: the first request came alone');
 is($e[1]{pipe}, 'p', '$pipe: the pipelined request');
 
 # --- repeated fields ---------------------------------------------------------
