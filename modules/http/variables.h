@@ -152,6 +152,19 @@ kl_int_t kl_http_parse_set_cookie(u_char *p, size_t len, u_char *name,
 /* variables_request.c, for variables_core.c: register $request_id, ... */
 kl_int_t kl_http_variables_request_add(kl_conf_t *cf);
 
+/*
+ * The registry, in kl_http_variables_module's main conf (variables.c);
+ * variables_core.c keeps its header filter's next in it.
+ */
+typedef struct {
+    kl_array_t variables; /* kl_http_variable_t, by index */
+    kl_array_t keys;      /* kl_http_variable_t, every registered name */
+    kl_array_t prefixes;  /* kl_http_variable_t, "http_", "arg_"... */
+    kl_uint_t  resolved;  /* the http block is read: resolve at once */
+
+    kl_http_output_header_filter_pt next_header_filter;
+} kl_http_variables_main_conf_t;
+
 /* variables_core.c, for variables.c: register the core variables (at
  * preconfiguration), and hook what they need in (at postconfiguration). */
 kl_int_t kl_http_variables_core_add(kl_conf_t *cf);

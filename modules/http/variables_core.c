@@ -72,9 +72,6 @@ static kl_int_t kl_http_variable_remote_user(kl_http_request_t        *r,
                                              uintptr_t                 data);
 
 
-static kl_http_output_header_filter_pt kl_http_next_header_filter;
-
-
 /* What kl_http_variable_misc, _number, _address, _path and _sent compute. */
 enum {
     KL_HTTP_VAR_HOST = 0,
@@ -285,11 +282,13 @@ kl_http_variables_core_add(kl_conf_t *cf)
 kl_int_t
 kl_http_variables_core_init(kl_conf_t *cf)
 {
-    kl_http_core_main_conf_t *cmcf;
+    kl_http_core_main_conf_t      *cmcf;
+    kl_http_variables_main_conf_t *vmcf;
 
     cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
+    vmcf = kl_http_conf_get_module_main_conf(cf, kl_http_variables_module);
 
-    kl_http_next_header_filter = cmcf->top_header_filter;
+    vmcf->next_header_filter = cmcf->top_header_filter;
     cmcf->top_header_filter = kl_http_variables_header_filter;
 
     return KL_OK;
@@ -300,10 +299,11 @@ kl_http_variables_core_init(kl_conf_t *cf)
 static kl_int_t
 kl_http_variables_header_filter(kl_http_request_t *r)
 {
-    off_t                    sent, queued;
-    kl_int_t                 rc;
-    kl_chain_t              *cl;
-    kl_http_variables_ctx_t *ctx;
+    off_t                          sent, queued;
+    kl_int_t                       rc;
+    kl_chain_t                    *cl;
+    kl_http_variables_ctx_t       *ctx;
+    kl_http_variables_main_conf_t *vmcf;
 
     ctx = kl_pcalloc(r->pool, sizeof(kl_http_variables_ctx_t));
     if (ctx == NULL) {
@@ -322,7 +322,8 @@ kl_http_variables_header_filter(kl_http_request_t *r)
     sent = r->connection->sent;
     ctx->sent_start = sent + queued;
 
-    rc = kl_http_next_header_filter(r);
+    vmcf = kl_http_get_module_main_conf(r, kl_http_variables_module);
+    rc = vmcf->next_header_filter(r);
 
     /* What went out during the call plus what it left queued. */
     ctx->header_size = r->connection->sent - sent - queued;
