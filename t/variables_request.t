@@ -6,7 +6,7 @@
 # $http_NAME / $sent_http_NAME joining repeated fields as nginx >= 1.23,
 # and $gzip_ratio.
 #
-# Against nginx 1.22 the three joins fail: 1.22 predates them (1.23.0).
+# Against nginx 1.22 the four joins fail: 1.22 predates them (1.23.0).
 
 use strict;
 use warnings;
@@ -27,7 +27,8 @@ my $long = 'compressible text ' x 100;
 my @names = qw(uri request_id connection_time request_completion
     tcpinfo_rtt tcpinfo_rttvar tcpinfo_snd_cwnd tcpinfo_rcv_space
     sent_trailer_x_t http_x_dup sent_http_x_dup sent_http_cache_control
-    request_body request_body_file pipe connection_requests gzip_ratio);
+    request_body request_body_file pipe connection_requests gzip_ratio
+    http_user_agent);
 
 my $format = join '|', map { "\$$_" } @names;
 
@@ -93,7 +94,7 @@ http {
 }
 EOF
 
-$t->plan(35);
+$t->plan(36);
 $t->run(wait_ports => [8080]);
 
 # entries(URI): the log lines of the requests for URI, once there are n.
@@ -167,12 +168,13 @@ is($e[1]{pipe}, 'p', '$pipe: the pipelined request');
 # --- repeated fields ---------------------------------------------------------
 
 my $r = parse_response(http("GET /dup HTTP/1.0\r\nHost: localhost\r\n"
-    . "X-Dup: one\r\nX-Dup: two\r\n\r\n"));
+    . "X-Dup: one\r\nX-Dup: two\r\nUser-Agent: u1\r\nUser-Agent: u2\r\n\r\n"));
 is($r->{body}, "[one, two]\n", '$http_: repeated fields joined (nginx >= 1.23)');
 
 ($e) = entries('/dup');
 is($e->{http_x_dup}, 'one, two', '$http_: joined in the log too');
 is($e->{sent_http_x_dup}, 'a, b', '$sent_http_: joined (nginx >= 1.23)');
+is($e->{http_user_agent}, 'u1, u2', '$http_user_agent: joined (nginx >= 1.23)');
 is($e->{sent_http_cache_control}, 'no-cache, private',
     '$sent_http_cache_control: joined');
 

@@ -132,18 +132,21 @@ enum {
     kl_http_var(nm, kl_http_variable_header,                                   \
                 offsetof(kl_http_request_t, headers_in.field), 0)
 
+#define kl_http_var_hs(nm, field)                                              \
+    kl_http_var(nm, kl_http_variable_headers,                                  \
+                offsetof(kl_http_request_t, headers_in.field), 0)
+
 #define KL_HTTP_VAR_NC KL_HTTP_VAR_NOCACHEABLE
 
 static kl_http_variable_t kl_http_core_variables[] = {
+    /* Host and Content-Type come once (a repeat is a 400). */
     kl_http_var_h("http_host", host),
-    kl_http_var_h("http_user_agent", user_agent),
-    kl_http_var_h("http_referer", referer),
     kl_http_var_h("content_type", content_type),
-    /* nginx 1.22 joins these two; other repeated fields give the first */
-    kl_http_var("http_x_forwarded_for", kl_http_variable_headers,
-                offsetof(kl_http_request_t, headers_in.x_forwarded_for), 0),
-    kl_http_var("http_cookie", kl_http_variable_headers,
-                offsetof(kl_http_request_t, headers_in.cookie), 0),
+    /* Repeats joined, as nginx >= 1.23 (1.22 joined only the last two). */
+    kl_http_var_hs("http_user_agent", user_agent),
+    kl_http_var_hs("http_referer", referer),
+    kl_http_var_hs("http_x_forwarded_for", x_forwarded_for),
+    kl_http_var_hs("http_cookie", cookie),
 
     kl_http_var_r("uri", uri, KL_HTTP_VAR_NC),
     kl_http_var_r("document_uri", uri, KL_HTTP_VAR_NC),
