@@ -165,7 +165,9 @@ static kl_http_variable_t kl_http_core_variables[] = {
     kl_http_var("query_string", kl_http_variable_misc, KL_HTTP_VAR_ARGS,
                 KL_HTTP_VAR_NC),
     kl_http_var("request", kl_http_variable_misc, KL_HTTP_VAR_REQUEST, 0),
-    kl_http_var("request_method", kl_http_variable_misc, KL_HTTP_VAR_METHOD, 0),
+    /* error_page makes a POST a GET: computed again, as nginx. */
+    kl_http_var("request_method", kl_http_variable_misc, KL_HTTP_VAR_METHOD,
+                KL_HTTP_VAR_NC),
     kl_http_var("server_name", kl_http_variable_misc, KL_HTTP_VAR_SERVER_NAME,
                 0),
     kl_http_var("nginx_version", kl_http_variable_misc, KL_HTTP_VAR_VERSION, 0),

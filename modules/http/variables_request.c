@@ -44,15 +44,13 @@ static kl_int_t kl_http_variable_tcpinfo(kl_http_request_t        *r,
     }
 
 static kl_http_variable_t kl_http_request_variables[] = {
-    /* Cached: one value for the whole request. */
+    /* Cached as nginx caches them: the value of their first use stays. */
     kl_http_request_var("request_id", kl_http_variable_request_id, 0, 0),
-    kl_http_request_var("request_body", kl_http_variable_request_body, 0,
-                        KL_HTTP_VAR_NOCACHEABLE),
+    kl_http_request_var("request_body", kl_http_variable_request_body, 0, 0),
     kl_http_request_var("request_body_file", kl_http_variable_request_body_file,
-                        0, KL_HTTP_VAR_NOCACHEABLE),
+                        0, 0),
     kl_http_request_var("request_completion",
-                        kl_http_variable_request_completion, 0,
-                        KL_HTTP_VAR_NOCACHEABLE),
+                        kl_http_variable_request_completion, 0, 0),
     kl_http_request_var("connection_time", kl_http_variable_connection_time, 0,
                         KL_HTTP_VAR_NOCACHEABLE),
     kl_http_request_var("tcpinfo_rtt", kl_http_variable_tcpinfo,
