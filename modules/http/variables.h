@@ -18,6 +18,7 @@
  * fuzzed on its own.
  *
  * variables.c holds the registry, variables_core.c the core variables,
+ * variables_headers.c those read from fields, cookies and arguments,
  * variables_request.c the newer per-request ones ($request_id, $tcpinfo_*,
  * ...), variables_upstream.c the upstream module's, script.c the complex
  * values.
@@ -148,6 +149,9 @@ kl_int_t kl_http_variable_unknown_header(kl_http_request_t        *r,
  */
 kl_int_t kl_http_parse_set_cookie(u_char *p, size_t len, u_char *name,
                                   size_t nlen, kl_str_t *value);
+
+/* variables_headers.c, for variables_core.c: register $http_host, ... */
+kl_int_t kl_http_variables_headers_add(kl_conf_t *cf);
 
 /* variables_request.c, for variables_core.c: register $request_id, ... */
 kl_int_t kl_http_variables_request_add(kl_conf_t *cf);

@@ -1,5 +1,6 @@
 /*
- * test_http_variables.c: modules/http/variables.c and variables_core.c:
+ * test_http_variables.c: modules/http/variables.c, variables_core.c,
+ * variables_headers.c and variables_request.c:
  * $arg_ lookup, and the registry end to end: a real http block is read,
  * then variables and complex values (script.c) are evaluated on a request
  * made by hand.
