@@ -204,6 +204,12 @@ kl_http_upstream_list_variable(kl_http_request_t        *r,
         printed = 1;
     }
 
+    /* Only redirect marks: no exchange got as far as an attempt. */
+    if (p == v->data) {
+        v->not_found = 1;
+        return KL_OK;
+    }
+
     v->len = p - v->data;
     v->valid = 1;
     v->no_cacheable = 0;
