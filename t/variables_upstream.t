@@ -133,7 +133,7 @@ http {
 }
 EOF
 
-$t->plan(45);
+$t->plan(46);
 $t->run(wait_ports => [8080]);
 
 my $p1 = port('b1');
@@ -260,6 +260,8 @@ is($r->{status}, 200, 'FastCGI: 200');
 $e = entry('/fcgi/s.php');
 is($e->{upstream_addr} . ' ' . $e->{upstream_status},
     "127.0.0.1:" . port('f1') . " 200", 'FastCGI: $upstream_addr, _status');
+is($e->{upstream_http_x_backend_conn}, $r->{headers}{'x-backend-conn'},
+    'FastCGI: $upstream_http_ from the CGI head');
 
 $r = parse_response(http_get('/fcgiu/s.php'));
 is($r->{status}, 200, 'FastCGI on a unix socket: 200');
