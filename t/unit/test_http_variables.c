@@ -366,6 +366,59 @@ Test(http_variables, status_and_sent_headers, .init = t_setup,
 }
 
 
+/* Each field of the list given, pushed as a response field would be. */
+static void
+t_out(kl_list_t *list, const char *name, const char *value, kl_uint_t hash)
+{
+    kl_table_elt_t *h;
+
+    h = kl_list_push(list);
+    cr_assert_not_null(h);
+
+    kl_memzero(h, sizeof(kl_table_elt_t));
+    h->hash = hash;
+    h->key.data = (u_char *) name;
+    h->key.len = strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = strlen(value);
+}
+
+
+Test(http_variables, repeated_fields_joined_as_nginx_1_23, .init = t_setup,
+     .fini = t_teardown)
+{
+    kl_uint_t  i;
+    kl_list_t *out, *trailers;
+
+    out = &t_r->headers_out.headers;
+    trailers = &t_r->headers_out.trailers;
+    cr_assert_eq(kl_list_init(trailers, t_cy->pool, 2, sizeof(kl_table_elt_t)),
+                 KL_OK);
+
+    t_out(out, "Cache-Control", "no-cache", 1);
+    t_out(out, "X-Gone", "deleted", 0);
+    t_out(out, "cache-control", "private", 1);
+    t_out(out, "X-Gone", "kept", 1);
+    t_out(out, "Cookie", "a=1", 1);
+    t_out(out, "Cookie", "b=2", 1);
+
+    /* more fields than a list part holds: the join crosses parts */
+    for (i = 0; i < 10; i++) {
+        t_out(out, "X-Many", "v", 1);
+    }
+
+    t_out(trailers, "X-Sum", "1", 1);
+    t_out(trailers, "X-Sum", "2", 1);
+
+    cr_assert_str_eq(t_var("sent_http_cache_control"), "no-cache, private");
+    cr_assert_str_eq(t_var("sent_http_x_gone"), "kept");
+    cr_assert_str_eq(t_var("sent_http_cookie"), "a=1; b=2");
+    cr_assert_str_eq(t_var("sent_http_x_many"), "v, v, v, v, v, v, v, v, v, v");
+    cr_assert_str_eq(t_var("sent_trailer_x_sum"), "1, 2");
+    cr_assert_str_eq(t_var("sent_trailer_x_none"), "-");
+}
+
+
 Test(http_variables, complex_values, .init = t_setup, .fini = t_teardown)
 {
     static int caps[] = { 0, 9, 1, 4, 5, 9 };
