@@ -153,6 +153,13 @@ kl_int_t kl_http_parse_set_cookie(u_char *p, size_t len, u_char *name,
 /* variables_headers.c, for variables_core.c: register $http_host, ... */
 kl_int_t kl_http_variables_headers_add(kl_conf_t *cf);
 
+/*
+ * variables_request.c: the port of an authority ("host", "host:port",
+ * "[v6]:port", as a request line or a Host field gives it): 1..65535, or
+ * 0 when there is none or it is not a port. Pure.
+ */
+kl_uint_t kl_http_parse_authority_port(u_char *p, size_t len);
+
 /* variables_request.c, for variables_core.c: register $request_id, ... */
 kl_int_t kl_http_variables_request_add(kl_conf_t *cf);
 

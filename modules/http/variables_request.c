@@ -1,7 +1,8 @@
 /*
  * variables_request.c: core variables nginx added after the first set:
  * $request_id, $request_body, $request_body_file, $request_completion,
- * $connection_time and $tcpinfo_rtt, _rttvar, _snd_cwnd, _rcv_space.
+ * $request_port, $is_request_port, $connection_time and $tcpinfo_rtt,
+ * _rttvar, _snd_cwnd, _rcv_space.
  */
 
 #include "kl_http.h"
@@ -30,6 +31,9 @@ static kl_int_t kl_http_variable_request_body_file(kl_http_request_t        *r,
 static kl_int_t kl_http_variable_request_completion(kl_http_request_t        *r,
                                                     kl_http_variable_value_t *v,
                                                     uintptr_t data);
+static kl_int_t kl_http_variable_request_port(kl_http_request_t        *r,
+                                              kl_http_variable_value_t *v,
+                                              uintptr_t                 data);
 static kl_int_t kl_http_variable_connection_time(kl_http_request_t        *r,
                                                  kl_http_variable_value_t *v,
                                                  uintptr_t data);
@@ -51,6 +55,9 @@ static kl_http_variable_t kl_http_request_variables[] = {
                         0, 0),
     kl_http_request_var("request_completion",
                         kl_http_variable_request_completion, 0, 0),
+    /* nginx 1.29.3; data 1: $is_request_port, ":" when there is a port */
+    kl_http_request_var("request_port", kl_http_variable_request_port, 0, 0),
+    kl_http_request_var("is_request_port", kl_http_variable_request_port, 1, 0),
     kl_http_request_var("connection_time", kl_http_variable_connection_time, 0,
                         KL_HTTP_VAR_NOCACHEABLE),
     kl_http_request_var("tcpinfo_rtt", kl_http_variable_tcpinfo,
@@ -224,6 +231,119 @@ kl_http_variable_request_completion(kl_http_request_t        *r,
     } else {
         kl_http_request_var_set(v, (u_char *) "", 0);
     }
+
+    return KL_OK;
+}
+
+
+kl_uint_t
+kl_http_parse_authority_port(u_char *p, size_t len)
+{
+    u_char   *last, *colon;
+    kl_uint_t port;
+
+    last = p + len;
+
+    if (len && p[0] == '[') {
+        /* An IPv6 literal: the port, if any, follows its ']'. */
+        p = memchr(p, ']', len);
+        if (p == NULL || ++p == last || *p != ':') {
+            return 0;
+        }
+
+        colon = p;
+
+    } else {
+        for (colon = last; colon > p && colon[-1] != ':'; colon--) {
+            /* void */
+        }
+
+        if (colon == p) {
+            return 0;
+        }
+
+        colon--;
+    }
+
+    p = colon + 1;
+
+    if (p == last || last - p > 5) {
+        return 0;
+    }
+
+    for (port = 0; p < last; p++) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+
+        port = port * 10 + (*p - '0');
+    }
+
+    return port <= 65535 ? port : 0;
+}
+
+
+/*
+ * The port the client named: the request line's authority when it had
+ * one (absolute-form; RFC 9112 3.2.2: Host is then ignored, the port
+ * too), else the Host field's. As nginx, a number; none is empty.
+ */
+static kl_int_t
+kl_http_variable_request_port(kl_http_request_t *r, kl_http_variable_value_t *v,
+                              uintptr_t data)
+{
+    u_char   *p, *last, *start;
+    kl_uint_t port;
+
+    port = 0;
+    p = NULL;
+    last = NULL;
+
+    /* The target is the second word of the line the parser accepted. */
+    if (r->request_line.data) {
+        last = r->request_line.data + r->request_line.len;
+        p = memchr(r->request_line.data, ' ', r->request_line.len);
+    }
+
+    if (p && ++p < last && *p != '/' && *p != '*') {
+        /* absolute-form "scheme://authority/...", or authority-form */
+        for (start = p; p + 3 <= last && *p != ' '; p++) {
+            if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+                start = p + 3;
+                break;
+            }
+        }
+
+        for (p = start; p < last; p++) {
+            if (*p == '/' || *p == '?' || *p == ' ') {
+                break;
+            }
+        }
+
+        port = kl_http_parse_authority_port(start, p - start);
+
+    } else if (r->headers_in.host) {
+        port = kl_http_parse_authority_port(r->headers_in.host->value.data,
+                                            r->headers_in.host->value.len);
+    }
+
+    if (data) {
+        kl_http_request_var_set(v, (u_char *) ":", port ? 1 : 0);
+        return KL_OK;
+    }
+
+    if (port == 0) {
+        kl_http_request_var_set(v, (u_char *) "", 0);
+        return KL_OK;
+    }
+
+    p = kl_pnalloc(r->pool, sizeof("65535") - 1);
+    if (p == NULL) {
+        return KL_ERROR;
+    }
+
+    kl_http_request_var_set(
+        v, p, kl_slprintf(p, p + sizeof("65535") - 1, "%ui", port) - p);
 
     return KL_OK;
 }
