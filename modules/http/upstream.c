@@ -626,7 +626,8 @@ kl_http_upstream_process_header(kl_http_request_t *r, kl_http_upstream_t *u)
 
     u->cur_state->status = u->headers_in.status_n;
     u->cur_state->header_time = kl_now() - u->cur_state->start;
-    u->cur_state->header_length = u->buffer.pos - u->buffer.start;
+    u->cur_state->header_length =
+        u->cur_state->bytes_received - (u->buffer.last - u->buffer.pos);
 
     if (u->headers_in.status_n == 101) {
         if (r->headers_in.upgrade == NULL) {
