@@ -147,6 +147,13 @@ static kl_command_t  kl_http_core_commands[] = {
     kl_http_core_loc_slot("recursive_error_pages", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, recursive_error_pages),
 
+    kl_http_core_loc_slot("log_subrequest", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, log_subrequest),
+
+    kl_http_core_loc_slot("subrequest_output_buffer_size", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot,
+                          subrequest_output_buffer_size),
+
     { kl_string("keepalive_timeout"),
       KL_HTTP_ANY_LOC | KL_CONF_TAKE12,
       kl_http_core_keepalive,
@@ -473,6 +480,8 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
     clcf->etag = KL_CONF_UNSET;
     clcf->error_pages = KL_CONF_UNSET_PTR;
     clcf->recursive_error_pages = KL_CONF_UNSET;
+    clcf->log_subrequest = KL_CONF_UNSET;
+    clcf->subrequest_output_buffer_size = KL_CONF_UNSET_SIZE;
 
     return clcf;
 }
@@ -620,6 +629,11 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     }
     kl_conf_merge_value(conf->recursive_error_pages,
                         prev->recursive_error_pages, 0);
+    kl_conf_merge_value(conf->log_subrequest, prev->log_subrequest, 0);
+    /* nginx's default: one memory page */
+    kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
+                             prev->subrequest_output_buffer_size,
+                             (size_t) sysconf(_SC_PAGESIZE));
 
     return KL_CONF_OK;
 }
