@@ -80,6 +80,26 @@ http {
             alias %%TESTDIR%%/html/;
         }
 
+        location /slow/ {
+            auth_request /auth-slow;
+            proxy_pass http://127.0.0.1:%%PORT_app%%;
+        }
+
+        location /down/ {
+            auth_request /auth-down;
+            proxy_pass http://127.0.0.1:%%PORT_app%%;
+        }
+
+        location = /auth-slow {
+            internal;
+            proxy_pass http://127.0.0.1:%%PORT_auth%%/slow/1000;
+        }
+
+        location = /auth-down {
+            internal;
+            proxy_pass http://127.0.0.1:%%PORT_closed%%;
+        }
+
         location = /auth-ok {
             internal;
             proxy_pass http://127.0.0.1:%%PORT_auth%%/status/200?header=X-User:alice;
@@ -121,8 +141,8 @@ EOF
 
 $t->write_file('html/index.html', "r204 allowed\n");
 
-$t->plan(30);
-$t->run;
+$t->plan(34);
+$t->run(wait_ports => [8080]);
 
 my ($r, $e, $raw);
 
@@ -220,3 +240,25 @@ like($log, qr{^/auth-logged /logged/\?q=1 204$}m,
     . 'main $request_uri');
 unlike($log, qr{^/auth-(ok|204|401|403|404) }m,
     'log_subrequest off: the other subrequests are not logged');
+
+# The auth backend cannot be reached: its 502 is not 2xx, 401 or 403.
+$r = parse_response(http_get('/down/'));
+is($r->{status}, 500, 'auth backend down: 500');
+ok(wait_for(sub {
+            $t->read_file('error.log')
+                =~ /auth request unexpected status: 502/
+        }, 5), 'auth backend down: the 502 is logged');
+
+# The client goes away while the auth subrequest waits for its backend.
+$before = $auth->stats->{requests};
+$s = http_connect();
+print $s "GET /slow/ HTTP/1.1\r\nHost: localhost\r\n\r\n";
+$auth->wait_requests($before + 1, 5);
+close $s;
+$r = parse_response(http_get('/r204/'));
+is($r->{status}, 200, 'client gone during the auth subrequest: the next '
+    . 'request is served');
+ok(wait_for(sub {
+            $t->read_file('error.log')
+                =~ /client prematurely closed connection.*GET \/slow\//
+        }, 5), 'client gone during the auth subrequest: seen and logged');
