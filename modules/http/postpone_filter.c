@@ -8,7 +8,8 @@
  * out and the next child becomes active. A subrequest's output goes on
  * down the chain as the main request's. An in-memory subrequest's body
  * is gathered into one buffer of subrequest_output_buffer_size (too big
- * fails the subrequest); a header_only one's is dropped. A request with
+ * fails the subrequest); a header_only or background one's is dropped,
+ * as nothing waits for it. A request with
  * no children takes the first test and nothing else.
  */
 
@@ -145,7 +146,8 @@ kl_http_postpone_filter(kl_http_request_t *r, kl_chain_t *in)
         return kl_http_postpone_in_memory(r, in);
     }
 
-    if (r != r->main && r->header_only) {
+    /* Its body has nowhere to go (auth_request; a background child). */
+    if (r != r->main && (r->header_only || r->background)) {
         return KL_OK;
     }
 

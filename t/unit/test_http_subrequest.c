@@ -209,3 +209,40 @@ Test(http_subrequest, nesting_is_limited_as_nginx)
 
     kl_test_done(&t, r);
 }
+
+
+Test(http_subrequest, background_child_does_not_hold_the_output)
+{
+    char               buf[4096], *body;
+    kl_str_t           uri;
+    kl_test_http_t     t = { 0 };
+    kl_http_request_t *r, *sr;
+
+    r = kl_test_main(&t);
+
+    kl_str_set(&uri, "/bg");
+    cr_assert_eq(kl_http_subrequest(r, &uri, NULL, &sr, NULL,
+                                    KL_HTTP_SUBREQUEST_BACKGROUND),
+                 KL_OK);
+    cr_assert_eq(r->connection->data, r, "the parent stays active");
+    cr_assert_null(r->postponed);
+    cr_assert_eq(r->count, 2);
+
+    cr_assert_eq(kl_http_send_header(r), KL_OK);
+    cr_assert_eq(kl_http_output_filter(r, kl_test_buf(r, "main", 1)), KL_OK);
+    cr_assert_eq(kl_http_output_filter(sr, kl_test_buf(sr, "bg", 1)), KL_OK);
+
+    sr->write_event_handler = kl_test_child_noop;
+    kl_event_process_posted(&kl_loop.posted);
+
+    kl_http_finalize_request(sr, KL_OK);
+    cr_assert(sr->done);
+    cr_assert_eq(r->count, 1, "the finished child let go of the request");
+
+    cr_assert_gt(kl_test_http_recv(&t, buf, sizeof(buf)), 0);
+    body = strstr(buf, "\r\n\r\n");
+    cr_assert_not_null(body);
+    cr_assert_str_eq(body + 4, "main", "the child's output is dropped");
+
+    kl_test_done(&t, r);
+}
