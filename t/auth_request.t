@@ -141,7 +141,7 @@ EOF
 
 $t->write_file('html/index.html', "r204 allowed\n");
 
-$t->plan(34);
+$t->plan(40);
 $t->run(wait_ports => [8080]);
 
 my ($r, $e, $raw);
@@ -262,3 +262,20 @@ ok(wait_for(sub {
             $t->read_file('error.log')
                 =~ /client prematurely closed connection.*GET \/slow\//
         }, 5), 'client gone during the auth subrequest: seen and logged');
+
+# Configuration errors, in nginx's words, with the file and line.
+for my $bad (['auth_request /a; auth_request /b;',
+        qr/"auth_request" directive is duplicate in .*bad\.conf:3/],
+    ['auth_request_set user $uri;',
+        qr/invalid variable name "user" in .*bad\.conf:3/],
+    ['auth_request_set $uri x;',
+        qr/the duplicate "uri" variable in .*bad\.conf:3/])
+{
+    my $d = $t->testdir;
+    $t->write_file('bad.conf', "events { }\nhttp { server {\n"
+        . "location / { $bad->[0] } } }\n");
+    my $res = $t->run_kiln('-t', '-p', "$d/", '-c', "$d/bad.conf", '-e',
+        "$d/check.log");
+    isnt($res->{exit}, 0, "refused: $bad->[0]");
+    like($res->{stderr}, $bad->[1], "refused: $bad->[0]: the message");
+}
