@@ -104,14 +104,9 @@ kl_http_postpone_in_memory(kl_http_request_t *r, kl_chain_t *in)
             continue;
         }
 
-        if (!kl_buf_in_memory(cl->buf)) {
-            /* filter_need_in_memory asked the handlers for bytes. */
-            kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
-                         "in-memory subrequest got a file buffer");
-            return KL_ERROR;
-        }
-
-        len = cl->buf->last - cl->buf->pos;
+        len = kl_buf_in_memory(cl->buf)
+                  ? (size_t) (cl->buf->last - cl->buf->pos)
+                  : (size_t) (cl->buf->file_last - cl->buf->file_pos);
 
         if (len > (size_t) (b->end - b->last)) {
             kl_log_error(KL_LOG_ERR, r->connection->log, 0,
@@ -120,8 +115,23 @@ kl_http_postpone_in_memory(kl_http_request_t *r, kl_chain_t *in)
             return KL_ERROR;
         }
 
-        b->last = kl_cpymem(b->last, cl->buf->pos, len);
-        cl->buf->pos = cl->buf->last;
+        if (kl_buf_in_memory(cl->buf)) {
+            b->last = kl_cpymem(b->last, cl->buf->pos, len);
+            cl->buf->pos = cl->buf->last;
+            continue;
+        }
+
+        /* A peer's response spilled to a temp file (proxy buffering). */
+        if (kl_read_file(cl->buf->file, b->last, len, cl->buf->file_pos)
+            != (ssize_t) len)
+        {
+            kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
+                         "pread() of an in-memory subrequest's body failed");
+            return KL_ERROR;
+        }
+
+        b->last += len;
+        cl->buf->file_pos = cl->buf->file_last;
     }
 
     return KL_OK;

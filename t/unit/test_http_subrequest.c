@@ -162,6 +162,37 @@ Test(http_subrequest, in_memory_body_and_its_limit)
     cr_assert_eq(sr->out->buf->last - sr->out->buf->pos, 8);
     cr_assert_eq(memcmp(sr->out->buf->pos, "12345678", 8), 0);
 
+    /* A file buffer (a peer's body spilled to a temp file) is read in. */
+    {
+        char       path[sizeof(t.dir) + 16];
+        kl_buf_t  *fb;
+        kl_file_t  file = { 0 };
+        kl_chain_t cl;
+
+        snprintf(path, sizeof(path), "%s/spilled", t.dir);
+        file.fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        cr_assert_geq(file.fd, 0, "open(%s): %s", path, strerror(errno));
+        (void) unlink(path);
+        cr_assert_eq(write(file.fd, "--ab--", 6), 6);
+
+        sr->out->buf->last = sr->out->buf->pos + 6;
+
+        fb = kl_buf_calloc(sr->pool);
+        cr_assert_not_null(fb);
+        fb->in_file = 1;
+        fb->file = &file;
+        fb->file_pos = 2;
+        fb->file_last = 4;
+        cl.buf = fb;
+        cl.next = NULL;
+
+        cr_assert_eq(kl_http_output_filter(sr, &cl), KL_OK);
+        cr_assert_eq(memcmp(sr->out->buf->pos, "123456ab", 8), 0);
+        cr_assert_eq(fb->file_pos, 4, "the file range is taken");
+
+        close(file.fd);
+    }
+
     /* subrequest_output_buffer_size 8: a ninth byte fails it. */
     cr_assert_eq(kl_http_output_filter(sr, kl_test_buf(sr, "9", 1)), KL_ERROR);
     cr_assert_not_null(
