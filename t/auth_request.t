@@ -85,6 +85,11 @@ http {
             proxy_pass http://127.0.0.1:%%PORT_app%%;
         }
 
+        location /slowstatic/ {
+            auth_request /auth-slow;
+            alias %%TESTDIR%%/html/;
+        }
+
         location /down/ {
             auth_request /auth-down;
             proxy_pass http://127.0.0.1:%%PORT_app%%;
@@ -141,7 +146,7 @@ EOF
 
 $t->write_file('html/index.html', "r204 allowed\n");
 
-$t->plan(40);
+$t->plan(42);
 $t->run(wait_ports => [8080]);
 
 my ($r, $e, $raw);
@@ -259,6 +264,18 @@ ok(wait_for(sub {
             $t->read_file('error.log')
                 =~ /client prematurely closed connection.*GET \/slow\//
         }, 5), 'client gone during the auth subrequest: seen and logged');
+
+# A pipelined request that comes while the auth subrequest waits.
+$before = $auth->stats->{requests};
+$s = http_connect();
+print $s "GET /slowstatic/ HTTP/1.1\r\nHost: localhost\r\n\r\n";
+$auth->wait_requests($before + 1, 5);
+print $s "GET /r204/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+$raw = http('', socket => $s);
+@st = $raw =~ m{^HTTP/1\.1 (\d{3})}mg;
+is("@st", '200 200', 'pipelined during the auth subrequest: both answered');
+like($raw, qr/r204 allowed\n\z/, 'pipelined during the auth subrequest: '
+    . 'the second body is whole');
 
 # Configuration errors, in nginx's words, with the file and line.
 for my $bad (['auth_request /a; auth_request /b;',

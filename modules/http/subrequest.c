@@ -318,14 +318,13 @@ kl_http_finalize_subrequest(kl_http_request_t *r)
 
         /*
          * A child's upstream, checking for a closed client, may have
-         * peeked at the client's unread body and cleared the read
-         * readiness (kl_http_upstream_check_broken); with edge-triggered
-         * events no new report comes for those bytes, so the body reader
-         * tries a read (EAGAIN clears it again).
+         * peeked at bytes that came meanwhile (the body, a pipelined
+         * request) and cleared the read readiness
+         * (kl_http_upstream_check_broken); with edge-triggered events no
+         * new report comes for them, so the next reader tries a read
+         * (EAGAIN clears it again).
          */
-        if (r->main->has_body) {
-            c->read->ready = 1;
-        }
+        c->read->ready = 1;
 
         if (pr->postponed && pr->postponed->request == r) {
             pr->postponed = pr->postponed->next;
