@@ -37,10 +37,15 @@ kl_test_main(kl_test_http_t *t)
 }
 
 
-/* The end of a test: requests posted and not run go with the pool. */
+/*
+ * The end of a test: requests posted and not run go with the pool, which
+ * the harness frees when the main request is the active one.
+ */
 static void
 kl_test_done(kl_test_http_t *t, kl_http_request_t *r)
 {
+    r->connection->data = r;
+
     if (r->posted_event && r->posted_event->posted) {
         kl_delete_posted_event(r->posted_event);
     }
