@@ -23,7 +23,7 @@ my $d = $t->testdir;
 my $conf = "$Bin/../conf";
 my $is_nginx = ($ENV{KILN_BINARY} // '') =~ /nginx/;
 
-$t->plan(30);
+$t->plan(33);
 
 my $text = "Съешь же ещё этих мягких французских булок, да выпей чаю.\n";
 my $koi = encode('koi8-r', $text);
@@ -114,12 +114,21 @@ http {
             proxy_pass http://127.0.0.1:%%PORT_8081%%/koi.txt;
             charset utf-8;
         }
+
+        location /xac/ {
+            proxy_pass http://127.0.0.1:%%PORT_8081%%;
+        }
     }
 
     server {
         listen 127.0.0.1:%%PORT_8081%%;
         root %%TESTDIR%%/html;
         charset koi8-r;
+
+        location /xac/ {
+            alias %%TESTDIR%%/html/;
+            add_header X-Accel-Charset windows-1251;
+        }
     }
 }
 EOF
@@ -216,6 +225,14 @@ $r = get('/proxied-off');
 is($r->{headers}{'content-type'}, 'text/plain; charset=koi8-r',
     'override_charset off: the peer\'s charset kept');
 is(body($r), $koi, 'override_charset off: the body unchanged');
+
+# --- X-Accel-Charset: the application names the charset to send --------
+
+$r = get('/xac/koi.txt');
+is($r->{headers}{'content-type'}, 'text/plain; charset=windows-1251',
+    'X-Accel-Charset: labelled with the charset the application asked for');
+is(body($r), $cp1251, 'X-Accel-Charset: recoded from the peer\'s koi8-r');
+ok(!exists $r->{headers}{'x-accel-charset'}, 'X-Accel-Charset: hidden');
 
 # --- config errors -----------------------------------------------------------
 

@@ -322,6 +322,40 @@ kl_http_charset_recode(kl_http_request_t *r, kl_http_charset_ctx_t *ctx)
 }
 
 
+/*
+ * The charset r goes out in: an application's X-Accel-Charset (a
+ * proxied response's override, whatever the location says), else the
+ * charset directive's, for the listed types, and for a response that
+ * names its own charset only with override_charset on. KL_DECLINED:
+ * none, the response is left alone.
+ */
+static kl_int_t
+kl_http_charset_destination(kl_http_request_t          *r,
+                            kl_http_charset_loc_conf_t *lcf, kl_str_t *dst)
+{
+    if (r->headers_out.override_charset.len) {
+        *dst = r->headers_out.override_charset;
+        return KL_OK;
+    }
+
+    /* charset off (the default) decides before any type is compared. */
+    if (lcf->charset.set != 1) {
+        return KL_DECLINED;
+    }
+
+    if (r->headers_out.charset.len) {
+        if (!lcf->override_charset) {
+            return KL_DECLINED;
+        }
+
+    } else if (!kl_http_charset_test_type(r, lcf)) {
+        return KL_DECLINED;
+    }
+
+    return kl_http_charset_value(r, &lcf->charset, dst);
+}
+
+
 static kl_int_t
 kl_http_charset_header_filter(kl_http_request_t *r)
 {
@@ -334,24 +368,11 @@ kl_http_charset_header_filter(kl_http_request_t *r)
     cmcf = kl_http_get_module_main_conf(r, kl_http_charset_filter_module);
     lcf = kl_http_get_module_loc_conf(r, kl_http_charset_filter_module);
 
-    /* charset off (the default) decides before any type is compared. */
-    if (r != r->main || r->headers_out.content_type.len == 0
-        || lcf->charset.set != 1)
-    {
+    if (r != r->main || r->headers_out.content_type.len == 0) {
         return cmcf->next_header_filter(r);
     }
 
-    /* The destination: the charset directive's, for the listed types. */
-    if (r->headers_out.charset.len) {
-        if (!lcf->override_charset) {
-            return cmcf->next_header_filter(r);
-        }
-
-    } else if (!kl_http_charset_test_type(r, lcf)) {
-        return cmcf->next_header_filter(r);
-    }
-
-    rc = kl_http_charset_value(r, &lcf->charset, &dst);
+    rc = kl_http_charset_destination(r, lcf, &dst);
 
     if (rc == KL_ERROR) {
         return KL_ERROR;

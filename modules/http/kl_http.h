@@ -170,6 +170,7 @@ typedef struct {
 
     kl_str_t content_type;
     kl_str_t charset;
+    kl_str_t override_charset; /* a peer's X-Accel-Charset */
     size_t   content_type_len; /* without "; charset=" */
 
     off_t  content_length_n;

@@ -261,28 +261,18 @@ kl_http_upstream_accel_redirect(kl_http_request_t *r, kl_http_upstream_t *u,
 }
 
 
-/* Without recoding, the charset the application names is the one the
- * body is in: the Content-Type says so, unless it names one itself. */
+/*
+ * The charset the application wants the client to get, as nginx: the
+ * charset filter labels the response with it and, where a charset_map
+ * links it to the charset the body is in, recodes the body to it.
+ */
 static void
 kl_http_upstream_accel_charset(kl_http_request_t *r, kl_http_upstream_t *u,
                                kl_table_elt_t *h)
 {
-    u_char         *p;
-    kl_table_elt_t *ct;
+    (void) u;
 
-    ct = kl_http_upstream_accel_field(u, "content-type", 12);
-
-    if (h->value.len == 0 || r->headers_out.charset.len || ct == NULL) {
-        return;
-    }
-
-    for (p = ct->value.data; p + 8 <= ct->value.data + ct->value.len; p++) {
-        if (kl_strncasecmp(p, (u_char *) "charset=", 8) == 0) {
-            return;
-        }
-    }
-
-    r->headers_out.charset = h->value;
+    r->headers_out.override_charset = h->value;
 }
 
 
