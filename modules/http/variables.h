@@ -46,6 +46,17 @@ struct kl_http_variable_value_s {
     u_char  *data;
 };
 
+/* A found, cacheable value of len bytes at data (the getters' common end). */
+static inline void
+kl_http_variable_set(kl_http_variable_value_t *v, u_char *data, size_t len)
+{
+    v->len = len;
+    v->data = data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+}
+
 /*
  * Fills v (len, data, valid, not_found...) for r. data is the
  * registration's own word (an offset, a pointer). KL_OK, or KL_ERROR

@@ -124,17 +124,6 @@ kl_http_variables_headers_add(kl_conf_t *cf)
 }
 
 
-static void
-kl_http_variable_set(kl_http_variable_value_t *v, u_char *data, size_t len)
-{
-    v->len = len;
-    v->data = data;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-}
-
-
 static kl_int_t
 kl_http_variable_header(kl_http_request_t *r, kl_http_variable_value_t *v,
                         uintptr_t data)
