@@ -1,8 +1,7 @@
-/* static.c: serving files under root: open (cached), type, validators, the body, directio. */
+/* static.c: serving files under root: open (cached), type, validators, the body as a file buffer. */
 
 #include "kl_http.h"
 #include "open_file_cache.h"
-#include "thread_pool.h"
 
 
 /*
@@ -11,21 +10,6 @@
  */
 #define KL_HTTP_STATIC_SMALL 8192
 
-/*
- * Output held back while directio data is still to be read: a bit of
- * r->buffered next to KL_HTTP_WRITE_BUFFERED, so the request is not
- * finalized before the file is all out.
- */
-#define KL_HTTP_STATIC_BUFFERED 0x20
-
-#define KL_CHAIN_ERROR_BUF (kl_buf_t *) KL_ERROR
-
-
-typedef struct {
-    kl_http_output_body_filter_pt next_body_filter;
-} kl_http_static_main_conf_t;
-
-
 typedef struct {
     kl_open_file_cache_t    *cache; /* NULL: open_file_cache off */
     time_t                   valid;
@@ -33,33 +17,7 @@ typedef struct {
     kl_int_t                 errors;
     kl_uint_t                disable_symlinks;
     kl_http_complex_value_t *disable_symlinks_from; /* NULL: the whole path */
-    off_t                    directio; /* KL_MAX_OFF_T_VALUE: off */
-    size_t                   directio_alignment;
-    kl_int_t                 bufs_num; /* output_buffers */
-    size_t                   bufs_size;
-    kl_thread_pool_t        *aio_pool; /* NULL: aio off */
 } kl_http_static_loc_conf_t;
-
-
-typedef struct kl_http_static_aio_s kl_http_static_aio_t;
-
-
-/*
- * A directio response: file buffers are read, a piece at a time, into
- * at most bufs_num aligned memory buffers; one is refilled only once
- * the client has taken all of it.
- */
-typedef struct {
-    kl_file_t  *file;
-    kl_chain_t *in;   /* what is left to read or pass on */
-    kl_buf_t  **bufs; /* bufs_num of them, NULL until first used */
-    size_t      alignment;
-    size_t      size;
-    kl_int_t    nbufs;
-
-    kl_thread_pool_t     *pool; /* aio threads */
-    kl_http_static_aio_t *aio;
-} kl_http_static_ctx_t;
 
 
 static kl_int_t kl_http_static_handler(kl_http_request_t *r);
@@ -70,14 +28,6 @@ static char    *kl_http_static_open_file_cache(kl_conf_t *cf, kl_command_t *cmd,
                                                void *conf);
 static char *kl_http_static_disable_symlinks(kl_conf_t *cf, kl_command_t *cmd,
                                              void *conf);
-static char *kl_http_static_directio(kl_conf_t *cf, kl_command_t *cmd,
-                                     void *conf);
-static char *kl_http_static_output_buffers(kl_conf_t *cf, kl_command_t *cmd,
-                                           void *conf);
-static char *kl_http_static_aio(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static void *kl_http_static_create_main_conf(kl_conf_t *cf);
-static kl_int_t kl_http_static_body_filter(kl_http_request_t *r,
-                                           kl_chain_t        *in);
 static kl_int_t kl_http_static_init(kl_conf_t *cf);
 static kl_int_t kl_http_static_redirect_dir(kl_http_request_t *r);
 static kl_int_t kl_http_static_not_allowed(kl_http_request_t *r);
@@ -127,38 +77,6 @@ static kl_command_t  kl_http_static_commands[] = {
       0,
       NULL },
 
-    { kl_string("directio"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_TAKE1,
-      kl_http_static_directio,
-      KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_static_loc_conf_t, directio),
-      NULL },
-
-    { kl_string("directio_alignment"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_TAKE1,
-      kl_conf_set_size_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_static_loc_conf_t, directio_alignment),
-      NULL },
-
-    { kl_string("output_buffers"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_TAKE2,
-      kl_http_static_output_buffers,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { kl_string("aio"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_TAKE1,
-      kl_http_static_aio,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
     kl_null_command
 };
 /* clang-format on */
@@ -166,7 +84,6 @@ static kl_command_t  kl_http_static_commands[] = {
 
 static kl_http_module_t kl_http_static_module_ctx = {
     .postconfiguration = kl_http_static_init,
-    .create_main_conf = kl_http_static_create_main_conf,
     .create_loc_conf = kl_http_static_create_loc_conf,
     .merge_loc_conf = kl_http_static_merge_loc_conf,
 };
@@ -196,10 +113,6 @@ kl_http_static_create_loc_conf(kl_conf_t *cf)
     slcf->errors = KL_CONF_UNSET;
     slcf->disable_symlinks = KL_CONF_UNSET_UINT;
     slcf->disable_symlinks_from = KL_CONF_UNSET_PTR;
-    slcf->directio = KL_CONF_UNSET;
-    slcf->directio_alignment = KL_CONF_UNSET_SIZE;
-    slcf->bufs_num = KL_CONF_UNSET;
-    slcf->aio_pool = KL_CONF_UNSET_PTR;
 
     return slcf;
 }
@@ -228,140 +141,6 @@ kl_http_static_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
                              KL_DISABLE_SYMLINKS_OFF);
     kl_conf_merge_ptr_value(conf->disable_symlinks_from,
                             prev->disable_symlinks_from, NULL);
-
-    kl_conf_merge_off_value(conf->directio, prev->directio, KL_MAX_OFF_T_VALUE);
-    kl_conf_merge_ptr_value(conf->aio_pool, prev->aio_pool, NULL);
-    kl_conf_merge_size_value(conf->directio_alignment, prev->directio_alignment,
-                             512);
-
-    if (conf->bufs_num == KL_CONF_UNSET) {
-        if (prev->bufs_num == KL_CONF_UNSET) {
-            conf->bufs_num = 2;
-            conf->bufs_size = 32768;
-
-        } else {
-            conf->bufs_num = prev->bufs_num;
-            conf->bufs_size = prev->bufs_size;
-        }
-    }
-
-    if (conf->directio_alignment == 0
-        || (conf->directio_alignment & (conf->directio_alignment - 1)))
-    {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "\"directio_alignment\" must be a power of two");
-        return KL_CONF_ERROR;
-    }
-
-    return KL_CONF_OK;
-}
-
-
-/* directio SIZE | off */
-static char *
-kl_http_static_directio(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_str_t                  *value;
-    kl_http_static_loc_conf_t *slcf = conf;
-
-    (void) cmd;
-
-    if (slcf->directio != KL_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (kl_strcmp(value[1].data, "off") == 0) {
-        slcf->directio = KL_MAX_OFF_T_VALUE;
-        return KL_CONF_OK;
-    }
-
-    slcf->directio = kl_conf_parse_offset(&value[1]);
-    if (slcf->directio == (off_t) KL_ERROR) {
-        return "invalid value";
-    }
-
-    return KL_CONF_OK;
-}
-
-
-/* aio off | threads[=POOL]: directio reads run in a thread pool. */
-static char *
-kl_http_static_aio(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_str_t                  *value, name;
-    kl_http_static_loc_conf_t *slcf = conf;
-
-    (void) cmd;
-
-    if (slcf->aio_pool != KL_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (kl_strcmp(value[1].data, "off") == 0) {
-        slcf->aio_pool = NULL;
-        return KL_CONF_OK;
-    }
-
-    if (kl_strcmp(value[1].data, "threads") == 0) {
-        kl_str_set(&name, "default");
-
-    } else if (kl_strncmp(value[1].data, "threads=", 8) == 0
-               && value[1].len > 8) {
-        name.data = value[1].data + 8;
-        name.len = value[1].len - 8;
-
-    } else {
-        /* Linux native AIO ("aio on") is not built: say so, do not pretend. */
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "\"aio %V\" is not supported: only \"aio threads\", "
-                          "\"aio threads=POOL\" and \"aio off\"",
-                          &value[1]);
-        return KL_CONF_ERROR;
-    }
-
-    slcf->aio_pool = kl_thread_pool_add(cf, &name);
-
-    return slcf->aio_pool ? KL_CONF_OK : KL_CONF_ERROR;
-}
-
-
-/* output_buffers NUMBER SIZE */
-static char *
-kl_http_static_output_buffers(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    ssize_t                    size;
-    kl_int_t                   num;
-    kl_str_t                  *value;
-    kl_http_static_loc_conf_t *slcf = conf;
-
-    (void) cmd;
-
-    if (slcf->bufs_num != KL_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    num = kl_atoi(value[1].data, value[1].len);
-    if (num == KL_ERROR || num == 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V %V\"",
-                          &value[1], &value[2]);
-        return KL_CONF_ERROR;
-    }
-
-    size = kl_conf_parse_size(&value[2]);
-    if (size == KL_ERROR || size == 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V %V\"",
-                          &value[1], &value[2]);
-        return KL_CONF_ERROR;
-    }
-
-    slcf->bufs_num = num;
-    slcf->bufs_size = (size_t) size;
 
     return KL_CONF_OK;
 }
@@ -579,465 +358,11 @@ failed:
 }
 
 
-static void *
-kl_http_static_create_main_conf(kl_conf_t *cf)
-{
-    return kl_pcalloc(cf->pool, sizeof(kl_http_static_main_conf_t));
-}
-
-
-/*
- * The directio filter sits at the top of the body chain when static's
- * postconfiguration runs: the filters listed after static in auto/modules
- * (range among them) run before it and see the file buffer.
- */
 static kl_int_t
 kl_http_static_init(kl_conf_t *cf)
 {
-    kl_http_core_main_conf_t   *cmcf;
-    kl_http_static_main_conf_t *smcf;
-
-    cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
-    smcf = kl_http_conf_get_module_main_conf(cf, kl_http_static_module);
-
-    smcf->next_body_filter = cmcf->top_body_filter;
-    cmcf->top_body_filter = kl_http_static_body_filter;
-
     return kl_http_add_phase_handler(cf, KL_HTTP_CONTENT_PHASE,
                                      kl_http_static_handler);
-}
-
-
-/*
- * A read for "aio threads": it lives outside the request's pool, so a
- * request freed while a thread still reads into its buffers only marks
- * it orphaned, and the done handler frees it.
- */
-struct kl_http_static_aio_s {
-    kl_thread_task_t   task;
-    kl_http_request_t *r;
-    u_char            *mem; /* the output buffers' memory */
-    kl_fd_t            fd;
-    u_char            *dst;
-    size_t             len;
-    off_t              offset;
-    ssize_t            n;
-    kl_err_t           err;
-    kl_buf_t          *b; /* the file buffer being read */
-    kl_buf_t          *nb;
-
-    unsigned busy:1;  /* a thread has it */
-    unsigned ready:1; /* read, not yet passed on */
-    unsigned orphan:1;
-};
-
-
-static void
-kl_http_static_aio_cleanup(void *data)
-{
-    kl_http_static_aio_t *aio = data;
-
-    if (aio->busy) {
-        aio->orphan = 1;
-        return;
-    }
-
-    kl_free(aio->mem);
-    kl_free(aio);
-}
-
-
-/*
- * Read the file into output_buffers instead of sendfile: with O_DIRECT and
- * aligned reads for a file at least "directio" bytes long (direct), or
- * plainly when sendfile is off, as nginx's output chain does.
- */
-static kl_int_t
-kl_http_static_set_reader(kl_http_request_t *r, kl_http_static_loc_conf_t *slcf,
-                          kl_file_t *file, kl_uint_t direct)
-{
-    int                   flags;
-    kl_pool_cleanup_t    *cln;
-    kl_http_static_ctx_t *ctx;
-
-    flags = direct ? fcntl(file->fd, F_GETFL) : 0;
-
-    if (direct
-        && (flags == -1
-            || (!(flags & O_DIRECT)
-                && fcntl(file->fd, F_SETFL, flags | O_DIRECT) == -1)))
-    {
-        /* nginx goes on without it: the reads stay aligned anyway. */
-        kl_log_error(KL_LOG_ALERT, r->connection->log, errno,
-                     "fcntl(O_DIRECT) \"%s\" failed", file->name.data);
-    }
-
-    ctx = kl_pcalloc(r->pool, sizeof(kl_http_static_ctx_t));
-    if (ctx == NULL) {
-        return KL_ERROR;
-    }
-
-    ctx->bufs = kl_pcalloc(r->pool, slcf->bufs_num * sizeof(kl_buf_t *));
-    if (ctx->bufs == NULL) {
-        return KL_ERROR;
-    }
-
-    ctx->file = file;
-    ctx->alignment = direct ? slcf->directio_alignment : 1;
-    ctx->nbufs = slcf->bufs_num;
-
-    /* Each read is whole aligned blocks, at least one. */
-    ctx->size = (slcf->bufs_size + ctx->alignment - 1) & ~(ctx->alignment - 1);
-
-    if (slcf->aio_pool) {
-        cln = kl_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            return KL_ERROR;
-        }
-
-        ctx->aio = kl_calloc(sizeof(kl_http_static_aio_t), r->connection->log);
-        if (ctx->aio == NULL) {
-            return KL_ERROR;
-        }
-
-        cln->handler = kl_http_static_aio_cleanup;
-        cln->data = ctx->aio;
-
-        ctx->aio->mem = kl_memalign(ctx->alignment, ctx->size * ctx->nbufs,
-                                    r->connection->log);
-        if (ctx->aio->mem == NULL) {
-            return KL_ERROR;
-        }
-
-        ctx->aio->r = r;
-        ctx->aio->fd = file->fd;
-        ctx->pool = slcf->aio_pool;
-    }
-
-    kl_http_set_ctx(r, ctx, kl_http_static_module);
-
-    return KL_OK;
-}
-
-
-/*
- * The next piece of b's range: whole aligned blocks from the aligned
- * offset below file_pos, of which nb keeps only the bytes asked for.
- */
-static void
-kl_http_static_piece(kl_http_static_ctx_t *ctx, kl_buf_t *b, off_t *start,
-                     size_t *skip, off_t *want, size_t *len)
-{
-    *start = b->file_pos & ~((off_t) ctx->alignment - 1);
-    *skip = (size_t) (b->file_pos - *start);
-    *want = b->file_last - b->file_pos;
-
-    if ((off_t) (ctx->size - *skip) < *want) {
-        *want = (off_t) (ctx->size - *skip);
-    }
-
-    *len =
-        (*skip + (size_t) *want + ctx->alignment - 1) & ~(ctx->alignment - 1);
-}
-
-
-/* Check a read of n bytes into nb and move b past what nb now holds. */
-static kl_int_t
-kl_http_static_got(kl_http_request_t *r, kl_http_static_ctx_t *ctx, kl_buf_t *b,
-                   kl_buf_t *nb, ssize_t n, kl_err_t err)
-{
-    off_t  start, want;
-    size_t skip, len;
-
-    kl_http_static_piece(ctx, b, &start, &skip, &want, &len);
-
-    if (n == -1) {
-        kl_log_error(KL_LOG_CRIT, r->connection->log, err,
-                     "pread() \"%s\" failed", ctx->file->name.data);
-        return KL_ERROR;
-    }
-
-    if ((size_t) n < skip + (size_t) want) {
-        kl_log_error(KL_LOG_CRIT, r->connection->log, 0,
-                     "pread() read only %z of %O from \"%s\"", n,
-                     (off_t) (skip + want), ctx->file->name.data);
-        return KL_ERROR;
-    }
-
-    nb->pos = nb->start + skip;
-    nb->last = nb->pos + want;
-    nb->temporary = 1;
-    nb->last_buf = 0;
-    nb->flush = 0;
-
-    b->file_pos += want;
-
-    if (b->file_pos == b->file_last) {
-        /* The end of the range carries the file buffer's flags. */
-        nb->last_buf = b->last_buf;
-        nb->flush = b->flush;
-    }
-
-    return KL_OK;
-}
-
-
-/* Without aio: read the piece now. */
-static kl_int_t
-kl_http_static_read(kl_http_request_t *r, kl_http_static_ctx_t *ctx,
-                    kl_buf_t *b, kl_buf_t *nb)
-{
-    off_t   start, want;
-    size_t  skip, len;
-    ssize_t n;
-
-    kl_http_static_piece(ctx, b, &start, &skip, &want, &len);
-
-    n = pread(ctx->file->fd, nb->start, len, start);
-
-    return kl_http_static_got(r, ctx, b, nb, n, errno);
-}
-
-
-/* In a pool thread. */
-static void
-kl_http_static_aio_handler(kl_thread_task_t *task)
-{
-    kl_http_static_aio_t *aio = task->data;
-
-    aio->n = pread(aio->fd, aio->dst, aio->len, aio->offset);
-    aio->err = (aio->n == -1) ? errno : 0;
-}
-
-
-/* In the loop: have the writer pass the piece on. */
-static void
-kl_http_static_aio_done(kl_thread_task_t *task)
-{
-    kl_connection_t      *c;
-    kl_http_static_aio_t *aio = task->data;
-
-    aio->busy = 0;
-
-    if (aio->orphan) {
-        kl_free(aio->mem);
-        kl_free(aio);
-        return;
-    }
-
-    aio->ready = 1;
-
-    c = aio->r->connection;
-    kl_post_event(c->write, &kl_loop.posted);
-}
-
-
-/* With aio: hand the read to the pool; the piece comes back later. */
-static kl_int_t
-kl_http_static_aio_read(kl_http_request_t *r, kl_http_static_ctx_t *ctx,
-                        kl_buf_t *b, kl_buf_t *nb)
-{
-    off_t                 start, want;
-    size_t                skip, len;
-    kl_http_static_aio_t *aio = ctx->aio;
-
-    (void) r;
-
-    kl_http_static_piece(ctx, b, &start, &skip, &want, &len);
-
-    aio->task.handler = kl_http_static_aio_handler;
-    aio->task.done = kl_http_static_aio_done;
-    aio->task.data = aio;
-    aio->dst = nb->start;
-    aio->len = len;
-    aio->offset = start;
-    aio->b = b;
-    aio->nb = nb;
-
-    if (kl_thread_task_post(ctx->pool, &aio->task) != KL_OK) {
-        return KL_ERROR;
-    }
-
-    aio->busy = 1;
-
-    return KL_OK;
-}
-
-
-/* A buffer the client has taken in full, or a new one; NULL: none. */
-static kl_buf_t *
-kl_http_static_free_buf(kl_http_request_t *r, kl_http_static_ctx_t *ctx)
-{
-    kl_int_t  i;
-    kl_buf_t *b;
-
-    for (i = 0; i < ctx->nbufs; i++) {
-        b = ctx->bufs[i];
-
-        if (b == NULL) {
-            b = kl_buf_calloc(r->pool);
-            if (b == NULL) {
-                return KL_CHAIN_ERROR_BUF;
-            }
-
-            if (ctx->aio) {
-                b->start = ctx->aio->mem + i * ctx->size;
-
-            } else {
-                b->start = kl_pmemalign(r->pool, ctx->size, ctx->alignment);
-                if (b->start == NULL) {
-                    return KL_CHAIN_ERROR_BUF;
-                }
-            }
-
-            b->end = b->start + ctx->size;
-            b->pos = b->start;
-            b->last = b->start;
-            ctx->bufs[i] = b;
-
-            return b;
-        }
-
-        if (b->pos == b->last && !(ctx->aio && ctx->aio->nb == b)) {
-            return b;
-        }
-    }
-
-    return NULL;
-}
-
-
-/*
- * Pass on what static's directio file left to send: memory and special
- * buffers as they are, file data read into the free output buffers.
- * While data waits for a buffer or for a pool thread's read, the request
- * stays buffered, and the writer calls here again when the client has
- * taken some or the read is done.
- */
-static kl_int_t
-kl_http_static_body_filter(kl_http_request_t *r, kl_chain_t *in)
-{
-    kl_int_t                    rc;
-    kl_buf_t                   *b, *nb;
-    kl_chain_t                 *cl, *out, **ll;
-    kl_http_static_ctx_t       *ctx;
-    kl_http_static_aio_t       *aio;
-    kl_http_static_main_conf_t *smcf;
-
-    smcf = kl_http_get_module_main_conf(r, kl_http_static_module);
-    ctx = kl_http_get_module_ctx(r, kl_http_static_module);
-
-    if (ctx == NULL) {
-        return smcf->next_body_filter(r, in);
-    }
-
-    if (in && kl_chain_add_copy(r->pool, &ctx->in, in) != KL_OK) {
-        return KL_ERROR;
-    }
-
-    aio = ctx->aio;
-
-    for (;;) {
-        out = NULL;
-        ll = &out;
-
-        while (ctx->in) {
-            b = ctx->in->buf;
-
-            if (!b->in_file || b->file != ctx->file) {
-                cl = kl_chain_alloc(r->pool);
-                if (cl == NULL) {
-                    return KL_ERROR;
-                }
-
-                cl->buf = b;
-                *ll = cl;
-                ll = &cl->next;
-                ctx->in = ctx->in->next;
-                continue;
-            }
-
-            if (b->file_pos == b->file_last) {
-                ctx->in = ctx->in->next;
-                continue;
-            }
-
-            if (aio && aio->busy) {
-                break;
-            }
-
-            if (aio && aio->ready) {
-                aio->ready = 0;
-                nb = aio->nb;
-                aio->nb = NULL;
-
-                if (kl_http_static_got(r, ctx, aio->b, nb, aio->n, aio->err)
-                    != KL_OK) {
-                    return KL_ERROR;
-                }
-
-            } else {
-                nb = kl_http_static_free_buf(r, ctx);
-
-                if (nb == KL_CHAIN_ERROR_BUF) {
-                    return KL_ERROR;
-                }
-
-                if (nb == NULL) {
-                    break;
-                }
-
-                if (aio) {
-                    if (kl_http_static_aio_read(r, ctx, b, nb) != KL_OK) {
-                        return KL_ERROR;
-                    }
-
-                    break;
-                }
-
-                if (kl_http_static_read(r, ctx, b, nb) != KL_OK) {
-                    return KL_ERROR;
-                }
-            }
-
-            cl = kl_chain_alloc(r->pool);
-            if (cl == NULL) {
-                return KL_ERROR;
-            }
-
-            cl->buf = nb;
-            *ll = cl;
-            ll = &cl->next;
-
-            if (b->file_pos == b->file_last) {
-                ctx->in = ctx->in->next;
-            }
-        }
-
-        *ll = NULL;
-
-        if (ctx->in) {
-            r->buffered |= KL_HTTP_STATIC_BUFFERED;
-        } else {
-            r->buffered &= ~KL_HTTP_STATIC_BUFFERED;
-        }
-
-        /*
-         * With nothing new, this still sends what is queued: KL_OK then
-         * means the socket took it all and the buffers are free again,
-         * as no write event would come for a socket that stays writable.
-         */
-        rc = smcf->next_body_filter(r, out);
-
-        if (rc == KL_ERROR || rc == KL_AGAIN || ctx->in == NULL) {
-            return rc;
-        }
-
-        if (aio && aio->busy) {
-            /* The read's done handler posts the write event. */
-            return KL_AGAIN;
-        }
-    }
 }
 
 
@@ -1205,18 +530,6 @@ kl_http_static_handler(kl_http_request_t *r)
         b->file_pos = 0;
         b->file_last = of.size;
         b->in_file = 1;
-
-        /* gzip, set in send_header above, compresses bytes, not files. */
-        if (of.size >= slcf->directio || !r->connection->sendfile
-            || r->filter_need_in_memory)
-        {
-            if (kl_http_static_set_reader(r, slcf, file,
-                                          of.size >= slcf->directio)
-                != KL_OK)
-            {
-                return KL_HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
     }
 
     out.buf = b;
