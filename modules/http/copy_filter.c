@@ -323,10 +323,9 @@ kl_http_copy_output_buffers(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     num = kl_atoi(value[1].data, value[1].len);
     size = kl_conf_parse_size(&value[2]);
 
+    /* nginx's wording (ngx_conf_set_bufs_slot). */
     if (num == KL_ERROR || num == 0 || size == KL_ERROR || size == 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%V %V\"",
-                          &value[1], &value[2]);
-        return KL_CONF_ERROR;
+        return "invalid value";
     }
 
     lcf->bufs_num = num;
