@@ -828,12 +828,14 @@ kl_http_copy_output(kl_http_request_t *r, kl_http_copy_loc_conf_t *lcf,
 {
     off_t                    budget;
     kl_int_t                 rc;
+    kl_uint_t                idle;
     kl_chain_t              *out, **ll;
     kl_http_core_loc_conf_t *clcf;
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
     budget = clcf->sendfile_max_chunk ? (off_t) clcf->sendfile_max_chunk
                                       : KL_HTTP_COPY_EVENT_MAX;
+    idle = 0;
 
     for (;;) {
         out = NULL;
@@ -869,6 +871,17 @@ kl_http_copy_output(kl_http_request_t *r, kl_http_copy_loc_conf_t *lcf,
 
         if (budget <= 0) {
             kl_post_event(r->connection->write, &kl_loop.posted_next);
+            return KL_AGAIN;
+        }
+
+        /*
+         * Twice nothing to pass although the filters after this one said
+         * they were done: one of them still holds our buffers, and tells
+         * the writer when it lets go; looping on would spin the worker.
+         */
+        idle = out ? 0 : idle + 1;
+
+        if (idle == 2) {
             return KL_AGAIN;
         }
     }
