@@ -452,6 +452,7 @@ kl_close_connection(kl_connection_t *c)
     if (c->own_log) {
         c->own_log = 0;
         kl_free(c->log);
+        kl_stat_add(active, -1);
     }
 
     kl_free_connection(c);

@@ -63,7 +63,9 @@ kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
                != KL_OK
         || kl_array_init(&cycle->config_dump, pool, 1, sizeof(kl_conf_dump_t))
                != KL_OK
-        || kl_array_init(&cycle->paths, pool, 4, sizeof(kl_str_t)) != KL_OK)
+        || kl_array_init(&cycle->paths, pool, 4, sizeof(kl_str_t)) != KL_OK
+        || kl_list_init(&cycle->shm_zones, pool, 4, sizeof(kl_shm_zone_t))
+               != KL_OK)
     {
         kl_pool_free(pool);
         return NULL;
@@ -146,6 +148,11 @@ kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
         return cycle;
     }
 
+    if (kl_shm_zones_map(cycle, old) != KL_OK) {
+        kl_cycle_free(cycle, 0);
+        return NULL;
+    }
+
     kl_cycle_take_listeners(cycle, old);
 
     if (kl_open_listening_sockets(cycle) != KL_OK) {
@@ -160,6 +167,8 @@ kl_cycle_init(kl_cycle_t *old, kl_uint_t test_only)
             return NULL;
         }
     }
+
+    kl_shm_zones_keep(cycle);
 
     return cycle;
 }
@@ -430,6 +439,8 @@ kl_cycle_free(kl_cycle_t *cycle, kl_uint_t close_listeners)
             file[i].fd = -1;
         }
     }
+
+    kl_shm_zones_free(cycle);
 
     kl_pool_free(cycle->pool);
 }

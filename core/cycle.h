@@ -28,6 +28,9 @@ struct kl_cycle_s {
     kl_list_t  open_files;  /* kl_open_file_t */
     kl_array_t config_dump; /* kl_conf_dump_t, for -T */
     kl_array_t paths;       /* kl_str_t, directories to create */
+    kl_list_t  shm_zones;   /* kl_shm_zone_t, mapped before the fork */
+
+    kl_stat_t *stat; /* every worker's counters (a zone), or NULL */
 
     kl_cycle_t *old_cycle;
 

@@ -19,17 +19,17 @@
  *   done. A worker that misses the lock takes the listeners out of its
  *   epoll and waits at most accept_mutex_delay before trying again.
  *
- * The lock's zone belongs to the master process, not to a cycle: init
- * module maps it the first time a cycle asks for the mutex, before that
- * cycle's workers are forked, and every later cycle keeps using it. So
- * the workers of a cycle always share one lock, and across a reload the
- * old and new workers share it for the short time both live, which is
- * harmless: an exiting worker never takes it and drops it if it holds
- * it, and one that dies holding it is released by the master's reap
- * (kl_shmtx_force_unlock). nginx re-creates zones per cycle and reuses
- * one of the same name and size, which for this fixed-size zone comes
- * to the same thing; a fresh mapping per reload would only add the
- * question of when the old one may be unmapped.
+ * The lock is the mutex of a zone the events module registers on the
+ * cycle when the mutex is on ("kiln_accept_mutex"), mapped by the master
+ * before the cycle's workers are forked. A reload that keeps the mutex
+ * keeps the zone, so old and new workers share one lock for the short
+ * time both live, which is harmless: an exiting worker never takes it
+ * and drops it if it holds it, and one that dies holding it is released
+ * by the master's reap (kl_shm_zones_unlock).
+ *
+ * The same module registers "kiln_stat", the connection and request
+ * counters of all workers (kl_stat_t, for stub_status): a reload keeps
+ * it, so the counts run on across reloads and respawns, as nginx's do.
  */
 
 #include "kl_core.h"
@@ -43,10 +43,13 @@
 static void    *kl_event_create_conf(kl_cycle_t *cycle);
 static char    *kl_event_init_conf(kl_cycle_t *cycle, void *conf);
 static kl_int_t kl_event_module_init(kl_cycle_t *cycle);
+static kl_int_t kl_event_add_zones(kl_cycle_t *cycle, kl_event_conf_t *ecf);
+static kl_int_t kl_event_zone_init(kl_shm_zone_t *zone, void *old_data);
 static char    *kl_events_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static kl_int_t kl_event_listen_connections(kl_cycle_t *cycle);
+static kl_int_t    kl_event_listen_connections(kl_cycle_t *cycle);
+static kl_shmtx_t *kl_event_accept_mutex(kl_cycle_t *cycle);
 static void     kl_event_set_strategy(kl_cycle_t *cycle, kl_event_conf_t *ecf);
 static void     kl_event_accept_mutex_try(kl_cycle_t *cycle);
 static void     kl_event_accept_mutex_drop(kl_cycle_t *cycle);
@@ -151,46 +154,73 @@ kl_event_init_conf(kl_cycle_t *cycle, void *conf)
     kl_conf_init_value(ecf->accept_mutex, 0);
     kl_conf_init_msec_value(ecf->accept_mutex_delay, 500);
 
-    (void) cycle;
+    if (kl_event_add_zones(cycle, ecf) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
 
     return KL_CONF_OK;
 }
 
 
-/* The master, for each new cycle, before its workers are forked. */
 static kl_int_t
-kl_event_module_init(kl_cycle_t *cycle)
+kl_event_add_zones(kl_cycle_t *cycle, kl_event_conf_t *ecf)
 {
-    kl_shm_t        *shm;
-    kl_core_conf_t  *ccf;
-    kl_event_conf_t *ecf;
+    kl_str_t        name;
+    kl_core_conf_t *ccf;
 
     ccf = (kl_core_conf_t *) kl_get_conf(cycle->conf_ctx, kl_core_module);
-    ecf = (kl_event_conf_t *) kl_get_conf(cycle->conf_ctx, kl_events_module);
+
+    kl_str_set(&name, "kiln_stat");
+    ecf->stat_zone = kl_shm_zone_add_cycle(
+        cycle, &name, KL_SHM_ZONE_HEADER + sizeof(kl_stat_t),
+        &kl_events_module);
+    if (ecf->stat_zone == NULL) {
+        return KL_ERROR;
+    }
+
+    ecf->stat_zone->init = kl_event_zone_init;
 
     /* One worker, or none forked: there is nobody to exclude. */
     if (!ecf->accept_mutex || !ccf->master || ccf->worker_processes < 2) {
         return KL_OK;
     }
 
-    shm = &kl_loop.accept_zone;
-
-    if (shm->addr != NULL) {
-        return KL_OK;
-    }
-
-    /* One lock word; mmap rounds the size up to a page anyway. */
-    shm->size = sizeof(kl_shmtx_sh_t);
-    kl_str_set(&shm->name, "accept_mutex");
-
-    if (kl_shm_alloc(shm) != KL_OK) {
-        kl_log_error(KL_LOG_EMERG, cycle->log, errno,
-                     "mmap(MAP_ANONYMOUS|MAP_SHARED, %uz) for \"%V\" failed",
-                     shm->size, &shm->name);
+    /* The zone's own lock is the mutex; a page is what mmap maps anyway. */
+    kl_str_set(&name, "kiln_accept_mutex");
+    ecf->accept_zone =
+        kl_shm_zone_add_cycle(cycle, &name, 4096, &kl_events_module);
+    if (ecf->accept_zone == NULL) {
         return KL_ERROR;
     }
 
-    kl_shmtx_init(&kl_loop.accept_mutex, (kl_shmtx_sh_t *) shm->addr);
+    ecf->accept_zone->init = kl_event_zone_init;
+    ecf->accept_zone->quiet_unlock = 1; /* held a good part of the time */
+
+    return KL_OK;
+}
+
+
+/* Both zones are as the old workers left them, or zeroed: unlocked, 0. */
+static kl_int_t
+kl_event_zone_init(kl_shm_zone_t *zone, void *old_data)
+{
+    (void) old_data;
+
+    zone->data = kl_shm_zone_start(zone);
+
+    return KL_OK;
+}
+
+
+/* The master, for each new cycle, once its zones are mapped. */
+static kl_int_t
+kl_event_module_init(kl_cycle_t *cycle)
+{
+    kl_event_conf_t *ecf;
+
+    ecf = (kl_event_conf_t *) kl_get_conf(cycle->conf_ctx, kl_events_module);
+
+    cycle->stat = ecf->stat_zone->data;
 
     return KL_OK;
 }
@@ -453,7 +483,7 @@ kl_event_set_strategy(kl_cycle_t *cycle, kl_event_conf_t *ecf)
     if (shared == 0 && own) {
         kl_loop.accept_strategy = KL_ACCEPT_REUSEPORT;
 
-    } else if (ecf->accept_mutex && kl_loop.accept_mutex.lock != NULL
+    } else if (ecf->accept_zone != NULL && ecf->accept_zone->shm.addr != NULL
                && kl_loop.role == KL_PROCESS_WORKER
                && ccf->worker_processes > 1)
     {
@@ -510,12 +540,24 @@ kl_event_process_events_and_timers(kl_cycle_t *cycle)
      * next round costs no epoll_ctl when this worker wins again.
      */
     if (kl_loop.accept_mutex_held) {
-        kl_shmtx_unlock(&kl_loop.accept_mutex);
+        kl_shmtx_unlock(kl_event_accept_mutex(cycle));
     }
 
     kl_event_expire_timers();
 
     kl_event_process_posted(&kl_loop.posted);
+}
+
+
+/* Only under KL_ACCEPT_MUTEX, which needs the zone mapped. */
+static kl_shmtx_t *
+kl_event_accept_mutex(kl_cycle_t *cycle)
+{
+    kl_event_conf_t *ecf;
+
+    ecf = (kl_event_conf_t *) kl_get_conf(cycle->conf_ctx, kl_events_module);
+
+    return &ecf->accept_zone->mutex;
 }
 
 
@@ -535,7 +577,7 @@ kl_event_accept_mutex_try(kl_cycle_t *cycle)
         return;
     }
 
-    if (!kl_shmtx_trylock(&kl_loop.accept_mutex)) {
+    if (!kl_shmtx_trylock(kl_event_accept_mutex(cycle))) {
         kl_event_accept_mutex_drop(cycle);
         return;
     }
@@ -546,7 +588,7 @@ kl_event_accept_mutex_try(kl_cycle_t *cycle)
 
     if (kl_event_poll_listeners(cycle, 1, 1) != KL_OK) {
         (void) kl_event_poll_listeners(cycle, 0, 1);
-        kl_shmtx_unlock(&kl_loop.accept_mutex);
+        kl_shmtx_unlock(kl_event_accept_mutex(cycle));
         return;
     }
 
@@ -564,7 +606,7 @@ kl_event_accept_mutex_drop(kl_cycle_t *cycle)
     }
 
     /* A no-op unless this process holds it. */
-    kl_shmtx_unlock(&kl_loop.accept_mutex);
+    kl_shmtx_unlock(kl_event_accept_mutex(cycle));
 }
 
 
@@ -648,6 +690,8 @@ kl_event_accept(kl_event_t *ev)
             return;
         }
 
+        kl_stat_add(accepted, 1);
+
         c = kl_get_connection(s, ev->log);
 
         if (c == NULL) {
@@ -675,7 +719,10 @@ kl_event_accept(kl_event_t *ev)
 
         *log = ls->log;
         c->log = log;
-        c->own_log = 1;
+        c->own_log = 1; /* kl_close_connection counts it out of "active" */
+
+        kl_stat_add(active, 1);
+        kl_stat_add(handled, 1);
 
         c->sockaddr = (struct sockaddr *) (log + 1);
         kl_memcpy(c->sockaddr, &sa, socklen);
@@ -787,7 +834,7 @@ kl_event_disable_accept(kl_cycle_t *cycle)
     /* The shared listeners are gone from this epoll: so is the lock. */
     if (kl_loop.accept_strategy == KL_ACCEPT_MUTEX) {
         kl_loop.accept_mutex_held = 0;
-        kl_shmtx_unlock(&kl_loop.accept_mutex);
+        kl_shmtx_unlock(kl_event_accept_mutex(cycle));
     }
 }
 

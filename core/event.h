@@ -68,7 +68,39 @@ typedef struct {
     kl_int_t  accept_mutex;
     kl_msec_t accept_mutex_delay;
     kl_str_t  use;
+
+    struct kl_shm_zone_s *accept_zone; /* accept_mutex on, several workers */
+    struct kl_shm_zone_s *stat_zone;   /* kl_stat_t */
 } kl_event_conf_t;
+
+/*
+ * The connection and request counts of all workers together, in the
+ * events module's "kiln_stat" zone (nginx's ngx_stat_*): stub_status
+ * and $connections_* read them. Each counter has its own 128 bytes, so
+ * that workers bumping different ones do not fight over a cache line.
+ * "waiting" is not kept: it is active - reading - writing.
+ */
+struct kl_stat_s {
+    _Alignas(128) kl_uint_t accepted; /* accept4 returned a socket */
+    _Alignas(128) kl_uint_t handled;  /* and it got a connection */
+    _Alignas(128) kl_uint_t active;   /* handled, not yet closed */
+    _Alignas(128) kl_uint_t requests; /* request heads begun */
+    _Alignas(128) kl_uint_t reading;  /* reading a request head */
+    _Alignas(128) kl_uint_t writing;  /* head read, response not done */
+};
+
+/*
+ * Add n (negative to subtract) to counter name: one relaxed atomic add,
+ * no lock, no system call. A process without the zone (unit tests)
+ * counts nothing.
+ */
+#define kl_stat_add(name, n)                                                   \
+    do {                                                                       \
+        if (kl_cycle != NULL && kl_cycle->stat != NULL) {                      \
+            (void) __atomic_fetch_add(&kl_cycle->stat->name, (kl_uint_t) (n),  \
+                                      __ATOMIC_RELAXED);                       \
+        }                                                                      \
+    } while (0)
 
 extern kl_module_t kl_events_module;
 

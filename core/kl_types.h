@@ -19,6 +19,7 @@ typedef struct kl_event_s      kl_event_t;
 typedef struct kl_connection_s kl_connection_t;
 typedef struct kl_listening_s  kl_listening_t;
 typedef struct kl_loop_s       kl_loop_t;
+typedef struct kl_stat_s       kl_stat_t;
 
 typedef void (*kl_event_handler_pt)(kl_event_t *ev);
 typedef void (*kl_connection_handler_pt)(kl_connection_t *c);

@@ -9,8 +9,6 @@
 #include "rbtree.h"
 #include "time.h"
 #include "event.h"
-#include "shmem.h"
-#include "shmtx.h"
 #include "pool.h"
 
 #define KL_PROCESS_SINGLE    0
@@ -45,11 +43,8 @@ struct kl_loop_s {
     kl_uint_t accept_strategy;
     kl_uint_t multi_accept;
 
-    /* accept_mutex on: the zone is mapped by the master before forking. */
-    kl_shm_t   accept_zone;
-    kl_shmtx_t accept_mutex; /* lock is NULL until the zone exists */
-    kl_msec_t  accept_mutex_delay;
-    kl_int_t   accept_skip; /* nginx's ngx_accept_disabled: rounds to sit out */
+    kl_msec_t accept_mutex_delay;
+    kl_int_t  accept_skip; /* nginx's ngx_accept_disabled: rounds to sit out */
 
     char     *title_start; /* argv, for the title */
     size_t    title_size;

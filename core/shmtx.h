@@ -24,6 +24,13 @@ void kl_shmtx_init(kl_shmtx_t *mtx, kl_shmtx_sh_t *sh);
  */
 kl_uint_t kl_shmtx_trylock(kl_shmtx_t *mtx);
 
+/*
+ * Take the lock, waiting for it: spin a while, then yield the CPU
+ * between tries. For short critical sections (a slab allocation), never
+ * for the accept mutex. The lock word must exist (lock not NULL).
+ */
+void kl_shmtx_lock(kl_shmtx_t *mtx);
+
 /* Release it if this process (kl_loop.pid) holds it; otherwise nothing. */
 void kl_shmtx_unlock(kl_shmtx_t *mtx);
 

@@ -293,6 +293,18 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 
         kl_time_update(&kl_loop.clock);
 
+        /*
+         * A stop can come in the same wakeup as a worker's exit or the
+         * respawn alarm: INT from a terminal reaches the whole process
+         * group, and a worker that got it first may be gone before the
+         * master, still forking the others, waits again. Known before
+         * either is handled, it keeps both from starting a worker, which
+         * would also inherit the pending flag.
+         */
+        if (kl_sig.terminate || kl_sig.quit) {
+            m->stopping = 1;
+        }
+
         if (kl_sig.child) {
             kl_sig.child = 0;
             kl_master_reap(m);
@@ -317,7 +329,7 @@ kl_master_process_cycle(kl_cycle_t *cycle)
 
                 kl_master_set_alarm(m, delay);
 
-            } else {
+            } else if (!m->stopping) {
                 kl_master_respawn_due(m);
             }
         }
@@ -544,8 +556,9 @@ kl_master_reap(kl_master_t *m)
             break;
         }
 
-        /* A worker killed while holding the accept mutex must not keep it. */
-        (void) kl_shmtx_force_unlock(&kl_loop.accept_mutex, pid);
+        /* A worker killed holding a zone's lock (accept mutex, slab) must
+         * not keep it. */
+        kl_shm_zones_unlock(kl_cycle, pid);
 
         if (pid == m->new_binary) {
             m->new_binary = 0;

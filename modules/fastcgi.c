@@ -18,8 +18,10 @@ static kl_int_t kl_http_fastcgi_handler(kl_http_request_t *r);
 static kl_http_fastcgi_ctx_t *
 kl_http_fastcgi_split(kl_http_request_t *r, kl_http_fastcgi_loc_conf_t *flcf);
 static char *kl_http_fastcgi_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_http_fastcgi_param(kl_conf_t *cf, kl_command_t *cmd,
-                                   void *conf);
+static kl_int_t kl_http_fastcgi_eval(kl_http_request_t          *r,
+                                     kl_http_fastcgi_loc_conf_t *flcf);
+static char    *kl_http_fastcgi_param(kl_conf_t *cf, kl_command_t *cmd,
+                                      void *conf);
 static char *kl_http_fastcgi_split_path_info(kl_conf_t *cf, kl_command_t *cmd,
                                              void *conf);
 static char *kl_http_fastcgi_buffers(kl_conf_t *cf, kl_command_t *cmd,
@@ -274,6 +276,11 @@ kl_http_fastcgi_handler(kl_http_request_t *r)
     ctx->rest = -1;
     u->input_filter_ctx = ctx;
     u->conf = &flcf->upstream;
+
+    if (flcf->pass_value && kl_http_fastcgi_eval(r, flcf) != KL_OK) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     u->create_request = kl_http_fastcgi_create_request;
     u->reinit_request = kl_http_fastcgi_reinit_request;
     u->process_header = kl_http_fastcgi_process_header;
@@ -367,16 +374,19 @@ kl_http_fastcgi_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     (void) cmd;
 
-    if (flcf->upstream.upstream) {
+    if (flcf->upstream.upstream || flcf->pass_value) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
+    clcf = kl_http_conf_get_module_loc_conf(cf, kl_http_core_module);
+    clcf->handler = kl_http_fastcgi_handler;
+
     if (kl_http_script_variables_count(&value[1])) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "variables in \"fastcgi_pass\" are not supported");
-        return KL_CONF_ERROR;
+        /* The address is evaluated per request (kl_http_fastcgi_eval). */
+        flcf->pass_value = kl_http_compile_value(cf, &value[1]);
+        return flcf->pass_value ? KL_CONF_OK : KL_CONF_ERROR;
     }
 
     us = kl_http_upstream_add(cf, &value[1], 0);
@@ -386,10 +396,70 @@ kl_http_fastcgi_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     flcf->upstream.upstream = us;
 
-    clcf = kl_http_conf_get_module_loc_conf(cf, kl_http_core_module);
-    clcf->handler = kl_http_fastcgi_handler;
-
     return KL_CONF_OK;
+}
+
+
+/*
+ * fastcgi_pass with variables, as nginx's ngx_http_fastcgi_eval: the
+ * value is host:port (an address literal, an upstream group, or a name
+ * for the resolver) or unix:PATH. Errors are logged and answer 500.
+ */
+static kl_int_t
+kl_http_fastcgi_eval(kl_http_request_t *r, kl_http_fastcgi_loc_conf_t *flcf)
+{
+    size_t                       len;
+    kl_str_t                     url;
+    const char                  *err;
+    struct sockaddr_un          *sun;
+    kl_http_upstream_resolved_t *ur;
+
+    if (kl_http_complex_value(r, flcf->pass_value, &url) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    ur = kl_pcalloc(r->pool, sizeof(kl_http_upstream_resolved_t));
+    if (ur == NULL) {
+        return KL_ERROR;
+    }
+
+    if (url.len >= 5 && kl_strncasecmp(url.data, (u_char *) "unix:", 5) == 0) {
+        sun = &ur->sockaddr.sockaddr_un;
+        len = url.len - 5;
+
+        if (len == 0 || len >= sizeof(sun->sun_path)) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "%s in upstream \"%V\"",
+                         len ? "too long path in the unix domain socket"
+                             : "no path in the unix domain socket",
+                         &url);
+            return KL_ERROR;
+        }
+
+        sun->sun_family = AF_UNIX;
+        kl_memcpy(sun->sun_path, url.data + 5, len);
+        ur->socklen = sizeof(struct sockaddr_un);
+        ur->host = url;
+        ur->name = url;
+        r->upstream->resolved = ur;
+        return KL_OK;
+    }
+
+    if (kl_http_upstream_parse_authority(&url, ur, &err) != KL_OK) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0, "%s in upstream \"%V\"",
+                     err, &url);
+        return KL_ERROR;
+    }
+
+    if (ur->no_port) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "no port in upstream \"%V\"", &url);
+        return KL_ERROR;
+    }
+
+    r->upstream->resolved = ur;
+
+    return KL_OK;
 }
 
 

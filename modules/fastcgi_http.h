@@ -17,7 +17,8 @@ typedef struct {
 
 
 typedef struct {
-    kl_http_upstream_conf_t upstream;
+    kl_http_upstream_conf_t  upstream;
+    kl_http_complex_value_t *pass_value; /* fastcgi_pass with variables */
 
     /* fastcgi_param as written here; NULL: those of the level above */
     kl_array_t *params;

@@ -1,6 +1,7 @@
 /* index.c: the index directive: a URI ending in "/" is redirected internally to its index file. */
 
 #include "kl_http.h"
+#include "core_symlinks.h"
 
 
 typedef struct {
@@ -56,6 +57,38 @@ kl_module_t kl_http_index_module = {
 };
 
 
+/*
+ * stat(2) of path, but under disable_symlinks a path through a link it
+ * refuses fails first, with the open's errno (ELOOP, ENOTDIR), as nginx.
+ */
+static int
+kl_http_index_stat(kl_http_request_t *r, kl_str_t *path, struct stat *st)
+{
+    kl_open_file_info_t      of;
+    kl_http_core_loc_conf_t *clcf;
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (clcf->disable_symlinks != KL_DISABLE_SYMLINKS_OFF) {
+        kl_memzero(&of, sizeof(kl_open_file_info_t));
+        path->len = kl_strlen(path->data);
+
+        if (kl_http_set_disable_symlinks(r, path, &of) != KL_OK) {
+            errno = ENOMEM;
+            return -1;
+        }
+
+        if (kl_open_cached_file(NULL, path, &of, r->pool, kl_loop.clock.sec)
+            != KL_OK) {
+            errno = of.err ? of.err : ENOMEM;
+            return -1;
+        }
+    }
+
+    return stat((char *) path->data, st);
+}
+
+
 static kl_int_t
 kl_http_index_handler(kl_http_request_t *r)
 {
@@ -109,14 +142,14 @@ kl_http_index_handler(kl_http_request_t *r)
 
         *kl_cpymem(last, index[i].data, index[i].len) = '\0';
 
-        if (stat((char *) path.data, &st) == -1) {
+        if (kl_http_index_stat(r, &path, &st) == -1) {
             err = errno;
 
             if (err == ENOENT && !dir_tested) {
                 /* nginx: a missing directory is 404 before any fallback. */
                 *last = '\0';
 
-                if (stat((char *) path.data, &st) == -1) {
+                if (kl_http_index_stat(r, &path, &st) == -1) {
                     *kl_cpymem(last, index[i].data, index[i].len) = '\0';
                     kl_log_error(KL_LOG_ERR, r->connection->log, errno,
                                  "\"%s\" is not found", path.data);
@@ -128,6 +161,11 @@ kl_http_index_handler(kl_http_request_t *r)
 
             if (err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG) {
                 continue;
+            }
+
+            /* An index file disable_symlinks refuses: 403, as nginx. */
+            if (err == ELOOP || err == EMLINK) {
+                return KL_HTTP_FORBIDDEN;
             }
 
             kl_log_error(KL_LOG_ERR, r->connection->log, err,
@@ -156,7 +194,7 @@ kl_http_index_handler(kl_http_request_t *r)
     /* No index file: a missing directory is 404, an existing one 403. */
     *last = '\0';
 
-    if (stat((char *) path.data, &st) == -1) {
+    if (kl_http_index_stat(r, &path, &st) == -1) {
         err = errno;
 
         if (err == ENOENT || err == ENOTDIR) {

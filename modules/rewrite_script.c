@@ -15,6 +15,7 @@
 
 #include "kl_http.h"
 #include "rewrite.h"
+#include "core_symlinks.h"
 
 
 static kl_int_t kl_http_rewrite_exec(kl_http_request_t      *r,
@@ -420,14 +421,53 @@ kl_http_rewrite_test(kl_http_request_t *r, kl_http_rewrite_code_t *code,
 
 
 /*
- * -f, -d, -e, -x as nginx tests them: stat(2), following links; a path
- * that does not exist (or cannot, ENOTDIR, ENAMETOOLONG) is false, and
- * its "!" form true; another failure is logged and counts as missing.
+ * Under disable_symlinks, whether path opens without a link it refuses:
+ * KL_OK, KL_DECLINED (with *err) when it does not, KL_ERROR.
+ */
+static kl_int_t
+kl_http_rewrite_symlinks(kl_http_request_t *r, kl_str_t *path, kl_err_t *err)
+{
+    kl_open_file_info_t      of;
+    kl_http_core_loc_conf_t *clcf;
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (clcf->disable_symlinks == KL_DISABLE_SYMLINKS_OFF) {
+        return KL_OK;
+    }
+
+    kl_memzero(&of, sizeof(kl_open_file_info_t));
+
+    if (kl_http_set_disable_symlinks(r, path, &of) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    if (kl_open_cached_file(NULL, path, &of, r->pool, kl_loop.clock.sec)
+        == KL_OK) {
+        return KL_OK;
+    }
+
+    if (of.err == 0 || of.err == ENOMEM) {
+        return KL_ERROR;
+    }
+
+    *err = of.err;
+
+    return KL_DECLINED;
+}
+
+
+/*
+ * -f, -d, -e, -x as nginx tests them: stat(2), following links unless
+ * disable_symlinks refuses one (then the path is missing, as in nginx); a
+ * path that does not exist (or cannot, ENOTDIR, ENAMETOOLONG) is false,
+ * and its "!" form true; another failure is logged and counts as missing.
  */
 static kl_int_t
 kl_http_rewrite_file(kl_http_request_t *r, kl_http_rewrite_code_t *code)
 {
     kl_err_t    err;
+    kl_int_t    rc;
     kl_str_t    path;
     kl_uint_t   yes;
     struct stat sb;
@@ -437,8 +477,15 @@ kl_http_rewrite_file(kl_http_request_t *r, kl_http_rewrite_code_t *code)
         return KL_ERROR;
     }
 
-    if (kl_file_info(path.data, &sb) == -1) {
-        err = kl_errno;
+    err = 0;
+    rc = kl_http_rewrite_symlinks(r, &path, &err);
+
+    if (rc == KL_ERROR) {
+        return KL_ERROR;
+    }
+
+    if (rc == KL_DECLINED || kl_file_info(path.data, &sb) == -1) {
+        err = err ? err : kl_errno;
 
         if (err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG) {
             kl_log_error(KL_LOG_CRIT, r->connection->log, err,

@@ -1,6 +1,7 @@
 /* static.c: serving files under root: open (cached), type, validators, the body as a file buffer. */
 
 #include "kl_http.h"
+#include "core_symlinks.h"
 #include "open_file_cache.h"
 
 
@@ -11,12 +12,10 @@
 #define KL_HTTP_STATIC_SMALL 8192
 
 typedef struct {
-    kl_open_file_cache_t    *cache; /* NULL: open_file_cache off */
-    time_t                   valid;
-    kl_int_t                 min_uses;
-    kl_int_t                 errors;
-    kl_uint_t                disable_symlinks;
-    kl_http_complex_value_t *disable_symlinks_from; /* NULL: the whole path */
+    kl_open_file_cache_t *cache; /* NULL: open_file_cache off */
+    time_t                valid;
+    kl_int_t              min_uses;
+    kl_int_t              errors;
 } kl_http_static_loc_conf_t;
 
 
@@ -26,8 +25,6 @@ static char    *kl_http_static_merge_loc_conf(kl_conf_t *cf, void *parent,
                                               void *child);
 static char    *kl_http_static_open_file_cache(kl_conf_t *cf, kl_command_t *cmd,
                                                void *conf);
-static char *kl_http_static_disable_symlinks(kl_conf_t *cf, kl_command_t *cmd,
-                                             void *conf);
 static kl_int_t kl_http_static_init(kl_conf_t *cf);
 static kl_int_t kl_http_static_redirect_dir(kl_http_request_t *r);
 static kl_int_t kl_http_static_not_allowed(kl_http_request_t *r);
@@ -69,14 +66,6 @@ static kl_command_t  kl_http_static_commands[] = {
       offsetof(kl_http_static_loc_conf_t, errors),
       NULL },
 
-    { kl_string("disable_symlinks"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_TAKE12,
-      kl_http_static_disable_symlinks,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
     kl_null_command
 };
 /* clang-format on */
@@ -111,8 +100,6 @@ kl_http_static_create_loc_conf(kl_conf_t *cf)
     slcf->valid = KL_CONF_UNSET;
     slcf->min_uses = KL_CONF_UNSET;
     slcf->errors = KL_CONF_UNSET;
-    slcf->disable_symlinks = KL_CONF_UNSET_UINT;
-    slcf->disable_symlinks_from = KL_CONF_UNSET_PTR;
 
     return slcf;
 }
@@ -132,148 +119,7 @@ kl_http_static_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->min_uses, prev->min_uses, 1);
     kl_conf_merge_value(conf->errors, prev->errors, 0);
 
-    if (conf->disable_symlinks == KL_CONF_UNSET_UINT) {
-        conf->disable_symlinks = prev->disable_symlinks;
-        conf->disable_symlinks_from = prev->disable_symlinks_from;
-    }
-
-    kl_conf_merge_uint_value(conf->disable_symlinks, prev->disable_symlinks,
-                             KL_DISABLE_SYMLINKS_OFF);
-    kl_conf_merge_ptr_value(conf->disable_symlinks_from,
-                            prev->disable_symlinks_from, NULL);
-
     return KL_CONF_OK;
-}
-
-
-/* disable_symlinks off | on | if_not_owner [from=PART] */
-static char *
-kl_http_static_disable_symlinks(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_str_t                  *value, from;
-    kl_uint_t                  i;
-    kl_http_static_loc_conf_t *slcf = conf;
-
-    (void) cmd;
-
-    if (slcf->disable_symlinks != KL_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (kl_strcmp(value[i].data, "off") == 0) {
-            slcf->disable_symlinks = KL_DISABLE_SYMLINKS_OFF;
-            continue;
-        }
-
-        if (kl_strcmp(value[i].data, "if_not_owner") == 0) {
-            slcf->disable_symlinks = KL_DISABLE_SYMLINKS_NOTOWNER;
-            continue;
-        }
-
-        if (kl_strcmp(value[i].data, "on") == 0) {
-            slcf->disable_symlinks = KL_DISABLE_SYMLINKS_ON;
-            continue;
-        }
-
-        if (kl_strncmp(value[i].data, "from=", 5) == 0
-            && slcf->disable_symlinks_from == KL_CONF_UNSET_PTR)
-        {
-            from.data = value[i].data + 5;
-            from.len = value[i].len - 5;
-
-            slcf->disable_symlinks_from = kl_http_compile_value(cf, &from);
-            if (slcf->disable_symlinks_from == NULL) {
-                return KL_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
-                          &value[i]);
-        return KL_CONF_ERROR;
-    }
-
-    if (slcf->disable_symlinks == KL_CONF_UNSET_UINT) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "\"disable_symlinks\" must have \"off\", \"on\" "
-                          "or \"if_not_owner\" parameter");
-        return KL_CONF_ERROR;
-    }
-
-    if (cf->args->nelts == 2) {
-        slcf->disable_symlinks_from = NULL;
-        return KL_CONF_OK;
-    }
-
-    if (slcf->disable_symlinks_from == KL_CONF_UNSET_PTR) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "duplicate parameters \"%V %V\"",
-                          &value[1], &value[2]);
-        return KL_CONF_ERROR;
-    }
-
-    if (slcf->disable_symlinks == KL_DISABLE_SYMLINKS_OFF) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                          "\"from=\" cannot be used with \"off\" parameter");
-        return KL_CONF_ERROR;
-    }
-
-    return KL_CONF_OK;
-}
-
-
-/*
- * As nginx: the part of path named by from= is opened as it is; an empty,
- * foreign or whole-path value checks everything or nothing.
- */
-static kl_int_t
-kl_http_static_set_symlinks(kl_http_request_t         *r,
-                            kl_http_static_loc_conf_t *slcf, kl_str_t *path,
-                            kl_open_file_info_t *of)
-{
-    u_char  *p;
-    kl_str_t from;
-
-    of->disable_symlinks = slcf->disable_symlinks;
-    of->disable_symlinks_from = 0;
-
-    if (slcf->disable_symlinks_from == NULL) {
-        return KL_OK;
-    }
-
-    if (kl_http_complex_value(r, slcf->disable_symlinks_from, &from) != KL_OK) {
-        return KL_ERROR;
-    }
-
-    if (from.len == 0 || from.len > path->len
-        || memcmp(path->data, from.data, from.len) != 0)
-    {
-        return KL_OK;
-    }
-
-    if (from.len == path->len) {
-        of->disable_symlinks = KL_DISABLE_SYMLINKS_OFF;
-        return KL_OK;
-    }
-
-    p = path->data + from.len;
-
-    if (*p == '/') {
-        of->disable_symlinks_from = from.len;
-        return KL_OK;
-    }
-
-    p--;
-
-    if (*p == '/') {
-        of->disable_symlinks_from = from.len - 1;
-    }
-
-    return KL_OK;
 }
 
 
@@ -442,7 +288,7 @@ kl_http_static_handler(kl_http_request_t *r)
     of.errors = slcf->errors ? 1 : 0;
     of.read_small = KL_HTTP_STATIC_SMALL;
 
-    if (kl_http_static_set_symlinks(r, slcf, &path, &of) != KL_OK) {
+    if (kl_http_set_disable_symlinks(r, &path, &of) != KL_OK) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -542,12 +388,18 @@ kl_http_static_handler(kl_http_request_t *r)
 static kl_int_t
 kl_http_static_redirect_dir(kl_http_request_t *r)
 {
-    size_t   len;
-    u_char  *p;
-    kl_str_t location;
+    size_t    len;
+    u_char   *p;
+    kl_str_t  location;
+    uintptr_t escape;
 
-    /* "/dir" is a directory: send the client to "/dir/" (with the args). */
-    len = r->uri.len + 1;
+    /*
+     * "/dir" is a directory: send the client to "/dir/", the decoded path
+     * escaped again (a space or an 8-bit byte cannot go in a field raw),
+     * and the args as they came, as nginx does.
+     */
+    escape = kl_escape_uri(NULL, r->uri.data, r->uri.len, KL_ESCAPE_URI);
+    len = r->uri.len + escape + 1;
 
     if (r->args.len) {
         len += 1 + r->args.len;
@@ -558,7 +410,14 @@ kl_http_static_redirect_dir(kl_http_request_t *r)
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = kl_cpymem(location.data, r->uri.data, r->uri.len);
+    if (escape) {
+        p = location.data + r->uri.len + escape;
+        (void) kl_escape_uri(location.data, r->uri.data, r->uri.len,
+                             KL_ESCAPE_URI);
+    } else {
+        p = kl_cpymem(location.data, r->uri.data, r->uri.len);
+    }
+
     *p++ = '/';
 
     if (r->args.len) {

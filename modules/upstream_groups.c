@@ -21,6 +21,10 @@ static char    *kl_http_upstream_server_param(kl_conf_t                   *cf,
 static kl_int_t kl_http_upstream_parse_url(kl_str_t *url, kl_str_t *host,
                                            in_port_t *port, kl_uint_t *no_port,
                                            const char **err);
+static char    *kl_http_upstream_server_resolve(kl_conf_t                 *cf,
+                                                kl_http_upstream_server_t *us,
+                                                kl_str_t                  *url);
+static kl_int_t kl_http_upstream_init_process(kl_cycle_t *cycle);
 
 
 static kl_command_t kl_http_upstream_commands[] = {
@@ -50,6 +54,7 @@ kl_module_t kl_http_upstream_module = {
     .ctx = &kl_http_upstream_module_ctx,
     .commands = kl_http_upstream_commands,
     .type = KL_HTTP_MODULE,
+    .init_process = kl_http_upstream_init_process,
 };
 
 
@@ -90,12 +95,45 @@ kl_http_upstream_init_main_conf(kl_conf_t *cf, void *conf)
         init = uscfp[i]->peer.init_upstream ? uscfp[i]->peer.init_upstream
                                             : kl_http_upstream_init_round_robin;
 
-        if (init(cf, uscfp[i]) != KL_OK) {
+        if (kl_http_upstream_resolve_conf(cf, uscfp[i]) != KL_OK
+            || init(cf, uscfp[i]) != KL_OK
+            || kl_http_upstream_resolve_wrap(cf, uscfp[i]) != KL_OK)
+        {
             return KL_CONF_ERROR;
         }
     }
 
     return KL_CONF_OK;
+}
+
+
+/* Each worker resolves the names of "server ... resolve" on its own. */
+static kl_int_t
+kl_http_upstream_init_process(kl_cycle_t *cycle)
+{
+    kl_uint_t                     i;
+    kl_http_conf_ctx_t           *ctx;
+    kl_http_upstream_srv_conf_t **uscfp;
+    kl_http_upstream_main_conf_t *umcf;
+
+    ctx = (kl_http_conf_ctx_t *) cycle->conf_ctx[kl_http_module.index];
+
+    if (ctx == NULL) {
+        return KL_OK;
+    }
+
+    umcf = ctx->main_conf[kl_http_upstream_module.ctx_index];
+    uscfp = umcf->upstreams.elts;
+
+    for (i = 0; i < umcf->upstreams.nelts; i++) {
+        if (uscfp[i]->resolve
+            && kl_http_upstream_resolve_start(cycle, uscfp[i]) != KL_OK)
+        {
+            return KL_ERROR;
+        }
+    }
+
+    return KL_OK;
 }
 
 
@@ -307,7 +345,7 @@ kl_http_upstream(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         KL_HTTP_UPSTREAM_CREATE | KL_HTTP_UPSTREAM_WEIGHT
             | KL_HTTP_UPSTREAM_MAX_CONNS | KL_HTTP_UPSTREAM_MAX_FAILS
             | KL_HTTP_UPSTREAM_FAIL_TIMEOUT | KL_HTTP_UPSTREAM_DOWN
-            | KL_HTTP_UPSTREAM_BACKUP);
+            | KL_HTTP_UPSTREAM_BACKUP | KL_HTTP_UPSTREAM_MODIFY);
 
     if (uscf == NULL) {
         return KL_CONF_ERROR;
@@ -376,10 +414,34 @@ kl_http_upstream_server(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     us->fail_timeout = 10;
 
     for (i = 2; i < cf->args->nelts; i++) {
+        if (value[i].len == 7 && kl_strncmp(value[i].data, "resolve", 7) == 0) {
+            us->resolve = 1;
+            continue;
+        }
+
+        if (kl_strncmp(value[i].data, "service=", 8) == 0) {
+            us->service.data = value[i].data + 8;
+            us->service.len = value[i].len - 8;
+            continue;
+        }
+
         rv = kl_http_upstream_server_param(cf, uscf, us, &value[i]);
         if (rv != KL_CONF_OK) {
             return rv;
         }
+    }
+
+    if (us->service.len && !us->resolve) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "service upstream \"%V\" requires "
+                          "\"resolve\" parameter",
+                          &value[1]);
+        return KL_CONF_ERROR;
+    }
+
+    if (us->resolve) {
+        us->name = value[1];
+        return kl_http_upstream_server_resolve(cf, us, &value[1]);
     }
 
     if (kl_sock_parse_all(cf->pool, &value[1], 80, &us->addrs, &us->socklens,
@@ -392,6 +454,65 @@ kl_http_upstream_server(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     us->name = value[1];
+
+    return KL_CONF_OK;
+}
+
+
+/*
+ * "server NAME[:PORT] resolve": the name is not looked up now (nginx's
+ * no_resolve); an address literal needs no resolver and is used as is.
+ */
+static char *
+kl_http_upstream_server_resolve(kl_conf_t *cf, kl_http_upstream_server_t *us,
+                                kl_str_t *url)
+{
+    kl_str_t    host;
+    in_port_t   port;
+    kl_uint_t   no_port;
+    const char *err;
+
+    if (kl_http_upstream_parse_url(url, &host, &port, &no_port, &err) != KL_OK)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%s in upstream \"%V\"", err,
+                          url);
+        return KL_CONF_ERROR;
+    }
+
+    if (us->service.len && !no_port) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "service upstream \"%V\" may not have port", url);
+        return KL_CONF_ERROR;
+    }
+
+    if (host.len >= 5 && kl_strncasecmp(host.data, (u_char *) "unix:", 5) == 0)
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "invalid parameter \"resolve\" for the unix "
+                          "socket \"%V\"",
+                          url);
+        return KL_CONF_ERROR;
+    }
+
+    if (kl_http_upstream_is_literal(&host)) {
+        /* nothing to resolve: the address as it is */
+        us->resolve = 0;
+        us->service.len = 0;
+
+        if (kl_sock_parse_all(cf->pool, url, 80, &us->addrs, &us->socklens,
+                              &us->naddrs, &err)
+            != KL_OK)
+        {
+            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "%s in upstream \"%V\"", err,
+                              url);
+            return KL_CONF_ERROR;
+        }
+
+        return KL_CONF_OK;
+    }
+
+    us->host = host;
+    us->port = port;
 
     return KL_CONF_OK;
 }

@@ -3,7 +3,7 @@
 # big files served with sendfile on (in the loop and with aio threads) and
 # off; sendfile off without gzip (whole and ranges, aio threads or not,
 # small output_buffers); a proxied 24 MiB body that spilled to its temp
-# file, gzipped (sendfile on and off); read_ahead; output_buffers errors.
+# file, gzipped (sendfile on and off); output_buffers errors.
 # The log check at the end asserts no alert, so no file buffer ever got to
 # the socket with sendfile off.
 
@@ -48,7 +48,6 @@ http {
         server_name  localhost;
         sendfile     on;
         gzip         on;
-        read_ahead   512k;
         root         %%TESTDIR%%/html;
 
         location /aio/ {
@@ -112,7 +111,7 @@ while (length $rand < $BIG) {
 close $ur;
 $t->write_file('html/rand.txt', $rand);
 
-$t->plan(32);
+$t->plan(31);
 $t->run(wait_ports => [8080, 8081, 8082]);
 
 sub get {
@@ -237,8 +236,7 @@ for my $case ([8080, 'sendfile on'], [8082, 'sendfile off'])
 # --- configuration -------------------------------------------------------------
 
 for my $case (['output_buffers 0 32k;', qr/"output_buffers" directive invalid value in /],
-    ['output_buffers 2 0;', qr/"output_buffers" directive invalid value in /],
-    ['read_ahead big;', qr/"read_ahead" directive invalid value in /])
+    ['output_buffers 2 0;', qr/"output_buffers" directive invalid value in /])
 {
     my ($line, $re) = @$case;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # disable_symlinks.t: off, on and if_not_owner, links to files and to
 # directories, from=$document_root for a root that is itself a link, with
-# and without open_file_cache, and the directive's checks.
+# and without open_file_cache, try_files, "if (-f ...)" and index (a
+# refused link is not there), and the directive's checks.
 
 use strict;
 use warnings;
@@ -12,7 +13,7 @@ use lib "$Bin/lib";
 use Test::More;
 use Test::Kiln;
 
-my $t = Test::Kiln->new->has('static');
+my $t = Test::Kiln->new->has('static', 'rewrite');
 my $d = $t->testdir;
 
 $t->write_file_expand('kiln.conf', <<'EOF');
@@ -48,6 +49,33 @@ http {
         location /lnk/ {
             root %%TESTDIR%%/htmllink;
         }
+
+        location /tf/ {
+            alias      %%TESTDIR%%/html/;
+            try_files  $uri $uri/ =418;
+        }
+
+        location /iff/ {
+            alias %%TESTDIR%%/html/;
+            if (-f $request_filename) {
+                return 200 "file\n";
+            }
+            return 200 "none\n";
+        }
+
+        location /ifd/ {
+            alias %%TESTDIR%%/html/;
+            if (-d $request_filename) {
+                return 200 "dir\n";
+            }
+            return 200 "none\n";
+        }
+
+        location /tfoff/ {
+            alias             %%TESTDIR%%/html/;
+            disable_symlinks  off;
+            try_files         $uri =418;
+        }
     }
 
     server {
@@ -75,6 +103,9 @@ symlink('real.txt', "$d/html/link.txt") or die "symlink: $!\n";
 symlink('real.txt', "$d/html/cached/link.txt") or die "symlink: $!\n";
 symlink('dir', "$d/html/linkdir") or die "symlink: $!\n";
 symlink('html', "$d/htmllink") or die "symlink: $!\n";
+$t->write_file('html/idx/index.html', "index\n");
+$t->write_file('html/ilink/real.html', "index\n");
+symlink('real.html', "$d/html/ilink/index.html") or die "symlink: $!\n";
 
 # if_not_owner: a root-owned link to a file owned by someone else.
 my $root = $> == 0;
@@ -85,7 +116,7 @@ if ($root) {
     symlink('nobody.txt', "$d/html/foreign.txt") or die "symlink: $!\n";
 }
 
-$t->plan(20);
+$t->plan(34);
 $t->run;
 
 sub status {
@@ -118,6 +149,38 @@ for my $n (1, 2) {
     is(status('/cached/real.txt', 8081), 200, "on, cached: plain file ($n)");
     is(status('/cached/link.txt', 8081), 403, "on, cached: link ($n)");
 }
+
+# try_files under "on": a link is not there, as in nginx: the next try.
+
+is(status('/tf/real.txt', 8081), 200, 'on, try_files: plain file');
+is(status('/tf/link.txt', 8081), 418, 'on, try_files: link to a file skipped');
+is(status('/tf/linkdir/f.txt', 8081), 418,
+    'on, try_files: a link in the path skipped');
+is(status('/tf/linkdir', 8081), 418, 'on, try_files: link to a directory');
+is(status('/tfoff/link.txt', 8081), 200, 'off, try_files: link followed');
+
+# if -f and -d under "on": a refused link is not there either.
+
+sub body {
+    my ($uri, $port) = @_;
+    my $r = parse_response(http_get($uri, port => $port)) // {};
+
+    return $r->{body} // '';
+}
+
+is(body('/iff/real.txt', 8081), "file\n", 'on, if -f: plain file');
+is(body('/iff/link.txt', 8081), "none\n", 'on, if -f: link to a file');
+is(body('/iff/linkdir/f.txt', 8081), "none\n", 'on, if -f: link in the path');
+is(body('/ifd/dir', 8081), "dir\n", 'on, if -d: plain directory');
+is(body('/ifd/linkdir', 8081), "none\n", 'on, if -d: link to a directory');
+
+# index under "on": a directory reached through a link is not found; an
+# index file that is a link is refused; a plain one is served.
+
+is(status('/linkdir/', 8081), 404, 'on, index: directory through a link');
+is(status('/ilink/', 8081), 403, 'on, index: the index file is a link');
+is(status('/dir/', 8081), 403, 'on, index: no index file: 403');
+is(status('/idx/', 8081), 200, 'on, index: a plain index file');
 
 # from=$document_root (8083): the root is a link, but only what follows
 # it is checked.

@@ -164,16 +164,18 @@ refused('header line of 1 MiB',
     get11('/a.txt', 'X-Big: ' . ('b' x (1024 * 1024)) . "\r\n"), 431);
 refused('Host of 64 KiB', "GET /a.txt HTTP/1.1\r\nHost: "
     . ('h' x 65536) . "\r\n\r\n", 431);
+# max_headers (1000 by default) stops these before the buffers fill: 400,
+# as current nginx answers (Debian's 1.22 has no such limit).
 refused('20000 empty headers (80 KB)',
-    get11('/a.txt', "a:\r\n" x 20000), 431);
+    get11('/a.txt', "a:\r\n" x 20000), 400);
 refused('5000 headers of 12 bytes', get11('/a.txt',
-    join('', map { sprintf("X-%05d: v\r\n", $_) } 1 .. 5000)), 431);
+    join('', map { sprintf("X-%05d: v\r\n", $_) } 1 .. 5000)), 400);
 
-# What fits in the buffers is served, however many fields: 7000 fields in
-# 4 x 8k.
+# What fits in the buffers and in max_headers is served: 1000 fields (Host
+# and 999 more) in 4 x 8k.
 my $r = parse_response(http(get11('/a.txt',
-    "a:\r\n" x 7000 . "Connection: close\r\n"), timeout => 10)) // {};
-is($r->{status}, 200, '7000 empty headers within the buffers: 200');
+    "a:\r\n" x 998 . "Connection: close\r\n"), timeout => 10)) // {};
+is($r->{status}, 200, '1000 header fields within the buffers: 200');
 
 baseline('oversized');
 
@@ -257,12 +259,15 @@ $r = range('/r.txt', ',' x 60000);
 is($r->{status}, 416, '60000 commas: 416');
 $r = range('/r.txt', join(',', ('x') x 5000));
 is($r->{status}, 416, '5000 bad ranges: 416');
+# Past off_t, a position is past the end (RFC 9110 14.1.2): the whole file,
+# 206; nginx 1.22 overflows and answers 416.
+my $n = ($ENV{KILN_BINARY} // '') =~ /nginx/ ? 416 : 206;
 $r = range('/r.txt', '0-' . ('9' x 100));
-is($r->{status}, 416, 'end of 100 digits: 416');
+is($r->{status}, $n, "end of 100 digits: $n");
 $r = range('/r.txt', ('9' x 100) . '-');
 is($r->{status}, 416, 'start of 100 digits: 416');
 $r = range('/r.txt', '-' . ('9' x 100));
-is($r->{status}, 416, 'suffix of 100 digits: 416');
+is($r->{status}, $n, "suffix of 100 digits: $n");
 $r = range('/r.txt', '100000-');
 is($r->{status}, 416, 'start at the length: 416');
 

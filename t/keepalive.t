@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # keepalive.t: persistent connections: HTTP/1.1 default keep-alive,
 # Connection: close, HTTP/1.0 keep-alive, keepalive_requests,
-# keepalive_timeout, client_header_timeout, pipelining.
+# keepalive_timeout, client_header_timeout, pipelining, keepalive_disable
+# (msie6, safari, none: by User-Agent, as nginx), keepalive_time.
 
 use strict;
 use warnings;
@@ -46,6 +47,34 @@ http {
     }
 
     server {
+        listen       127.0.0.1:%%PORT_8083%%;
+        server_name  localhost;
+
+        location / {
+            return 200 "ok\n";
+        }
+
+        location /safari/ {
+            keepalive_disable  safari;
+            return 200 "ok\n";
+        }
+
+        location /none/ {
+            keepalive_disable  none;
+            return 200 "ok\n";
+        }
+
+        location /f/ {
+            alias %%TESTDIR%%/html/;
+        }
+
+        location /time/ {
+            keepalive_time  1s;
+            alias           %%TESTDIR%%/html/;
+        }
+    }
+
+    server {
         listen                 127.0.0.1:%%PORT_8082%%;
         server_name            localhost;
         keepalive_timeout      1s;
@@ -63,7 +92,7 @@ for my $n (qw(a b c)) {
 }
 $t->write_file('html/big.bin', 'z' x (1024 * 1024));
 
-$t->plan(65);
+$t->plan(76);
 $t->run;
 
 sub get11 {
@@ -284,6 +313,54 @@ $s = http("GET /a.txt HTTP/1.1\r\nHost: localhost\r\n"
     . "0\r\nTrailer: x\r\n\r\n" . get11('/c.txt'), start => 1);
 is(one($s)->{body}, "file a\n", 'GET with a chunked body: the file');
 is(one($s)->{body}, "file c\n", 'GET with a chunked body: skipped');
+close $s;
+
+# keepalive_disable: msie6 (the default) closes after a POST from MSIE 6
+# (not SV1) only; safari closes after any request from Safari on Mac OS X.
+
+my $msie6 = 'Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)';
+my $safari = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_6_8) AppleWebKit/534'
+    . ' (KHTML, like Gecko) Version/5.1.9 Safari/534.59';
+
+sub ka {
+    my ($method, $uri, $ua) = @_;
+    my $r = parse_response(http("$method $uri HTTP/1.1\r\nHost: localhost\r\n"
+            . "User-Agent: $ua\r\nContent-Length: 0\r\n\r\n", one => 1,
+            port => 8083)) // {};
+
+    return ($r->{status} // 0) . ' ' . lc($r->{headers}{connection} // '');
+}
+
+is(ka('POST', '/', $msie6), '200 close', 'msie6: POST from MSIE 6: close');
+is(ka('GET', '/', $msie6), '200 keep-alive', 'msie6: GET from MSIE 6: kept');
+is(ka('POST', '/', "$msie6; SV1)"), '200 keep-alive',
+    'msie6: POST from MSIE 6 SV1: kept');
+is(ka('POST', '/f/a.txt', $msie6), '405 close',
+    'msie6: a 405 to a POST from MSIE 6: close');
+is(ka('POST', '/none/', $msie6), '200 keep-alive', 'none: POST from MSIE 6: kept');
+is(ka('GET', '/safari/', $safari), '200 close', 'safari: GET from Safari: close');
+is(ka('GET', '/', $safari), '200 keep-alive', 'msie6: Safari kept');
+
+# keepalive_time: a request that finds its connection older than the time
+# is answered, then the connection closes; younger, it is kept.
+
+$s = http("GET /time/a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", start => 1,
+    port => 8083);
+my $born = time();
+$r = one($s);
+is(lc($r->{headers}{connection} // ''), 'keep-alive',
+    'keepalive_time 1s: a young connection is kept');
+
+# The connection's age is the event waited for (bounded, 1.2 s).
+select(undef, undef, undef, 0.05) while time() - $born < 1.2;
+
+http("GET /time/b.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", socket => $s,
+    start => 1);
+$r = one($s);
+is($r->{body}, "file b\n", 'keepalive_time: the late request is answered');
+is(lc($r->{headers}{connection} // ''), 'close',
+    'keepalive_time: with Connection: close');
+ok(wait_closed($s), 'keepalive_time: then the connection closes');
 close $s;
 
 # The server is fine afterwards.

@@ -2,7 +2,8 @@
 # server_names.t: choosing the virtual server: the default server (first,
 # or default_server), exact names, *.wildcard, wildcard.*, .example.com,
 # ~regex (case, order, precedence), names per listen address (specific
-# addresses beside *:PORT), IPv6, and Host normalisation.
+# addresses beside *:PORT), IPv6, Host normalisation, and server_name ""
+# for requests without Host.
 
 use strict;
 use warnings;
@@ -37,7 +38,7 @@ EOF
 # says which server answered.
 my @names = qw(first exact lead lead_long trail dot regex1 regex2 upper
     prec_exact prec_lead prec_trail prec_regex ds_first ds_default
-    addr1 addr2 any six);
+    addr1 addr2 any six named nohost);
 
 $t->write_file_expand('kiln.conf', <<"EOF");
 daemon on;
@@ -161,6 +162,19 @@ http {
         root         %%TESTDIR%%/any;
     }
 
+    # server_name "": a request without Host, not the default server.
+    server {
+        listen       127.0.0.1:%%PORT_8083%%;
+        server_name  named.test;
+        root         %%TESTDIR%%/named;
+    }
+
+    server {
+        listen       127.0.0.1:%%PORT_8083%%;
+        server_name  "" nohost.test;
+        root         %%TESTDIR%%/nohost;
+    }
+
 $v6listen}
 EOF
 
@@ -168,7 +182,7 @@ for my $n (@names) {
     $t->write_file("$n/index.html", "$n\n");
 }
 
-$t->plan(48);
+$t->plan(51);
 $t->run;
 
 # srv(HOST, port => L, addr => A): which server answered GET / with HOST
@@ -292,5 +306,10 @@ SKIP: {
 }
 
 is(srv('[::1]', port => 8080), 'first', 'Host "[::1]": the default server');
+
+is(srv(undef, port => 8083), 'nohost', 'no Host: the server named ""');
+is(srv('other.test', port => 8083), 'named',
+    'server_name "": an unknown name still goes to the default');
+is(srv('nohost.test', port => 8083), 'nohost', 'its other name');
 
 $t->stop;

@@ -19,7 +19,7 @@ my $d = $t->testdir;
 my $conf = "$d/kiln.conf";
 my @targs = ('-p', "$d/", '-c', $conf, '-e', "$d/test.log");
 
-$t->plan(56);
+$t->plan(54);
 
 # The http block with TEXT in it, TEXT starting at line 4.
 sub http_conf {
@@ -104,8 +104,9 @@ bad_config('weight=0', <<'CONF', 5, qr/invalid parameter "weight=0"/);
     }
 CONF
 
+# ("resolve" is a parameter now: t/resolver.t)
 for my $p ('weight=x', 'max_fails=x', 'fail_timeout=x', 'max_conns=-1',
-    'bogus', 'resolve')
+    'bogus')
 {
     bad_config("parameter $p", <<"CONF", 4, qr/invalid parameter "\Q$p\E"/);
     upstream b { server 127.0.0.1 $p; }

@@ -1,8 +1,8 @@
 /*
  * copy_filter.c: the body filter that turns file buffers into memory
  * (directio, aio threads, sendfile off, a filter that needs bytes) and
- * its directives: output_buffers, directio, directio_alignment, aio,
- * read_ahead.
+ * its directives: output_buffers, directio, directio_alignment, aio
+ * (read_ahead is core's, modules/http/core_limits.c).
  *
  * Content handlers (static, gzip_static) and upstream temp files emit
  * plain file buffers. This filter runs after the range body filter, so
@@ -43,7 +43,6 @@ typedef struct {
     kl_int_t          bufs_num; /* output_buffers */
     size_t            bufs_size;
     kl_thread_pool_t *aio_pool; /* NULL: aio off */
-    size_t            read_ahead;
 } kl_http_copy_loc_conf_t;
 
 
@@ -140,14 +139,6 @@ static kl_command_t  kl_http_copy_commands[] = {
       0,
       NULL },
 
-    { kl_string("read_ahead"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_TAKE1,
-      kl_conf_set_size_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_copy_loc_conf_t, read_ahead),
-      NULL },
-
     kl_null_command
 };
 /* clang-format on */
@@ -190,7 +181,6 @@ kl_http_copy_create_loc_conf(kl_conf_t *cf)
     conf->directio_alignment = KL_CONF_UNSET_SIZE;
     conf->bufs_num = KL_CONF_UNSET;
     conf->aio_pool = KL_CONF_UNSET_PTR;
-    conf->read_ahead = KL_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -206,7 +196,6 @@ kl_http_copy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_ptr_value(conf->aio_pool, prev->aio_pool, NULL);
     kl_conf_merge_size_value(conf->directio_alignment, prev->directio_alignment,
                              512);
-    kl_conf_merge_size_value(conf->read_ahead, prev->read_ahead, 0);
 
     if (conf->bufs_num == KL_CONF_UNSET) {
         if (prev->bufs_num == KL_CONF_UNSET) {
@@ -362,35 +351,6 @@ kl_http_copy_must_read(kl_http_request_t *r, kl_http_copy_loc_conf_t *lcf,
 
     return r->filter_need_in_memory || !c->sendfile || !c->io->sendfile
            || kl_http_copy_direct(lcf, b->file);
-}
-
-
-/*
- * read_ahead: on Linux, as nginx, posix_fadvise(SEQUENTIAL) and the
- * size is not used; the kernel reads further ahead of each file read.
- */
-static void
-kl_http_copy_read_ahead(kl_http_request_t *r, kl_chain_t *in)
-{
-    int       err;
-    kl_buf_t *b;
-
-    for (/* void */; in; in = in->next) {
-        b = in->buf;
-
-        if (!b->in_file || b->file_pos != 0 || !S_ISREG(b->file->info.st_mode))
-        {
-            continue;
-        }
-
-        err = posix_fadvise(b->file->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-
-        if (err) {
-            kl_log_error(KL_LOG_ALERT, r->connection->log, err,
-                         "posix_fadvise(POSIX_FADV_SEQUENTIAL) \"%s\" failed",
-                         b->file->name.data);
-        }
-    }
 }
 
 
@@ -901,10 +861,6 @@ kl_http_copy_body_filter(kl_http_request_t *r, kl_chain_t *in)
     ctx = kl_http_get_module_ctx(r, kl_http_copy_filter_module);
 
     if (ctx == NULL) {
-        if (lcf->read_ahead) {
-            kl_http_copy_read_ahead(r, in);
-        }
-
         for (cl = in; cl; cl = cl->next) {
             if (kl_http_copy_must_read(r, lcf, cl->buf)) {
                 break;

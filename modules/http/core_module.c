@@ -5,6 +5,8 @@
 
 #include "kl_http.h"
 #include "core_module.h"
+#include "core_limits.h"
+#include "core_symlinks.h"
 
 
 static void *kl_http_core_create_main_conf(kl_conf_t *cf);
@@ -36,6 +38,13 @@ static kl_conf_enum_t kl_http_core_server_tokens[] = { { kl_string("off"), 0 },
                                                        { kl_string("build"),
                                                          1 },
                                                        { kl_null_string, 0 } };
+
+static kl_conf_enum_t kl_http_core_keepalive_disable[] = {
+    { kl_string("none"), KL_HTTP_KEEPALIVE_DISABLE_NONE },
+    { kl_string("msie6"), KL_HTTP_KEEPALIVE_DISABLE_MSIE6 },
+    { kl_string("safari"), KL_HTTP_KEEPALIVE_DISABLE_SAFARI },
+    { kl_null_string, 0 }
+};
 
 static kl_conf_enum_t kl_http_core_lingering_close[] = {
     { kl_string("off"), KL_HTTP_LINGERING_OFF },
@@ -211,6 +220,36 @@ static kl_command_t  kl_http_core_commands[] = {
                           kl_conf_set_flag_slot, log_not_found),
     kl_http_core_loc_slot("etag", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, etag),
+    kl_http_core_loc_slot("limit_rate", KL_CONF_TAKE1 | KL_HTTP_LIF_CONF,
+                          kl_http_set_complex_value_size_slot, limit_rate),
+    kl_http_core_loc_slot("limit_rate_after",
+                          KL_CONF_TAKE1 | KL_HTTP_LIF_CONF,
+                          kl_http_set_complex_value_size_slot,
+                          limit_rate_after),
+    { kl_string("keepalive_disable"),
+      KL_HTTP_ANY_LOC | KL_CONF_1MORE,
+      kl_conf_set_bitmask_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_core_loc_conf_t, keepalive_disable),
+      kl_http_core_keepalive_disable },
+    kl_http_core_loc_slot("msie_padding", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, msie_padding),
+    kl_http_core_loc_slot("msie_refresh", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, msie_refresh),
+    /* kiln makes no subrequests: nothing for these two to act on yet. */
+    kl_http_core_loc_slot("log_subrequest", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, log_subrequest),
+    kl_http_core_loc_slot("subrequest_output_buffer_size", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot,
+                          subrequest_output_buffer_size),
+    kl_http_core_loc_slot("send_lowat", KL_CONF_TAKE1,
+                          kl_http_core_send_lowat, send_lowat),
+    kl_http_core_loc_slot("read_ahead", KL_CONF_TAKE1,
+                          kl_http_core_read_ahead, read_ahead),
+    kl_http_core_loc_slot("aio_write", KL_CONF_FLAG,
+                          kl_http_core_aio_write, aio_write),
+    kl_http_core_loc_slot("disable_symlinks", KL_CONF_TAKE12,
+                          kl_http_core_disable_symlinks, disable_symlinks),
 
     kl_http_core_srv_slot("client_header_timeout", KL_CONF_TAKE1,
                           kl_conf_set_msec_slot, client_header_timeout),
@@ -226,6 +265,8 @@ static kl_command_t  kl_http_core_commands[] = {
                           kl_conf_set_flag_slot, merge_slashes),
     kl_http_core_srv_slot("underscores_in_headers", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, underscores_in_headers),
+    kl_http_core_srv_slot("max_headers", KL_CONF_TAKE1,
+                          kl_conf_set_num_slot, max_headers),
 
     /* nginx's hash tuning; kiln's lookups need none, values are kept. */
     kl_http_core_main_slot("server_names_hash_max_size",
@@ -237,6 +278,11 @@ static kl_command_t  kl_http_core_commands[] = {
                            kl_conf_set_num_slot, types_hash_max_size),
     kl_http_core_main_slot("types_hash_bucket_size",
                            kl_conf_set_num_slot, types_hash_bucket_size),
+    kl_http_core_main_slot("variables_hash_max_size",
+                           kl_conf_set_num_slot, variables_hash_max_size),
+    kl_http_core_main_slot("variables_hash_bucket_size",
+                           kl_conf_set_num_slot,
+                           variables_hash_bucket_size),
 
     kl_null_command
 };
@@ -244,6 +290,7 @@ static kl_command_t  kl_http_core_commands[] = {
 
 
 static kl_http_module_t kl_http_core_module_ctx = {
+    .preconfiguration = kl_http_core_limits_add_variables,
     .create_main_conf = kl_http_core_create_main_conf,
     .init_main_conf = kl_http_core_init_main_conf,
     .create_srv_conf = kl_http_core_create_srv_conf,
@@ -292,6 +339,8 @@ kl_http_core_create_main_conf(kl_conf_t *cf)
     cmcf->server_names_hash_bucket_size = KL_CONF_UNSET_UINT;
     cmcf->types_hash_max_size = KL_CONF_UNSET_UINT;
     cmcf->types_hash_bucket_size = KL_CONF_UNSET_UINT;
+    cmcf->variables_hash_max_size = KL_CONF_UNSET_UINT;
+    cmcf->variables_hash_bucket_size = KL_CONF_UNSET_UINT;
 
     return cmcf;
 }
@@ -312,6 +361,8 @@ kl_http_core_init_main_conf(kl_conf_t *cf, void *conf)
     kl_conf_init_uint_value(cmcf->server_names_hash_bucket_size, 64);
     kl_conf_init_uint_value(cmcf->types_hash_max_size, 1024);
     kl_conf_init_uint_value(cmcf->types_hash_bucket_size, 64);
+    kl_conf_init_uint_value(cmcf->variables_hash_max_size, 1024);
+    kl_conf_init_uint_value(cmcf->variables_hash_bucket_size, 64);
 
     return KL_CONF_OK;
 }
@@ -341,6 +392,7 @@ kl_http_core_create_srv_conf(kl_conf_t *cf)
     cscf->ignore_invalid_headers = KL_CONF_UNSET;
     cscf->merge_slashes = KL_CONF_UNSET;
     cscf->underscores_in_headers = KL_CONF_UNSET;
+    cscf->max_headers = KL_CONF_UNSET_UINT;
     cscf->file_name = cf->conf_file ? cf->conf_file->file.name.data
                                     : (u_char *) "command line";
     cscf->line = cf->conf_file ? cf->conf_file->line : 0;
@@ -372,6 +424,7 @@ kl_http_core_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->merge_slashes, prev->merge_slashes, 1);
     kl_conf_merge_value(conf->underscores_in_headers,
                         prev->underscores_in_headers, 0);
+    kl_conf_merge_uint_value(conf->max_headers, prev->max_headers, 1000);
 
     if (conf->large_client_header_buffers.num == 0) {
         if (prev->large_client_header_buffers.num) {
@@ -473,6 +526,18 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
     clcf->etag = KL_CONF_UNSET;
     clcf->error_pages = KL_CONF_UNSET_PTR;
     clcf->recursive_error_pages = KL_CONF_UNSET;
+    clcf->limit_rate = KL_CONF_UNSET_PTR;
+    clcf->limit_rate_after = KL_CONF_UNSET_PTR;
+    clcf->keepalive_disable = KL_CONF_UNSET_UINT;
+    clcf->msie_padding = KL_CONF_UNSET;
+    clcf->msie_refresh = KL_CONF_UNSET;
+    clcf->log_subrequest = KL_CONF_UNSET;
+    clcf->send_lowat = KL_CONF_UNSET_SIZE;
+    clcf->read_ahead = KL_CONF_UNSET_SIZE;
+    clcf->aio_write = KL_CONF_UNSET;
+    clcf->disable_symlinks = KL_CONF_UNSET_UINT;
+    clcf->disable_symlinks_from = KL_CONF_UNSET_PTR;
+    clcf->subrequest_output_buffer_size = KL_CONF_UNSET_SIZE;
 
     return clcf;
 }
@@ -620,6 +685,30 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     }
     kl_conf_merge_value(conf->recursive_error_pages,
                         prev->recursive_error_pages, 0);
+    kl_conf_merge_ptr_value(conf->limit_rate, prev->limit_rate, NULL);
+    kl_conf_merge_ptr_value(conf->limit_rate_after, prev->limit_rate_after,
+                            NULL);
+    kl_conf_merge_uint_value(conf->keepalive_disable, prev->keepalive_disable,
+                             KL_HTTP_KEEPALIVE_DISABLE_MSIE6);
+    kl_conf_merge_value(conf->msie_padding, prev->msie_padding, 1);
+    kl_conf_merge_value(conf->msie_refresh, prev->msie_refresh, 0);
+    kl_conf_merge_value(conf->log_subrequest, prev->log_subrequest, 0);
+    kl_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 0);
+    kl_conf_merge_size_value(conf->read_ahead, prev->read_ahead, 0);
+    kl_conf_merge_value(conf->aio_write, prev->aio_write, 0);
+
+    /* from= goes with the mode it was given with. */
+    if (conf->disable_symlinks == KL_CONF_UNSET_UINT) {
+        conf->disable_symlinks = prev->disable_symlinks;
+        conf->disable_symlinks_from = prev->disable_symlinks_from;
+    }
+
+    kl_conf_merge_uint_value(conf->disable_symlinks, prev->disable_symlinks,
+                             KL_DISABLE_SYMLINKS_OFF);
+    kl_conf_merge_ptr_value(conf->disable_symlinks_from,
+                            prev->disable_symlinks_from, NULL);
+    kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
+                             prev->subrequest_output_buffer_size, 4096);
 
     return KL_CONF_OK;
 }

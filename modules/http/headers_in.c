@@ -315,7 +315,65 @@ kl_http_valid_ipv6(u_char *p, size_t len)
 
 
 /*
- * RFC 3986 host: an IP-literal in brackets, or a reg-name of letters,
+ * What RFC 3986 allows in brackets: an IPv6 address, or IPvFuture:
+ * "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
+ */
+static kl_int_t
+kl_http_valid_ip_literal(u_char *p, size_t len)
+{
+    u_char c;
+    size_t i, n;
+
+    if (len && p[0] != 'v' && p[0] != 'V') {
+        /* inet_pton() would stop at a NUL: only its own bytes go in. */
+        for (i = 0; i < len; i++) {
+            c = p[i];
+
+            if (!(c >= '0' && c <= '9')
+                && !((c | 0x20) >= 'a' && (c | 0x20) <= 'f') && c != ':'
+                && c != '.')
+            {
+                return KL_ERROR;
+            }
+        }
+
+        return kl_http_valid_ipv6(p, len);
+    }
+
+    if (len == 0) {
+        return KL_ERROR;
+    }
+
+    i = 1;
+
+    while (i < len
+           && ((p[i] >= '0' && p[i] <= '9')
+               || ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f')))
+    {
+        i++;
+    }
+
+    if (i == 1 || i == len || p[i] != '.') {
+        return KL_ERROR;
+    }
+
+    for (n = 0, i++; i < len; i++, n++) {
+        c = p[i];
+
+        if (!(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+            && memchr("-._~!$&'()*+,;=:", c, sizeof("-._~!$&'()*+,;=:") - 1)
+                   == NULL)
+        {
+            return KL_ERROR;
+        }
+    }
+
+    return n ? KL_OK : KL_ERROR;
+}
+
+
+/*
+ * RFC 3986 host: an IP-literal in brackets (IPv6 or IPvFuture), or a reg-name of letters,
  * digits, '-', '.', '_' and '~', then an optional ":port" of digits.
  * The result is lowercased, without port and trailing dot. nginx is
  * laxer (it takes most bytes); kiln answers 400 as the RFC asks.
@@ -336,30 +394,22 @@ kl_http_validate_host(kl_str_t *host, kl_pool_t *pool)
         c = h[i];
 
         if (bracket) {
+            /*
+             * The brackets hold an IPv6 address or an IPvFuture literal,
+             * checked whole at the ']', which ends the host: a port may
+             * follow, nothing else.
+             */
             if (c == ']') {
-                /*
-                 * Hex digits, ':' and '.' alone would let "[..]" and
-                 * "[::1].x" through: the brackets hold an IPv6 address
-                 * and end the host.
-                 */
-                if (kl_http_valid_ipv6(h + 1, i - 1) != KL_OK
+                if (kl_http_valid_ip_literal(h + 1, i - 1) != KL_OK
                     || (i + 1 < host->len && h[i + 1] != ':'))
                 {
                     return KL_ERROR;
                 }
 
                 bracket = 0;
-                continue;
             }
 
-            if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-                || (c >= 'A' && c <= 'F') || c == ':' || c == '.'
-                || (i == 0 && c == '['))
-            {
-                continue;
-            }
-
-            return KL_ERROR;
+            continue;
         }
 
         if (c == ':') {
@@ -534,6 +584,13 @@ kl_http_process_request_header(kl_http_request_t *r)
         kl_log_error(KL_LOG_INFO, r->connection->log, 0,
                      "client sent HTTP/1.1 request without \"Host\" header");
         kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    /* No host at all (HTTP/1.0): server_name "" takes it, as in nginx. */
+    if (r->headers_in.server.len == 0
+        && kl_http_set_virtual_server(r, &r->headers_in.server) != KL_OK)
+    {
         return KL_ERROR;
     }
 

@@ -500,12 +500,11 @@ kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
 
     sn = l->server->server_names.elts;
 
+    /*
+     * "" is a name too: a request without Host goes to the server named
+     * so, and two on one address conflict, as in nginx.
+     */
     for (i = 0; i < l->server->server_names.nelts; i++) {
-
-        if (sn[i].name.len == 0) {
-            continue;
-        }
-
         name = ac->names.elts;
 
         for (j = 0; j < ac->names.nelts; j++) {

@@ -144,6 +144,8 @@ typedef struct {
     kl_str_t server; /* Host, lowercased, without port */
     off_t    content_length_n;
 
+    kl_uint_t count; /* field lines read, for max_headers */
+
     unsigned connection_type:2;
     unsigned chunked:1;
 } kl_http_headers_in_t;
@@ -256,6 +258,10 @@ struct kl_http_request_s {
     /* upstream.c: the exchange with a peer (proxy_pass), if any */
     kl_http_upstream_t *upstream;
 
+    /* core_limits.c: bytes a second (0: none), and after how many */
+    size_t limit_rate;
+    size_t limit_rate_after;
+
     unsigned count:16; /* references, as nginx's */
     unsigned uri_changes:4;
     unsigned buffered:8;
@@ -278,11 +284,15 @@ struct kl_http_request_s {
     unsigned allow_ranges:1;    /* the content handler can serve ranges */
     unsigned expect_trailers:1; /* add_trailer: the body goes chunked */
     unsigned terminated:1;
+    unsigned stat_reading:1; /* counted in kl_stat_t reading */
+    unsigned stat_writing:1; /* counted in kl_stat_t writing */
     /* a filter (gzip) needs the body in memory, not file buffers */
     unsigned filter_need_in_memory:1;
     unsigned gzip_vary:1; /* "Vary: Accept-Encoding" is in headers_out */
     /* the body is handed over as it comes, not gathered (body.c) */
     unsigned request_body_no_buffering:1;
+    unsigned limit_rate_set:1; /* from the conf or "set $limit_rate" */
+    unsigned limit_rate_after_set:1;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */
@@ -386,6 +396,8 @@ typedef struct {
     kl_uint_t server_names_hash_bucket_size;
     kl_uint_t types_hash_max_size;
     kl_uint_t types_hash_bucket_size;
+    kl_uint_t variables_hash_max_size;
+    kl_uint_t variables_hash_bucket_size;
 } kl_http_core_main_conf_t;
 
 typedef struct {
@@ -409,6 +421,8 @@ struct kl_http_core_srv_conf_s {
     kl_int_t ignore_invalid_headers;
     kl_int_t merge_slashes;
     kl_int_t underscores_in_headers;
+
+    kl_uint_t max_headers; /* request field lines at most */
 
     unsigned listen:1;
 };
@@ -486,6 +500,23 @@ struct kl_http_core_loc_conf_s {
     kl_array_t *error_pages; /* kl_http_err_page_t */
     kl_log_t   *error_log;   /* NULL until merged: then the cycle's */
     kl_int_t    recursive_error_pages;
+
+    /* core_limits.c: sizes that may hold variables (limit_rate) */
+    void *limit_rate;
+    void *limit_rate_after;
+
+    kl_uint_t keepalive_disable; /* KL_HTTP_KEEPALIVE_DISABLE_* */
+    kl_int_t  msie_padding;
+    kl_int_t  msie_refresh;
+    kl_int_t  log_subrequest;
+    size_t    send_lowat;
+    size_t    read_ahead;
+    kl_int_t  aio_write;
+
+    /* core_symlinks.c: KL_DISABLE_SYMLINKS_*, and from= (a complex value) */
+    kl_uint_t disable_symlinks;
+    void     *disable_symlinks_from; /* NULL: the whole path */
+    size_t    subrequest_output_buffer_size;
 };
 
 #define KL_HTTP_ALIAS_REGEX ((size_t) -1)

@@ -127,7 +127,8 @@ kl_http_parse_request_line(kl_http_parse_t *r, kl_buf_t *b)
         sw_host_start,
         sw_host,
         sw_host_ip_literal,
-        sw_host_end, /* after the ']' of an IP literal */
+        sw_host_ip_future, /* "[v" */
+        sw_host_end,       /* after the ']' of an IP literal */
         sw_port,
         sw_after_slash,
         sw_path,
@@ -295,7 +296,26 @@ kl_http_parse_request_line(kl_http_parse_t *r, kl_buf_t *b)
                 break;
             }
 
+            /* "[v": IPvFuture, RFC 3986 3.2.2 (validate_host checks it) */
+            if ((c == 'v' || c == 'V') && p - r->host_start == 1) {
+                state = sw_host_ip_future;
+                break;
+            }
+
             if (c != ']' || p - r->host_start < 2) {
+                goto invalid;
+            }
+
+            r->host_end = p + 1;
+            state = sw_host_end;
+            break;
+
+        case sw_host_ip_future:
+            if ((kl_http_is(c, KL_HTTP_HOST) && c != '%') || c == ':') {
+                break;
+            }
+
+            if (c != ']') {
                 goto invalid;
             }
 

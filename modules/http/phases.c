@@ -5,6 +5,7 @@
  */
 
 #include "kl_http.h"
+#include "core_limits.h"
 
 
 static kl_int_t kl_http_core_generic_phase(kl_http_request_t       *r,
@@ -646,6 +647,9 @@ kl_http_update_location_config(kl_http_request_t *r)
             r->keepalive = 0;
 
         } else if (kl_now() - hc->start_msec > clcf->keepalive_time) {
+            r->keepalive = 0;
+
+        } else if (kl_http_keepalive_disabled(r, clcf)) {
             r->keepalive = 0;
         }
     }

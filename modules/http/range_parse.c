@@ -1,4 +1,10 @@
-/* range_parse.c: the byte ranges of a Range field, as nginx 1.22 reads them. */
+/*
+ * range_parse.c: the byte ranges of a Range field, as nginx 1.22 reads
+ * them, except that a position too large for off_t is read as "past the
+ * end" (RFC 9110 14.1.2: a last-pos at or past the end means the end; a
+ * suffix longer than the representation means all of it), where nginx
+ * answers 416.
+ */
 
 #include "kl_http.h"
 #include "range_parse.h"
@@ -19,7 +25,11 @@ kl_http_range_skip_spaces(u_char *p, u_char *end)
 }
 
 
-/* Digits into *n; KL_ERROR when none, or when they overflow off_t. */
+/*
+ * Digits into *n; KL_ERROR when there are none. A number past off_t's
+ * range is read as its largest value: every such position lies past the
+ * end of any representation, which is what it says.
+ */
 static kl_int_t
 kl_http_range_number(u_char **pp, u_char *end, off_t *n)
 {
@@ -38,10 +48,13 @@ kl_http_range_number(u_char **pp, u_char *end, off_t *n)
 
     while (p < end && *p >= '0' && *p <= '9') {
         if (v >= cutoff && (v > cutoff || *p - '0' > cutlim)) {
-            return KL_ERROR;
+            v = KL_MAX_OFF_T_VALUE;
+
+        } else {
+            v = v * 10 + (*p - '0');
         }
 
-        v = v * 10 + (*p++ - '0');
+        p++;
     }
 
     *pp = p;

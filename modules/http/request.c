@@ -351,6 +351,10 @@ kl_http_create_request(kl_connection_t *c)
 
     c->requests++;
 
+    r->stat_reading = 1;
+    kl_stat_add(reading, 1);
+    kl_stat_add(requests, 1);
+
     return r;
 }
 
@@ -607,6 +611,13 @@ kl_http_process_request_headers(kl_event_t *rev)
 
             r->request_length += r->header_in->pos - r->parse.header_name_start;
 
+            if (r->headers_in.count++ >= cscf->max_headers) {
+                kl_log_error(KL_LOG_INFO, c->log, 0,
+                             "client sent too many header lines");
+                kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+                return;
+            }
+
             if (r->parse.underscore && !cscf->underscores_in_headers
                 && cscf->ignore_invalid_headers)
             {
@@ -845,6 +856,11 @@ kl_http_process_request(kl_http_request_t *r)
     c->write->handler = kl_http_request_handler;
     r->read_event_handler = kl_http_block_reading;
 
+    r->stat_reading = 0;
+    r->stat_writing = 1;
+    kl_stat_add(reading, -1);
+    kl_stat_add(writing, 1);
+
     /* nginx's messages carry no "while ..." once a request runs. */
     c->log->action = NULL;
 
@@ -865,6 +881,12 @@ kl_http_request_handler(kl_event_t *ev)
         r->main->count++;
         kl_http_terminate_request(r, 0);
         return;
+    }
+
+    /* limit_rate's timer: the send may go on, it did not time out. */
+    if (ev->delayed && ev->timedout) {
+        ev->delayed = 0;
+        ev->timedout = 0;
     }
 
     if (ev->write) {
@@ -1102,6 +1124,13 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
 
     ctx = r->connection->log->data;
     ctx->request = NULL;
+
+    /* One of the two, and no locked add of 0 on a shared line. */
+    if (r->stat_writing) {
+        kl_stat_add(writing, -1);
+    } else if (r->stat_reading) {
+        kl_stat_add(reading, -1);
+    }
 
     r->connection->log->action = "closing request";
 

@@ -11,6 +11,7 @@
 
 #include "kl_http.h"
 #include "try_files.h"
+#include "core_limits.h"
 
 
 static void     kl_http_writer(kl_http_request_t *r);
@@ -194,6 +195,7 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
     kl_http_core_loc_conf_t *clcf;
     const char              *tail;
     size_t                   tail_len;
+    kl_str_t                 padding;
 
     text = kl_http_status_text(status);
 
@@ -240,7 +242,9 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
                  "<body>" KL_CRLF "<center><h1></h1></center>" KL_CRLF)
           - 1 + 2 * text->len;
 
-    b = kl_buf_create_temp(r->pool, len);
+    kl_http_msie_padding(r, status, &padding);
+
+    b = kl_buf_create_temp(r->pool, len + (padding.len ? tail_len : 0));
     tb = kl_buf_calloc(r->pool);
     out = kl_palloc(r->pool, 2 * sizeof(kl_chain_t));
 
@@ -264,6 +268,14 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
     tb->last = (u_char *) tail + tail_len;
     tb->memory = 1;
     tb->last_buf = 1;
+
+    /* The padding follows the page, as in nginx. */
+    if (padding.len) {
+        b->last = kl_cpymem(b->last, tail, tail_len);
+        tb->pos = padding.data;
+        tb->last = padding.data + padding.len;
+        tail_len = padding.len;
+    }
 
     r->headers_out.content_length_n = (off_t) ((b->last - b->pos) + tail_len);
     kl_str_set(&r->headers_out.content_type, "text/html");
@@ -373,6 +385,7 @@ kl_http_send_error_page(kl_http_request_t *r, kl_http_err_page_t *err_page)
 kl_int_t
 kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
 {
+    kl_int_t                 rc;
     kl_buf_t                *b;
     kl_uint_t                i;
     kl_chain_t               out;
@@ -430,6 +443,12 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
 
     if (r->method == KL_HTTP_HEAD) {
         r->header_only = 1;
+    }
+
+    rc = kl_http_msie_refresh(r, (kl_uint_t) error);
+
+    if (rc != KL_DECLINED) {
+        return rc;
     }
 
     if (error == KL_HTTP_NO_CONTENT || error == KL_HTTP_NOT_MODIFIED
@@ -678,7 +697,9 @@ kl_http_writer(kl_http_request_t *r)
         return;
     }
 
+    /* The timer may be limit_rate's delay for what was just sent. */
     if (wev->timer_set) {
+        wev->delayed = 0;
         kl_event_del_timer(wev);
     }
 

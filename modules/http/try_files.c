@@ -5,6 +5,7 @@
 
 #include "kl_http.h"
 #include "try_files.h"
+#include "core_symlinks.h"
 
 
 typedef struct {
@@ -107,14 +108,67 @@ kl_http_try_files_redirect(kl_http_request_t *r, kl_str_t *uri)
 }
 
 
+/*
+ * Whether path (NUL-terminated) is there, and a directory: KL_OK,
+ * KL_DECLINED when it is not (a link disable_symlinks refuses is not
+ * there, as in nginx), KL_ERROR. Without disable_symlinks, a stat(2).
+ */
+static kl_int_t
+kl_http_try_files_test(kl_http_request_t *r, kl_http_core_loc_conf_t *clcf,
+                       kl_str_t *path, kl_uint_t *is_dir)
+{
+    kl_err_t            err;
+    const char         *failed;
+    struct stat         st;
+    kl_open_file_info_t of;
+
+    if (clcf->disable_symlinks == KL_DISABLE_SYMLINKS_OFF) {
+        if (stat((char *) path->data, &st) == 0) {
+            *is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
+            return KL_OK;
+        }
+
+        err = errno;
+        failed = "stat()";
+
+    } else {
+        kl_memzero(&of, sizeof(kl_open_file_info_t));
+
+        if (kl_http_set_disable_symlinks(r, path, &of) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        if (kl_open_cached_file(NULL, path, &of, r->pool, kl_loop.clock.sec)
+            == KL_OK) {
+            *is_dir = of.is_dir;
+            return KL_OK;
+        }
+
+        if (of.err == 0 || of.err == ENOMEM) {
+            return KL_ERROR;
+        }
+
+        err = of.err;
+        failed = of.failed ? of.failed : "open()";
+    }
+
+    if (err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG) {
+        kl_log_error(KL_LOG_CRIT, r->connection->log, err, "%s \"%s\" failed",
+                     failed, path->data);
+    }
+
+    return KL_DECLINED;
+}
+
+
 static kl_int_t
 kl_http_try_files_handler(kl_http_request_t *r)
 {
     u_char                       *p, *name;
     size_t                        root, alias, reserve, len;
     kl_str_t                      path, value;
-    kl_uint_t                     i, last;
-    struct stat                   st;
+    kl_int_t                      rc;
+    kl_uint_t                     i, last, is_dir;
     kl_http_try_file_t           *tf;
     kl_http_try_files_ctx_t      *ctx;
     kl_http_core_loc_conf_t      *clcf;
@@ -186,16 +240,13 @@ kl_http_try_files_handler(kl_http_request_t *r)
             continue;
         }
 
-        if (stat((char *) path.data, &st) == -1) {
-            if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG) {
-                kl_log_error(KL_LOG_CRIT, r->connection->log, errno,
-                             "stat() \"%s\" failed", path.data);
-            }
+        rc = kl_http_try_files_test(r, clcf, &path, &is_dir);
 
-            continue;
+        if (rc == KL_ERROR) {
+            return KL_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if ((S_ISDIR(st.st_mode) != 0) != tf->test_dir) {
+        if (rc == KL_DECLINED || is_dir != tf->test_dir) {
             continue;
         }
 

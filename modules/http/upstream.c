@@ -162,12 +162,25 @@ kl_http_upstream_init(kl_http_request_t *r)
     if (u->resolved) {
         rc = kl_http_upstream_find_resolved(r, u, &us);
 
+        if (rc == KL_AGAIN) {
+            /* The resolver calls kl_http_upstream_start with the peers. */
+            return;
+        }
+
         if (rc != KL_OK) {
             kl_http_upstream_finalize(r, u, rc);
             return;
         }
     }
 
+    kl_http_upstream_start(r, u, us);
+}
+
+
+void
+kl_http_upstream_start(kl_http_request_t *r, kl_http_upstream_t *u,
+                       kl_http_upstream_srv_conf_t *us)
+{
     if (us && us->peer.init(r, us, &u->peer) != KL_OK) {
         kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -813,6 +826,10 @@ void
 kl_http_upstream_finalize(kl_http_request_t *r, kl_http_upstream_t *u,
                           kl_int_t rc)
 {
+    if (u->resolved) {
+        kl_http_upstream_resolve_done(u);
+    }
+
     kl_http_upstream_end_state(u);
 
     if (u->cur_state && u->cur_state->status == 0 && rc >= 500) {
@@ -878,56 +895,6 @@ kl_http_upstream_check_broken(kl_http_request_t *r)
 }
 
 
-/*
- * The peer's Content-Type, as nginx reads it: a charset parameter becomes
- * r->headers_out.charset (quotes dropped) for the charset filter, and the
- * type stays whole until that filter relabels it.
- */
-static void
-kl_http_upstream_content_type(kl_http_request_t *r, kl_str_t *value)
-{
-    u_char *p, *semi, *last;
-
-    r->headers_out.content_type = *value;
-    r->headers_out.content_type_len = value->len;
-
-    last = value->data + value->len;
-
-    for (p = value->data; p < last; p++) {
-        if (*p != ';') {
-            continue;
-        }
-
-        semi = p;
-
-        while (++p < last && *p == ' ') { /* void */
-        }
-
-        if (last - p < 8 || kl_strncasecmp(p, (u_char *) "charset=", 8) != 0)
-        {
-            p--;
-            continue;
-        }
-
-        p += 8;
-
-        if (p < last && *p == '"') {
-            p++;
-        }
-
-        if (last > p && last[-1] == '"') {
-            last--;
-        }
-
-        r->headers_out.content_type_len = (size_t) (semi - value->data);
-        r->headers_out.charset.len = (size_t) (last - p);
-        r->headers_out.charset.data = p;
-
-        return;
-    }
-}
-
-
 static kl_int_t
 kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
 {
@@ -963,7 +930,10 @@ kl_http_upstream_copy_headers(kl_http_request_t *r, kl_http_upstream_t *u)
             && kl_strncasecmp(h[i].key.data, (u_char *) "content-type", 12)
                    == 0)
         {
-            kl_http_upstream_content_type(r, &h[i].value);
+            /* a charset parameter goes apart, for the charset filter */
+            r->headers_out.content_type = h[i].value;
+            r->headers_out.content_type_len = kl_http_upstream_content_type(
+                &h[i].value, &r->headers_out.charset);
             continue;
         }
 

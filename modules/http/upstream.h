@@ -11,6 +11,7 @@
 #include "kl_http.h"
 #include "upstream_peer.h"
 #include "upstream_parse.h"
+#include "resolver.h"
 
 /* proxy_next_upstream: when to try the next peer. */
 #define KL_HTTP_UPSTREAM_FT_ERROR          0x00000002
@@ -83,7 +84,7 @@ typedef struct {
 /*
  * proxy_pass with variables: the peer named by the request (nginx's
  * u->resolved): an upstream group of that name and port, else an
- * address literal; kiln has no resolver, so another name is a 502.
+ * address literal, else the addresses the resolver finds for the name.
  */
 typedef struct {
     kl_str_t      host; /* without the port; an IPv6 literal bracketed */
@@ -93,6 +94,13 @@ typedef struct {
     kl_str_t      name;    /* "127.0.0.1:8081", in name_data */
     u_char        name_data[64];
     unsigned      no_port:1;
+
+    /* Resolved: the addresses, tried in turn; the query while it runs. */
+    kl_resolver_ctx_t  *ctx;
+    kl_resolver_addr_t *addrs;
+    kl_str_t           *names;
+    kl_uint_t           naddrs;
+    kl_uint_t           current;
 } kl_http_upstream_resolved_t;
 
 typedef void (*kl_http_upstream_handler_pt)(kl_http_request_t  *r,
@@ -220,12 +228,40 @@ void kl_http_upstream_upgrade(kl_http_request_t *r, kl_http_upstream_t *u);
 
 /*
  * upstream_resolve.c: u->resolved names the peer: set u->peer for an
- * address literal (*usp NULL), or *usp to the group of that name; KL_OK,
- * or KL_HTTP_BAD_GATEWAY ("no resolver defined to resolve X" logged).
+ * address literal (*usp NULL), or *usp to the group of that name; KL_OK.
+ * Else, with a resolver, KL_AGAIN: the name is being resolved, and
+ * kl_http_upstream_start is called with its addresses as the peers (or
+ * the exchange ends with 502, "X could not be resolved" logged).
+ * Without one, KL_HTTP_BAD_GATEWAY ("no resolver defined to resolve X").
  */
 kl_int_t kl_http_upstream_find_resolved(kl_http_request_t            *r,
                                         kl_http_upstream_t           *u,
                                         kl_http_upstream_srv_conf_t **usp);
+
+/*
+ * Groups with "server ... resolve" (upstream_resolve.c): while the conf
+ * is read, _conf checks the balancer and finds the resolver (nginx's
+ * errors), before the balancer's init_upstream; _wrap, after it, makes
+ * each request use the worker's current tables; _start, in each worker,
+ * resolves the names and rebuilds the tables when their addresses
+ * change (at each TTL's end). KL_OK or KL_ERROR (logged).
+ */
+kl_int_t kl_http_upstream_resolve_conf(kl_conf_t                   *cf,
+                                       kl_http_upstream_srv_conf_t *us);
+kl_int_t kl_http_upstream_resolve_wrap(kl_conf_t                   *cf,
+                                       kl_http_upstream_srv_conf_t *us);
+kl_int_t kl_http_upstream_resolve_start(kl_cycle_t                  *cycle,
+                                        kl_http_upstream_srv_conf_t *us);
+
+/* Is host an IPv4 or a bracketed IPv6 address (nothing to resolve)? */
+kl_uint_t kl_http_upstream_is_literal(kl_str_t *host);
+
+/* Stop resolving u's name, if it is still being resolved. */
+void kl_http_upstream_resolve_done(kl_http_upstream_t *u);
+
+/* Choose the peer among us's (NULL: u->peer is set) and connect. */
+void kl_http_upstream_start(kl_http_request_t *r, kl_http_upstream_t *u,
+                            kl_http_upstream_srv_conf_t *us);
 
 /*
  * Split "host[:port]" (a proxy_pass URL's authority, evaluated per

@@ -404,7 +404,8 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
                 u->temp_file->offset = 0;
             }
 
-            if (downstream->write->timer_set) {
+            /* Not limit_rate's delay: the next send must wait it out. */
+            if (downstream->write->timer_set && !downstream->write->delayed) {
                 kl_event_del_timer(downstream->write);
             }
         }
@@ -429,7 +430,12 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             if (rc == KL_DECLINED) {
                 /* All in flight: wait for the client to take some. */
                 clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-                kl_event_add_timer(downstream->write, clcf->send_timeout);
+
+                /* A limit_rate delay has its own timer: keep it. */
+                if (!downstream->write->delayed) {
+                    kl_event_add_timer(downstream->write, clcf->send_timeout);
+                }
+
                 return;
             }
 
@@ -516,7 +522,11 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
     if (u->pending) {
         /* Read ahead is still waiting for the client to take some. */
         clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-        kl_event_add_timer(downstream->write, clcf->send_timeout);
+
+        if (!downstream->write->delayed) {
+            kl_event_add_timer(downstream->write, clcf->send_timeout);
+        }
+
         return;
     }
 

@@ -191,3 +191,45 @@ done:
 
     return KL_OK;
 }
+
+
+size_t
+kl_http_upstream_content_type(kl_str_t *value, kl_str_t *charset)
+{
+    u_char *p, *semi, *last;
+
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+        if (*p != ';') {
+            continue;
+        }
+
+        semi = p;
+
+        while (++p < last && *p == ' ') { /* void */
+        }
+
+        if (last - p < 8 || kl_strncasecmp(p, (u_char *) "charset=", 8) != 0) {
+            p--;
+            continue;
+        }
+
+        p += 8;
+
+        if (p < last && *p == '"') {
+            p++;
+        }
+
+        if (last > p && last[-1] == '"') {
+            last--;
+        }
+
+        charset->len = (size_t) (last - p);
+        charset->data = p;
+
+        return (size_t) (semi - value->data);
+    }
+
+    return value->len;
+}

@@ -34,4 +34,12 @@ typedef struct {
  */
 kl_int_t kl_http_parse_status_line(kl_http_status_line_t *st, kl_buf_t *b);
 
+/*
+ * A Content-Type value as nginx reads a peer's: the length of the type
+ * before a "; charset=" parameter (the whole length when there is none),
+ * with *charset set to the parameter's value, quotes dropped; *charset is
+ * left alone without one.
+ */
+size_t kl_http_upstream_content_type(kl_str_t *value, kl_str_t *charset);
+
 #endif /* KL_HTTP_UPSTREAM_PARSE_H */

@@ -82,6 +82,12 @@ typedef struct {
 
     unsigned down:1;
     unsigned backup:1;
+    /* resolve: addrs follow the name's at run time (upstream_resolve.c) */
+    unsigned resolve:1;
+
+    kl_str_t  host;    /* resolve: the name, without the port */
+    in_port_t port;    /* resolve: the port (80) */
+    kl_str_t  service; /* service=: the SRV name's service part */
 } kl_http_upstream_server_t;
 
 /* Which parameters a balancer allows on its group's server lines. */
@@ -92,6 +98,8 @@ typedef struct {
 #define KL_HTTP_UPSTREAM_DOWN         0x0010
 #define KL_HTTP_UPSTREAM_BACKUP       0x0020
 #define KL_HTTP_UPSTREAM_MAX_CONNS    0x0100
+/* The balancer's tables may be rebuilt at run time (server ... resolve). */
+#define KL_HTTP_UPSTREAM_MODIFY 0x0200
 
 /* Called once when the configuration is complete: build the peer tables. */
 typedef kl_int_t (*kl_http_upstream_init_pt)(kl_conf_t                   *cf,
@@ -119,6 +127,8 @@ struct kl_http_upstream_srv_conf_s {
     kl_str_t  file_name; /* where it was defined, for errors */
     kl_uint_t line;
     in_port_t port; /* implicit groups: proxy_pass's port */
+
+    void *resolve; /* servers with "resolve": their run-time state */
 
     unsigned implicit:1; /* made by proxy_pass, not an upstream block */
     unsigned no_port:1;  /* proxy_pass named no port (port is then 80) */

@@ -6,6 +6,7 @@
  */
 
 #include "kl_http.h"
+#include "core_limits.h"
 
 
 static kl_int_t kl_http_write_filter_init(kl_conf_t *cf);
@@ -38,7 +39,7 @@ kl_http_write_filter_init(kl_conf_t *cf)
 kl_int_t
 kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
 {
-    off_t                    size, limit;
+    off_t                    size, limit, sent;
     kl_uint_t                last, flush, file;
     kl_chain_t              *cl, *ln, **ll, *chain;
     kl_connection_t         *c;
@@ -120,7 +121,15 @@ kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
         c->fin_follows = 1;
     }
 
-    limit = (off_t) clcf->sendfile_max_chunk;
+    /* limit_rate bounds each send, sendfile's included, by the rate. */
+    limit = kl_http_limit_rate_allowance(r, (off_t) clcf->sendfile_max_chunk);
+
+    if (limit == 0 && c->write->delayed) {
+        r->buffered |= KL_HTTP_WRITE_BUFFERED;
+        return KL_AGAIN;
+    }
+
+    sent = c->sent;
 
     chain = c->io->send_chain(c, r->out, limit);
 
@@ -131,11 +140,13 @@ kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
 
     r->out = chain;
 
+    kl_http_limit_rate_sent(r, sent);
+
     if (chain) {
         r->buffered |= KL_HTTP_WRITE_BUFFERED;
 
         /* Stopped by the limit, not the socket: go on next iteration. */
-        if (c->write->ready) {
+        if (c->write->ready && !c->write->delayed) {
             kl_post_event(c->write, &kl_loop.posted_next);
         }
 

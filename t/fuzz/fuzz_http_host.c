@@ -3,7 +3,8 @@
 /*
  * The input is a Host field value. The answer must equal a reference
  * written from RFC 3986 3.2.2-3.2.3: the host is either a bracketed
- * IP-literal (an IPv6 address, as inet_pton() reads it) and nothing
+ * IP-literal (an IPv6 address, as inet_pton() reads it, or IPvFuture:
+ * "v", hex digits, ".", then unreserved, sub-delims or ':') and nothing
  * else, or a reg-name of letters, digits, '-', '_', '~' and
  * dot-separated non-empty labels (one trailing dot allowed, and
  * dropped); then an optional ':' and digits. A valid host comes back
@@ -32,6 +33,34 @@ fuzz_v6_char(u_char c)
 }
 
 
+/* IPvFuture between the brackets: [s, s + len). */
+static int
+fuzz_future(const u_char *s, size_t len)
+{
+    size_t i;
+
+    if (len < 4 || tolower(s[0]) != 'v' || !isxdigit(s[1])) {
+        return 0;
+    }
+
+    for (i = 1; i < len && isxdigit(s[i]); i++) { /* hex digits */
+    }
+
+    if (i + 1 >= len || s[i] != '.') {
+        return 0;
+    }
+
+    for (i++; i < len; i++) {
+        if (s[i] == '\0'
+            || (!isalnum(s[i]) && !strchr("-._~!$&'()*+,;=:", s[i]))) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* The host's length without port and trailing dot, or -1. */
 static ssize_t
 fuzz_reference(const u_char *s, size_t len)
@@ -41,6 +70,14 @@ fuzz_reference(const u_char *s, size_t len)
     struct in6_addr addr;
 
     if (len && s[0] == '[') {
+        for (i = 1; i < len && s[i] != ']'; i++) { /* to the ']' */
+        }
+
+        if (i < len && fuzz_future(s + 1, i - 1)) {
+            end = i + 1;
+            goto port;
+        }
+
         for (i = 1; i < len && s[i] != ']'; i++) {
             if (!fuzz_v6_char(s[i])) {
                 return -1;
@@ -77,6 +114,8 @@ fuzz_reference(const u_char *s, size_t len)
 
         end = i;
     }
+
+port:
 
     if (end < len) {
         if (s[end] != ':') {

@@ -167,6 +167,8 @@ static const line_case_t line_cases[] = {
     /* authority-form */
     { "CONNECT example.com:443 HTTP/1.1\r\n", KL_OK, KL_HTTP_CONNECT, 1001,
       "example.com:443", NULL, NULL, NULL, NULL, "example.com", "443", 0 },
+    { "GET http://[v1.x]:80/ HTTP/1.1\r\n", KL_OK, KL_HTTP_GET, 1001,
+      "http://[v1.x]:80/", "/", NULL, NULL, "http", "[v1.x]", "80", 0 },
     { "CONNECT [2001:db8::1]:443 HTTP/1.1\r\n", KL_OK, KL_HTTP_CONNECT, 1001,
       "[2001:db8::1]:443", NULL, NULL, NULL, NULL, "[2001:db8::1]", "443", 0 },
     /* versions */
@@ -261,6 +263,9 @@ static const char *line_invalid[] = {
     "GET http://[::1/ HTTP/1.1\r\n",
     "GET http://[::1]x/ HTTP/1.1\r\n",
     "GET http://[::g]/ HTTP/1.1\r\n",
+    "GET http://[1v.x]/ HTTP/1.1\r\n",
+    "GET http://[v1.x%41]/ HTTP/1.1\r\n",
+    "GET http://[v1.x/ HTTP/1.1\r\n",
     "GET http://h#f HTTP/1.1\r\n",
     "GET http://h\x80/ HTTP/1.1\r\n",
     "\x01GET / HTTP/1.1\r\n",

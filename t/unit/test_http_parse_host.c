@@ -24,6 +24,18 @@ static const kl_test_host_t kl_test_hosts[] = {
     { "[::1]:80", KL_OK, "[::1]" },
     { "[2001:DB8::1]", KL_OK, "[2001:db8::1]" },
     { "[::ffff:192.0.2.1]:443", KL_OK, "[::ffff:192.0.2.1]" },
+    /* IPvFuture (RFC 3986 3.2.2), as nginx accepts it */
+    { "[v1.x]", KL_OK, "[v1.x]" },
+    { "[V1F.a:b-c~!$&'()*+,;=]:80", KL_OK, "[v1f.a:b-c~!$&'()*+,;=]" },
+    { "[v1.]", KL_ERROR, NULL },
+    { "[v.x]", KL_ERROR, NULL },
+    { "[vg.x]", KL_ERROR, NULL },
+    { "[v1x]", KL_ERROR, NULL },
+    { "[v1.x/]", KL_ERROR, NULL },
+    { "[v1.x]y", KL_ERROR, NULL },
+    { "[v1.[x]", KL_ERROR, NULL },
+    { "[v]", KL_ERROR, NULL },
+    { "[x::1]", KL_ERROR, NULL },
 
     { "", KL_ERROR, NULL },
     { ".", KL_ERROR, NULL },

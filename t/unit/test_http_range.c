@@ -65,9 +65,28 @@ static const kl_test_range_t kl_test_ranges[] = {
       "" },
     { "bytes=9223372036854775808-", 100, 10, KL_HTTP_RANGE_NOT_SATISFIABLE,
       "" },
-    { "bytes=0-99999999999999999999", 100, 10, KL_HTTP_RANGE_NOT_SATISFIABLE,
+    { "bytes=99999999999999999999-", 100, 10, KL_HTTP_RANGE_NOT_SATISFIABLE,
       "" },
+    { "bytes=99999999999999999999-99999999999999999999", 100, 10,
+      KL_HTTP_RANGE_NOT_SATISFIABLE, "" },
     { "bytes=1-1,1-1", 0, 10, KL_HTTP_RANGE_NOT_SATISFIABLE, "" },
+
+    /*
+     * Past off_t: read as past the end (RFC 9110 14.1.2), so the end or
+     * the whole; nginx 1.22 answers 416.
+     */
+    { "bytes=0-99999999999999999999", 100, 10, KL_OK, "0-100" },
+    { "bytes=0-18446744073709551621", 100, 10, KL_OK, "0-100" },
+    { "bytes=0-9223372036854775807", 100, 10, KL_OK, "0-100" },
+    { "bytes=0-9223372036854775808", 100, 10, KL_OK, "0-100" },
+    { "bytes=-18446744073709551621", 100, 10, KL_OK, "0-100" },
+    { "bytes=-9223372036854775808", 100, 10, KL_OK, "0-100" },
+    { "bytes=50-18446744073709551621,-18446744073709551621", 100, 10,
+      KL_DECLINED, "" },
+    { "bytes=1-18446744073709551621", 1, 10, KL_HTTP_RANGE_NOT_SATISFIABLE,
+      "" },
+    { "bytes=-184467440737095516210000000000000000000", 0, 10, KL_DECLINED,
+      "" },
 
     /* max_ranges bounds the count exactly */
     { "bytes=0-0,2-2", 100, 2, KL_OK, "0-1 2-3" },

@@ -152,3 +152,39 @@ Test(http_upstream_parse, incomplete_is_again)
     cr_assert_eq(kl_http_parse_status_line(&st, &b), KL_AGAIN);
     cr_assert_eq(b.pos, b.last);
 }
+
+
+static void
+kl_test_content_type(const char *v, const char *type, const char *charset)
+{
+    kl_str_t value, cs;
+    size_t   len;
+
+    value.data = (u_char *) v;
+    value.len = strlen(v);
+    kl_str_null(&cs);
+
+    len = kl_http_upstream_content_type(&value, &cs);
+
+    cr_assert_eq(len, strlen(type), "%s: type length %zu", v, len);
+    cr_assert_eq(memcmp(v, type, len), 0, "%s", v);
+    cr_assert_eq(cs.len, strlen(charset), "%s: charset length %zu", v, cs.len);
+    cr_assert_eq(memcmp(cs.data ? cs.data : (u_char *) "", charset, cs.len), 0,
+                 "%s", v);
+}
+
+
+Test(http_upstream_parse, content_type_charset)
+{
+    kl_test_content_type("text/html", "text/html", "");
+    kl_test_content_type("text/html; charset=koi8-r", "text/html", "koi8-r");
+    kl_test_content_type("text/html;charset=\"utf-8\"", "text/html", "utf-8");
+    kl_test_content_type("text/html;  CHARSET=x", "text/html", "x");
+    /* as nginx: the parameters before the charset stay with the type */
+    kl_test_content_type("text/plain; format=flowed; charset=a",
+                         "text/plain; format=flowed", "a");
+    kl_test_content_type("text/plain; format=flowed",
+                         "text/plain; format=flowed", "");
+    kl_test_content_type("text/plain;", "text/plain;", "");
+    kl_test_content_type("a; charset=", "a", "");
+}
