@@ -58,6 +58,9 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "debug_connection",
       "the debug log is not supported by this build of kiln" },
     { "debug_points", "debug points are not supported by kiln" },
+    { "early_hints", "103 Early Hints are not supported by kiln yet" },
+    { "keepalive_min_timeout",
+      "keepalive_min_timeout is not supported by kiln yet" },
     { "worker_rlimit_sigpending",
       "it was for nginx's rtsig events, which nginx removed" },
 

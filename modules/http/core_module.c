@@ -156,6 +156,13 @@ static kl_command_t  kl_http_core_commands[] = {
     kl_http_core_loc_slot("recursive_error_pages", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, recursive_error_pages),
 
+    kl_http_core_loc_slot("log_subrequest", KL_CONF_FLAG,
+                          kl_conf_set_flag_slot, log_subrequest),
+
+    kl_http_core_loc_slot("subrequest_output_buffer_size", KL_CONF_TAKE1,
+                          kl_conf_set_size_slot,
+                          subrequest_output_buffer_size),
+
     { kl_string("keepalive_timeout"),
       KL_HTTP_ANY_LOC | KL_CONF_TAKE12,
       kl_http_core_keepalive,
@@ -236,12 +243,6 @@ static kl_command_t  kl_http_core_commands[] = {
                           kl_conf_set_flag_slot, msie_padding),
     kl_http_core_loc_slot("msie_refresh", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, msie_refresh),
-    /* kiln makes no subrequests: nothing for these two to act on yet. */
-    kl_http_core_loc_slot("log_subrequest", KL_CONF_FLAG,
-                          kl_conf_set_flag_slot, log_subrequest),
-    kl_http_core_loc_slot("subrequest_output_buffer_size", KL_CONF_TAKE1,
-                          kl_conf_set_size_slot,
-                          subrequest_output_buffer_size),
     kl_http_core_loc_slot("send_lowat", KL_CONF_TAKE1,
                           kl_http_core_send_lowat, send_lowat),
     kl_http_core_loc_slot("read_ahead", KL_CONF_TAKE1,
@@ -707,8 +708,10 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
                              KL_DISABLE_SYMLINKS_OFF);
     kl_conf_merge_ptr_value(conf->disable_symlinks_from,
                             prev->disable_symlinks_from, NULL);
+    /* nginx's default: one memory page */
     kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
-                             prev->subrequest_output_buffer_size, 4096);
+                             prev->subrequest_output_buffer_size,
+                             (size_t) sysconf(_SC_PAGESIZE));
 
     return KL_CONF_OK;
 }

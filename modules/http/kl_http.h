@@ -15,6 +15,8 @@ typedef struct kl_http_variable_value_s kl_http_variable_value_t;
 typedef struct kl_http_request_body_s   kl_http_request_body_t;
 typedef struct kl_http_regex_s          kl_http_regex_t;
 typedef struct kl_http_upstream_s       kl_http_upstream_t;
+typedef struct kl_http_postponed_s      kl_http_postponed_request_t;
+typedef struct kl_http_posted_s         kl_http_posted_request_t;
 
 /* Status codes the engine names; any 100..599 may be returned. */
 #define KL_HTTP_CONTINUE                 100
@@ -194,6 +196,40 @@ typedef struct {
 typedef void (*kl_http_event_handler_pt)(kl_http_request_t *r);
 typedef kl_int_t (*kl_http_handler_pt)(kl_http_request_t *r);
 
+/*
+ * Called as a subrequest finalises, with the rc it finalises with (it
+ * may be called more than once: an error page finalises again); it
+ * returns the rc to go on with.
+ */
+typedef kl_int_t (*kl_http_post_subrequest_pt)(kl_http_request_t *r, void *data,
+                                               kl_int_t rc);
+
+typedef struct {
+    kl_http_post_subrequest_pt handler;
+    void                      *data;
+} kl_http_post_subrequest_t;
+
+/* A parent's output in order: a child request, or data held for later. */
+struct kl_http_postponed_s {
+    kl_http_request_t           *request;
+    kl_chain_t                  *out;
+    kl_http_postponed_request_t *next;
+};
+
+/* A request whose write handler is to run (subrequest.c). */
+struct kl_http_posted_s {
+    kl_http_request_t        *request;
+    kl_http_posted_request_t *next;
+};
+
+/* kl_http_subrequest's flags, as nginx's NGX_HTTP_SUBREQUEST_*. */
+#define KL_HTTP_SUBREQUEST_IN_MEMORY  2  /* the body kept in sr->out */
+#define KL_HTTP_SUBREQUEST_WAITED     4  /* done even if not yet active */
+#define KL_HTTP_SUBREQUEST_BACKGROUND 16 /* the parent does not wait */
+
+/* nginx's limit on subrequest nesting ("subrequests cycle"). */
+#define KL_HTTP_MAX_SUBREQUESTS 50
+
 struct kl_http_request_s {
     kl_connection_t *connection;
 
@@ -227,8 +263,16 @@ struct kl_http_request_s {
     kl_str_t http_protocol;
     kl_str_t schema;
 
-    kl_chain_t        *out; /* unsent output */
+    kl_chain_t        *out; /* unsent output; an in-memory child's body */
     kl_http_request_t *main;
+    kl_http_request_t *parent; /* NULL for the main request */
+
+    /* subrequest.c: children and output in order, and what runs next */
+    kl_http_postponed_request_t *postponed;
+    kl_http_post_subrequest_t   *post_subrequest;
+    kl_http_posted_request_t    *posted_requests; /* the main's */
+    kl_event_t                  *posted_event;    /* the main's, lazily */
+    kl_uint_t                   *posted_gone;     /* set as the main is freed */
 
     kl_http_parse_t parse;
 
@@ -293,6 +337,10 @@ struct kl_http_request_s {
     unsigned request_body_no_buffering:1;
     unsigned limit_rate_set:1; /* from the conf or "set $limit_rate" */
     unsigned limit_rate_after_set:1;
+    unsigned subrequest_depth:6; /* 0 for the main request */
+    unsigned subrequest_in_memory:1;
+    unsigned waited:1;
+    unsigned background:1;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */
@@ -590,6 +638,23 @@ kl_int_t kl_http_set_etag(kl_http_request_t *r);
 kl_table_elt_t *kl_http_push_header(kl_http_request_t *r, const char *key,
                                     const char *value);
 
+
+/*
+ * subrequest.c: start a child of r on uri (args may be NULL) that runs
+ * from the server rewrite phase with r's connection and pool; *psr is
+ * set to it. ps (may be NULL) is called as it finalises; flags are
+ * KL_HTTP_SUBREQUEST_*. KL_OK, or KL_ERROR (logged: too deep, too many,
+ * no memory).
+ */
+kl_int_t kl_http_subrequest(kl_http_request_t *r, kl_str_t *uri, kl_str_t *args,
+                            kl_http_request_t        **psr,
+                            kl_http_post_subrequest_t *ps, kl_uint_t flags);
+
+/* Run r's write handler soon (after the current handler). */
+kl_int_t kl_http_post_request(kl_http_request_t *r);
+
+/* response.c's finalisation of a subrequest whose handler is done. */
+void kl_http_finalize_subrequest(kl_http_request_t *r);
 
 /* body.c: request bodies. Returns KL_OK or an error status to answer. */
 kl_int_t kl_http_discard_request_body(kl_http_request_t *r);

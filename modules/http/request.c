@@ -1122,6 +1122,17 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
         }
     }
 
+    if (r->posted_event) {
+        /* Requests posted to run are gone with the pool. */
+        if (r->posted_event->posted) {
+            kl_delete_posted_event(r->posted_event);
+        }
+
+        if (r->posted_gone) {
+            *r->posted_gone = 1;
+        }
+    }
+
     ctx = r->connection->log->data;
     ctx->request = NULL;
 

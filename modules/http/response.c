@@ -515,6 +515,10 @@ kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
         return;
     }
 
+    if (r != r->main && r->post_subrequest) {
+        rc = r->post_subrequest->handler(r, r->post_subrequest->data, rc);
+    }
+
     if (rc == KL_ERROR || rc == KL_HTTP_REQUEST_TIME_OUT
         || rc == KL_HTTP_CLIENT_CLOSED_REQUEST || rc == KL_HTTP_CLOSE
         || c->error)
@@ -526,7 +530,7 @@ kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
     if (rc >= KL_HTTP_SPECIAL_RESPONSE || rc == KL_HTTP_CREATED
         || rc == KL_HTTP_NO_CONTENT)
     {
-        if (c->read->timer_set) {
+        if (r == r->main && c->read->timer_set) {
             kl_event_del_timer(c->read);
         }
 
@@ -534,7 +538,12 @@ kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
         return;
     }
 
-    if (r->out || r->buffered) {
+    if (r != r->main) {
+        kl_http_finalize_subrequest(r);
+        return;
+    }
+
+    if (r->out || r->buffered || r->postponed) {
         kl_http_set_write_handler(r);
         return;
     }
@@ -689,7 +698,7 @@ kl_http_writer(kl_http_request_t *r)
         return;
     }
 
-    if (r->out || r->buffered) {
+    if (r->out || r->buffered || r->postponed) {
         if (!wev->delayed) {
             kl_event_add_timer(wev, clcf->send_timeout);
         }

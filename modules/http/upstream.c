@@ -57,9 +57,6 @@ static kl_int_t kl_http_upstream_merge_temp(kl_conf_t               *cf,
                                             kl_http_upstream_conf_t *prev,
                                             const char              *prefix,
                                             const char              *dir);
-static kl_int_t kl_http_upstream_variable(kl_http_request_t        *r,
-                                          kl_http_variable_value_t *v,
-                                          uintptr_t                 data);
 
 
 /* Response fields hidden unless proxy_pass_header names them (nginx's). */
@@ -87,16 +84,12 @@ static kl_str_t kl_http_upstream_skip[] = {
 };
 
 
-#define KL_HTTP_UPSTREAM_VAR_ADDR   0
-#define KL_HTTP_UPSTREAM_VAR_STATUS 1
-#define KL_HTTP_UPSTREAM_VAR_TIME   2
-
-
 kl_int_t
 kl_http_upstream_create(kl_http_request_t *r)
 {
-    kl_pool_cleanup_t  *cln;
-    kl_http_upstream_t *u;
+    kl_pool_cleanup_t        *cln;
+    kl_http_upstream_t       *u;
+    kl_http_upstream_state_t *st;
 
     u = kl_pcalloc(r->pool, sizeof(kl_http_upstream_t));
     if (u == NULL) {
@@ -109,9 +102,23 @@ kl_http_upstream_create(kl_http_request_t *r)
         return KL_ERROR;
     }
 
-    u->state = kl_array_create(r->pool, 1, sizeof(kl_http_upstream_state_t));
-    if (u->state == NULL) {
-        return KL_ERROR;
+    if (r->upstream) {
+        /* After an internal redirect the lists go on: " : " between. */
+        u->state = r->upstream->state;
+        st = kl_array_push(u->state);
+        if (st == NULL) {
+            return KL_ERROR;
+        }
+
+        kl_memzero(st, sizeof(kl_http_upstream_state_t));
+        st->redirect = 1;
+
+    } else {
+        u->state =
+            kl_array_create(r->pool, 1, sizeof(kl_http_upstream_state_t));
+        if (u->state == NULL) {
+            return KL_ERROR;
+        }
     }
 
     cln = kl_pool_cleanup_add(r->pool, 0);
@@ -214,6 +221,8 @@ kl_http_upstream_connect(kl_http_request_t *r, kl_http_upstream_t *u)
 
     kl_memzero(u->cur_state, sizeof(kl_http_upstream_state_t));
     u->cur_state->start = kl_now();
+    u->cur_state->connect_time = KL_HTTP_UPSTREAM_NO_TIME;
+    u->cur_state->header_time = KL_HTTP_UPSTREAM_NO_TIME;
 
     rc = kl_event_connect_peer(&u->peer);
 
@@ -222,13 +231,14 @@ kl_http_upstream_connect(kl_http_request_t *r, kl_http_upstream_t *u)
         return;
     }
 
+    /* With no live peer, the group's name, as nginx lists it. */
+    u->cur_state->peer = u->peer.name;
+
     if (rc == KL_BUSY) {
         kl_log_error(KL_LOG_ERR, r->connection->log, 0, "no live upstreams");
         kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_NOLIVE);
         return;
     }
-
-    u->cur_state->peer = u->peer.name;
 
     if (rc == KL_DECLINED) {
         kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
@@ -237,6 +247,7 @@ kl_http_upstream_connect(kl_http_request_t *r, kl_http_upstream_t *u)
 
     c = u->peer.connection;
     c->data = r;
+    u->cur_state->sent_start = c->sent;
     c->log = r->connection->log;
     c->read->log = c->log;
     c->write->log = c->log;
@@ -312,6 +323,10 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
     if (!u->request_sent && kl_http_upstream_test_connect(c) != KL_OK) {
         kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
         return;
+    }
+
+    if (u->cur_state->connect_time == KL_HTTP_UPSTREAM_NO_TIME) {
+        u->cur_state->connect_time = kl_now() - u->cur_state->start;
     }
 
     r->connection->log->action = "sending request to upstream";
@@ -593,6 +608,7 @@ kl_http_upstream_process_header(kl_http_request_t *r, kl_http_upstream_t *u)
         }
 
         u->buffer.last += n;
+        u->cur_state->bytes_received += n;
 
         rc = u->process_header(r);
 
@@ -621,6 +637,9 @@ kl_http_upstream_process_header(kl_http_request_t *r, kl_http_upstream_t *u)
     }
 
     u->cur_state->status = u->headers_in.status_n;
+    u->cur_state->header_time = kl_now() - u->cur_state->start;
+    u->cur_state->header_length =
+        u->cur_state->bytes_received - (u->buffer.last - u->buffer.pos);
 
     if (u->headers_in.status_n == 101) {
         if (r->headers_in.upgrade == NULL) {
@@ -802,6 +821,11 @@ kl_http_upstream_end_state(kl_http_upstream_t *u)
     if (u->cur_state && !u->cur_state->ended) {
         u->cur_state->ended = 1;
         u->cur_state->response_time = kl_now() - u->cur_state->start;
+
+        if (u->peer.connection) {
+            u->cur_state->bytes_sent =
+                u->peer.connection->sent - u->cur_state->sent_start;
+        }
     }
 }
 
@@ -1188,96 +1212,6 @@ kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf, size_t len)
 
     return kl_slprintf(buf, buf + len, ", upstream: \"%V%V%V\"", &u->schema,
                        u->peer.name, &u->uri);
-}
-
-
-static kl_str_t kl_http_upstream_var_names[] = {
-    kl_string("upstream_addr"),
-    kl_string("upstream_status"),
-    kl_string("upstream_response_time"),
-};
-
-
-kl_int_t
-kl_http_upstream_add_variables(kl_conf_t *cf)
-{
-    kl_uint_t           i;
-    kl_http_variable_t *v;
-
-    for (i = 0; i < 3; i++) {
-        v = kl_http_add_variable(cf, &kl_http_upstream_var_names[i],
-                                 KL_HTTP_VAR_NOCACHEABLE);
-        if (v == NULL) {
-            return KL_ERROR;
-        }
-
-        v->get_handler = kl_http_upstream_variable;
-        v->data = i;
-    }
-
-    return KL_OK;
-}
-
-
-/* nginx's lists: ", " between attempts; "-" for no status. */
-static kl_int_t
-kl_http_upstream_variable(kl_http_request_t *r, kl_http_variable_value_t *v,
-                          uintptr_t data)
-{
-    u_char                   *p, *last;
-    size_t                    len;
-    kl_uint_t                 i;
-    kl_http_upstream_t       *u;
-    kl_http_upstream_state_t *st;
-
-    u = r->upstream;
-
-    if (u == NULL || u->state->nelts == 0) {
-        v->not_found = 1;
-        return KL_OK;
-    }
-
-    st = u->state->elts;
-    len = 0;
-
-    for (i = 0; i < u->state->nelts; i++) {
-        len += (st[i].peer ? st[i].peer->len : 1) + KL_INT_T_LEN + 8;
-    }
-
-    p = kl_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return KL_ERROR;
-    }
-
-    v->data = p;
-    last = p + len;
-
-    for (i = 0; i < u->state->nelts; i++) {
-        if (i) {
-            p = kl_slprintf(p, last, ", ");
-        }
-
-        if (data == KL_HTTP_UPSTREAM_VAR_ADDR) {
-            p = st[i].peer ? kl_slprintf(p, last, "%V", st[i].peer)
-                           : kl_slprintf(p, last, "-");
-
-        } else if (data == KL_HTTP_UPSTREAM_VAR_STATUS) {
-            p = st[i].status ? kl_slprintf(p, last, "%ui", st[i].status)
-                             : kl_slprintf(p, last, "-");
-
-        } else {
-            p = kl_slprintf(p, last, "%ui.%03ui",
-                            (kl_uint_t) st[i].response_time / 1000,
-                            (kl_uint_t) st[i].response_time % 1000);
-        }
-    }
-
-    v->len = p - v->data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return KL_OK;
 }
 
 

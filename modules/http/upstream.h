@@ -58,14 +58,27 @@ typedef struct {
     kl_array_t *hide_headers; /* kl_str_t, lowercase: not passed on */
 } kl_http_upstream_conf_t;
 
-/* One attempt: what $upstream_addr, _status and _response_time list. */
+/*
+ * One attempt: what the $upstream_* lists show (variables_upstream.c).
+ * An entry with redirect set only marks an internal redirect between two
+ * exchanges of the request (" : " in the lists).
+ */
 typedef struct {
     kl_str_t *peer;
     kl_uint_t status; /* 0: none was read ("-"), 502/504 for failures */
     kl_msec_t start;
     kl_msec_t response_time;
+    kl_msec_t connect_time; /* KL_HTTP_UPSTREAM_NO_TIME: not connected */
+    kl_msec_t header_time;  /* KL_HTTP_UPSTREAM_NO_TIME: no head read */
+    off_t     bytes_received;
+    off_t     bytes_sent;
+    off_t     sent_start;    /* the peer connection's c->sent at connect */
+    off_t     header_length; /* bytes of bytes_received that were the head */
     unsigned  ended:1;
+    unsigned  redirect:1;
 } kl_http_upstream_state_t;
+
+#define KL_HTTP_UPSTREAM_NO_TIME ((kl_msec_t) -1)
 
 /* The response head as the protocol understood it. */
 typedef struct {
@@ -304,7 +317,7 @@ kl_table_elt_t *kl_http_upstream_push_header(kl_http_request_t  *r,
                                              kl_http_upstream_t *u,
                                              kl_http_parse_t    *p);
 
-/* Register $upstream_addr, $upstream_status, $upstream_response_time. */
+/* Register the $upstream_* variables (variables_upstream.c). */
 kl_int_t kl_http_upstream_add_variables(kl_conf_t *cf);
 
 /* X_hide_header, X_pass_header: the name, lowercase, onto the kl_array_t *

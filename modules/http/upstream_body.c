@@ -476,6 +476,8 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             return;
         }
 
+        u->cur_state->bytes_received += n;
+
         view = *b;
         view.pos = b->last;
         view.last = b->last + n;

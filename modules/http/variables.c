@@ -14,13 +14,6 @@
 
 #include "kl_http.h"
 
-typedef struct {
-    kl_array_t variables; /* kl_http_variable_t, by index */
-    kl_array_t keys;      /* kl_http_variable_t, every registered name */
-    kl_array_t prefixes;  /* kl_http_variable_t, "http_", "arg_"... */
-    kl_uint_t  resolved;  /* the http block is read: resolve at once */
-} kl_http_variables_main_conf_t;
-
 
 static void    *kl_http_variables_create_main_conf(kl_conf_t *cf);
 static kl_int_t kl_http_variables_preconfiguration(kl_conf_t *cf);

@@ -18,7 +18,10 @@
  * fuzzed on its own.
  *
  * variables.c holds the registry, variables_core.c the core variables,
- * script.c the complex values.
+ * variables_headers.c those read from fields, cookies and arguments,
+ * variables_request.c the newer per-request ones ($request_id, $tcpinfo_*,
+ * ...), variables_upstream.c the upstream module's, script.c the complex
+ * values.
  */
 
 /*
@@ -126,6 +129,52 @@ kl_http_variable_value_t *kl_http_get_flushed_variable(kl_http_request_t *r,
  */
 kl_int_t kl_http_arg(kl_http_request_t *r, u_char *name, size_t len,
                      kl_str_t *value);
+
+/*
+ * The value of the fields of headers named name (a variable's name after
+ * its prefix: lowercase, '_' standing for '-'), as nginx >= 1.23 gives
+ * it: every such field, joined with "; " for Cookie and ", " otherwise;
+ * not found when none. KL_OK, or KL_ERROR (no memory).
+ */
+kl_int_t kl_http_variable_unknown_header(kl_http_request_t        *r,
+                                         kl_http_variable_value_t *v,
+                                         kl_str_t *name, kl_list_t *headers);
+
+/*
+ * variables_upstream.c: the value of the cookie name (nlen bytes,
+ * matched without case) that the Set-Cookie field value p sets: its
+ * first "name=value" pair (RFC 6265 5.2; what follows the first ';' are
+ * attributes), blanks around name and value trimmed. KL_OK and *value
+ * (inside p), or KL_DECLINED. Pure.
+ */
+kl_int_t kl_http_parse_set_cookie(u_char *p, size_t len, u_char *name,
+                                  size_t nlen, kl_str_t *value);
+
+/* variables_headers.c, for variables_core.c: register $http_host, ... */
+kl_int_t kl_http_variables_headers_add(kl_conf_t *cf);
+
+/*
+ * variables_request.c: the port of an authority ("host", "host:port",
+ * "[v6]:port", as a request line or a Host field gives it): 1..65535, or
+ * 0 when there is none or it is not a port. Pure.
+ */
+kl_uint_t kl_http_parse_authority_port(u_char *p, size_t len);
+
+/* variables_request.c, for variables_core.c: register $request_id, ... */
+kl_int_t kl_http_variables_request_add(kl_conf_t *cf);
+
+/*
+ * The registry, in kl_http_variables_module's main conf (variables.c);
+ * variables_core.c keeps its header filter's next in it.
+ */
+typedef struct {
+    kl_array_t variables; /* kl_http_variable_t, by index */
+    kl_array_t keys;      /* kl_http_variable_t, every registered name */
+    kl_array_t prefixes;  /* kl_http_variable_t, "http_", "arg_"... */
+    kl_uint_t  resolved;  /* the http block is read: resolve at once */
+
+    kl_http_output_header_filter_pt next_header_filter;
+} kl_http_variables_main_conf_t;
 
 /* variables_core.c, for variables.c: register the core variables (at
  * preconfiguration), and hook what they need in (at postconfiguration). */

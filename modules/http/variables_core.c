@@ -1,7 +1,8 @@
 /*
- * variables_core.c: nginx's core variables ($uri, $args, $http_*,
- * $remote_addr, $status, $bytes_sent, ...) and the prefixes ($http_,
- * $sent_http_, $cookie_, $arg_) that name a whole family.
+ * variables_core.c: nginx's core variables ($uri, $args, $host,
+ * $remote_addr, $status, $bytes_sent, ...). Those read from header
+ * fields, cookies and arguments are in variables_headers.c, the newer
+ * ones ($request_id, $tcpinfo_*, ...) in variables_request.c.
  *
  * $bytes_sent and $body_bytes_sent count what one request sent. The
  * connection's counter runs across keep-alive requests, so a header
@@ -28,24 +29,6 @@ static kl_int_t kl_http_variables_header_filter(kl_http_request_t *r);
 static kl_int_t kl_http_variable_request(kl_http_request_t        *r,
                                          kl_http_variable_value_t *v,
                                          uintptr_t                 data);
-static kl_int_t kl_http_variable_header(kl_http_request_t        *r,
-                                        kl_http_variable_value_t *v,
-                                        uintptr_t                 data);
-static kl_int_t kl_http_variable_headers(kl_http_request_t        *r,
-                                         kl_http_variable_value_t *v,
-                                         uintptr_t                 data);
-static kl_int_t kl_http_variable_unknown_in(kl_http_request_t        *r,
-                                            kl_http_variable_value_t *v,
-                                            uintptr_t                 data);
-static kl_int_t kl_http_variable_unknown_out(kl_http_request_t        *r,
-                                             kl_http_variable_value_t *v,
-                                             uintptr_t                 data);
-static kl_int_t kl_http_variable_cookie(kl_http_request_t        *r,
-                                        kl_http_variable_value_t *v,
-                                        uintptr_t                 data);
-static kl_int_t kl_http_variable_argument(kl_http_request_t        *r,
-                                          kl_http_variable_value_t *v,
-                                          uintptr_t                 data);
 static kl_int_t kl_http_variable_misc(kl_http_request_t        *r,
                                       kl_http_variable_value_t *v,
                                       uintptr_t                 data);
@@ -61,18 +44,9 @@ static kl_int_t kl_http_variable_address(kl_http_request_t        *r,
 static kl_int_t kl_http_variable_path(kl_http_request_t        *r,
                                       kl_http_variable_value_t *v,
                                       uintptr_t                 data);
-static kl_int_t kl_http_variable_sent(kl_http_request_t        *r,
-                                      kl_http_variable_value_t *v,
-                                      uintptr_t                 data);
-static kl_int_t kl_http_variable_remote_user(kl_http_request_t        *r,
-                                             kl_http_variable_value_t *v,
-                                             uintptr_t                 data);
 
 
-static kl_http_output_header_filter_pt kl_http_next_header_filter;
-
-
-/* What kl_http_variable_misc, _number, _address, _path and _sent compute. */
+/* What kl_http_variable_misc, _number, _address and _path compute. */
 enum {
     KL_HTTP_VAR_HOST = 0,
     KL_HTTP_VAR_HOSTNAME,
@@ -107,15 +81,7 @@ enum {
 
     KL_HTTP_VAR_DOCUMENT_ROOT,
     KL_HTTP_VAR_REALPATH_ROOT,
-    KL_HTTP_VAR_REQUEST_FILENAME,
-
-    KL_HTTP_VAR_SENT_CONTENT_TYPE,
-    KL_HTTP_VAR_SENT_CONTENT_LENGTH,
-    KL_HTTP_VAR_SENT_LOCATION,
-    KL_HTTP_VAR_SENT_LAST_MODIFIED,
-    KL_HTTP_VAR_SENT_CONNECTION,
-    KL_HTTP_VAR_SENT_KEEP_ALIVE,
-    KL_HTTP_VAR_SENT_TRANSFER_ENCODING
+    KL_HTTP_VAR_REQUEST_FILENAME
 };
 
 
@@ -128,23 +94,9 @@ enum {
     kl_http_var(nm, kl_http_variable_request,                                  \
                 offsetof(kl_http_request_t, field), flags)
 
-#define kl_http_var_h(nm, field)                                               \
-    kl_http_var(nm, kl_http_variable_header,                                   \
-                offsetof(kl_http_request_t, headers_in.field), 0)
-
 #define KL_HTTP_VAR_NC KL_HTTP_VAR_NOCACHEABLE
 
 static kl_http_variable_t kl_http_core_variables[] = {
-    kl_http_var_h("http_host", host),
-    kl_http_var_h("http_user_agent", user_agent),
-    kl_http_var_h("http_referer", referer),
-    kl_http_var_h("content_type", content_type),
-    /* nginx 1.22 joins these two; other repeated fields give the first */
-    kl_http_var("http_x_forwarded_for", kl_http_variable_headers,
-                offsetof(kl_http_request_t, headers_in.x_forwarded_for), 0),
-    kl_http_var("http_cookie", kl_http_variable_headers,
-                offsetof(kl_http_request_t, headers_in.cookie), 0),
-
     kl_http_var_r("uri", uri, KL_HTTP_VAR_NC),
     kl_http_var_r("document_uri", uri, KL_HTTP_VAR_NC),
     kl_http_var_r("request_uri", unparsed_uri, 0),
@@ -162,7 +114,9 @@ static kl_http_variable_t kl_http_core_variables[] = {
     kl_http_var("query_string", kl_http_variable_misc, KL_HTTP_VAR_ARGS,
                 KL_HTTP_VAR_NC),
     kl_http_var("request", kl_http_variable_misc, KL_HTTP_VAR_REQUEST, 0),
-    kl_http_var("request_method", kl_http_variable_misc, KL_HTTP_VAR_METHOD, 0),
+    /* error_page makes a POST a GET: computed again, as nginx. */
+    kl_http_var("request_method", kl_http_variable_misc, KL_HTTP_VAR_METHOD,
+                KL_HTTP_VAR_NC),
     kl_http_var("server_name", kl_http_variable_misc, KL_HTTP_VAR_SERVER_NAME,
                 0),
     kl_http_var("nginx_version", kl_http_variable_misc, KL_HTTP_VAR_VERSION, 0),
@@ -174,7 +128,6 @@ static kl_http_variable_t kl_http_core_variables[] = {
                 KL_HTTP_VAR_NC),
     kl_http_var("content_length", kl_http_variable_misc,
                 KL_HTTP_VAR_CONTENT_LENGTH, 0),
-    kl_http_var("remote_user", kl_http_variable_remote_user, 0, 0),
 
     kl_http_var("status", kl_http_variable_number, KL_HTTP_VAR_STATUS,
                 KL_HTTP_VAR_NC),
@@ -212,33 +165,6 @@ static kl_http_variable_t kl_http_core_variables[] = {
     kl_http_var("request_filename", kl_http_variable_path,
                 KL_HTTP_VAR_REQUEST_FILENAME, KL_HTTP_VAR_NC),
 
-    kl_http_var("sent_http_content_type", kl_http_variable_sent,
-                KL_HTTP_VAR_SENT_CONTENT_TYPE, 0),
-    kl_http_var("sent_http_content_length", kl_http_variable_sent,
-                KL_HTTP_VAR_SENT_CONTENT_LENGTH, 0),
-    kl_http_var("sent_http_location", kl_http_variable_sent,
-                KL_HTTP_VAR_SENT_LOCATION, 0),
-    kl_http_var("sent_http_last_modified", kl_http_variable_sent,
-                KL_HTTP_VAR_SENT_LAST_MODIFIED, 0),
-    kl_http_var("sent_http_connection", kl_http_variable_sent,
-                KL_HTTP_VAR_SENT_CONNECTION, 0),
-    kl_http_var("sent_http_keep_alive", kl_http_variable_sent,
-                KL_HTTP_VAR_SENT_KEEP_ALIVE, 0),
-    kl_http_var("sent_http_transfer_encoding", kl_http_variable_sent,
-                KL_HTTP_VAR_SENT_TRANSFER_ENCODING, 0),
-
-    kl_http_null_variable
-};
-
-
-/* The prefixes: each handler gets a kl_http_variable_prefix_t. */
-static kl_http_variable_t kl_http_prefix_variables[] = {
-    kl_http_var("http_", kl_http_variable_unknown_in, 0, KL_HTTP_VAR_PREFIX),
-    kl_http_var("sent_http_", kl_http_variable_unknown_out, 0,
-                KL_HTTP_VAR_PREFIX),
-    kl_http_var("cookie_", kl_http_variable_cookie, 0, KL_HTTP_VAR_PREFIX),
-    kl_http_var("arg_", kl_http_variable_argument, 0,
-                KL_HTTP_VAR_PREFIX | KL_HTTP_VAR_NC),
     kl_http_null_variable
 };
 
@@ -259,14 +185,10 @@ kl_http_variables_core_add(kl_conf_t *cf)
         v->data = cv->data;
     }
 
-    for (cv = kl_http_prefix_variables; cv->name.len; cv++) {
-        v = kl_http_add_variable(cf, &cv->name, cv->flags);
-        if (v == NULL) {
-            return KL_ERROR;
-        }
-
-        v->get_handler = cv->get_handler;
-        v->data = cv->data;
+    if (kl_http_variables_headers_add(cf) != KL_OK
+        || kl_http_variables_request_add(cf) != KL_OK)
+    {
+        return KL_ERROR;
     }
 
     return KL_OK;
@@ -276,11 +198,13 @@ kl_http_variables_core_add(kl_conf_t *cf)
 kl_int_t
 kl_http_variables_core_init(kl_conf_t *cf)
 {
-    kl_http_core_main_conf_t *cmcf;
+    kl_http_core_main_conf_t      *cmcf;
+    kl_http_variables_main_conf_t *vmcf;
 
     cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
+    vmcf = kl_http_conf_get_module_main_conf(cf, kl_http_variables_module);
 
-    kl_http_next_header_filter = cmcf->top_header_filter;
+    vmcf->next_header_filter = cmcf->top_header_filter;
     cmcf->top_header_filter = kl_http_variables_header_filter;
 
     return KL_OK;
@@ -291,10 +215,11 @@ kl_http_variables_core_init(kl_conf_t *cf)
 static kl_int_t
 kl_http_variables_header_filter(kl_http_request_t *r)
 {
-    off_t                    sent, queued;
-    kl_int_t                 rc;
-    kl_chain_t              *cl;
-    kl_http_variables_ctx_t *ctx;
+    off_t                          sent, queued;
+    kl_int_t                       rc;
+    kl_chain_t                    *cl;
+    kl_http_variables_ctx_t       *ctx;
+    kl_http_variables_main_conf_t *vmcf;
 
     ctx = kl_pcalloc(r->pool, sizeof(kl_http_variables_ctx_t));
     if (ctx == NULL) {
@@ -313,7 +238,8 @@ kl_http_variables_header_filter(kl_http_request_t *r)
     sent = r->connection->sent;
     ctx->sent_start = sent + queued;
 
-    rc = kl_http_next_header_filter(r);
+    vmcf = kl_http_get_module_main_conf(r, kl_http_variables_module);
+    rc = vmcf->next_header_filter(r);
 
     /* What went out during the call plus what it left queued. */
     ctx->header_size = r->connection->sent - sent - queued;
@@ -351,272 +277,6 @@ kl_http_variable_request(kl_http_request_t *r, kl_http_variable_value_t *v,
     }
 
     kl_http_variable_set(v, s->data, s->len);
-
-    return KL_OK;
-}
-
-
-static kl_int_t
-kl_http_variable_header(kl_http_request_t *r, kl_http_variable_value_t *v,
-                        uintptr_t data)
-{
-    kl_table_elt_t *h;
-
-    h = *(kl_table_elt_t **) ((char *) r + data);
-
-    if (h == NULL) {
-        v->not_found = 1;
-        return KL_OK;
-    }
-
-    kl_http_variable_set(v, h->value.data, h->value.len);
-
-    return KL_OK;
-}
-
-
-/* Every field of a name, joined: "a, b" (X-Forwarded-For), "a; b" (Cookie). */
-static kl_int_t
-kl_http_variable_headers(kl_http_request_t *r, kl_http_variable_value_t *v,
-                         uintptr_t data)
-{
-    size_t          len;
-    u_char         *p, sep;
-    kl_table_elt_t *h, *th;
-
-    h = *(kl_table_elt_t **) ((char *) r + data);
-    sep = (data == offsetof(kl_http_request_t, headers_in.cookie)) ? ';' : ',';
-
-    if (h == NULL) {
-        v->not_found = 1;
-        return KL_OK;
-    }
-
-    if (h->next == NULL) {
-        kl_http_variable_set(v, h->value.data, h->value.len);
-        return KL_OK;
-    }
-
-    len = 0;
-
-    for (th = h; th; th = th->next) {
-        len += th->value.len + 2;
-    }
-
-    p = kl_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return KL_ERROR;
-    }
-
-    kl_http_variable_set(v, p, len - 2);
-
-    for (th = h; th; th = th->next) {
-        p = kl_cpymem(p, th->value.data, th->value.len);
-
-        if (th->next) {
-            *p++ = sep;
-            *p++ = ' ';
-        }
-    }
-
-    return KL_OK;
-}
-
-
-/*
- * The first field whose name matches var after the prefix, '-' read as
- * '_' and without case: $http_x_real_ip is X-Real-IP.
- */
-static kl_int_t
-kl_http_variable_unknown_header(kl_http_variable_value_t  *v,
-                                kl_http_variable_prefix_t *pd,
-                                kl_list_t                 *headers)
-{
-    u_char          ch;
-    size_t          n, len;
-    kl_uint_t       i;
-    kl_list_part_t *part;
-    kl_table_elt_t *h;
-
-    len = pd->name.len - pd->prefix;
-    part = &headers->part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != len) {
-            continue;
-        }
-
-        for (n = 0; n < len; n++) {
-            ch = h[i].key.data[n];
-
-            if (ch >= 'A' && ch <= 'Z') {
-                ch |= 0x20;
-
-            } else if (ch == '-') {
-                ch = '_';
-            }
-
-            if (pd->name.data[pd->prefix + n] != ch) {
-                break;
-            }
-        }
-
-        if (n == len) {
-            kl_http_variable_set(v, h[i].value.data, h[i].value.len);
-            return KL_OK;
-        }
-    }
-
-    v->not_found = 1;
-
-    return KL_OK;
-}
-
-
-static kl_int_t
-kl_http_variable_unknown_in(kl_http_request_t *r, kl_http_variable_value_t *v,
-                            uintptr_t data)
-{
-    return kl_http_variable_unknown_header(
-        v, (kl_http_variable_prefix_t *) data, &r->headers_in.headers);
-}
-
-
-static kl_int_t
-kl_http_variable_unknown_out(kl_http_request_t *r, kl_http_variable_value_t *v,
-                             uintptr_t data)
-{
-    return kl_http_variable_unknown_header(
-        v, (kl_http_variable_prefix_t *) data, &r->headers_out.headers);
-}
-
-
-/* nginx's cookie lookup: "name=value" pairs split at ';' or ','. */
-static kl_int_t
-kl_http_variable_cookie(kl_http_request_t *r, kl_http_variable_value_t *v,
-                        uintptr_t data)
-{
-    u_char                    *start, *end, *last, ch;
-    size_t                     len;
-    kl_table_elt_t            *h;
-    kl_http_variable_prefix_t *pd;
-
-    pd = (kl_http_variable_prefix_t *) data;
-    len = pd->name.len - pd->prefix;
-
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        start = h->value.data;
-        end = h->value.data + h->value.len;
-
-        while (start < end) {
-
-            if ((size_t) (end - start) >= len
-                && kl_strncasecmp(start, pd->name.data + pd->prefix, len) == 0)
-            {
-                for (start += len; start < end && *start == ' '; start++) {
-                    /* void */
-                }
-
-                if (start < end && *start++ == '=') {
-                    while (start < end && *start == ' ') {
-                        start++;
-                    }
-
-                    for (last = start; last < end && *last != ';'; last++) {
-                        /* void */
-                    }
-
-                    kl_http_variable_set(v, start, last - start);
-                    return KL_OK;
-                }
-            }
-
-            while (start < end) {
-                ch = *start++;
-
-                if (ch == ';' || ch == ',') {
-                    break;
-                }
-            }
-
-            while (start < end && *start == ' ') {
-                start++;
-            }
-        }
-    }
-
-    v->not_found = 1;
-
-    return KL_OK;
-}
-
-
-kl_int_t
-kl_http_arg(kl_http_request_t *r, u_char *name, size_t len, kl_str_t *value)
-{
-    u_char *p, *last;
-
-    if (len == 0 || r->args.len == 0) {
-        return KL_DECLINED;
-    }
-
-    p = r->args.data;
-    last = p + r->args.len;
-
-    /* At each argument's start: the name, then '='. */
-    while (p < last) {
-        if ((size_t) (last - p) > len && p[len] == '='
-            && kl_strncasecmp(p, name, len) == 0)
-        {
-            value->data = p + len + 1;
-
-            for (p = value->data; p < last && *p != '&'; p++) {
-                /* void */
-            }
-
-            value->len = p - value->data;
-            return KL_OK;
-        }
-
-        while (p < last && *p++ != '&') {
-            /* void */
-        }
-    }
-
-    return KL_DECLINED;
-}
-
-
-static kl_int_t
-kl_http_variable_argument(kl_http_request_t *r, kl_http_variable_value_t *v,
-                          uintptr_t data)
-{
-    kl_str_t                   value;
-    kl_http_variable_prefix_t *pd;
-
-    pd = (kl_http_variable_prefix_t *) data;
-
-    if (kl_http_arg(r, pd->name.data + pd->prefix, pd->name.len - pd->prefix,
-                    &value)
-        != KL_OK)
-    {
-        v->not_found = 1;
-        return KL_OK;
-    }
-
-    kl_http_variable_set(v, value.data, value.len);
 
     return KL_OK;
 }
@@ -1043,231 +703,4 @@ kl_http_variable_path(kl_http_request_t *r, kl_http_variable_value_t *v,
         kl_http_variable_set(v, path.data, path.len);
         return KL_OK;
     }
-}
-
-
-static kl_int_t
-kl_http_variable_sent(kl_http_request_t *r, kl_http_variable_value_t *v,
-                      uintptr_t data)
-{
-    u_char                  *p;
-    size_t                   len;
-    kl_str_t                 s;
-    kl_table_elt_t          *h;
-    kl_http_core_loc_conf_t *clcf;
-
-    kl_str_null(&s);
-    h = NULL;
-
-    switch (data) {
-
-    case KL_HTTP_VAR_SENT_CONTENT_TYPE:
-        if (r->headers_out.content_type.len == 0) {
-            break;
-        }
-
-        if (r->headers_out.charset.len == 0) {
-            s = r->headers_out.content_type;
-            break;
-        }
-
-        len = r->headers_out.content_type.len + sizeof("; charset=") - 1
-              + r->headers_out.charset.len;
-
-        p = kl_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return KL_ERROR;
-        }
-
-        s.data = p;
-        s.len = len;
-        p = kl_cpymem(p, r->headers_out.content_type.data,
-                      r->headers_out.content_type.len);
-        p = kl_cpymem(p, "; charset=", sizeof("; charset=") - 1);
-        kl_memcpy(p, r->headers_out.charset.data, r->headers_out.charset.len);
-        break;
-
-    case KL_HTTP_VAR_SENT_CONTENT_LENGTH:
-        h = r->headers_out.content_length;
-
-        if (h == NULL && r->headers_out.content_length_n >= 0) {
-            p = kl_pnalloc(r->pool, KL_INT_T_LEN);
-            if (p == NULL) {
-                return KL_ERROR;
-            }
-
-            s.data = p;
-            s.len = kl_slprintf(p, p + KL_INT_T_LEN, "%O",
-                                r->headers_out.content_length_n)
-                    - p;
-        }
-        break;
-
-    case KL_HTTP_VAR_SENT_LOCATION:
-        h = r->headers_out.location;
-        break;
-
-    case KL_HTTP_VAR_SENT_LAST_MODIFIED:
-        h = r->headers_out.last_modified;
-
-        if (h == NULL && r->headers_out.last_modified_time >= 0) {
-            p = kl_pnalloc(r->pool, sizeof("Mon, 28 Sep 1970 06:00:00 GMT"));
-            if (p == NULL) {
-                return KL_ERROR;
-            }
-
-            s.data = p;
-            s.len = kl_http_time(p, r->headers_out.last_modified_time) - p;
-        }
-        break;
-
-    case KL_HTTP_VAR_SENT_CONNECTION:
-        if (r->keepalive) {
-            kl_str_set(&s, "keep-alive");
-        } else {
-            kl_str_set(&s, "close");
-        }
-        break;
-
-    case KL_HTTP_VAR_SENT_KEEP_ALIVE:
-        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-        if (r->keepalive && clcf->keepalive_header) {
-            p = kl_pnalloc(r->pool, sizeof("timeout=") + KL_INT_T_LEN);
-            if (p == NULL) {
-                return KL_ERROR;
-            }
-
-            s.data = p;
-            s.len = kl_slprintf(p, p + sizeof("timeout=") + KL_INT_T_LEN,
-                                "timeout=%T", clcf->keepalive_header)
-                    - p;
-        }
-        break;
-
-    default: /* KL_HTTP_VAR_SENT_TRANSFER_ENCODING */
-        if (r->chunked) {
-            kl_str_set(&s, "chunked");
-        }
-        break;
-    }
-
-    if (h) {
-        s = h->value;
-    }
-
-    if (s.data == NULL) {
-        v->not_found = 1;
-        return KL_OK;
-    }
-
-    kl_http_variable_set(v, s.data, s.len);
-
-    return KL_OK;
-}
-
-
-/* RFC 4648 base64, strict as nginx's: KL_ERROR on any other byte. */
-static kl_int_t
-kl_http_variable_decode_base64(u_char *dst, size_t *dlen, u_char *src,
-                               size_t len)
-{
-    size_t            i, n;
-    kl_uint_t         acc, bits;
-    u_char            ch;
-    kl_int_t          d;
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    for (n = 0; n < len && src[n] != '='; n++) {
-        /* void */
-    }
-
-    if (n % 4 == 1) {
-        return KL_ERROR;
-    }
-
-    acc = 0;
-    bits = 0;
-    *dlen = 0;
-
-    for (i = 0; i < n; i++) {
-        ch = src[i];
-
-        if (ch == '\0' || strchr(alphabet, ch) == NULL) {
-            return KL_ERROR;
-        }
-
-        d = strchr(alphabet, ch) - alphabet;
-        acc = (acc << 6) | (kl_uint_t) d;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            dst[(*dlen)++] = (u_char) (acc >> bits);
-        }
-    }
-
-    return KL_OK;
-}
-
-
-/* The user of "Authorization: Basic ...", whether or not auth is on. */
-static kl_int_t
-kl_http_variable_remote_user(kl_http_request_t *r, kl_http_variable_value_t *v,
-                             uintptr_t data)
-{
-    u_char  *p, *colon;
-    size_t   len;
-    kl_str_t encoded;
-
-    (void) data;
-
-    v->not_found = 1;
-
-    if (r->headers_in.authorization == NULL) {
-        return KL_OK;
-    }
-
-    encoded = r->headers_in.authorization->value;
-
-    if (encoded.len < sizeof("Basic ") - 1
-        || kl_strncasecmp(encoded.data, (u_char *) "Basic ",
-                          sizeof("Basic ") - 1)
-               != 0)
-    {
-        return KL_OK;
-    }
-
-    encoded.data += sizeof("Basic ") - 1;
-    encoded.len -= sizeof("Basic ") - 1;
-
-    while (encoded.len && encoded.data[0] == ' ') {
-        encoded.data++;
-        encoded.len--;
-    }
-
-    if (encoded.len == 0) {
-        return KL_OK;
-    }
-
-    p = kl_pnalloc(r->pool, (encoded.len + 3) / 4 * 3 + 1);
-    if (p == NULL) {
-        return KL_ERROR;
-    }
-
-    if (kl_http_variable_decode_base64(p, &len, encoded.data, encoded.len)
-        != KL_OK) {
-        return KL_OK;
-    }
-
-    colon = memchr(p, ':', len);
-
-    if (colon == NULL || colon == p) {
-        return KL_OK;
-    }
-
-    kl_http_variable_set(v, p, colon - p);
-
-    return KL_OK;
 }

@@ -1,5 +1,6 @@
 /*
- * test_http_variables.c: modules/http/variables.c and variables_core.c:
+ * test_http_variables.c: modules/http/variables.c, variables_core.c,
+ * variables_headers.c and variables_request.c:
  * $arg_ lookup, and the registry end to end: a real http block is read,
  * then variables and complex values (script.c) are evaluated on a request
  * made by hand.
@@ -294,7 +295,8 @@ Test(http_variables, request_values, .init = t_setup, .fini = t_teardown)
     cr_assert_str_eq(t_var("server_name"), "example.com");
     cr_assert_str_eq(t_var("http_user_agent"), "curl/8");
     cr_assert_str_eq(t_var("http_x_real_ip"), "10.1.2.3");
-    cr_assert_str_eq(t_var("http_x_dup"), "first");
+    /* repeats joined, as nginx >= 1.23 */
+    cr_assert_str_eq(t_var("http_x_dup"), "first, second");
     cr_assert_str_eq(t_var("http_x_none"), "-");
     cr_assert_str_eq(t_var("http_cookie"), "a=1; bb = 2 ;c=3; d=4");
     cr_assert_str_eq(t_var("cookie_a"), "1");
@@ -315,6 +317,11 @@ Test(http_variables, request_values, .init = t_setup, .fini = t_teardown)
     cr_assert_str_eq(t_var("kiln_version"), KL_VERSION);
     cr_assert_str_eq(t_var("status"), "000");
     cr_assert_str_eq(t_var("bytes_sent"), "0");
+    cr_assert_eq(strlen(t_var("request_id")), 32);
+    cr_assert_eq(strspn(t_var("request_id"), "0123456789abcdef"), 32);
+    cr_assert_str_eq(t_var("request_completion"), "");
+    cr_assert_str_eq(t_var("request_body"), "-");
+    cr_assert_str_eq(t_var("upstream_addr"), "-");
 }
 
 
@@ -356,6 +363,59 @@ Test(http_variables, status_and_sent_headers, .init = t_setup,
     cr_assert_str_eq(t_var("sent_http_content_length"), "153");
     cr_assert_str_eq(t_var("sent_http_last_modified"), "-");
     cr_assert_str_eq(t_var("sent_http_x_foo"), "-");
+}
+
+
+/* Each field of the list given, pushed as a response field would be. */
+static void
+t_out(kl_list_t *list, const char *name, const char *value, kl_uint_t hash)
+{
+    kl_table_elt_t *h;
+
+    h = kl_list_push(list);
+    cr_assert_not_null(h);
+
+    kl_memzero(h, sizeof(kl_table_elt_t));
+    h->hash = hash;
+    h->key.data = (u_char *) name;
+    h->key.len = strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = strlen(value);
+}
+
+
+Test(http_variables, repeated_fields_joined_as_nginx_1_23, .init = t_setup,
+     .fini = t_teardown)
+{
+    kl_uint_t  i;
+    kl_list_t *out, *trailers;
+
+    out = &t_r->headers_out.headers;
+    trailers = &t_r->headers_out.trailers;
+    cr_assert_eq(kl_list_init(trailers, t_cy->pool, 2, sizeof(kl_table_elt_t)),
+                 KL_OK);
+
+    t_out(out, "Cache-Control", "no-cache", 1);
+    t_out(out, "X-Gone", "deleted", 0);
+    t_out(out, "cache-control", "private", 1);
+    t_out(out, "X-Gone", "kept", 1);
+    t_out(out, "Cookie", "a=1", 1);
+    t_out(out, "Cookie", "b=2", 1);
+
+    /* more fields than a list part holds: the join crosses parts */
+    for (i = 0; i < 10; i++) {
+        t_out(out, "X-Many", "v", 1);
+    }
+
+    t_out(trailers, "X-Sum", "1", 1);
+    t_out(trailers, "X-Sum", "2", 1);
+
+    cr_assert_str_eq(t_var("sent_http_cache_control"), "no-cache, private");
+    cr_assert_str_eq(t_var("sent_http_x_gone"), "kept");
+    cr_assert_str_eq(t_var("sent_http_cookie"), "a=1; b=2");
+    cr_assert_str_eq(t_var("sent_http_x_many"), "v, v, v, v, v, v, v, v, v, v");
+    cr_assert_str_eq(t_var("sent_trailer_x_sum"), "1, 2");
+    cr_assert_str_eq(t_var("sent_trailer_x_none"), "-");
 }
 
 
