@@ -49,8 +49,9 @@ struct kl_conn_io_s {
      * no limit). Returns the first unsent link (NULL when all was sent;
      * c->write->ready cleared when the transport stopped taking bytes) or
      * KL_CHAIN_ERROR; c->sent grows by what went out. File buffers go
-     * with sendfile when the table's sendfile flag and c->sendfile allow,
-     * else they are read and written.
+     * with sendfile, and only when the table's sendfile flag and
+     * c->sendfile allow: else the caller hands over memory (the HTTP
+     * copy filter reads files for it).
      */
     kl_chain_t *(*send_chain)(kl_connection_t *c, kl_chain_t *in, off_t limit);
 

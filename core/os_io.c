@@ -4,8 +4,9 @@
  *
  * The plaintext tricks live here and nowhere else: MSG_MORE to hold a
  * header for the file that follows it or for the FIN, TCP_CORK for a
- * file's last bytes before a close, sendfile or (sendfile off) a bounded
- * pread and write. A transport that encrypts has none of them.
+ * file's last bytes before a close, sendfile (with sendfile off, the
+ * HTTP copy filter hands over memory only). A transport that encrypts
+ * has none of them.
  */
 
 #include "kl_core.h"
@@ -150,51 +151,23 @@ kl_os_io_shutdown(kl_connection_t *c)
 #define KL_SENDFILE_ALIGN 4096
 
 
-/* sendfile off: one bounded chunk through a buffer on the stack. */
-static ssize_t
-kl_os_io_file_copy(kl_connection_t *c, kl_buf_t *b, size_t size)
-{
-    ssize_t n, w;
-    u_char  buf[32768];
-
-    n = pread(b->file->fd, buf, kl_min(size, sizeof(buf)), b->file_pos);
-
-    if (n == -1) {
-        return KL_ERROR;
-    }
-
-    if (n == 0) {
-        /* The file shrank under us: the promised length cannot be met. */
-        errno = EIO;
-        return KL_ERROR;
-    }
-
-    for (;;) {
-        w = write(c->fd, buf, (size_t) n);
-
-        if (w >= 0) {
-            return w;
-        }
-
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return 0;
-        }
-
-        if (errno != EINTR) {
-            return KL_ERROR;
-        }
-    }
-}
-
-
 static ssize_t
 kl_os_io_file(kl_connection_t *c, kl_buf_t *b, size_t size)
 {
     ssize_t n;
     off_t   offset;
 
+    /*
+     * With sendfile off, the HTTP copy filter reads files into memory
+     * before the write filter, and peer connections always allow
+     * sendfile: a file buffer here then is a caller's bug, refused
+     * rather than copied on the loop.
+     */
     if (!c->sendfile) {
-        return kl_os_io_file_copy(c, b, size);
+        kl_log_error(KL_LOG_ALERT, c->log, 0,
+                     "file buffer in send_chain with sendfile off");
+        errno = EINVAL;
+        return KL_ERROR;
     }
 
     offset = b->file_pos;
@@ -350,10 +323,6 @@ kl_os_io_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
                 if (cl->buf->file_pos + want > cl->buf->file_last) {
                     want = limit - send;
                 }
-            }
-
-            if (!c->sendfile && want > 32768) {
-                want = 32768;
             }
 
             if (c->fin_follows && !c->corked

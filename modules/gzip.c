@@ -14,8 +14,8 @@
  *
  * The body filter streams through deflate (zlib's gzip wrapper) into at
  * most gzip_buffers output buffers, each reused once sent. It moves the
- * pos of the buffers it has read, so a content handler that reads a file
- * piece by piece (static) refills them only once they are compressed.
+ * pos of the buffers it has read, so the copy filter, which reads a file
+ * piece by piece for it, refills them only once they are compressed.
  * Work is bounded per event: after gzip_buffers' worth of input or
  * output, it yields to the loop (the write event, posted for the next
  * iteration, calls it again). zlib's memory is one block sized as nginx's
@@ -557,6 +557,7 @@ kl_http_gzip_next_in(kl_http_request_t *r, kl_http_gzip_ctx_t *ctx)
     ctx->in = ctx->in->next;
     ctx->in_buf = b;
 
+    /* The copy filter, which runs before, reads files for gzip. */
     if (b->in_file && !kl_buf_in_memory(b)) {
         kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
                      "gzip got a file buffer not in memory");

@@ -3,10 +3,10 @@
 # spills to a temp file under proxy_temp_path (levels, the warn line, the
 # peer finished early, the body byte-identical, Content-Length and chunked,
 # a kept-alive peer reused), not with proxy_max_temp_file_size 0 or
-# proxy_buffering off, bounded by a small max, not under gzip (documented),
-# a client gone mid-spill; the same for FastCGI (fastcgi_temp_path);
-# X-Accel-Buffering from the peer switching it; the temp directives'
-# config errors.
+# proxy_buffering off, bounded by a small max, gzip (t/copy_filter.t has
+# a gzipped body that spilled), a client gone mid-spill; the same for
+# FastCGI (fastcgi_temp_path); X-Accel-Buffering from the peer switching
+# it; the temp directives' config errors.
 
 use strict;
 use warnings;
@@ -219,15 +219,18 @@ $s = slow_get("/off/length/$BIG");
 $r = read_all($s);
 ok($r->{body} eq backend_body($BIG), 'proxy_buffering off: body intact');
 
+is(scalar temp_lines(qr{}), $before,
+    'no temp file with max 0 or buffering off');
+
+# gzip may spill now (the copy filter reads the file back for it): the
+# count above is taken before it, and the one below after it.
 $s = slow_get("/gz/length/$BIG", 'Accept-Encoding' => 'gzip');
 $r = read_all($s);
 is($r->{headers}{'content-encoding'}, 'gzip', 'gzip: compressed');
 my $plain = '';
 gunzip(\$r->{body} => \$plain) or diag("gunzip: $GunzipError");
 ok($plain eq backend_body($BIG), 'gzip: the body intact');
-
-is(scalar temp_lines(qr{}), $before,
-    'no temp file with max 0, buffering off, or gzip');
+$before = scalar temp_lines(qr{});
 
 # --- bounded by a small max ---------------------------------------------------
 

@@ -164,8 +164,8 @@ kl_http_upstream_queue(kl_http_request_t *r, kl_http_upstream_t *u)
  * The buffer to read the peer into when every body buffer is in flight:
  * the spill buffer, as much as the temp file may still grow: KL_OK,
  * KL_DECLINED (it may not: the peer waits), KL_ERROR. Never for an
- * unbuffered response, nor when a filter needs the body in memory (gzip):
- * nothing would read a file range back for it.
+ * unbuffered response. A filter that needs the body in memory (gzip)
+ * gets the file ranges read back by the copy filter.
  */
 static kl_int_t
 kl_http_upstream_spill_buf(kl_http_request_t *r, kl_http_upstream_t *u,
@@ -174,9 +174,7 @@ kl_http_upstream_spill_buf(kl_http_request_t *r, kl_http_upstream_t *u,
     off_t     room;
     kl_buf_t *b;
 
-    if (!u->buffering || u->conf->max_temp_file_size == 0
-        || r->filter_need_in_memory)
-    {
+    if (!u->buffering || u->conf->max_temp_file_size == 0) {
         return KL_DECLINED;
     }
 

@@ -458,3 +458,18 @@ Test(http_request, static_file_output_cut_is_the_same_sendfile_off)
 {
     kl_test_static(KL_TEST_CONF("root html; sendfile off;", ""), 20000);
 }
+
+
+/*
+ * The copy filter reads at most sendfile_max_chunk per call, then goes on
+ * from the next round of the loop (posted_next): one 4k buffer refilled
+ * five times a call, and the bytes are still those of a fast client.
+ */
+Test(http_request, static_file_copy_filter_bounded_per_event)
+{
+    kl_test_static(KL_TEST_CONF("root html; sendfile off;"
+                                "output_buffers 1 4k;"
+                                "sendfile_max_chunk 5k;",
+                                ""),
+                   20000);
+}

@@ -11,6 +11,7 @@ typedef struct {
     kl_connection_t c;
     kl_event_t      rev;
     kl_event_t      wev;
+    kl_log_t        log; /* level 0: an alert goes nowhere */
     int             peer;
 } kl_test_conn_t;
 
@@ -29,6 +30,7 @@ kl_test_conn(kl_test_conn_t *t)
     t->c.read = &t->rev;
     t->c.write = &t->wev;
     t->c.sendfile = 1;
+    t->c.log = &t->log;
     t->rev.data = &t->c;
     t->wev.data = &t->c;
     t->wev.write = 1;
@@ -219,6 +221,20 @@ kl_test_chain(int sendfile_on)
 
     rest = kl_os_io.send_chain(&t.c, &c1, 0);
 
+    if (!sendfile_on) {
+        /* The copy filter reads files first: a file buffer is a bug. */
+        cr_assert_eq(rest, KL_CHAIN_ERROR, "a file with sendfile off fails");
+        cr_assert(t.c.error);
+        cr_assert_eq(t.c.sent, 5, "what precedes the file went out");
+
+        n = read(t.peer, got, sizeof(got) - 1);
+        cr_assert_eq(n, 5);
+
+        close(fd);
+        kl_test_conn_close(&t);
+        return;
+    }
+
     cr_assert_null(rest, "all sent");
     cr_assert_eq(t.c.sent, 16);
 
@@ -238,7 +254,7 @@ Test(os_io, send_chain_memory_file_memory)
 }
 
 
-Test(os_io, send_chain_with_sendfile_off_copies)
+Test(os_io, send_chain_with_sendfile_off_refuses_files)
 {
     kl_test_chain(0);
 }
