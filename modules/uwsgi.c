@@ -64,7 +64,8 @@ static kl_conf_enum_t kl_http_uwsgi_next_upstream_masks[] = {
  * Directive tables keep one field a line, as nginx's do. Every directive
  * nginx's page lists is here but caching, store and TLS ones, which
  * core/conf_absent.c refuses with the reason, as for proxy_ and
- * fastcgi_; the others kiln cannot honour (bind...) are refused here.
+ * fastcgi_. The rows from X_ignore_client_abort on are the shared
+ * upstream settings (upstream_settings.c), as fastcgi's.
  */
 /* clang-format off */
 static kl_command_t  kl_http_uwsgi_commands[] = {
@@ -230,47 +231,42 @@ static kl_command_t  kl_http_uwsgi_commands[] = {
       offsetof(kl_http_uwsgi_loc_conf_t, cgi.pass),
       NULL },
 
-    { kl_string("uwsgi_bind"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NOT_YET },
-
-    { kl_string("uwsgi_force_ranges"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NOT_YET },
-
     { kl_string("uwsgi_ignore_client_abort"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NOT_YET },
-
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.ignore_client_abort),
+      NULL },
     { kl_string("uwsgi_ignore_headers"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_1MORE,
+      kl_http_upstream_ignore_headers_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NOT_YET },
-
-    { kl_string("uwsgi_limit_rate"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.ignore_headers),
+      NULL },
+    { kl_string("uwsgi_force_ranges"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NOT_YET },
-
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.force_ranges),
+      NULL },
     { kl_string("uwsgi_socket_keepalive"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_ANY,
-      kl_http_cgi_refuse_slot,
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_FLAG,
+      kl_conf_set_flag_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      KL_HTTP_CGI_NOT_YET },
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.socket_keepalive),
+      NULL },
+    { kl_string("uwsgi_limit_rate"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
+      kl_http_upstream_rate_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.limit_rate),
+      NULL },
+    { kl_string("uwsgi_bind"),
+      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE12,
+      kl_http_upstream_bind_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.local),
+      NULL },
 
     kl_null_command
 };

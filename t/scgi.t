@@ -7,7 +7,10 @@
 # close or cut at Content-Length, an invalid head: 502), large bodies
 # through small buffers and a temp file, HEAD, intercept_errors, a pass
 # with variables (host:port, a group, unix:), next_upstream past a dead
-# peer and a 503, a read timeout (504), and the directives kiln refuses.
+# peer and a 503, a read timeout (504), the shared upstream settings
+# (scgi_bind, scgi_force_ranges, scgi_limit_rate, scgi_ignore_headers with
+# X-Accel-Redirect, scgi_ignore_client_abort, scgi_socket_keepalive seen
+# with ss), and the directives kiln refuses.
 
 use strict;
 use warnings;
@@ -16,6 +19,7 @@ use FindBin qw($Bin);
 use lib "$Bin/lib";
 
 use Digest::SHA qw(sha1_hex);
+use Time::HiRes qw(time);
 use Test::More;
 use Test::Kiln;
 use Test::Kiln::CgiPeer;
@@ -46,17 +50,22 @@ sub answer {
         if $uri =~ m{^/te/};
     return "Status: 503 Busy\r\n\r\nbusy\n"
         if $uri =~ m{^/retry/} && $name eq 's3';
+    return "X-Accel-Redirect: /dst?a=b\r\n\r\nfrom peer\n"
+        if $uri =~ m{^/xa};
+    return "Content-Length: $1\r\n\r\n" . ('x' x $1)
+        if $uri =~ m{^/\w+/len/(\d+)};
 
     if ($uri =~ m{^/big/(\d+)}) {
         return "Content-Type: text/plain\r\n\r\n" . ('x' x $1);
     }
 
-    select(undef, undef, undef, $1 / 1000) if $uri =~ m{^/slow/(\d+)};
+    select(undef, undef, undef, $1 / 1000) if $uri =~ m{/slow/(\d+)};
 
     return "Status: 200 OK\r\nContent-Type: text/plain\r\nX-Peer: $name\r\n"
         . "\r\n"
         . "head=$q->{head}\n"
         . "from=$q->{from}\n"
+        . "addr=$q->{addr}\n"
         . 'order=' . join(',', @{$q->{order}}) . "\n"
         . join('', map { "$_=$q->{vars}{$_}\n" } sort keys %{$q->{vars}})
         . 'body-length=' . length($q->{body}) . "\n"
@@ -86,6 +95,9 @@ events {
 }
 
 http {
+    log_format st '$uri $status';
+    access_log %%TESTDIR%%/access.log st;
+
     upstream group {
         server 127.0.0.1:%%PORT_s2%%;
     }
@@ -185,6 +197,51 @@ http {
             scgi_read_timeout 300ms;
             scgi_pass 127.0.0.1:%%PORT_s1%%;
         }
+
+        location /bind/ {
+            include scgi_params;
+            scgi_bind 127.0.0.2;
+            scgi_pass 127.0.0.1:%%PORT_s1%%;
+        }
+
+        location /ranges/ {
+            include scgi_params;
+            scgi_force_ranges on;
+            scgi_pass 127.0.0.1:%%PORT_s1%%;
+        }
+
+        location /rate/ {
+            include scgi_params;
+            scgi_limit_rate 40k;
+            scgi_pass 127.0.0.1:%%PORT_s1%%;
+        }
+
+        location /xaign/ {
+            include scgi_params;
+            scgi_ignore_headers X-Accel-Redirect;
+            scgi_pass 127.0.0.1:%%PORT_s1%%;
+        }
+
+        location /ignore/ {
+            include scgi_params;
+            scgi_ignore_client_abort on;
+            scgi_pass 127.0.0.1:%%PORT_s1%%;
+        }
+
+        location /ska/ {
+            include scgi_params;
+            scgi_socket_keepalive on;
+            scgi_pass 127.0.0.1:%%PORT_s2%%;
+        }
+
+        location /noka/ {
+            include scgi_params;
+            scgi_pass 127.0.0.1:%%PORT_s2%%;
+        }
+
+        location /dst {
+            return 200 "dst $uri $args\n";
+        }
     }
 }
 EOF
@@ -225,7 +282,7 @@ my $q = http_get('/a');
 my %all = %{vars($q)};
 my $len = 0;
 $len += length($_) + 1 + length($all{$_}) + 1
-    for grep { !/^(head|from|order|body-length|body-sha1)$/ } keys %all;
+    for grep { !/^(head|from|addr|order|body-length|body-sha1)$/ } keys %all;
 is($all{head}, $len, 'the netstring\'s length');
 
 $r = parse_response(http_head('/a'));
@@ -364,13 +421,71 @@ isnt($ka1->{from}, $ka2->{from}, 'keepalive in the group: not reused');
 $r = parse_response(http_get('/slow/2000'));
 is($r->{status}, 504, 'read timeout: 504');
 
+# --- the shared upstream settings ---------------------------------------------
+
+$v = vars(http_get('/bind/'));
+is($v->{addr}, '127.0.0.2', 'scgi_bind: the local address');
+$v = vars(http_get('/a'));
+is($v->{addr}, '127.0.0.1', 'without scgi_bind: the usual one');
+
+my $range = "Host: localhost\r\nRange: bytes=2-5\r\n\r\n";
+$r = parse_response(http("GET /ranges/len/100 HTTP/1.0\r\n$range"));
+is($r->{status}, 206, 'scgi_force_ranges: 206');
+is($r->{body}, 'xxxx', 'scgi_force_ranges: the part');
+$r = parse_response(http("GET /a/len/100 HTTP/1.0\r\n$range"));
+is($r->{status}, 200, 'without: 200 and the whole body');
+
+# 40k/s: the first second's 40k at once, then 40k a second: 100k cannot
+# come in less than 1.5 s (a lower bound the rate sets, not a guess).
+my $start = time();
+$r = parse_response(http_get('/rate/len/102400', timeout => 20));
+my $took = time() - $start;
+is(length $r->{body}, 102400, 'scgi_limit_rate: the body whole');
+cmp_ok($took, '>=', 1.2, 'scgi_limit_rate: read no faster than the rate');
+
+$r = parse_response(http_get('/xa/'));
+is($r->{body}, "dst /dst a=b\n", 'X-Accel-Redirect from the peer');
+$r = parse_response(http_get('/xaign/'));
+is($r->{body}, "from peer\n", 'scgi_ignore_headers X-Accel-Redirect');
+
+for my $loc ('a', 'ignore') {
+    my $c = http("GET /$loc/slow/300 HTTP/1.0\r\nHost: localhost\r\n\r\n",
+        start => 1);
+    select(undef, undef, undef, 0.1);    # the request is read and sent on
+    close $c;
+}
+
+ok(wait_for(sub { $t->read_file('access.log') =~ m{^/a/slow/300 499$}m },
+    5), 'a client gone: 499');
+ok(wait_for(sub { $t->read_file('access.log') =~ m{^/ignore/slow/300 200$}m },
+    5), 'scgi_ignore_client_abort on: the response read to its end');
+
+# ss shows a keepalive timer on kiln's socket to the peer while the peer
+# takes its time to answer.
+SKIP: {
+    skip 'no ss', 2 unless -x '/usr/bin/ss' || -x '/bin/ss';
+
+    for my $case (['ska', qr/timer:\(keepalive/, 'on: SO_KEEPALIVE'],
+        ['noka', qr/^(?!.*keepalive).*127\.0\.0\.1/s, 'off (default): none'])
+    {
+        my ($loc, $re, $name) = @$case;
+        my $c = http("GET /$loc/slow/1500 HTTP/1.0\r\nHost: localhost\r\n\r\n",
+            start => 1);
+        my $out = wait_for(sub {
+            my $o = `ss -tnoH state established dst 127.0.0.1:${\port('s2')}`;
+            $o =~ /\S/ ? $o : undef }, 5) // '';
+        like($out, $re, "scgi_socket_keepalive $name");
+        read_response($c);
+        close $c;
+    }
+}
+
 # --- refused -----------------------------------------------------------------
 
 SKIP: {
-    skip 'kiln refuses what nginx has: caching, store, bind', 3 if $nginx;
+    skip 'kiln refuses what nginx has: caching, store', 2 if $nginx;
 
-    for my $d ('scgi_cache_path /tmp/x keys_zone=z:1m;',
-        'scgi_store on;', 'scgi_limit_rate 1k;')
+    for my $d ('scgi_cache_path /tmp/x keys_zone=z:1m;', 'scgi_store on;')
     {
         $t->write_file('bad.conf', "events {}\nhttp {\n$d\n"
             . "server {\nlocation / {\nscgi_pass 127.0.0.1:1;\n}\n}\n}\n");

@@ -7,8 +7,11 @@
 # file, HEAD, the app's status, intercept_errors, hide_header, a pass with
 # variables and with the uwsgi:// prefix, next_upstream past a dead peer,
 # a read timeout (504); the packet itself (modifier1, modifier2, datasize,
-# the vars in order; too big: 500) from a Perl peer that reads it; and
-# the directives kiln refuses (cache, TLS, store, bind).
+# the vars in order; too big: 500) from a Perl peer that reads it; the
+# shared upstream settings (uwsgi_bind and X-Accel-Redirect with
+# uwsgi_ignore_headers to a Perl peer, uwsgi_force_ranges,
+# uwsgi_limit_rate, uwsgi_ignore_client_abort, uwsgi_socket_keepalive seen
+# with ss); and the directives kiln refuses (cache, TLS, store).
 
 use strict;
 use warnings;
@@ -19,6 +22,7 @@ use lib "$Bin/lib";
 use Digest::SHA qw(sha1_hex);
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time);
 use Test::More;
 use Test::Kiln;
 use Test::Kiln::CgiPeer;
@@ -108,6 +112,15 @@ my $raw = Test::Kiln::CgiPeer->start(port => 'raw', proto => 'uwsgi',
             . "body=$q->{body}\n";
     });
 
+# Another: an X-Accel-Redirect for /xa..., else the address kiln came from.
+my $rx = Test::Kiln::CgiPeer->start(port => 'rx', proto => 'uwsgi',
+    handler => sub {
+        my ($q) = @_;
+        return "X-Accel-Redirect: /dst?a=b\r\n\r\nfrom peer\n"
+            if ($q->{vars}{PATH_INFO} // '') =~ m{^/xa};
+        return "Status: 200 OK\r\n\r\naddr=$q->{addr}\n";
+    });
+
 open(my $fh, '<', "$Bin/../conf/uwsgi_params") or die "uwsgi_params: $!\n";
 $t->write_file('uwsgi_params', do { local $/; <$fh> });
 close $fh;
@@ -123,6 +136,9 @@ events {
 }
 
 http {
+    log_format st '$uri $status';
+    access_log %%TESTDIR%%/access.log st;
+
     upstream retry {
         server 127.0.0.1:%%PORT_dead%%;
         server 127.0.0.1:%%PORT_uw%%;
@@ -243,6 +259,78 @@ http {
             set $b %%BIG%%;
             uwsgi_param BIG $b$b$b$b$b$b$b$b$b$b$b$b$b$b$b$b$b;
             uwsgi_pass 127.0.0.1:%%PORT_raw%%;
+        }
+
+        location /bind/ {
+            include uwsgi_params;
+            uwsgi_bind 127.0.0.2;
+            uwsgi_pass 127.0.0.1:%%PORT_rx%%;
+        }
+
+        location /nobind/ {
+            include uwsgi_params;
+            uwsgi_pass 127.0.0.1:%%PORT_rx%%;
+        }
+
+        location /xa {
+            include uwsgi_params;
+            uwsgi_pass 127.0.0.1:%%PORT_rx%%;
+
+            location /xaign/ {
+                include uwsgi_params;
+                uwsgi_ignore_headers X-Accel-Redirect;
+                uwsgi_pass 127.0.0.1:%%PORT_rx%%;
+            }
+        }
+
+        location /dst {
+            return 200 "dst $uri $args\n";
+        }
+
+        location /ranges/ {
+            include uwsgi_params;
+            uwsgi_param PATH_INFO /big/100;
+            uwsgi_force_ranges on;
+            uwsgi_pass 127.0.0.1:%%PORT_uw%%;
+        }
+
+        location /noranges/ {
+            include uwsgi_params;
+            uwsgi_param PATH_INFO /big/100;
+            uwsgi_pass 127.0.0.1:%%PORT_uw%%;
+        }
+
+        location /rate/ {
+            include uwsgi_params;
+            uwsgi_param PATH_INFO /big/102400;
+            uwsgi_limit_rate 40k;
+            uwsgi_pass 127.0.0.1:%%PORT_uw%%;
+        }
+
+        location /abort/ {
+            include uwsgi_params;
+            uwsgi_param PATH_INFO /slow/300;
+            uwsgi_pass 127.0.0.1:%%PORT_uw%%;
+        }
+
+        location /ignore/ {
+            include uwsgi_params;
+            uwsgi_param PATH_INFO /slow/300;
+            uwsgi_ignore_client_abort on;
+            uwsgi_pass 127.0.0.1:%%PORT_uw%%;
+        }
+
+        location /ska/ {
+            include uwsgi_params;
+            uwsgi_param PATH_INFO /slow/1500;
+            uwsgi_socket_keepalive on;
+            uwsgi_pass 127.0.0.1:%%PORT_uw%%;
+        }
+
+        location /noka/ {
+            include uwsgi_params;
+            uwsgi_param PATH_INFO /slow/1500;
+            uwsgi_pass 127.0.0.1:%%PORT_uw%%;
         }
     }
 }
@@ -398,6 +486,66 @@ is($r->{status}, 500, 'vars over 65535 bytes: 500');
 like($t->read_file('error.log'), qr/uwsgi request is too big: 680\d\d/,
     'too big: logged');
 
+# --- the shared upstream settings ---------------------------------------------
+
+is(http_get('/bind/') =~ /^addr=(\S*)$/m ? $1 : '', '127.0.0.2',
+    'uwsgi_bind: the local address');
+is(http_get('/nobind/') =~ /^addr=(\S*)$/m ? $1 : '', '127.0.0.1',
+    'without uwsgi_bind: the usual one');
+
+$r = parse_response(http_get('/xa/'));
+is($r->{body}, "dst /dst a=b\n", 'X-Accel-Redirect from the peer');
+ok(!exists $r->{headers}{'x-accel-redirect'}, 'and hidden');
+$r = parse_response(http_get('/xaign/'));
+is($r->{body}, "from peer\n", 'uwsgi_ignore_headers X-Accel-Redirect');
+
+my $range = "Host: localhost\r\nRange: bytes=2-5\r\n\r\n";
+$r = parse_response(http("GET /ranges/ HTTP/1.0\r\n$range"));
+is($r->{status}, 206, 'uwsgi_force_ranges: 206');
+is($r->{body}, 'xxxx', 'uwsgi_force_ranges: the part');
+$r = parse_response(http("GET /noranges/ HTTP/1.0\r\n$range"));
+is($r->{status}, 200, 'without: 200 and the whole body');
+
+# 40k/s: the first second's 40k at once, then 40k a second: 100k cannot
+# come in less than 1.5 s (a lower bound the rate sets, not a guess).
+my $start = time();
+$r = parse_response(http_get('/rate/', timeout => 20));
+my $took = time() - $start;
+is(length $r->{body}, 102400, 'uwsgi_limit_rate: the body whole');
+cmp_ok($took, '>=', 1.2, 'uwsgi_limit_rate: read no faster than the rate');
+
+for my $loc ('abort', 'ignore') {
+    my $c = http("GET /$loc/ HTTP/1.0\r\nHost: localhost\r\n\r\n",
+        start => 1);
+    select(undef, undef, undef, 0.1);    # the request is read and sent on
+    close $c;
+}
+
+ok(wait_for(sub { $t->read_file('access.log') =~ m{^/abort/ 499$}m }, 5),
+    'a client gone: 499');
+ok(wait_for(sub { $t->read_file('access.log') =~ m{^/ignore/ 200$}m }, 5),
+    'uwsgi_ignore_client_abort on: the response read to its end');
+
+# ss shows a keepalive timer on kiln's socket to uWSGI while it takes its
+# time to answer.
+SKIP: {
+    skip 'no ss', 2 unless -x '/usr/bin/ss' || -x '/bin/ss';
+
+    for my $case (['ska', qr/timer:\(keepalive/, 'on: SO_KEEPALIVE'],
+        ['noka', qr/^(?!.*keepalive).*127\.0\.0\.1/s, 'off (default): none'])
+    {
+        my ($loc, $re, $name) = @$case;
+        my $c = http("GET /$loc/ HTTP/1.0\r\nHost: localhost\r\n\r\n",
+            start => 1);
+        my $out = wait_for(sub {
+            my $o = `ss -tnoH state established dst 127.0.0.1:$uport`;
+            $o =~ /\S/ ? $o : undef }, 5) // '';
+        like($out, $re, "uwsgi_socket_keepalive $name");
+        read_response($c);
+        close $c;
+    }
+}
+
 # --- refused -----------------------------------------------------------------
 
 sub conf_test {
@@ -410,7 +558,7 @@ sub conf_test {
 }
 
 SKIP: {
-    skip 'kiln refuses what nginx has: caching, TLS, store, bind', 5 if $nginx;
+    skip 'kiln refuses what nginx has: caching, TLS, store', 4 if $nginx;
 
     like(conf_test('uwsgi_cache off;')->{stderr},
         qr/unknown directive "uwsgi_cache": response caching is not supported by kiln yet in \S+bad\.conf:5/,
@@ -421,9 +569,6 @@ SKIP: {
     like(conf_test('uwsgi_store on;')->{stderr},
         qr/unknown directive "uwsgi_store": storing responses/,
         'uwsgi_store refused');
-    like(conf_test('uwsgi_bind 127.0.0.1;')->{stderr},
-        qr/"uwsgi_bind" directive is refused: kiln does not implement it yet in \S+bad\.conf:5/,
-        'uwsgi_bind refused');
     $t->write_file('bad.conf', "events {}\nhttp {\nserver {\nlocation / {\n"
         . "uwsgi_pass suwsgi://127.0.0.1:1;\n}\n}\n}\n");
     like($t->run_kiln('-t', '-p', "$dir/", '-c', "$dir/bad.conf", '-e',

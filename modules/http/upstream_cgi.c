@@ -303,16 +303,6 @@ kl_http_cgi_buffers_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
-char *
-kl_http_cgi_refuse_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    (void) cf;
-    (void) conf;
-
-    return cmd->post;
-}
-
-
 void
 kl_http_cgi_conf_init(kl_http_cgi_loc_conf_t *conf)
 {

@@ -108,13 +108,9 @@ char *kl_http_cgi_buffers_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
  * at *ll; nothing when the body is not passed or goes as it comes. */
 kl_int_t kl_http_cgi_body(kl_http_request_t *r, kl_chain_t **ll);
 
-/* A directive kiln refuses: cmd->post is the phrase (after "directive"),
- * one of these. */
+/* X_pass's answer to a TLS scheme (suwsgi://), after "directive". */
 #define KL_HTTP_CGI_NO_TLS                                                     \
     "is refused: TLS is not supported by this build of kiln"
-#define KL_HTTP_CGI_NOT_YET "is refused: kiln does not implement it yet"
-
-char *kl_http_cgi_refuse_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 
 /* create_loc_conf: every setting unset. */
 void kl_http_cgi_conf_init(kl_http_cgi_loc_conf_t *conf);

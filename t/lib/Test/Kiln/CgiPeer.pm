@@ -10,7 +10,7 @@
 # $req: { vars => { NAME => VALUE }, order => [ NAME... ] as sent,
 # body => BYTES, head => the raw netstring length or uwsgi header bytes,
 # modifier1, modifier2, datasize (uwsgi), from => the client's port (0 on
-# a unix socket) }. A handler may sleep (a slow
+# a unix socket), addr => its address ('' on a unix socket) }. A handler may sleep (a slow
 # peer): every connection has a process of its own. The server is one
 # forked process on 127.0.0.1:port(LABEL), or on a unix socket (unix =>
 # PATH, mode 0777 for workers running as nobody), listening before
@@ -103,7 +103,8 @@ sub _connection {
     my ($self, $c) = @_;
     my ($req, $out, $n, $ch, $len, $data);
 
-    $req = { vars => {}, order => [], from => eval { $c->peerport } // 0 };
+    $req = { vars => {}, order => [], from => eval { $c->peerport } // 0,
+        addr => eval { $c->peerhost } // '' };
 
     if ($self->{proto} eq 'scgi') {
         $len = '';
