@@ -470,8 +470,10 @@ kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
 {
     size_t n;
 
+    /* "" (a request without Host) has no bytes to compare, maybe no data */
     if (pattern->len == host->len
-        && kl_strncmp(pattern->data, host->data, host->len) == 0)
+        && (host->len == 0
+            || kl_strncmp(pattern->data, host->data, host->len) == 0))
     {
         return 3;
     }
