@@ -95,11 +95,14 @@ kl_http_keepalive_disabled(kl_http_request_t *r, kl_http_core_loc_conf_t *clcf)
 
     h = r->headers_in.user_agent;
 
+    /*
+     * The User-Agent is read only when it can matter: for msie6 (the
+     * default), only a POST's; a GET on the hot path reads none of it.
+     */
     if (h == NULL
-        || (clcf->keepalive_disable
-            & (KL_HTTP_KEEPALIVE_DISABLE_MSIE6
-               | KL_HTTP_KEEPALIVE_DISABLE_SAFARI))
-               == 0)
+        || !((clcf->keepalive_disable & KL_HTTP_KEEPALIVE_DISABLE_SAFARI)
+             || ((clcf->keepalive_disable & KL_HTTP_KEEPALIVE_DISABLE_MSIE6)
+                 && r->method == KL_HTTP_POST)))
     {
         return 0;
     }
