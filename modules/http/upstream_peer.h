@@ -54,7 +54,8 @@ struct kl_peer_connection_s {
 
     struct sockaddr *sockaddr;
     socklen_t        socklen;
-    kl_str_t        *name; /* "127.0.0.1:8081": $upstream_addr, logs */
+    kl_str_t        *name;   /* "127.0.0.1:8081": $upstream_addr, logs */
+    kl_str_t        *server; /* its server line, as written, or NULL */
 
     kl_uint_t tries; /* peers that may still be tried; set by init */
     kl_msec_t start_time;

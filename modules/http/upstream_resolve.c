@@ -224,6 +224,7 @@ kl_http_upstream_resolved_get(kl_peer_connection_t *pc, void *data)
         pc->sockaddr = &ur->sockaddr.sockaddr;
         pc->socklen = ur->socklen;
         pc->name = &ur->name;
+        pc->server = &ur->host;
         return KL_OK;
     }
 
@@ -231,6 +232,7 @@ kl_http_upstream_resolved_get(kl_peer_connection_t *pc, void *data)
     pc->sockaddr = &a->sockaddr.sockaddr;
     pc->socklen = a->socklen;
     pc->name = &ur->names[ur->current % ur->naddrs];
+    pc->server = &ur->host;
 
     return KL_OK;
 }

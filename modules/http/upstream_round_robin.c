@@ -304,6 +304,7 @@ kl_http_upstream_get_round_robin_peer(kl_peer_connection_t *pc, void *data)
     pc->sockaddr = peer->sockaddr;
     pc->socklen = peer->socklen;
     pc->name = &peer->name;
+    pc->server = &peer->server;
     peer->conns++;
 
     return KL_OK;
@@ -380,6 +381,7 @@ kl_http_upstream_rr_take(kl_peer_connection_t            *pc,
     pc->sockaddr = peer->sockaddr;
     pc->socklen = peer->socklen;
     pc->name = &peer->name;
+    pc->server = &peer->server;
     peer->conns++;
 }
 
