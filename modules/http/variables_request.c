@@ -2,7 +2,9 @@
  * variables_request.c: core variables nginx added after the first set:
  * $request_id, $request_body, $request_body_file, $request_completion,
  * $request_port, $is_request_port, $connection_time and $tcpinfo_rtt,
- * _rttvar, _snd_cwnd, _rcv_space.
+ * _rttvar, _snd_cwnd, _rcv_space; and the $proxy_protocol_ ones, which
+ * are not found on every connection kiln accepts, since it refuses
+ * "listen ... proxy_protocol" (as nginx's on a listener without it).
  */
 
 #include "kl_http.h"
@@ -37,6 +39,9 @@ static kl_int_t kl_http_variable_request_port(kl_http_request_t        *r,
 static kl_int_t kl_http_variable_connection_time(kl_http_request_t        *r,
                                                  kl_http_variable_value_t *v,
                                                  uintptr_t data);
+static kl_int_t kl_http_variable_no_proxy_protocol(kl_http_request_t        *r,
+                                                   kl_http_variable_value_t *v,
+                                                   uintptr_t data);
 static kl_int_t kl_http_variable_tcpinfo(kl_http_request_t        *r,
                                          kl_http_variable_value_t *v,
                                          uintptr_t                 data);
@@ -68,6 +73,17 @@ static kl_http_variable_t kl_http_request_variables[] = {
                         KL_HTTP_VAR_TCPINFO_SND_CWND, KL_HTTP_VAR_NOCACHEABLE),
     kl_http_request_var("tcpinfo_rcv_space", kl_http_variable_tcpinfo,
                         KL_HTTP_VAR_TCPINFO_RCV_SPACE, KL_HTTP_VAR_NOCACHEABLE),
+    kl_http_request_var("proxy_protocol_addr",
+                        kl_http_variable_no_proxy_protocol, 0, 0),
+    kl_http_request_var("proxy_protocol_port",
+                        kl_http_variable_no_proxy_protocol, 0, 0),
+    kl_http_request_var("proxy_protocol_server_addr",
+                        kl_http_variable_no_proxy_protocol, 0, 0),
+    kl_http_request_var("proxy_protocol_server_port",
+                        kl_http_variable_no_proxy_protocol, 0, 0),
+    kl_http_request_var("proxy_protocol_tlv_",
+                        kl_http_variable_no_proxy_protocol, 0,
+                        KL_HTTP_VAR_PREFIX),
     kl_http_null_variable
 };
 
@@ -420,6 +436,19 @@ kl_http_variable_tcpinfo(kl_http_request_t *r, kl_http_variable_value_t *v,
 
     kl_http_request_var_set(
         v, p, kl_slprintf(p, p + KL_INT_T_LEN, "%ud", (unsigned) value) - p);
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_variable_no_proxy_protocol(kl_http_request_t        *r,
+                                   kl_http_variable_value_t *v, uintptr_t data)
+{
+    (void) r;
+    (void) data;
+
+    v->not_found = 1;
 
     return KL_OK;
 }

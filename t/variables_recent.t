@@ -1,8 +1,10 @@
 #!/usr/bin/perl
-# variables_last_server.t: $upstream_last_server_name (nginx 1.25.3): the
-# name of the server the last attempt went to, without its port, from an
-# upstream group's server line, a proxy_pass host (a name or an address),
-# and a proxy_pass with variables; not found without an upstream.
+# variables_recent.t: variables of nginx releases newer than Debian's 1.22:
+# $upstream_last_server_name (1.25.3), the name of the server the last
+# attempt went to, without its port, from an upstream group's server line,
+# a proxy_pass host (a name or an address) and a proxy_pass with
+# variables, not found without an upstream; the $proxy_protocol_ ones
+# (tlv_ since 1.23.2), not found on a listener without proxy_protocol.
 
 use strict;
 use warnings;
@@ -24,7 +26,7 @@ plan(skip_all => 'nginx before 1.25.3 has no $upstream_last_server_name')
 
 my $b1 = Test::Kiln::Backend->http(port => 'b1', name => 'one');
 
-$t->plan(5);
+$t->plan(6);
 
 $t->write_file_expand('kiln.conf', <<'EOF');
 daemon on;
@@ -66,6 +68,10 @@ http {
         location /none/ {
             return 200 "none\n";
         }
+
+        location /pp/ {
+            return 200 "[$proxy_protocol_addr][$proxy_protocol_port][$proxy_protocol_server_addr][$proxy_protocol_server_port][$proxy_protocol_tlv_alpn][$proxy_protocol_tlv_0x01]";
+        }
     }
 }
 EOF
@@ -83,5 +89,8 @@ is(last_server('/name/x'), '[localhost]', 'proxy_pass with a name');
 is(last_server('/addr/x'), '[127.0.0.1]', 'proxy_pass with an address');
 is(last_server('/var/x'), '[127.0.0.1]', 'proxy_pass with variables');
 is(last_server('/none/x'), '[]', 'no upstream: not found');
+
+is(parse_response(http_get('/pp/'))->{body}, '[][][][][][]',
+    '$proxy_protocol_*: not found without proxy_protocol');
 
 $t->done;
