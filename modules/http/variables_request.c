@@ -8,6 +8,7 @@
  */
 
 #include "kl_http.h"
+#include "variables.h"
 
 #include <netinet/tcp.h>
 #include <sys/random.h>
@@ -107,17 +108,6 @@ kl_http_variables_request_add(kl_conf_t *cf)
 }
 
 
-static void
-kl_http_request_var_set(kl_http_variable_value_t *v, u_char *data, size_t len)
-{
-    v->len = len;
-    v->data = data;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-}
-
-
 /* 16 bytes from the kernel's generator as 32 lowercase hex digits. */
 static kl_int_t
 kl_http_variable_request_id(kl_http_request_t *r, kl_http_variable_value_t *v,
@@ -149,7 +139,7 @@ kl_http_variable_request_id(kl_http_request_t *r, kl_http_variable_value_t *v,
         p[2 * i + 1] = hex[bytes[i] & 0xf];
     }
 
-    kl_http_request_var_set(v, p, 2 * sizeof(bytes));
+    kl_http_variable_set(v, p, 2 * sizeof(bytes));
 
     return KL_OK;
 }
@@ -184,7 +174,7 @@ kl_http_variable_request_body(kl_http_request_t *r, kl_http_variable_value_t *v,
             return KL_OK;
         }
 
-        kl_http_request_var_set(v, b->pos, b->last - b->pos);
+        kl_http_variable_set(v, b->pos, b->last - b->pos);
         return KL_OK;
     }
 
@@ -204,7 +194,7 @@ kl_http_variable_request_body(kl_http_request_t *r, kl_http_variable_value_t *v,
         return KL_ERROR;
     }
 
-    kl_http_request_var_set(v, p, len);
+    kl_http_variable_set(v, p, len);
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         p = kl_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
@@ -228,7 +218,7 @@ kl_http_variable_request_body_file(kl_http_request_t        *r,
     }
 
     file = r->request_body->temp_file;
-    kl_http_request_var_set(v, file->name.data, file->name.len);
+    kl_http_variable_set(v, file->name.data, file->name.len);
 
     return KL_OK;
 }
@@ -242,10 +232,10 @@ kl_http_variable_request_completion(kl_http_request_t        *r,
     (void) data;
 
     if (r->done) {
-        kl_http_request_var_set(v, (u_char *) "OK", 2);
+        kl_http_variable_set(v, (u_char *) "OK", 2);
 
     } else {
-        kl_http_request_var_set(v, (u_char *) "", 0);
+        kl_http_variable_set(v, (u_char *) "", 0);
     }
 
     return KL_OK;
@@ -344,12 +334,12 @@ kl_http_variable_request_port(kl_http_request_t *r, kl_http_variable_value_t *v,
     }
 
     if (data) {
-        kl_http_request_var_set(v, (u_char *) ":", port ? 1 : 0);
+        kl_http_variable_set(v, (u_char *) ":", port ? 1 : 0);
         return KL_OK;
     }
 
     if (port == 0) {
-        kl_http_request_var_set(v, (u_char *) "", 0);
+        kl_http_variable_set(v, (u_char *) "", 0);
         return KL_OK;
     }
 
@@ -358,7 +348,7 @@ kl_http_variable_request_port(kl_http_request_t *r, kl_http_variable_value_t *v,
         return KL_ERROR;
     }
 
-    kl_http_request_var_set(
+    kl_http_variable_set(
         v, p, kl_slprintf(p, p + sizeof("65535") - 1, "%ui", port) - p);
 
     return KL_OK;
@@ -383,11 +373,11 @@ kl_http_variable_connection_time(kl_http_request_t        *r,
     ms = (kl_msec_int_t) (kl_now() - r->http_connection->start_msec);
     ms = kl_max(ms, 0);
 
-    kl_http_request_var_set(
-        v, p,
-        kl_slprintf(p, p + KL_INT_T_LEN + sizeof(".000") - 1, "%T.%03M",
-                    (time_t) (ms / 1000), (kl_msec_t) (ms % 1000))
-            - p);
+    kl_http_variable_set(v, p,
+                         kl_slprintf(p, p + KL_INT_T_LEN + sizeof(".000") - 1,
+                                     "%T.%03M", (time_t) (ms / 1000),
+                                     (kl_msec_t) (ms % 1000))
+                             - p);
 
     return KL_OK;
 }
@@ -434,7 +424,7 @@ kl_http_variable_tcpinfo(kl_http_request_t *r, kl_http_variable_value_t *v,
         return KL_ERROR;
     }
 
-    kl_http_request_var_set(
+    kl_http_variable_set(
         v, p, kl_slprintf(p, p + KL_INT_T_LEN, "%ud", (unsigned) value) - p);
 
     return KL_OK;
