@@ -462,15 +462,9 @@ kl_http_fastcgi_reinit_request(kl_http_request_t *r)
     ctx->stdout_done = 0;
     ctx->end_request = 0;
 
-    u->headers_in.status_n = 0;
-    u->headers_in.content_length_n = -1;
-    u->headers_in.location = NULL;
-    u->headers_in.refresh = NULL;
     u->keepalive = 0;
 
-    if (kl_list_init(&u->headers_in.headers, r->pool, 8, sizeof(kl_table_elt_t))
-        != KL_OK)
-    {
+    if (kl_http_upstream_reinit_head(r, u) != KL_OK) {
         return KL_ERROR;
     }
 

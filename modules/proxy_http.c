@@ -428,15 +428,7 @@ kl_http_proxy_reinit_request(kl_http_request_t *r)
     ctx->conf = plcf;
     ctx->head = head;
 
-    u->headers_in.status_n = 0;
-    u->headers_in.content_length_n = -1;
-    u->headers_in.chunked = 0;
-    u->headers_in.connection_close = 0;
-    u->headers_in.location = NULL;
-    u->headers_in.refresh = NULL;
-
-    return kl_list_init(&u->headers_in.headers, r->pool, 8,
-                        sizeof(kl_table_elt_t));
+    return kl_http_upstream_reinit_head(r, u);
 }
 
 

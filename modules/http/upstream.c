@@ -124,6 +124,17 @@ kl_http_upstream_create(kl_http_request_t *r)
 }
 
 
+kl_int_t
+kl_http_upstream_reinit_head(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_memzero(&u->headers_in, sizeof(kl_http_upstream_headers_in_t));
+    u->headers_in.content_length_n = -1;
+
+    return kl_list_init(&u->headers_in.headers, r->pool, 8,
+                        sizeof(kl_table_elt_t));
+}
+
+
 void
 kl_http_upstream_init(kl_http_request_t *r)
 {

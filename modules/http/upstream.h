@@ -259,6 +259,14 @@ struct kl_http_upstream_s {
 /* Attach an upstream to r (r->upstream); KL_OK or KL_ERROR. */
 kl_int_t kl_http_upstream_create(kl_http_request_t *r);
 
+/*
+ * Forget the head of an answer before another peer is asked (a
+ * protocol's reinit_request): every field of u->headers_in, and a fresh
+ * list for the next head's fields.
+ */
+kl_int_t kl_http_upstream_reinit_head(kl_http_request_t  *r,
+                                      kl_http_upstream_t *u);
+
 /* Start the exchange: the body post handler, or called when it is read. */
 void kl_http_upstream_init(kl_http_request_t *r);
 
