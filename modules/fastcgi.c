@@ -756,10 +756,6 @@ kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_http_fastcgi_loc_conf_t *prev = parent;
     kl_http_fastcgi_loc_conf_t *conf = child;
 
-    kl_str_t                *hp;
-    kl_uint_t                i;
-    kl_http_fastcgi_param_t *prm;
-
     if (kl_http_upstream_merge_conf(
             cf, &conf->upstream, &prev->upstream, &conf->busy_buffers_size_conf,
             prev->busy_buffers_size_conf, "fastcgi", "fastcgi_temp")
@@ -780,30 +776,9 @@ kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
         conf->params = prev->params;
     }
 
-    conf->header_params = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
+    conf->header_params = kl_http_upstream_header_params(cf, conf->params);
     if (conf->header_params == NULL) {
         return KL_CONF_ERROR;
-    }
-
-    for (i = 0; conf->params && i < conf->params->nelts; i++) {
-        prm = &((kl_http_fastcgi_param_t *) conf->params->elts)[i];
-
-        if (prm->key.len <= 5 || kl_strncmp(prm->key.data, "HTTP_", 5) != 0) {
-            continue;
-        }
-
-        hp = kl_array_push(conf->header_params);
-        if (hp == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        hp->len = prm->key.len - 5;
-        hp->data = kl_pnalloc(cf->pool, hp->len);
-        if (hp->data == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        kl_strlow(hp->data, prm->key.data + 5, hp->len);
     }
 
     if (conf->hide == NULL) {

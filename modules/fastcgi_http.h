@@ -9,11 +9,7 @@
 
 
 /* fastcgi_param NAME VALUE [if_not_empty] */
-typedef struct {
-    kl_str_t                 key;
-    kl_http_complex_value_t *value;
-    kl_uint_t                skip_empty;
-} kl_http_fastcgi_param_t;
+typedef kl_http_upstream_param_t kl_http_fastcgi_param_t;
 
 
 typedef struct {

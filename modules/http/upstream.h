@@ -353,6 +353,19 @@ u_char *kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf,
  * then nginx's defaults (Date, Server...) but those pass
  * (X_pass_header's, may be NULL) names; into conf->hide_headers (new).
  */
+/* X_param NAME VALUE [if_not_empty]: FastCGI, uwsgi and SCGI params. */
+typedef struct {
+    kl_str_t                 key;
+    kl_http_complex_value_t *value;
+    kl_uint_t                skip_empty;
+} kl_http_upstream_param_t;
+
+/*
+ * The lowercase names after "HTTP_" of params (kl_http_upstream_param_t):
+ * the request fields those params replace. NULL on allocation failure.
+ */
+kl_array_t *kl_http_upstream_header_params(kl_conf_t *cf, kl_array_t *params);
+
 kl_int_t kl_http_upstream_hide_headers(kl_conf_t               *cf,
                                        kl_http_upstream_conf_t *conf,
                                        kl_array_t *hide, kl_str_t *extra,

@@ -312,44 +312,6 @@ kl_http_cgi_conf_init(kl_http_cgi_loc_conf_t *conf)
 }
 
 
-/* The lowercase names after "HTTP_" of the params, for the fields. */
-static kl_int_t
-kl_http_cgi_header_params(kl_conf_t *cf, kl_http_cgi_loc_conf_t *conf)
-{
-    kl_str_t            *hp;
-    kl_uint_t            i;
-    kl_http_cgi_param_t *prm;
-
-    conf->header_params = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
-    if (conf->header_params == NULL) {
-        return KL_ERROR;
-    }
-
-    for (i = 0; conf->params && i < conf->params->nelts; i++) {
-        prm = &((kl_http_cgi_param_t *) conf->params->elts)[i];
-
-        if (prm->key.len <= 5 || kl_strncmp(prm->key.data, "HTTP_", 5) != 0) {
-            continue;
-        }
-
-        hp = kl_array_push(conf->header_params);
-        if (hp == NULL) {
-            return KL_ERROR;
-        }
-
-        hp->len = prm->key.len - 5;
-        hp->data = kl_pnalloc(cf->pool, hp->len);
-        if (hp->data == NULL) {
-            return KL_ERROR;
-        }
-
-        kl_strlow(hp->data, prm->key.data + 5, hp->len);
-    }
-
-    return KL_OK;
-}
-
-
 char *
 kl_http_cgi_merge_conf(kl_conf_t *cf, kl_http_cgi_loc_conf_t *conf,
                        kl_http_cgi_loc_conf_t *prev, const char *prefix,
@@ -371,7 +333,8 @@ kl_http_cgi_merge_conf(kl_conf_t *cf, kl_http_cgi_loc_conf_t *conf,
         conf->params = prev->params;
     }
 
-    if (kl_http_cgi_header_params(cf, conf) != KL_OK) {
+    conf->header_params = kl_http_upstream_header_params(cf, conf->params);
+    if (conf->header_params == NULL) {
         return KL_CONF_ERROR;
     }
 

@@ -14,11 +14,7 @@
 
 
 /* X_param NAME VALUE [if_not_empty] */
-typedef struct {
-    kl_str_t                 key;
-    kl_http_complex_value_t *value;
-    kl_uint_t                skip_empty;
-} kl_http_cgi_param_t;
+typedef kl_http_upstream_param_t kl_http_cgi_param_t;
 
 
 /* The settings of a CGI-shaped protocol (uwsgi_*, scgi_*). */

@@ -406,6 +406,44 @@ kl_http_upstream_off_only_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
+kl_array_t *
+kl_http_upstream_header_params(kl_conf_t *cf, kl_array_t *params)
+{
+    kl_str_t                 *hp;
+    kl_uint_t                 i;
+    kl_array_t               *names;
+    kl_http_upstream_param_t *prm;
+
+    names = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
+    if (names == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; params && i < params->nelts; i++) {
+        prm = &((kl_http_upstream_param_t *) params->elts)[i];
+
+        if (prm->key.len <= 5 || kl_strncmp(prm->key.data, "HTTP_", 5) != 0) {
+            continue;
+        }
+
+        hp = kl_array_push(names);
+        if (hp == NULL) {
+            return NULL;
+        }
+
+        hp->len = prm->key.len - 5;
+        hp->data = kl_pnalloc(cf->pool, hp->len);
+        if (hp->data == NULL) {
+            return NULL;
+        }
+
+        kl_strlow(hp->data, prm->key.data + 5, hp->len);
+    }
+
+    return names;
+}
+
+
 kl_int_t
 kl_http_upstream_hide_headers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
                               kl_array_t *hide, kl_str_t *extra,
