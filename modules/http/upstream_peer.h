@@ -119,6 +119,16 @@ kl_http_upstream_set_balancer(kl_conf_t *cf, kl_http_upstream_init_pt init,
 kl_http_upstream_srv_conf_t *kl_http_upstream_add(kl_conf_t *cf, kl_str_t *url,
                                                   kl_uint_t flags);
 
+/*
+ * The group proxy_pass with variables names at run time: host as a block
+ * name (no port) or an implicit group of that host and port; NULL if none.
+ * The engine finds groups through this, not through the module's conf.
+ */
+kl_http_upstream_srv_conf_t *kl_http_upstream_find_group(kl_http_request_t *r,
+                                                         kl_str_t *host,
+                                                         in_port_t port,
+                                                         kl_uint_t no_port);
+
 /* Round robin (smooth weighted, backups, max_fails/fail_timeout,
  * max_conns): the default, and what the other balancers fall back on. */
 kl_int_t kl_http_upstream_init_round_robin(kl_conf_t                   *cf,
