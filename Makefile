@@ -92,7 +92,7 @@ run: all
 # that is wrong; the exit status says whether any failed.
 test: all
 	@failed=; \
-	for t in unit check-headers check-style prove memcheck; do \
+	for t in unit check-headers check-style check-without prove memcheck; do \
 	    $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make test: failed:$$failed" >&2; \

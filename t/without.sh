@@ -26,7 +26,7 @@ if [ ! -f "$list" ]; then
     exit 1
 fi
 
-shorts=`awk '!/^#/ && $1 != "engine" && $1 != "-" && !seen[$1]++ \
+shorts=`awk '!/^#/ && $1 !~ /^(engine|-)$|,/ && !seen[$1]++ \
              { print $1 }' "$list"`
 
 fail=0
