@@ -162,6 +162,7 @@ struct kl_connection_s {
     unsigned need_last_buf:1;
     unsigned fin_follows:1; /* closes after this output: hold its tail */
     unsigned corked:1;      /* TCP_CORK on, until close */
+    unsigned cork_file:1;   /* corked for a file's rounds, until sent */
     unsigned sendfile:1;    /* else files are read+written */
 
     /* What c->io's last KL_AGAIN waits for, when not its own direction. */

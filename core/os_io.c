@@ -4,7 +4,8 @@
  *
  * The plaintext tricks live here and nowhere else: MSG_MORE to hold a
  * header for the file that follows it or for the FIN, TCP_CORK for a
- * file's last bytes before a close, sendfile (with sendfile off, the
+ * file's last bytes before a close and for a file sent in several
+ * rounds, sendfile (with sendfile off, the
  * HTTP copy filter hands over memory only). A transport that encrypts
  * has none of them.
  */
@@ -256,6 +257,49 @@ kl_os_io_cork(kl_connection_t *c)
 }
 
 
+/*
+ * A file that takes more than one round (sendfile_max_chunk, or a full
+ * socket buffer) is corked until its response is out, as nginx's
+ * tcp_nopush does: uncorked, the segment that ends each round, and each
+ * one the client's ACKs release from the queue, leaves part-full (a
+ * 100 MiB file over loopback: 42 % more data segments per GB, and as
+ * many more ACKs; sendfile_cpu.segs in t/bench). Two setsockopt calls
+ * for a response of several MiB.
+ */
+static void
+kl_os_io_cork_file(kl_connection_t *c, kl_buf_t *b, off_t want)
+{
+    if (c->corked || c->tcp_nopush != KL_TCP_NOPUSH_SET
+        || b->file_pos + want >= b->file_last)
+    {
+        return;
+    }
+
+    kl_os_io_cork(c);
+    c->cork_file = 1;
+}
+
+
+/* All of it sent: a file's cork goes, unless close() is to take it. */
+static kl_chain_t *
+kl_os_io_sent(kl_connection_t *c, kl_chain_t *in)
+{
+    if (!c->cork_file || c->fin_follows || !kl_os_io_chain_ends(in)) {
+        return in;
+    }
+
+    c->cork_file = 0;
+    c->corked = 0;
+
+    if (kl_socket_tcp_nopush(c->fd, 0) == -1) {
+        kl_log_error(KL_LOG_INFO, c->log, errno,
+                     "setsockopt(TCP_CORK, 0) failed");
+    }
+
+    return in;
+}
+
+
 static kl_chain_t *
 kl_os_io_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 {
@@ -333,11 +377,18 @@ kl_os_io_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
                 kl_os_io_cork(c);
             }
 
+            kl_os_io_cork_file(c, cl->buf, want);
+
             n = kl_os_io_file(c, cl->buf, (size_t) want);
+
+            /* A full socket buffer: the rest takes another round. */
+            if (n >= 0 && n < want) {
+                kl_os_io_cork_file(c, cl->buf, n);
+            }
 
         } else {
             /* Only empty or special buffers remain. */
-            return kl_chain_update_sent(in, 0);
+            return kl_os_io_sent(c, kl_chain_update_sent(in, 0));
         }
 
         if (n == KL_ERROR) {
@@ -357,7 +408,7 @@ kl_os_io_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
         }
 
         if (send >= limit || in == NULL) {
-            return in;
+            return kl_os_io_sent(c, in);
         }
     }
 }

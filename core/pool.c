@@ -253,38 +253,13 @@ kl_pool_run_cleanups(kl_pool_t *pool)
 
 
 void *
-kl_palloc(kl_pool_t *pool, size_t size)
+kl_palloc_next(kl_pool_t *pool, size_t size, kl_uint_t align)
 {
     if (size <= pool->max) {
-        return kl_palloc_small(pool, size, 1);
+        return kl_palloc_small(pool, size, align);
     }
 
     return kl_palloc_large(pool, size);
-}
-
-
-void *
-kl_pnalloc(kl_pool_t *pool, size_t size)
-{
-    if (size <= pool->max) {
-        return kl_palloc_small(pool, size, 0);
-    }
-
-    return kl_palloc_large(pool, size);
-}
-
-
-void *
-kl_pcalloc(kl_pool_t *pool, size_t size)
-{
-    void *p;
-
-    p = kl_palloc(pool, size);
-    if (p) {
-        kl_memzero(p, size);
-    }
-
-    return p;
 }
 
 

@@ -889,6 +889,17 @@ kl_http_charset_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 }
 
 
+kl_uint_t
+kl_http_charset_maps(kl_conf_t *cf)
+{
+    kl_http_charset_main_conf_t *mcf;
+
+    mcf = kl_http_conf_get_module_main_conf(cf, kl_http_charset_filter_module);
+
+    return mcf->tables.nelts != 0;
+}
+
+
 static kl_int_t
 kl_http_charset_filter_init(kl_conf_t *cf)
 {

@@ -29,4 +29,10 @@ typedef struct {
     kl_http_charset_out_t  *free; /* sent: their buffers reusable */
 } kl_http_charset_ctx_t;
 
+/*
+ * Whether the configuration has a charset_map: without one no response
+ * is ever recoded, and the body filter is not set up at all.
+ */
+kl_uint_t kl_http_charset_maps(kl_conf_t *cf);
+
 #endif /* KL_HTTP_CHARSET_H */

@@ -848,20 +848,23 @@ kl_http_copy_output(kl_http_request_t *r, kl_http_copy_loc_conf_t *lcf,
 }
 
 
-static kl_int_t
-kl_http_copy_body_filter(kl_http_request_t *r, kl_chain_t *in)
+/*
+ * A response with file data to read, or one already being read: kept
+ * out of the filter itself, so that the common case (memory, or files
+ * the socket sends itself) costs a walk of the chain and a tail call.
+ */
+__attribute__((noinline)) static kl_int_t
+kl_http_copy_start(kl_http_request_t *r, kl_chain_t *in, kl_chain_t *cl,
+                   kl_http_copy_ctx_t *ctx)
 {
-    kl_chain_t               *cl;
-    kl_http_copy_ctx_t       *ctx;
     kl_http_copy_loc_conf_t  *lcf;
     kl_http_copy_main_conf_t *mcf;
 
     mcf = kl_http_get_module_main_conf(r, kl_http_copy_filter_module);
     lcf = kl_http_get_module_loc_conf(r, kl_http_copy_filter_module);
-    ctx = kl_http_get_module_ctx(r, kl_http_copy_filter_module);
 
     if (ctx == NULL) {
-        for (cl = in; cl; cl = cl->next) {
+        for (/* void */; cl; cl = cl->next) {
             if (kl_http_copy_must_read(r, lcf, cl->buf)) {
                 break;
             }
@@ -882,6 +885,32 @@ kl_http_copy_body_filter(kl_http_request_t *r, kl_chain_t *in)
     }
 
     return kl_http_copy_output(r, lcf, ctx, mcf->next_body_filter);
+}
+
+
+static kl_int_t
+kl_http_copy_body_filter(kl_http_request_t *r, kl_chain_t *in)
+{
+    kl_chain_t               *cl;
+    kl_http_copy_ctx_t       *ctx;
+    kl_http_copy_main_conf_t *mcf;
+
+    ctx = kl_http_get_module_ctx(r, kl_http_copy_filter_module);
+
+    if (ctx) {
+        return kl_http_copy_start(r, in, in, ctx);
+    }
+
+    /* Only a buffer with file data not in memory may need reading. */
+    for (cl = in; cl; cl = cl->next) {
+        if (cl->buf->in_file && !kl_buf_in_memory(cl->buf)) {
+            return kl_http_copy_start(r, in, cl, NULL);
+        }
+    }
+
+    mcf = kl_http_get_module_main_conf(r, kl_http_copy_filter_module);
+
+    return mcf->next_body_filter(r, in);
 }
 
 

@@ -20,12 +20,15 @@
  * Then each process reports on stdout "held K" (or "error: WHY" and
  * exits 1) and, without -q, keeps its connections open until stdin
  * reaches end of file (the harness closes the pipe). The first process
- * prints "held TOTAL" once every process has reported. */
+ * prints "held TOTAL" once every process has reported, then "segs S
+ * acks A": the data segments its connections received and the segments
+ * they sent (TCP_INFO), which say how the server cut its bytes. */
 
 #define _GNU_SOURCE
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -183,8 +186,9 @@ idle_read(const idle_conf_t *cf, int fd)
 static void
 idle_child(const idle_conf_t *cf, int first, int count)
 {
-    int *fds, i, j, k;
-    int  r;
+    int          *fds, i, j, k;
+    int           r;
+    unsigned long segs = 0, acks = 0;
 
     fds = malloc(sizeof(int) * (size_t) (count > 0 ? count : 1));
     if (fds == NULL) {
@@ -214,7 +218,18 @@ idle_child(const idle_conf_t *cf, int first, int count)
         }
     }
 
-    printf("held %d\n", count);
+    for (j = 0; j < count; j++) {
+        struct tcp_info ti;
+        socklen_t       len = sizeof(ti);
+
+        memset(&ti, 0, sizeof(ti));
+        if (getsockopt(fds[j], IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+            segs += ti.tcpi_data_segs_in;
+            acks += ti.tcpi_segs_out;
+        }
+    }
+
+    printf("held %d segs %lu acks %lu\n", count, segs, acks);
     fflush(stdout);
 
     if (cf->quit) {
@@ -232,11 +247,12 @@ idle_child(const idle_conf_t *cf, int first, int count)
 int
 main(int argc, char **argv)
 {
-    idle_conf_t cf = { 0, 1, 1, 1, 2, 1, "/", 200, 0 };
-    int         c, p, fds[2], total = 0, held, failed = 0, status;
-    char        line[256];
-    FILE       *in;
-    pid_t       pid;
+    idle_conf_t   cf = { 0, 1, 1, 1, 2, 1, "/", 200, 0 };
+    int           c, p, fds[2], total = 0, held, failed = 0, status;
+    unsigned long segs = 0, acks = 0, s, a;
+    char          line[256];
+    FILE         *in;
+    pid_t         pid;
     /* The options that take a number, by letter. */
     int *opt[128] = {
         ['p'] = &cf.port,    ['n'] = &cf.conns, ['j'] = &cf.procs,
@@ -294,8 +310,10 @@ main(int argc, char **argv)
     in = fdopen(fds[0], "r");
 
     for (p = 0; p < cf.procs && fgets(line, sizeof(line), in) != NULL; p++) {
-        if (sscanf(line, "held %d", &held) == 1) {
+        if (sscanf(line, "held %d segs %lu acks %lu", &held, &s, &a) == 3) {
             total += held;
+            segs += s;
+            acks += a;
         } else {
             fputs(line, stdout);
             failed = 1;
@@ -303,7 +321,7 @@ main(int argc, char **argv)
     }
 
     if (!failed && p == cf.procs) {
-        printf("held %d\n", total);
+        printf("held %d\nsegs %lu acks %lu\n", total, segs, acks);
     } else if (!failed) {
         printf("error: a process died\n");
         failed = 1;

@@ -604,7 +604,9 @@ sub compare {
 # tool's command), conf (conf() options), env (a prefix: ENV_REQUESTS
 # and ENV_CONNS override requests and conns), requests, conns (1),
 # prefix => sub(SERVER, FILE): the tool's command line before the server,
-# writing its counts to FILE; parse => sub(FILE): { key => count }.
+# writing its counts to FILE; parse => sub(FILE): { key => count }; path
+# (the 1 KiB file by default); procs (1: one client process per
+# connection, so each reads its responses alone; default all in one).
 # Returns that, the requests and the connections used.
 sub per_request {
     my (%o) = @_;
@@ -616,7 +618,8 @@ sub per_request {
     my $idle = tool('idle');
     my $conns = $ENV{"$o{env}_CONNS"} // $o{conns} // 1;
     my $reqs = $ENV{"$o{env}_REQUESTS"} // $o{requests};
-    my $path = small();
+    my $path = $o{path} // small();
+    my $procs = $o{procs} ? "-j $conns" : '';
     my %out;
 
     $reqs = int($reqs / $conns) * $conns;
@@ -635,7 +638,7 @@ sub per_request {
                 start($s, $o{prefix}->($s, $file));
 
                 if ($n) {
-                    my $r = `$idle -q -p $s->{port} -n $conns -r ${\($n / $conns)} -u $path`;
+                    my $r = `$idle -q -p $s->{port} -n $conns $procs -r ${\($n / $conns)} -u $path`;
                     die "bench: $name: $r" unless $r =~ /^held $conns$/m;
                 }
 
