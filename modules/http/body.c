@@ -162,23 +162,16 @@ failed:
 
 
 /*
- * RFC 9110 section 10.1.1: an HTTP/1.1 client that expects 100-continue
- * waits for it before sending the body. Other expectations are ignored,
- * as nginx ignores them (417 is a MAY).
+ * RFC 9110 section 10.1.1: a client that expects 100-continue waits for
+ * it before sending the body; the protocol answers (HTTP/1.0 cannot).
+ * Other expectations are ignored, as nginx ignores them (417 is a MAY).
  */
 static kl_int_t
 kl_http_test_expect(kl_http_request_t *r)
 {
-    kl_buf_t         b;
-    kl_str_t        *expect;
-    kl_chain_t       out, *cl;
-    kl_connection_t *c;
+    kl_str_t *expect;
 
-    static u_char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-    if (r->expect_tested || r->headers_in.expect == NULL
-        || r->http_version < KL_HTTP_VERSION_11)
-    {
+    if (r->expect_tested || r->headers_in.expect == NULL) {
         return KL_OK;
     }
 
@@ -194,26 +187,7 @@ kl_http_test_expect(kl_http_request_t *r)
         return KL_OK;
     }
 
-    c = r->connection;
-
-    kl_memzero(&b, sizeof(kl_buf_t));
-    b.pos = continue_line;
-    b.last = continue_line + sizeof(continue_line) - 1;
-    b.memory = 1;
-
-    out.buf = &b;
-    out.next = NULL;
-
-    cl = c->io->send_chain(c, &out, 0);
-
-    /* So small a packet on an idle connection goes out whole, or never. */
-    if (cl == NULL) {
-        return KL_OK;
-    }
-
-    c->error = 1;
-
-    return KL_ERROR;
+    return r->proto->send_continue(r);
 }
 
 

@@ -198,6 +198,44 @@ typedef void (*kl_http_event_handler_pt)(kl_http_request_t *r);
 typedef kl_int_t (*kl_http_handler_pt)(kl_http_request_t *r);
 
 /*
+ * The protocol a request came by (r->proto, set by the protocol that
+ * made the request): all that depends on how the connection frames
+ * bytes. HTTP/1 fills it in v1/ (kl_http_v1_proto); docs/architecture.md
+ * says what each member is under HTTP/2, where a stream is a request.
+ */
+typedef struct {
+    /* the last header filter: serialise r->headers_out and hand it on */
+    kl_int_t (*send_header)(kl_http_request_t *r);
+
+    /* the end of the write filter: send at most limit bytes of in (0: no
+     * limit); what is left, NULL when all went, or KL_CHAIN_ERROR */
+    kl_chain_t *(*send_chain)(kl_http_request_t *r, kl_chain_t *in,
+                              off_t limit);
+
+    /* "100 Continue" to a client that waits for it: KL_OK, KL_ERROR */
+    kl_int_t (*send_continue)(kl_http_request_t *r);
+
+    /* A 101 head with these fields (hash 0: left out), queued in r->out
+     * for the writer: KL_OK, KL_ERROR, or KL_DECLINED when the protocol
+     * cannot switch (HTTP/2) */
+    kl_int_t (*switch_protocols)(kl_http_request_t *r, kl_str_t *status_line,
+                                 kl_list_t *fields);
+
+    /* the main request is done and alone on the connection: keep it for
+     * the next request (keep-alive, pipelining), or close it (lingering) */
+    void (*finalize)(kl_http_request_t *r);
+
+    /* the request was freed: what carried it goes (v1: the connection) */
+    void (*close)(kl_connection_t *c);
+} kl_http_proto_t;
+
+/* The connection's log context: its client, and the request running. */
+typedef struct {
+    kl_connection_t   *connection;
+    kl_http_request_t *request;
+} kl_http_log_ctx_t;
+
+/*
  * Called as a subrequest finalises, with the rc it finalises with (it
  * may be called more than once: an error page finalises again); it
  * returns the rc to go on with.
@@ -232,7 +270,8 @@ struct kl_http_posted_s {
 #define KL_HTTP_MAX_SUBREQUESTS 50
 
 struct kl_http_request_s {
-    kl_connection_t *connection;
+    kl_connection_t       *connection;
+    const kl_http_proto_t *proto;
 
     void **ctx;
     void **main_conf;
@@ -342,6 +381,9 @@ struct kl_http_request_s {
     unsigned subrequest_in_memory:1;
     unsigned waited:1;
     unsigned background:1;
+    /* header_filter.c made headers_out.location absolute (hash 0): the
+     * protocol writes it with the head's own fields */
+    unsigned location_absolute:1;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */
@@ -577,11 +619,7 @@ struct kl_http_core_loc_conf_s {
 extern kl_module_t kl_http_module;
 extern kl_module_t kl_http_core_module;
 
-/* request.c: connections and the request head. */
-void kl_http_init_connection(kl_connection_t *c);
-void kl_http_close_connection(kl_connection_t *c);
-void kl_http_set_keepalive(kl_http_request_t *r);
-void kl_http_set_lingering_close(kl_http_request_t *r);
+/* response.c: a request's end, whatever protocol it came by. */
 void kl_http_free_request(kl_http_request_t *r, kl_int_t rc);
 void kl_http_close_request(kl_http_request_t *r, kl_int_t rc);
 
@@ -661,12 +699,8 @@ void kl_http_finalize_subrequest(kl_http_request_t *r);
 kl_int_t kl_http_discard_request_body(kl_http_request_t *r);
 void     kl_http_discard_body_wait(kl_http_request_t *r);
 
-/* header_filter.c / write_filter.c: the ends of the two filter chains. */
+/* write_filter.c: the end of the body filter chain, before r->proto. */
 kl_int_t kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in);
-
-/* "Name: value CRLF" for each live field (hash != 0): length, then bytes. */
-size_t  kl_http_fields_length(kl_list_t *fields);
-u_char *kl_http_fields_write(u_char *p, kl_list_t *fields);
 
 /* core_module.c: config helpers for modules. */
 kl_int_t  kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
@@ -681,5 +715,8 @@ kl_int_t kl_http_send_response(kl_http_request_t *r, kl_uint_t status,
 
 /* body.c: reading request bodies, and the body module's confs. */
 #include "body.h"
+
+/* v1/: HTTP/1.x, the protocol of every connection today. */
+#include "v1.h"
 
 #endif /* KL_HTTP_H */

@@ -1,6 +1,7 @@
 /*
- * request.c: a connection's HTTP life: waiting for a request, reading and
- * parsing its head, keep-alive and lingering close.
+ * connection.c: an HTTP/1 connection's life: waiting for a request,
+ * reading and parsing its head, keep-alive, pipelining and lingering
+ * close; and kl_http_v1_proto, the table its requests carry.
  *
  * A connection moves through these read handlers, one at a time:
  *
@@ -16,12 +17,6 @@
 
 #include "kl_http.h"
 #include "upstream.h"
-
-
-typedef struct {
-    kl_connection_t   *connection;
-    kl_http_request_t *request;
-} kl_http_log_ctx_t;
 
 
 /*
@@ -42,14 +37,29 @@ static kl_http_request_t *kl_http_create_request(kl_connection_t *c);
 static void               kl_http_process_request_line(kl_event_t *rev);
 static void               kl_http_process_request_headers(kl_event_t *rev);
 static ssize_t            kl_http_read_request_header(kl_http_request_t *r);
-static kl_int_t kl_http_alloc_large_header_buffer(kl_http_request_t *r,
-                                                  kl_uint_t request_line);
-static kl_int_t kl_http_process_request_uri(kl_http_request_t *r);
-static void     kl_http_process_request(kl_http_request_t *r);
-static void     kl_http_request_handler(kl_event_t *ev);
-static void     kl_http_lingering_close_handler(kl_event_t *rev);
-static void     kl_http_empty_handler(kl_event_t *wev);
-static u_char  *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
+static kl_int_t    kl_http_alloc_large_header_buffer(kl_http_request_t *r,
+                                                     kl_uint_t request_line);
+static kl_int_t    kl_http_process_request_uri(kl_http_request_t *r);
+static void        kl_http_process_request(kl_http_request_t *r);
+static void        kl_http_request_handler(kl_event_t *ev);
+static void        kl_http_v1_finalize(kl_http_request_t *r);
+static kl_chain_t *kl_http_v1_send_chain(kl_http_request_t *r, kl_chain_t *in,
+                                         off_t limit);
+static void        kl_http_set_keepalive(kl_http_request_t *r);
+static void        kl_http_set_lingering_close(kl_http_request_t *r);
+static void        kl_http_lingering_close_handler(kl_event_t *rev);
+static void        kl_http_empty_handler(kl_event_t *wev);
+static u_char     *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
+
+
+const kl_http_proto_t kl_http_v1_proto = {
+    .send_header = kl_http_v1_send_header,
+    .send_chain = kl_http_v1_send_chain,
+    .send_continue = kl_http_v1_send_continue,
+    .switch_protocols = kl_http_v1_switch_protocols,
+    .finalize = kl_http_v1_finalize,
+    .close = kl_http_close_connection,
+};
 
 
 void
@@ -307,6 +317,7 @@ kl_http_create_request(kl_connection_t *c)
     r->pool = pool;
     r->http_connection = hc;
     r->connection = c;
+    r->proto = &kl_http_v1_proto;
 
     r->main_conf = hc->conf_ctx->main_conf;
     r->srv_conf = hc->conf_ctx->srv_conf;
@@ -897,7 +908,56 @@ kl_http_request_handler(kl_event_t *ev)
 }
 
 
-void
+/*
+ * The main request is done and nothing else holds it: the connection
+ * takes the next request (keep-alive; a pipelined one is already read),
+ * or drains what the client still sends before closing (lingering).
+ */
+static void
+kl_http_v1_finalize(kl_http_request_t *r)
+{
+    kl_http_core_loc_conf_t *clcf;
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (r->connection->read->eof) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    if (r->has_body) {
+        /* Its body was not read: the next bytes are not a request. */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
+    if (!kl_loop.exiting && r->keepalive && clcf->keepalive_timeout > 0) {
+        kl_http_set_keepalive(r);
+        return;
+    }
+
+    if (clcf->lingering_close == KL_HTTP_LINGERING_ALWAYS
+        || (clcf->lingering_close == KL_HTTP_LINGERING_ON
+            && (r->lingering_close || r->header_in->pos < r->header_in->last
+                || r->connection->read->ready)))
+    {
+        kl_http_set_lingering_close(r);
+        return;
+    }
+
+    kl_http_close_request(r, 0);
+}
+
+
+/* HTTP/1 frames nothing here (chunks are the chunked filter's): c->io. */
+static kl_chain_t *
+kl_http_v1_send_chain(kl_http_request_t *r, kl_chain_t *in, off_t limit)
+{
+    return r->connection->io->send_chain(r->connection, in, limit);
+}
+
+
+static void
 kl_http_set_keepalive(kl_http_request_t *r)
 {
     int                      on;
@@ -996,7 +1056,7 @@ kl_http_set_keepalive(kl_http_request_t *r)
 }
 
 
-void
+static void
 kl_http_set_lingering_close(kl_http_request_t *r)
 {
     kl_event_t              *rev, *wev;
@@ -1079,103 +1139,6 @@ kl_http_empty_handler(kl_event_t *wev)
 
 
 void
-kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
-{
-    kl_uint_t                 i;
-    kl_pool_t                *pool;
-    kl_http_log_ctx_t        *ctx;
-    struct linger             linger;
-    kl_http_handler_pt       *log_handler;
-    kl_http_core_loc_conf_t  *clcf;
-    kl_http_core_main_conf_t *cmcf;
-
-    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
-        r->headers_out.status = (kl_uint_t) rc;
-    }
-
-    if (!r->logged) {
-        r->logged = 1;
-
-        cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
-        log_handler = cmcf->phases[KL_HTTP_LOG_PHASE].elts;
-
-        for (i = 0; i < cmcf->phases[KL_HTTP_LOG_PHASE].nelts; i++) {
-            (void) log_handler[i](r);
-        }
-    }
-
-    if (r->connection->timedout) {
-        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-        if (clcf->reset_timedout_connection) {
-            /* An RST frees the socket and its unsent data at once. */
-            linger.l_onoff = 1;
-            linger.l_linger = 0;
-
-            if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER, &linger,
-                           sizeof(struct linger))
-                == -1)
-            {
-                kl_log_error(KL_LOG_ALERT, r->connection->log, errno,
-                             "setsockopt(SO_LINGER) failed");
-            }
-        }
-    }
-
-    if (r->posted_event) {
-        /* Requests posted to run are gone with the pool. */
-        if (r->posted_event->posted) {
-            kl_delete_posted_event(r->posted_event);
-        }
-
-        if (r->posted_gone) {
-            *r->posted_gone = 1;
-        }
-    }
-
-    ctx = r->connection->log->data;
-    ctx->request = NULL;
-
-    /* One of the two, and no locked add of 0 on a shared line. */
-    if (r->stat_writing) {
-        kl_stat_add(writing, -1);
-    } else if (r->stat_reading) {
-        kl_stat_add(reading, -1);
-    }
-
-    r->connection->log->action = "closing request";
-
-    pool = r->pool;
-    r->pool = NULL;
-
-    kl_pool_release(&kl_loop.pool_stash, pool);
-}
-
-
-void
-kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
-{
-    kl_connection_t *c;
-
-    r = r->main;
-    c = r->connection;
-
-    if (r->count == 0) {
-        kl_log_error(KL_LOG_ALERT, c->log, 0, "http request count is zero");
-    }
-
-    r->count--;
-
-    if (r->count) {
-        return;
-    }
-
-    kl_http_free_request(r, rc);
-    kl_http_close_connection(c);
-}
-
-
-void
 kl_http_close_connection(kl_connection_t *c)
 {
     kl_http_idle_t *idle;
@@ -1186,13 +1149,6 @@ kl_http_close_connection(kl_connection_t *c)
     kl_close_connection(c);
 
     kl_free(idle);
-}
-
-
-void
-kl_http_block_reading(kl_http_request_t *r)
-{
-    (void) r;
 }
 
 
