@@ -212,6 +212,14 @@ typedef struct {
     kl_chain_t *(*send_chain)(kl_http_request_t *r, kl_chain_t *in,
                               off_t limit);
 
+    /* body bytes (the framing taken off) appended at b->last, never past
+     * b->end: KL_OK at the body's end, KL_AGAIN (b full, or nothing more
+     * yet), 400 (bad framing; the client gone, c->error), 413 */
+    kl_int_t (*read_body)(kl_http_request_t *r, kl_buf_t *b);
+
+    /* the same, dropped: KL_OK, KL_AGAIN, 400, KL_ERROR (the client gone) */
+    kl_int_t (*discard_body)(kl_http_request_t *r);
+
     /* "100 Continue" to a client that waits for it: KL_OK, KL_ERROR */
     kl_int_t (*send_continue)(kl_http_request_t *r);
 

@@ -55,6 +55,8 @@ static u_char     *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
 const kl_http_proto_t kl_http_v1_proto = {
     .send_header = kl_http_v1_send_header,
     .send_chain = kl_http_v1_send_chain,
+    .read_body = kl_http_v1_read_body,
+    .discard_body = kl_http_v1_discard_body,
     .send_continue = kl_http_v1_send_continue,
     .switch_protocols = kl_http_v1_switch_protocols,
     .finalize = kl_http_v1_finalize,
