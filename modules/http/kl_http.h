@@ -635,7 +635,6 @@ void kl_http_close_request(kl_http_request_t *r, kl_int_t rc);
 kl_int_t kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h);
 kl_int_t kl_http_validate_host(kl_str_t *host, kl_pool_t *pool);
 kl_int_t kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host);
-kl_int_t kl_http_process_request_header(kl_http_request_t *r);
 
 /* phases.c: running requests through the phase engine. */
 void     kl_http_handler(kl_http_request_t *r);

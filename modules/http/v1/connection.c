@@ -40,6 +40,7 @@ static ssize_t            kl_http_read_request_header(kl_http_request_t *r);
 static kl_int_t    kl_http_alloc_large_header_buffer(kl_http_request_t *r,
                                                      kl_uint_t request_line);
 static kl_int_t    kl_http_process_request_uri(kl_http_request_t *r);
+static kl_int_t    kl_http_v1_process_request_header(kl_http_request_t *r);
 static void        kl_http_process_request(kl_http_request_t *r);
 static void        kl_http_request_handler(kl_event_t *ev);
 static void        kl_http_v1_finalize(kl_http_request_t *r);
@@ -680,7 +681,7 @@ kl_http_process_request_headers(kl_event_t *rev)
 
             c->log->action = "processing client request";
 
-            if (kl_http_process_request_header(r) != KL_OK) {
+            if (kl_http_v1_process_request_header(r) != KL_OK) {
                 return;
             }
 
@@ -854,6 +855,86 @@ kl_http_alloc_large_header_buffer(kl_http_request_t *r, kl_uint_t request_line)
 }
 
 
+/* The whole head is in: HTTP/1's rules (Host, framing) and the methods. */
+static kl_int_t
+kl_http_v1_process_request_header(kl_http_request_t *r)
+{
+    kl_table_elt_t *te;
+
+    /* RFC 9112 3.2: every 1.1 request has Host, absolute-form too. */
+    if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent HTTP/1.1 request without \"Host\" header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    /* No host at all (HTTP/1.0): server_name "" takes it, as in nginx. */
+    if (r->headers_in.server.len == 0
+        && kl_http_set_virtual_server(r, &r->headers_in.server) != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
+    te = r->headers_in.transfer_encoding;
+
+    if (te) {
+        if (r->headers_in.content_length) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent \"Content-Length\" and "
+                         "\"Transfer-Encoding\" headers at the same time");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (r->http_version < KL_HTTP_VERSION_11) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent HTTP/1.0 request with "
+                         "\"Transfer-Encoding\" header");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (te->value.len != 7
+            || kl_strncasecmp(te->value.data, (u_char *) "chunked", 7) != 0)
+        {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent unknown \"Transfer-Encoding\": \"%V\"",
+                         &te->value);
+            r->keepalive = 0;
+            kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
+            return KL_ERROR;
+        }
+
+        r->headers_in.chunked = 1;
+    }
+
+    /*
+     * RFC 9110 15.6.2: a method the server does not know is 501 (nginx
+     * answers 405); methods are case-sensitive, so "get" is one.
+     */
+    if (r->method == KL_HTTP_UNKNOWN) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent unknown method \"%V\"", &r->method_name);
+        kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
+        return KL_ERROR;
+    }
+
+    if (r->method == KL_HTTP_CONNECT || r->method == KL_HTTP_TRACE) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent %V method", &r->method_name);
+        kl_http_finalize_request(r, KL_HTTP_NOT_ALLOWED);
+        return KL_ERROR;
+    }
+
+    if (r->headers_in.chunked || r->headers_in.content_length_n > 0) {
+        r->has_body = 1;
+    }
+
+    return KL_OK;
+}
+
+
 static void
 kl_http_process_request(kl_http_request_t *r)
 {
@@ -876,6 +957,21 @@ kl_http_process_request(kl_http_request_t *r)
 
     /* nginx's messages carry no "while ..." once a request runs. */
     c->log->action = NULL;
+
+    /* HTTP/1.1 keeps the connection unless told not to; 1.0 the reverse. */
+    switch (r->headers_in.connection_type) {
+    case 0:
+        r->keepalive = (r->http_version > KL_HTTP_VERSION_10);
+        break;
+
+    case KL_HTTP_CONNECTION_CLOSE:
+        r->keepalive = 0;
+        break;
+
+    case KL_HTTP_CONNECTION_KEEP_ALIVE:
+        r->keepalive = 1;
+        break;
+    }
 
     kl_http_handler(r);
 }
