@@ -17,7 +17,6 @@ static void     kl_http_read_client_request_body_handler(kl_http_request_t *r);
 static kl_int_t kl_http_body_write(kl_http_request_t *r);
 static kl_int_t kl_http_body_create_temp_file(kl_http_request_t *r);
 static kl_int_t kl_http_body_done(kl_http_request_t *r);
-static void     kl_http_discarded_body_handler(kl_http_request_t *r);
 
 kl_int_t
 kl_http_read_client_request_body(kl_http_request_t             *r,
@@ -429,13 +428,13 @@ kl_http_body_done(kl_http_request_t *r)
 }
 
 
+/*
+ * Nobody reads the body: the protocol drops it (HTTP/1 reads it off the
+ * connection, in the background when it is not all there yet).
+ */
 kl_int_t
 kl_http_discard_request_body(kl_http_request_t *r)
 {
-    kl_int_t         rc;
-    kl_event_t      *rev;
-    kl_connection_t *c;
-
     if (r != r->main || r->discarding || r->request_body || !r->has_body) {
         return KL_OK;
     }
@@ -449,115 +448,5 @@ kl_http_discard_request_body(kl_http_request_t *r)
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    c = r->connection;
-    rev = c->read;
-
-    if (rev->timer_set) {
-        kl_event_del_timer(rev);
-    }
-
-    /* The length, if known; the protocol's framing counts it down. */
-    r->discard_left = r->headers_in.content_length_n;
-
-    rc = r->proto->discard_body(r);
-
-    if (rc == KL_OK) {
-        r->has_body = 0;
-        return KL_OK;
-    }
-
-    if (rc != KL_AGAIN) {
-        /* The framing is lost: answer, then close (has_body stays set). */
-        r->keepalive = 0;
-        return rc == KL_ERROR ? KL_OK : rc;
-    }
-
-    r->read_event_handler = kl_http_discarded_body_handler;
-    r->discarding = 1;
-    r->count++;
-
-    return KL_OK;
-}
-
-
-static void
-kl_http_discarded_body_handler(kl_http_request_t *r)
-{
-    kl_int_t                 rc;
-    kl_msec_t                left;
-    kl_event_t              *rev;
-    kl_connection_t         *c;
-    kl_http_core_loc_conf_t *clcf;
-
-    c = r->connection;
-    rev = c->read;
-
-    if (rev->timedout) {
-        c->timedout = 1;
-        c->error = 1;
-        kl_http_finalize_request(r, KL_ERROR);
-        return;
-    }
-
-    if (r->lingering_deadline
-        && (kl_msec_int_t) (r->lingering_deadline - kl_now()) <= 0)
-    {
-        c->error = 1;
-        kl_http_finalize_request(r, KL_ERROR);
-        return;
-    }
-
-    rc = r->proto->discard_body(r);
-
-    if (rc == KL_OK) {
-        r->discarding = 0;
-        r->has_body = 0;
-        r->read_event_handler = kl_http_block_reading;
-
-        if (rev->timer_set) {
-            kl_event_del_timer(rev);
-        }
-
-        kl_http_finalize_request(r, KL_DONE);
-        return;
-    }
-
-    if (rc != KL_AGAIN) {
-        c->error = 1;
-        kl_http_finalize_request(r, KL_ERROR);
-        return;
-    }
-
-    /* Only once the response is done does the wait for the body count. */
-    if (r->done) {
-        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-        left = r->lingering_deadline - kl_now();
-        kl_event_add_timer(rev, kl_min(left, clcf->lingering_timeout));
-    }
-}
-
-
-void
-kl_http_discard_body_wait(kl_http_request_t *r)
-{
-    kl_http_core_loc_conf_t *clcf;
-
-    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-    /* The response is out; the rest of the body gets lingering_* time. */
-    if (r->lingering_deadline == 0) {
-        r->lingering_deadline = kl_now() + clcf->lingering_time;
-    }
-
-    /*
-     * Finalizing blocked reading; the discarding takes the reads back.
-     * Bytes that came meanwhile raise no new edge: go and read them.
-     */
-    r->read_event_handler = kl_http_discarded_body_handler;
-
-    kl_event_add_timer(r->connection->read, clcf->lingering_timeout);
-
-    if (r->connection->read->ready) {
-        kl_post_event(r->connection->read, &kl_loop.posted);
-    }
+    return r->proto->discard_body(r);
 }

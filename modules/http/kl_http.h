@@ -217,7 +217,8 @@ typedef struct {
      * yet), 400 (bad framing; the client gone, c->error), 413 */
     kl_int_t (*read_body)(kl_http_request_t *r, kl_buf_t *b);
 
-    /* the same, dropped: KL_OK, KL_AGAIN, 400, KL_ERROR (the client gone) */
+    /* the body nobody reads, dropped (r->discarding while it takes time,
+     * the request held): KL_OK, or a status to answer */
     kl_int_t (*discard_body)(kl_http_request_t *r);
 
     /* "100 Continue" to a client that waits for it: KL_OK, KL_ERROR */
@@ -229,8 +230,9 @@ typedef struct {
     kl_int_t (*switch_protocols)(kl_http_request_t *r, kl_str_t *status_line,
                                  kl_list_t *fields);
 
-    /* the main request is done and alone on the connection: keep it for
-     * the next request (keep-alive, pipelining), or close it (lingering) */
+    /* r's main request is done (others may still hold it): once it is
+     * alone, keep the connection for the next request (keep-alive,
+     * pipelining) or close it (lingering); HTTP/2 ends the stream */
     void (*finalize)(kl_http_request_t *r);
 
     /* the request was freed: what carried it goes (v1: the connection) */
@@ -704,7 +706,6 @@ void kl_http_finalize_subrequest(kl_http_request_t *r);
 
 /* body.c: request bodies. Returns KL_OK or an error status to answer. */
 kl_int_t kl_http_discard_request_body(kl_http_request_t *r);
-void     kl_http_discard_body_wait(kl_http_request_t *r);
 
 /* write_filter.c: the end of the body filter chain, before r->proto. */
 kl_int_t kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in);

@@ -575,17 +575,7 @@ kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
 void
 kl_http_finalize_connection(kl_http_request_t *r)
 {
-    if (r->main->discarding && r->main->done) {
-        /* The response is out; the body is still coming in. */
-        kl_http_discard_body_wait(r->main);
-    }
-
-    if (r->main->count != 1) {
-        kl_http_close_request(r, 0);
-        return;
-    }
-
-    r->main->proto->finalize(r->main);
+    r->proto->finalize(r);
 }
 
 

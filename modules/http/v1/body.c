@@ -2,7 +2,10 @@
  * body.c (v1): HTTP/1's request body framing (RFC 9112 section 6):
  * Content-Length or chunked bytes, from what came with the head
  * (header_in) and then the socket, turned into body bytes for the
- * engine's body.c (r->proto->read_body, ->discard_body).
+ * engine's body.c (r->proto->read_body); and a body nobody reads,
+ * dropped (->discard_body), in the background if it is not all there
+ * yet, bounded by lingering_time and lingering_timeout once the response
+ * is out, as nginx's.
  *
  * Neither ever reads past the body's end: with Content-Length at most
  * the bytes left, chunked at most the parser's lower bound of what
@@ -21,7 +24,9 @@ static kl_int_t kl_http_v1_body_chunked(kl_http_request_t *r, kl_buf_t *in,
                                         kl_buf_t *b);
 static ssize_t  kl_http_v1_body_recv(kl_http_request_t *r, u_char *p,
                                      size_t size);
+static kl_int_t kl_http_v1_read_discarded(kl_http_request_t *r);
 static kl_int_t kl_http_v1_discard_consume(kl_http_request_t *r, kl_buf_t *b);
+static void     kl_http_v1_discarded_body_handler(kl_http_request_t *r);
 
 
 /*
@@ -226,8 +231,8 @@ kl_http_v1_body_chunked(kl_http_request_t *r, kl_buf_t *in, kl_buf_t *b)
  * Read the body and drop it: KL_OK at its end, KL_AGAIN for more, 400
  * (bad framing), KL_ERROR (the client is gone).
  */
-kl_int_t
-kl_http_v1_discard_body(kl_http_request_t *r)
+static kl_int_t
+kl_http_v1_read_discarded(kl_http_request_t *r)
 {
     size_t           size;
     ssize_t          n;
@@ -329,5 +334,131 @@ kl_http_v1_discard_consume(kl_http_request_t *r, kl_buf_t *b)
                      "client sent invalid chunked body");
 
         return KL_HTTP_BAD_REQUEST;
+    }
+}
+
+
+/*
+ * The body nobody reads, dropped: KL_OK (gone, or r->discarding: read in
+ * the background, the request held until then), or a status to answer
+ * (400: the framing is lost, and the connection closes after).
+ */
+kl_int_t
+kl_http_v1_discard_body(kl_http_request_t *r)
+{
+    kl_int_t         rc;
+    kl_event_t      *rev;
+    kl_connection_t *c;
+
+    c = r->connection;
+    rev = c->read;
+
+    if (rev->timer_set) {
+        kl_event_del_timer(rev);
+    }
+
+    /* The length, if known; the protocol's framing counts it down. */
+    r->discard_left = r->headers_in.content_length_n;
+
+    rc = kl_http_v1_read_discarded(r);
+
+    if (rc == KL_OK) {
+        r->has_body = 0;
+        return KL_OK;
+    }
+
+    if (rc != KL_AGAIN) {
+        /* The framing is lost: answer, then close (has_body stays set). */
+        r->keepalive = 0;
+        return rc == KL_ERROR ? KL_OK : rc;
+    }
+
+    r->read_event_handler = kl_http_v1_discarded_body_handler;
+    r->discarding = 1;
+    r->count++;
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_v1_discarded_body_handler(kl_http_request_t *r)
+{
+    kl_int_t                 rc;
+    kl_msec_t                left;
+    kl_event_t              *rev;
+    kl_connection_t         *c;
+    kl_http_core_loc_conf_t *clcf;
+
+    c = r->connection;
+    rev = c->read;
+
+    if (rev->timedout) {
+        c->timedout = 1;
+        c->error = 1;
+        kl_http_finalize_request(r, KL_ERROR);
+        return;
+    }
+
+    if (r->lingering_deadline
+        && (kl_msec_int_t) (r->lingering_deadline - kl_now()) <= 0)
+    {
+        c->error = 1;
+        kl_http_finalize_request(r, KL_ERROR);
+        return;
+    }
+
+    rc = kl_http_v1_read_discarded(r);
+
+    if (rc == KL_OK) {
+        r->discarding = 0;
+        r->has_body = 0;
+        r->read_event_handler = kl_http_block_reading;
+
+        if (rev->timer_set) {
+            kl_event_del_timer(rev);
+        }
+
+        kl_http_finalize_request(r, KL_DONE);
+        return;
+    }
+
+    if (rc != KL_AGAIN) {
+        c->error = 1;
+        kl_http_finalize_request(r, KL_ERROR);
+        return;
+    }
+
+    /* Only once the response is done does the wait for the body count. */
+    if (r->done) {
+        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+        left = r->lingering_deadline - kl_now();
+        kl_event_add_timer(rev, kl_min(left, clcf->lingering_timeout));
+    }
+}
+
+
+/* The response is out; the rest of the body gets lingering_* time. */
+void
+kl_http_v1_discard_body_wait(kl_http_request_t *r)
+{
+    kl_http_core_loc_conf_t *clcf;
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (r->lingering_deadline == 0) {
+        r->lingering_deadline = kl_now() + clcf->lingering_time;
+    }
+
+    /*
+     * Finalizing blocked reading; the discarding takes the reads back.
+     * Bytes that came meanwhile raise no new edge: go and read them.
+     */
+    r->read_event_handler = kl_http_v1_discarded_body_handler;
+
+    kl_event_add_timer(r->connection->read, clcf->lingering_timeout);
+
+    if (r->connection->read->ready) {
+        kl_post_event(r->connection->read, &kl_loop.posted);
     }
 }

@@ -1007,7 +1007,7 @@ kl_http_request_handler(kl_event_t *ev)
 
 
 /*
- * The main request is done and nothing else holds it: the connection
+ * r's main request is done; once nothing else holds it, the connection
  * takes the next request (keep-alive; a pipelined one is already read),
  * or drains what the client still sends before closing (lingering).
  */
@@ -1016,6 +1016,17 @@ kl_http_v1_finalize(kl_http_request_t *r)
 {
     kl_http_core_loc_conf_t *clcf;
 
+    if (r->main->discarding && r->main->done) {
+        /* The response is out; the body is still coming in. */
+        kl_http_v1_discard_body_wait(r->main);
+    }
+
+    if (r->main->count != 1) {
+        kl_http_close_request(r, 0);
+        return;
+    }
+
+    r = r->main;
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
     if (r->connection->read->eof) {

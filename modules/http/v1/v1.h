@@ -22,6 +22,7 @@ kl_int_t kl_http_v1_switch_protocols(kl_http_request_t *r,
 /* body.c: the request body's framing, Content-Length or chunked. */
 kl_int_t kl_http_v1_read_body(kl_http_request_t *r, kl_buf_t *b);
 kl_int_t kl_http_v1_discard_body(kl_http_request_t *r);
+void     kl_http_v1_discard_body_wait(kl_http_request_t *r);
 
 /* "Name: value CRLF" for each live field (hash != 0): length, then bytes. */
 size_t  kl_http_fields_length(kl_list_t *fields);
