@@ -177,7 +177,7 @@ typedef struct {
     time_t last_modified_time;
 } kl_http_headers_out_t;
 
-/* Per-connection HTTP state; it outlives the requests on a keep-alive one. */
+/* Per-connection HTTP/1 state; it outlives the requests on a keep-alive one. */
 typedef struct kl_http_addr_conf_s kl_http_addr_conf_t;
 
 typedef struct {
@@ -190,6 +190,12 @@ typedef struct {
     kl_uint_t  nfree;
 
     kl_msec_t start_msec; /* for keepalive_time */
+
+    /* the request being answered: its lingering close or discarded
+     * body's deadline, and a discarded body's framing */
+    kl_msec_t         lingering_deadline;
+    off_t             discard_left; /* Content-Length bodies */
+    kl_http_chunked_t discard_chunked;
 
     unsigned pipeline:1;
 } kl_http_connection_t;
@@ -331,11 +337,7 @@ struct kl_http_request_s {
     kl_uint_t          access_code;
     kl_uint_t          err_status;
 
-    off_t     request_length;
-    kl_msec_t lingering_deadline;
-
-    off_t             discard_left; /* Content-Length bodies */
-    kl_http_chunked_t discard_chunked;
+    off_t request_length;
 
     /* variables.c: values by index, computed on first use */
     kl_http_variable_value_t *variables;

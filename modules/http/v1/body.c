@@ -256,11 +256,11 @@ kl_http_v1_read_discarded(kl_http_request_t *r)
         }
 
         if (r->headers_in.chunked) {
-            size = (size_t) kl_min(r->discard_chunked.length,
+            size = (size_t) kl_min(r->http_connection->discard_chunked.length,
                                    KL_HTTP_DISCARD_BUFFER_SIZE);
         } else {
-            size =
-                (size_t) kl_min(r->discard_left, KL_HTTP_DISCARD_BUFFER_SIZE);
+            size = (size_t) kl_min(r->http_connection->discard_left,
+                                   KL_HTTP_DISCARD_BUFFER_SIZE);
         }
 
         if (size == 0) {
@@ -299,20 +299,22 @@ kl_http_v1_discard_consume(kl_http_request_t *r, kl_buf_t *b)
     kl_int_t rc;
 
     if (!r->headers_in.chunked) {
-        n = kl_min(r->discard_left, (off_t) (b->last - b->pos));
+        n = kl_min(r->http_connection->discard_left,
+                   (off_t) (b->last - b->pos));
         b->pos += n;
-        r->discard_left -= n;
+        r->http_connection->discard_left -= n;
 
-        return r->discard_left ? KL_AGAIN : KL_OK;
+        return r->http_connection->discard_left ? KL_AGAIN : KL_OK;
     }
 
     for (;;) {
-        rc = kl_http_parse_chunked(&r->discard_chunked, b);
+        rc = kl_http_parse_chunked(&r->http_connection->discard_chunked, b);
 
         if (rc == KL_OK) {
-            n = kl_min(r->discard_chunked.size, (off_t) (b->last - b->pos));
+            n = kl_min(r->http_connection->discard_chunked.size,
+                       (off_t) (b->last - b->pos));
             b->pos += n;
-            r->discard_chunked.size -= n;
+            r->http_connection->discard_chunked.size -= n;
 
             /*
              * Parse on even at the input's end: that brings the bound of
@@ -358,7 +360,8 @@ kl_http_v1_discard_body(kl_http_request_t *r)
     }
 
     /* The length, if known; the protocol's framing counts it down. */
-    r->discard_left = r->headers_in.content_length_n;
+    r->http_connection->discard_left = r->headers_in.content_length_n;
+    kl_memzero(&r->http_connection->discard_chunked, sizeof(kl_http_chunked_t));
 
     rc = kl_http_v1_read_discarded(r);
 
@@ -400,8 +403,9 @@ kl_http_v1_discarded_body_handler(kl_http_request_t *r)
         return;
     }
 
-    if (r->lingering_deadline
-        && (kl_msec_int_t) (r->lingering_deadline - kl_now()) <= 0)
+    if (r->http_connection->lingering_deadline
+        && (kl_msec_int_t) (r->http_connection->lingering_deadline - kl_now())
+               <= 0)
     {
         c->error = 1;
         kl_http_finalize_request(r, KL_ERROR);
@@ -432,7 +436,7 @@ kl_http_v1_discarded_body_handler(kl_http_request_t *r)
     /* Only once the response is done does the wait for the body count. */
     if (r->done) {
         clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-        left = r->lingering_deadline - kl_now();
+        left = r->http_connection->lingering_deadline - kl_now();
         kl_event_add_timer(rev, kl_min(left, clcf->lingering_timeout));
     }
 }
@@ -446,8 +450,9 @@ kl_http_v1_discard_body_wait(kl_http_request_t *r)
 
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
 
-    if (r->lingering_deadline == 0) {
-        r->lingering_deadline = kl_now() + clcf->lingering_time;
+    if (r->http_connection->lingering_deadline == 0) {
+        r->http_connection->lingering_deadline =
+            kl_now() + clcf->lingering_time;
     }
 
     /*

@@ -322,6 +322,9 @@ kl_http_create_request(kl_connection_t *c)
     r->connection = c;
     r->proto = &kl_http_v1_proto;
 
+    /* A new request: no deadline of the last one holds. */
+    hc->lingering_deadline = 0;
+
     r->main_conf = hc->conf_ctx->main_conf;
     r->srv_conf = hc->conf_ctx->srv_conf;
     r->loc_conf = hc->conf_ctx->loc_conf;
@@ -1178,7 +1181,7 @@ kl_http_set_lingering_close(kl_http_request_t *r)
     rev = c->read;
     rev->handler = kl_http_lingering_close_handler;
 
-    r->lingering_deadline = kl_now() + clcf->lingering_time;
+    r->http_connection->lingering_deadline = kl_now() + clcf->lingering_time;
 
     wev = c->write;
     wev->handler = kl_http_empty_handler;
@@ -1217,12 +1220,13 @@ kl_http_lingering_close_handler(kl_event_t *rev)
         return;
     }
 
-    if ((kl_msec_int_t) (r->lingering_deadline - kl_now()) <= 0) {
+    if ((kl_msec_int_t) (r->http_connection->lingering_deadline - kl_now())
+        <= 0) {
         kl_http_close_request(r, 0);
         return;
     }
 
-    timer = r->lingering_deadline - kl_now();
+    timer = r->http_connection->lingering_deadline - kl_now();
 
     do {
         n = c->io->recv(c, buffer, KL_HTTP_LINGERING_BUFFER_SIZE);
