@@ -9,9 +9,18 @@
 /* The table every HTTP/1 request carries in r->proto (connection.c). */
 extern const kl_http_proto_t kl_http_v1_proto;
 
-/* connection.c: a listener's accept handler; closing the connection. */
-void kl_http_init_connection(kl_connection_t *c);
-void kl_http_close_connection(kl_connection_t *c);
+/* connection.c: a listener's accept handler; closing the connection;
+ * and the handlers keepalive.c hands the connection back to. */
+void               kl_http_init_connection(kl_connection_t *c);
+void               kl_http_close_connection(kl_connection_t *c);
+void               kl_http_wait_request_handler(kl_event_t *rev);
+void               kl_http_process_request_line(kl_event_t *rev);
+void               kl_http_empty_handler(kl_event_t *wev);
+kl_http_request_t *kl_http_create_request(kl_connection_t *c);
+void kl_http_release_pool(kl_connection_t *c, kl_http_connection_t *hc);
+
+/* keepalive.c: the proto's finalize: keep-alive or lingering close. */
+void kl_http_v1_finalize(kl_http_request_t *r);
 
 /* head.c: the response head as bytes, and the interim heads. */
 kl_int_t kl_http_v1_send_header(kl_http_request_t *r);
