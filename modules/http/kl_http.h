@@ -241,8 +241,9 @@ typedef struct {
      * pipelining) or close it (lingering); HTTP/2 ends the stream */
     void (*finalize)(kl_http_request_t *r);
 
-    /* the request was freed: what carried it goes (v1: the connection) */
-    void (*close)(kl_connection_t *c);
+    /* the last reference went: free r (kl_http_free_request, rc as it
+     * logs) and what carried it (v1: the connection) */
+    void (*close)(kl_http_request_t *r, kl_int_t rc);
 } kl_http_proto_t;
 
 /* The connection's log context: its client, and the request running. */

@@ -1111,14 +1111,11 @@ kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
 void
 kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
 {
-    kl_connection_t       *c;
-    const kl_http_proto_t *proto;
-
     r = r->main;
-    c = r->connection;
 
     if (r->count == 0) {
-        kl_log_error(KL_LOG_ALERT, c->log, 0, "http request count is zero");
+        kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
+                     "http request count is zero");
     }
 
     r->count--;
@@ -1127,11 +1124,9 @@ kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
         return;
     }
 
-    /* r and its pool go first; then what carried it (v1: the connection) */
-    proto = r->proto;
-
-    kl_http_free_request(r, rc);
-    proto->close(c);
+    /* Freed (kl_http_free_request) with what carried it (v1: the
+     * connection; HTTP/2: the stream). */
+    r->proto->close(r, rc);
 }
 
 

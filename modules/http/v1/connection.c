@@ -44,6 +44,7 @@ static void        kl_http_process_request(kl_http_request_t *r);
 static void        kl_http_request_handler(kl_event_t *ev);
 static kl_chain_t *kl_http_v1_send_chain(kl_http_request_t *r, kl_chain_t *in,
                                          off_t limit);
+static void        kl_http_v1_close(kl_http_request_t *r, kl_int_t rc);
 static u_char     *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
 
 
@@ -55,8 +56,21 @@ const kl_http_proto_t kl_http_v1_proto = {
     .send_continue = kl_http_v1_send_continue,
     .switch_protocols = kl_http_v1_switch_protocols,
     .finalize = kl_http_v1_finalize,
-    .close = kl_http_close_connection,
+    .close = kl_http_v1_close,
 };
+
+
+/* The request goes, and the connection with it. */
+static void
+kl_http_v1_close(kl_http_request_t *r, kl_int_t rc)
+{
+    kl_connection_t *c;
+
+    c = r->connection;
+
+    kl_http_free_request(r, rc);
+    kl_http_close_connection(c);
+}
 
 
 void
