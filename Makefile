@@ -4,8 +4,8 @@
 #                     installing missing Debian packages when root)
 #   make run          build, then run kiln in the foreground on
 #                     http://127.0.0.1:8080/ with the repo as its prefix
-#   make test         build, then unit, check-headers, check-style, prove,
-#                     memcheck
+#   make test         build, then unit, check-headers, check-style,
+#                     check-without, prove, memcheck
 #   make memcheck     t/memcheck/: kiln under valgrind, no leak that grows
 #                     with the requests (plain build only)
 #   make test-sanitized  unit and prove again, built with ASan and UBSan
@@ -13,7 +13,9 @@
 #   make unit         t/unit/test_*.c, each linked against objs/libkiln.a
 #   make prove        t/*.t, the Perl integration tests
 #   make check-style  clang-format --dry-run, and the 1500-line cap
-#   make check-headers  every header compiles on its own
+#   make check-headers  every header compiles on its own, with its layer's
+#                     include paths; a wrong-way include is not found
+#   make check-without  every --without-http_<name>_module links
 #   make fuzz [FUZZ_SECONDS=10]  each t/fuzz/fuzz_*.c for that long
 #   make bench        t/bench/run
 #   make install [DESTDIR=...]
@@ -90,7 +92,7 @@ run: all
 # that is wrong; the exit status says whether any failed.
 test: all
 	@failed=; \
-	for t in unit check-headers check-style prove memcheck; do \
+	for t in unit check-headers check-style check-without prove memcheck; do \
 	    $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make test: failed:$$failed" >&2; \
@@ -244,20 +246,64 @@ check-style:
 	fi
 
 
-# STYLE.md rule 16: each header compiles alone (and twice: guarded).
+# STYLE.md rule 16: each header compiles alone (and twice: guarded), with
+# the include paths of its layer only (auto/cc). Then the layers are
+# proven to hold: a wrong-way include must not be found with the flags of
+# the folder it would come from (core/ and worker/ cannot see the engine
+# or master/, the engine cannot see a feature's header), while the right
+# way is found with the same flags.
+KL_LAYER_OK := core:kl_core.h core:event_connect.h http:kl_http.h \
+    http:upstream_peer.h module:kl_http.h module:upstream.h
+KL_LAYER_BAD := core:kl_http.h core:master.h core:upstream_peer.h \
+    http:proxy_http.h http:gzip_accept.h http:upstream_round_robin.h \
+    http:master.h module:map_keys.h module:master.h
+
 check-headers: $(BUILDDIR)/Makefile
 	@fail=0; n=0; \
 	for h in `find core master worker modules -name '*.h' | sort`; do \
 	    n=$$((n + 1)); \
+	    case "$$h" in \
+	    core/*|master/*|worker/*) incs="$(KL_INCS_CORE)" ;; \
+	    modules/http/*) incs="$(KL_INCS_HTTP)" ;; \
+	    *) incs="$(KL_INCS_MODULE)" ;; \
+	    esac; \
 	    printf '#include "%s"\n#include "%s"\n' "$$h" "$$h" \
-	    | $(CC) $(CFLAGS) $(KL_INCS) -fsyntax-only -x c - \
+	    | $(CC) $(CFLAGS) $$incs -fsyntax-only -x c - \
 	    || { echo "check-headers: $$h does not compile alone"; fail=1; }; \
 	done; \
+	for t in $(KL_LAYER_OK) $(KL_LAYER_BAD); do \
+	    case "$${t%%:*}" in \
+	    core) incs="$(KL_INCS_CORE)" ;; \
+	    http) incs="$(KL_INCS_HTTP)" ;; \
+	    module) incs="$(KL_INCS_MODULE)" ;; \
+	    esac; \
+	    if printf '#include "%s"\n' "$${t#*:}" \
+	        | $(CC) $(CFLAGS) $$incs -E -x c - > /dev/null 2>&1; \
+	    then found=yes; else found=no; fi; \
+	    case " $(KL_LAYER_OK) " in \
+	    *" $$t "*) [ $$found = yes ] && continue ;; \
+	    *) [ $$found = no ] && continue ;; \
+	    esac; \
+	    echo "check-headers: layer $${t%%:*} `[ $$found = yes ] \
+	        && echo finds || echo 'does not find'` $${t#*:}"; fail=1; \
+	done; \
 	if [ $$fail = 0 ]; then \
-	    echo "check-headers: $$n headers compile alone"; \
+	    echo "check-headers: $$n headers compile alone with their" \
+	         "layer's include paths; `echo $(KL_LAYER_BAD) | wc -w`" \
+	         "wrong-way includes are not found"; \
 	else \
 	    exit 1; \
 	fi
+
+
+# Every --without-http_<name>_module links and passes kiln -t: the
+# objects of this build, linked again for each optional module left out
+# (t/without.sh), in objs/without/<name>/.
+check-without: $(KL_MAIN_OBJ) $(KL_LIB_OBJS)
+	@CC='$(CC)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' KL_LIBS='$(KL_LIBS)' \
+	KL_BUILDDIR='$(BUILDDIR)' KL_MAIN_OBJ='$(KL_MAIN_OBJ)' \
+	KL_LIB_OBJS='$(KL_LIB_OBJS)' KL_MODULES='$(KL_MODULES)' \
+	KL_INCS_CORE='$(KL_INCS_CORE)' sh t/without.sh
 
 
 # Fuzzing: t/fuzz/fuzz_<name>.c is built with clang and libFuzzer against
@@ -337,5 +383,5 @@ help:
 -include $(KL_MAIN_OBJ:.o=.d) $(KL_LIB_OBJS:.o=.d) $(KL_FUZZ_OBJS:.o=.d) \
          $(KL_UNIT_BINS:=.d) $(KL_FUZZ_BINS:=.d)
 
-.PHONY: all run test test-sanitized unit prove memcheck check-style check-headers fuzz fuzz-run \
+.PHONY: all run test test-sanitized unit prove memcheck check-style check-headers check-without fuzz fuzz-run \
         bench deps clean help

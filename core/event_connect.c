@@ -3,13 +3,12 @@
  * ngx_event_connect_peer: ask the balancer for a peer, make a
  * non-blocking socket, start connect() and register the connection.
  *
- * The peer connection type is the balancers' contract
- * (modules/http/upstream_peer.h); only its peer fields are used here.
+ * The peer connection type and its get/free callbacks are declared in
+ * event_connect.h; the balancers (modules/http/upstream_peer.h) fill them.
  */
 
 #include "kl_core.h"
 #include "event_connect.h"
-#include "upstream_peer.h"
 
 
 /* SO_KEEPALIVE, IP_TRANSPARENT and bind() as the peer asks; logged. */

@@ -115,8 +115,7 @@ kl_log_error_core(kl_uint_t level, kl_log_t *log, kl_err_t err, const char *fmt,
 /*
  * The whole line but its newline after the syslog header, as nginx sends
  * it; the severity follows the level. A failed send is reported to the
- * other destinations once a minute: busy keeps that report, and anything
- * logged while sending, from coming back here.
+ * other destinations once a minute.
  */
 static void
 kl_log_syslog(kl_log_t *head, kl_log_t *l, kl_uint_t level, u_char *line,
@@ -129,11 +128,15 @@ kl_log_syslog(kl_log_t *head, kl_log_t *l, kl_uint_t level, u_char *line,
 
     peer = l->syslog;
 
-    if (peer->busy) {
+    /*
+     * Atomic, because a thread pool's thread logs too: whoever holds busy
+     * alone writes the peer's cached time text and error_time. A line
+     * logged meanwhile, by this thread (the failure report below) or by
+     * another, skips this destination.
+     */
+    if (__atomic_exchange_n(&peer->busy, 1, __ATOMIC_ACQUIRE)) {
         return;
     }
-
-    peer->busy = 1;
 
     now = time(NULL);
     p = kl_syslog_header(peer, level ? level - 1 : 0, now, msg);
@@ -148,7 +151,7 @@ kl_log_syslog(kl_log_t *head, kl_log_t *l, kl_uint_t level, u_char *line,
                           &peer->server);
     }
 
-    peer->busy = 0;
+    __atomic_store_n(&peer->busy, 0, __ATOMIC_RELEASE);
 }
 
 

@@ -87,4 +87,14 @@ extern kl_signals_t kl_sig;
 
 #define kl_now() (kl_loop.clock.msec)
 
+/* Keep argv's memory for the process title ("kiln: worker process"). */
+kl_int_t kl_proctitle_init(int argc, char **argv, kl_log_t *log);
+void     kl_proctitle_set(const char *title);
+
+/*
+ * A worker's life: init, loop, graceful or fast exit. Never returns.
+ * worker/ defines it and master/ calls it: both see only core/.
+ */
+void kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t slot);
+
 #endif /* KL_PROCESS_H */

@@ -31,7 +31,7 @@ typedef struct {
     kl_sockaddr_t sockaddr;
     socklen_t     socklen;
     kl_fd_t       fd;
-    kl_uint_t     busy;       /* sending: a message logged meanwhile skips it */
+    kl_uint_t     busy;       /* sending (atomic): see kl_log_syslog */
     time_t        error_time; /* a failed send is reported once a minute */
     time_t        time_sec;   /* the second time_text describes */
     u_char        time_text[sizeof("Jan 01 00:00:00")];

@@ -1,6 +1,6 @@
 /*
- * master.c: the master process: signals, daemon, process titles, spawning
- * and reaping workers, reload and stop.
+ * master.c: the master process: signals, daemon, spawning and reaping
+ * workers, reload and stop (the process title is core/process.c's).
  *
  * The master keeps its signals blocked and waits in sigsuspend(), so a
  * signal is only ever handled at that one point: handlers set flags and
@@ -11,7 +11,6 @@
 #include "master.h"
 
 #include <sys/wait.h>
-#include <sys/prctl.h>
 
 
 #define KL_MAX_PROCESSES 1024
@@ -197,66 +196,6 @@ kl_daemonize(kl_log_t *log)
     }
 
     return KL_OK;
-}
-
-
-/*
- * The process title overwrites argv's memory, extended over the
- * environment strings that follow it, which are first copied to the heap.
- */
-kl_int_t
-kl_proctitle_init(int argc, char **argv, kl_log_t *log)
-{
-    int           i;
-    char         *end, *p;
-    size_t        size;
-    extern char **environ;
-
-    end = argv[0];
-
-    for (i = 0; i < argc; i++) {
-        if (argv[i] == end) {
-            end = argv[i] + strlen(argv[i]) + 1;
-        }
-    }
-
-    for (i = 0; environ[i]; i++) {
-        if (environ[i] == end) {
-            size = strlen(environ[i]) + 1;
-            p = kl_alloc(size, log);
-            if (p == NULL) {
-                return KL_ERROR;
-            }
-
-            end = environ[i] + size;
-            kl_memcpy(p, environ[i], size);
-            environ[i] = p;
-        }
-    }
-
-    kl_loop.title_start = argv[0];
-    kl_loop.title_size = end - argv[0];
-    argv[1] = NULL;
-
-    return KL_OK;
-}
-
-
-void
-kl_proctitle_set(const char *title)
-{
-    size_t n;
-
-    if (kl_loop.title_start == NULL || kl_loop.title_size < 2) {
-        return;
-    }
-
-    n = kl_min(strlen(title), kl_loop.title_size - 1);
-
-    kl_memcpy(kl_loop.title_start, title, n);
-    kl_memzero(kl_loop.title_start + n, kl_loop.title_size - n);
-
-    (void) prctl(PR_SET_NAME, (unsigned long) title, 0, 0, 0);
 }
 
 

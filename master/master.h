@@ -25,10 +25,6 @@ kl_int_t kl_options_parse(kl_options_t *opts, int argc, char *const *argv);
 /* -h, -v, -V texts on stderr. */
 void kl_options_show(kl_options_t *opts);
 
-/* Keep argv's memory for the process title ("kiln: worker process"). */
-kl_int_t kl_proctitle_init(int argc, char **argv, kl_log_t *log);
-void     kl_proctitle_set(const char *title);
-
 /* Copy argv (the title overwrites it) and find the binary for USR2. */
 kl_int_t kl_argv_save(int argc, char *const *argv, kl_log_t *log);
 
@@ -52,8 +48,5 @@ void kl_master_process_cycle(kl_cycle_t *cycle);
 
 /* master_process off: serve in this process. */
 void kl_single_process_cycle(kl_cycle_t *cycle);
-
-/* A worker's life: init, loop, graceful or fast exit. Never returns. */
-void kl_worker_process_cycle(kl_cycle_t *cycle, kl_int_t slot);
 
 #endif /* KL_MASTER_H */

@@ -8,7 +8,6 @@
  */
 
 #include "kl_core.h"
-#include "master.h"
 
 #include <grp.h>
 #include <sched.h>

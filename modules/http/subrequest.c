@@ -318,12 +318,11 @@ kl_http_finalize_subrequest(kl_http_request_t *r)
         r->main->count--;
 
         /*
-         * A child's upstream, checking for a closed client, may have
-         * peeked at bytes that came meanwhile (the body, a pipelined
-         * request) and cleared the read readiness
-         * (kl_http_upstream_check_broken); with edge-triggered events no
-         * new report comes for them, so the next reader tries a read
-         * (EAGAIN clears it again).
+         * A child's upstream, checking for a closed client
+         * (kl_http_upstream_check_broken), clears the read readiness when
+         * its peek found nothing; bytes may have come since, and with
+         * edge-triggered events the report went to the child's handler,
+         * so the next reader tries a read (EAGAIN clears it again).
          */
         c->read->ready = 1;
 

@@ -919,9 +919,16 @@ kl_http_upstream_check_broken(kl_http_request_t *r)
 
     rc = c->io->peek(c);
 
-    if (rc == KL_OK || rc == KL_AGAIN) {
-        /* Pipelined bytes stay for later; nothing is lost. */
+    if (rc == KL_AGAIN) {
         c->read->ready = 0;
+        return;
+    }
+
+    if (rc == KL_OK) {
+        /* Pipelined bytes stay in the socket for the next request. The
+         * edge that announced them is spent, so readiness stays set: the
+         * keep-alive hand-over reads them at once instead of waiting for
+         * an event that will not come. */
         return;
     }
 

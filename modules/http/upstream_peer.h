@@ -5,7 +5,8 @@
  * they open, use and release connections to a peer) and the balancers
  * (round robin, least_conn, ip_hash, hash, keepalive: they say which
  * peer, and may hand back a cached connection). It is nginx's: a
- * kl_peer_connection_t carries get/free callbacks that the balancer of
+ * kl_peer_connection_t (core/event_connect.h, as nginx's
+ * ngx_event_connect.h) carries get/free callbacks that the balancer of
  * the request's group set up in its per-request init.
  *
  * A group is an "upstream NAME { }" block, or made implicitly by
@@ -18,62 +19,9 @@
 #define KL_HTTP_UPSTREAM_PEER_H
 
 #include "kl_http.h"
+#include "event_connect.h"
 
-typedef struct kl_peer_connection_s        kl_peer_connection_t;
 typedef struct kl_http_upstream_srv_conf_s kl_http_upstream_srv_conf_t;
-
-/* free()'s state: how the connection ended. */
-#define KL_PEER_KEEPALIVE 1 /* response read whole, connection reusable */
-#define KL_PEER_NEXT      2 /* an answer proxy_next_upstream refuses */
-#define KL_PEER_FAILED    4 /* error or timeout: counts toward max_fails */
-
-/*
- * Choose a peer: set pc->sockaddr, socklen, name; KL_OK. KL_DONE when
- * pc->connection is a cached live connection to use at once (keepalive).
- * KL_BUSY when every peer is down, failed or at max_conns (the caller
- * answers 502 and logs "no live upstreams").
- */
-typedef kl_int_t (*kl_peer_get_pt)(kl_peer_connection_t *pc, void *data);
-
-/*
- * The connection to the peer chosen by get is over (state: KL_PEER_*,
- * 0 for a plain success). Called once per get, before the next get on a
- * retry. With KL_PEER_KEEPALIVE a keepalive balancer may take
- * pc->connection into its cache and set pc->connection to NULL; else the
- * caller closes pc->connection itself after free returns. The cache
- * counts the responses of a connection in c->requests (for
- * keepalive_requests; the caller leaves it alone) and closes it with
- * kl_close_connection, which frees c->pool: a pool the caller hung on the
- * connection must live as long as the connection, not the request.
- */
-typedef void (*kl_peer_free_pt)(kl_peer_connection_t *pc, void *data,
-                                kl_uint_t state);
-
-struct kl_peer_connection_s {
-    kl_connection_t *connection;
-
-    struct sockaddr *sockaddr;
-    socklen_t        socklen;
-    kl_str_t        *name;   /* "127.0.0.1:8081": $upstream_addr, logs */
-    kl_str_t        *server; /* its server line, as written, or NULL */
-
-    kl_uint_t tries; /* peers that may still be tried; set by init */
-    kl_msec_t start_time;
-
-    kl_peer_get_pt  get;
-    kl_peer_free_pt free;
-    void           *data; /* the balancer's per-request state */
-
-    kl_log_t *log;
-
-    /* proxy_bind: the socket's local address (NULL: the kernel's) */
-    struct sockaddr *local;
-    socklen_t        local_socklen;
-
-    unsigned cached:1;       /* connection came from the keepalive cache */
-    unsigned so_keepalive:1; /* proxy_socket_keepalive: SO_KEEPALIVE */
-    unsigned transparent:1;  /* proxy_bind transparent: IP_TRANSPARENT */
-};
 
 /* One "server" line of a group, as configured. */
 typedef struct {
@@ -170,6 +118,16 @@ kl_http_upstream_set_balancer(kl_conf_t *cf, kl_http_upstream_init_pt init,
  */
 kl_http_upstream_srv_conf_t *kl_http_upstream_add(kl_conf_t *cf, kl_str_t *url,
                                                   kl_uint_t flags);
+
+/*
+ * The group proxy_pass with variables names at run time: host as a block
+ * name (no port) or an implicit group of that host and port; NULL if none.
+ * The engine finds groups through this, not through the module's conf.
+ */
+kl_http_upstream_srv_conf_t *kl_http_upstream_find_group(kl_http_request_t *r,
+                                                         kl_str_t *host,
+                                                         in_port_t port,
+                                                         kl_uint_t no_port);
 
 /* Round robin (smooth weighted, backups, max_fails/fail_timeout,
  * max_conns): the default, and what the other balancers fall back on. */

@@ -11,7 +11,6 @@
 #include "resolver_module.h"
 
 
-extern kl_module_t kl_http_upstream_module;
 extern kl_module_t kl_http_resolver_module;
 
 static kl_int_t kl_http_upstream_resolve(kl_http_request_t           *r,
@@ -33,11 +32,8 @@ kl_int_t
 kl_http_upstream_find_resolved(kl_http_request_t *r, kl_http_upstream_t *u,
                                kl_http_upstream_srv_conf_t **usp)
 {
-    kl_uint_t                     i;
-    kl_http_resolver_conf_t      *rcf;
-    kl_http_upstream_resolved_t  *ur;
-    kl_http_upstream_srv_conf_t  *uscf, **uscfp;
-    kl_http_upstream_main_conf_t *umcf;
+    kl_http_resolver_conf_t     *rcf;
+    kl_http_upstream_resolved_t *ur;
 
     ur = u->resolved;
     *usp = NULL;
@@ -52,20 +48,10 @@ kl_http_upstream_find_resolved(kl_http_request_t *r, kl_http_upstream_t *u,
         return KL_OK;
     }
 
-    umcf = kl_http_get_module_main_conf(r, kl_http_upstream_module);
-    uscfp = umcf->upstreams.elts;
+    *usp = kl_http_upstream_find_group(r, &ur->host, ur->port, ur->no_port);
 
-    for (i = 0; i < umcf->upstreams.nelts; i++) {
-        uscf = uscfp[i];
-
-        if (uscf->host.len == ur->host.len
-            && ((uscf->port == 0 && ur->no_port) || uscf->port == ur->port)
-            && kl_strncasecmp(uscf->host.data, ur->host.data, ur->host.len)
-                   == 0)
-        {
-            *usp = uscf;
-            return KL_OK;
-        }
+    if (*usp != NULL) {
+        return KL_OK;
     }
 
     rcf = kl_http_get_module_loc_conf(r, kl_http_resolver_module);

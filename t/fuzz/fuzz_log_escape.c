@@ -9,11 +9,11 @@
  * bytes other than '"' and '\', the rest as \xHH; a missing value is "-"
  * by default and nothing in json and none modes.
  *
- * modules/log.c is included for its static helpers; the archive's copy
+ * modules/log/log.c is included for its static helpers; the archive's copy
  * of it is then never linked in.
  */
 
-#include "../../modules/log.c"
+#include "../../modules/log/log.c"
 
 
 static int

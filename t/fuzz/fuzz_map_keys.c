@@ -1,4 +1,4 @@
-/* fuzz_map_keys.c: libFuzzer target for modules/map_keys.c (map keys and their tables). */
+/* fuzz_map_keys.c: libFuzzer target for modules/map/map_keys.c (map keys and their tables). */
 
 /*
  * The input is lines: the first is a name to look up, the others are

@@ -1,4 +1,4 @@
-/* test_log_write.c: modules/log_write.c: gzip members, write errors, evaluated paths. */
+/* test_log_write.c: modules/log/log_write.c: gzip members, write errors, evaluated paths. */
 
 #include <criterion/criterion.h>
 #include <zlib.h>

@@ -1,4 +1,4 @@
-/* test_map_keys.c: modules/map_keys.c: map key kinds (nginx's rules) and the key tables. */
+/* test_map_keys.c: modules/map/map_keys.c: map key kinds (nginx's rules) and the key tables. */
 
 #include <criterion/criterion.h>
 

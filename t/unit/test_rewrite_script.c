@@ -1,5 +1,5 @@
 /*
- * test_rewrite_script.c: modules/rewrite_script.c's pure part,
+ * test_rewrite_script.c: modules/rewrite/rewrite_script.c's pure part,
  * kl_http_rewrite_unescape_redirect, nginx's NGX_UNESCAPE_REDIRECT. The
  * expected values follow ngx_unescape_uri; the first was checked against
  * nginx 1.22 (a "rewrite ... redirect" with that literal replacement).

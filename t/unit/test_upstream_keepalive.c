@@ -1,6 +1,6 @@
 /*
  * test_upstream_keepalive.c: the keepalive cache of an upstream group
- * (modules/upstream_keepalive.c): connections released reusable are kept
+ * (modules/upstream/upstream_keepalive.c): connections released reusable are kept
  * (one socketpair end plays the connection, the other the peer), handed
  * back for the same peer, closed when the peer closes or talks, when the
  * cache is full (least recently used), after keepalive_requests, or idle.

@@ -81,29 +81,6 @@ static char *kl_http_gzip_types(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_gzip_comp_level(kl_conf_t *cf, kl_command_t *cmd,
                                      void *conf);
 static char *kl_http_gzip_buffers(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_http_gzip_proxied(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char *kl_http_gzip_disable(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-
-
-static kl_conf_enum_t kl_http_gzip_http_version[] = {
-    { kl_string("1.0"), KL_HTTP_VERSION_10 },
-    { kl_string("1.1"), KL_HTTP_VERSION_11 },
-    { kl_null_string, 0 },
-};
-
-
-static kl_conf_enum_t kl_http_gzip_proxied_mask[] = {
-    { kl_string("off"), KL_HTTP_GZIP_PROXIED_OFF },
-    { kl_string("expired"), KL_HTTP_GZIP_PROXIED_EXPIRED },
-    { kl_string("no-cache"), KL_HTTP_GZIP_PROXIED_NO_CACHE },
-    { kl_string("no-store"), KL_HTTP_GZIP_PROXIED_NO_STORE },
-    { kl_string("private"), KL_HTTP_GZIP_PROXIED_PRIVATE },
-    { kl_string("no_last_modified"), KL_HTTP_GZIP_PROXIED_NO_LM },
-    { kl_string("no_etag"), KL_HTTP_GZIP_PROXIED_NO_ETAG },
-    { kl_string("auth"), KL_HTTP_GZIP_PROXIED_AUTH },
-    { kl_string("any"), KL_HTTP_GZIP_PROXIED_ANY },
-    { kl_null_string, 0 },
-};
 
 
 /* Directive tables keep one field a line, as nginx's do. */
@@ -148,38 +125,6 @@ static kl_command_t  kl_http_gzip_filter_commands[] = {
       kl_conf_set_size_slot,
       KL_HTTP_LOC_CONF_OFFSET,
       offsetof(kl_http_gzip_conf_t, min_length),
-      NULL },
-
-    { kl_string("gzip_http_version"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_TAKE1,
-      kl_conf_set_enum_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_gzip_conf_t, http_version),
-      kl_http_gzip_http_version },
-
-    { kl_string("gzip_proxied"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_1MORE,
-      kl_http_gzip_proxied,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { kl_string("gzip_vary"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_FLAG,
-      kl_conf_set_flag_slot,
-      KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_gzip_conf_t, vary),
-      NULL },
-
-    { kl_string("gzip_disable"),
-      KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_CONF_1MORE,
-      kl_http_gzip_disable,
-      KL_HTTP_LOC_CONF_OFFSET,
-      0,
       NULL },
 
     kl_null_command
@@ -322,10 +267,11 @@ kl_http_gzip_memory(kl_http_request_t *r, kl_http_gzip_ctx_t *ctx)
 static kl_int_t
 kl_http_gzip_header_filter(kl_http_request_t *r)
 {
-    kl_table_elt_t           *h;
-    kl_http_gzip_ctx_t       *ctx;
-    kl_http_gzip_conf_t      *conf;
-    kl_http_gzip_main_conf_t *gmcf;
+    kl_table_elt_t             *h;
+    kl_http_gzip_ctx_t         *ctx;
+    kl_http_gzip_conf_t        *conf;
+    kl_http_gzip_main_conf_t   *gmcf;
+    kl_http_gzip_common_conf_t *common;
 
     gmcf = kl_http_get_module_main_conf(r, kl_http_gzip_filter_module);
     conf = kl_http_get_module_loc_conf(r, kl_http_gzip_filter_module);
@@ -343,12 +289,14 @@ kl_http_gzip_header_filter(kl_http_request_t *r)
         return gmcf->next_header_filter(r);
     }
 
+    common = kl_http_get_module_loc_conf(r, kl_http_gzip_common_module);
+
     /* nginx's r->gzip_vary: the answer depends on Accept-Encoding. */
-    if (conf->vary && kl_http_gzip_vary(r) != KL_OK) {
+    if (common->vary && kl_http_gzip_vary(r) != KL_OK) {
         return KL_ERROR;
     }
 
-    if (kl_http_gzip_ok(r, conf) != KL_OK) {
+    if (kl_http_gzip_ok(r, common) != KL_OK) {
         return gmcf->next_header_filter(r);
     }
 
@@ -1005,108 +953,6 @@ kl_http_gzip_buffers(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
-/* As nginx's bitmask slot. */
-static char *
-kl_http_gzip_proxied(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_str_t            *value;
-    kl_uint_t            i, m;
-    kl_http_gzip_conf_t *gcf = conf;
-
-    (void) cmd;
-
-    if (gcf->proxied) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        for (m = 0; kl_http_gzip_proxied_mask[m].name.len; m++) {
-            if (kl_http_gzip_proxied_mask[m].name.len == value[i].len
-                && kl_strcasecmp(kl_http_gzip_proxied_mask[m].name.data,
-                                 value[i].data)
-                       == 0)
-            {
-                break;
-            }
-        }
-
-        if (kl_http_gzip_proxied_mask[m].name.len == 0) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid value \"%s\"",
-                              value[i].data);
-            return KL_CONF_ERROR;
-        }
-
-        if (gcf->proxied & kl_http_gzip_proxied_mask[m].value) {
-            kl_conf_log_error(KL_LOG_WARN, cf, 0, "duplicate value \"%s\"",
-                              value[i].data);
-        } else {
-            gcf->proxied |= kl_http_gzip_proxied_mask[m].value;
-        }
-    }
-
-    /* nginx's bitmask slot marks a set value with its lowest bit */
-    gcf->proxied |= 1;
-
-    return KL_CONF_OK;
-}
-
-
-/* gzip_disable msie6 | REGEX ...: regexes match User-Agent, caseless. */
-static char *
-kl_http_gzip_disable(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    u_char               errstr[256];
-    kl_str_t            *value;
-    kl_uint_t            i;
-    kl_regex_t         **re;
-    kl_http_regex_t     *hre;
-    kl_regex_compile_t   rc;
-    kl_http_gzip_conf_t *gcf = conf;
-
-    (void) cmd;
-
-    gcf->disable_set = 1;
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        if (kl_strcmp(value[i].data, "msie6") == 0) {
-            gcf->disable_msie6 = 1;
-            continue;
-        }
-
-        if (gcf->disable == NULL) {
-            gcf->disable = kl_array_create(cf->pool, 2, sizeof(kl_regex_t *));
-            if (gcf->disable == NULL) {
-                return KL_CONF_ERROR;
-            }
-        }
-
-        kl_memzero(&rc, sizeof(kl_regex_compile_t));
-        rc.pattern = value[i];
-        rc.pool = cf->pool;
-        rc.options = KL_REGEX_CASELESS;
-        rc.err.len = sizeof(errstr);
-        rc.err.data = errstr;
-
-        hre = kl_http_regex_compile(cf, &rc);
-        if (hre == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        re = kl_array_push(gcf->disable);
-        if (re == NULL) {
-            return KL_CONF_ERROR;
-        }
-
-        *re = hre->regex;
-    }
-
-    return KL_CONF_OK;
-}
-
-
 static void *
 kl_http_gzip_create_main_conf(kl_conf_t *cf)
 {
@@ -1119,7 +965,7 @@ kl_http_gzip_create_conf(kl_conf_t *cf)
 {
     kl_http_gzip_conf_t *conf;
 
-    /* pcalloc: types, any, bufs, proxied, disable unset */
+    /* pcalloc: types, any, bufs unset */
     conf = kl_pcalloc(cf->pool, sizeof(kl_http_gzip_conf_t));
     if (conf == NULL) {
         return NULL;
@@ -1128,8 +974,6 @@ kl_http_gzip_create_conf(kl_conf_t *cf)
     conf->enable = KL_CONF_UNSET;
     conf->min_length = KL_CONF_UNSET;
     conf->level = KL_CONF_UNSET;
-    conf->http_version = KL_CONF_UNSET_UINT;
-    conf->vary = KL_CONF_UNSET;
 
     return conf;
 }
@@ -1146,9 +990,6 @@ kl_http_gzip_merge_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->enable, prev->enable, 0);
     kl_conf_merge_value(conf->min_length, prev->min_length, 20);
     kl_conf_merge_value(conf->level, prev->level, 1);
-    kl_conf_merge_uint_value(conf->http_version, prev->http_version,
-                             KL_HTTP_VERSION_11);
-    kl_conf_merge_value(conf->vary, prev->vary, 0);
 
     if (conf->bufs.num == 0) {
         if (prev->bufs.num) {
@@ -1161,20 +1002,9 @@ kl_http_gzip_merge_conf(kl_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (conf->proxied == 0) {
-        conf->proxied =
-            prev->proxied ? prev->proxied : (1 | KL_HTTP_GZIP_PROXIED_OFF);
-    }
-
     if (conf->types == NULL && !conf->any) {
         conf->types = prev->types;
         conf->any = prev->any;
-    }
-
-    if (!conf->disable_set) {
-        conf->disable = prev->disable;
-        conf->disable_msie6 = prev->disable_msie6;
-        conf->disable_set = prev->disable_set;
     }
 
     return KL_CONF_OK;

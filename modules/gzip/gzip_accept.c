@@ -402,7 +402,7 @@ kl_http_gzip_proxied_ok(kl_http_request_t *r, kl_uint_t p)
 
 
 kl_int_t
-kl_http_gzip_ok(kl_http_request_t *r, kl_http_gzip_conf_t *conf)
+kl_http_gzip_ok(kl_http_request_t *r, kl_http_gzip_common_conf_t *conf)
 {
     kl_uint_t       i;
     kl_str_t       *ua;

@@ -164,6 +164,33 @@ kl_http_upstream_set_balancer(kl_conf_t *cf, kl_http_upstream_init_pt init,
 }
 
 
+/* upstream_resolve.c's order: a block by name, else an implicit group. */
+kl_http_upstream_srv_conf_t *
+kl_http_upstream_find_group(kl_http_request_t *r, kl_str_t *host,
+                            in_port_t port, kl_uint_t no_port)
+{
+    kl_uint_t                     i;
+    kl_http_upstream_srv_conf_t  *uscf, **uscfp;
+    kl_http_upstream_main_conf_t *umcf;
+
+    umcf = kl_http_get_module_main_conf(r, kl_http_upstream_module);
+    uscfp = umcf->upstreams.elts;
+
+    for (i = 0; i < umcf->upstreams.nelts; i++) {
+        uscf = uscfp[i];
+
+        if (uscf->host.len == host->len
+            && ((uscf->port == 0 && no_port) || uscf->port == port)
+            && kl_strncasecmp(uscf->host.data, host->data, host->len) == 0)
+        {
+            return uscf;
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * nginx's ngx_http_upstream_add: an upstream block and proxy_pass
  * http://NAME share one group; proxy_pass http://NAME:PORT names the

@@ -201,7 +201,7 @@ kl_http_gzip_static_handler(kl_http_request_t *r)
     kl_int_t                    rc, ok;
     kl_str_t                    path;
     kl_open_file_info_t         of;
-    kl_http_gzip_conf_t        *gcf;
+    kl_http_gzip_common_conf_t *gcf;
     kl_http_gzip_static_conf_t *conf;
 
     if (!(r->method & (KL_HTTP_GET | KL_HTTP_HEAD)) || r->uri.len == 0
@@ -216,7 +216,7 @@ kl_http_gzip_static_handler(kl_http_request_t *r)
         return KL_DECLINED;
     }
 
-    gcf = kl_http_get_module_loc_conf(r, kl_http_gzip_filter_module);
+    gcf = kl_http_get_module_loc_conf(r, kl_http_gzip_common_module);
 
     ok = (conf->enable == KL_HTTP_GZIP_STATIC_ON) ? kl_http_gzip_ok(r, gcf)
                                                   : KL_OK;

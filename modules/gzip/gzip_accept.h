@@ -1,4 +1,4 @@
-/* gzip_accept.h: whether a request may get gzip: the field tests (pure) and the gzip conf shared by gzip and gzip_static. */
+/* gzip_accept.h: whether a request may get gzip: the field tests (pure) and the confs of gzip and gzip_static. */
 
 #ifndef KL_GZIP_ACCEPT_H
 #define KL_GZIP_ACCEPT_H
@@ -15,11 +15,7 @@
 #define KL_HTTP_GZIP_PROXIED_AUTH     0x0100
 #define KL_HTTP_GZIP_PROXIED_ANY      0x0200
 
-/*
- * gzip_vary, gzip_proxied, gzip_http_version and gzip_disable are
- * nginx's core directives, shared with gzip_static: the gzip filter
- * module holds them (and gzip_static needs it built in).
- */
+/* The gzip filter's loc conf (gzip.c). */
 typedef struct {
     kl_int_t    enable;
     kl_array_t *types; /* kl_str_t, lowercase; text/html first */
@@ -27,16 +23,25 @@ typedef struct {
     ssize_t     min_length;
     kl_int_t    level;
     kl_bufs_t   bufs;
+} kl_http_gzip_conf_t;
+
+/*
+ * gzip_vary, gzip_proxied, gzip_http_version and gzip_disable are
+ * nginx's core directives, shared by gzip and gzip_static: their own
+ * module (gzip_common.c) holds them, built when either is, so that
+ * either builds without the other.
+ */
+typedef struct {
     kl_uint_t   http_version;
     kl_uint_t   proxied; /* KL_HTTP_GZIP_PROXIED_* bits */
     kl_int_t    vary;
     kl_array_t *disable; /* kl_regex_t * */
     kl_uint_t   disable_msie6;
     kl_uint_t   disable_set;
-} kl_http_gzip_conf_t;
+} kl_http_gzip_common_conf_t;
 
-/* gzip.c: the gzip filter, whose loc conf is a kl_http_gzip_conf_t. */
-extern kl_module_t kl_http_gzip_filter_module;
+/* gzip_common.c: its loc conf is a kl_http_gzip_common_conf_t. */
+extern kl_module_t kl_http_gzip_common_module;
 
 /*
  * Whether an Accept-Encoding value accepts gzip, by nginx 1.22's rules
@@ -77,7 +82,8 @@ kl_uint_t kl_http_gzip_directive(const u_char *p, size_t len,
  * has a Via field, and matching no gzip_disable regex. KL_OK or
  * KL_DECLINED. Call it once the response's fields are set.
  */
-kl_int_t kl_http_gzip_ok(kl_http_request_t *r, kl_http_gzip_conf_t *conf);
+kl_int_t kl_http_gzip_ok(kl_http_request_t          *r,
+                         kl_http_gzip_common_conf_t *conf);
 
 /*
  * "Vary: Accept-Encoding", once per response: gzip_static adds it when it
