@@ -1,37 +1,22 @@
 /*
  * body.c: request bodies: reading one for a handler that wants it, and
  * discarding one it does not want, so the connection can carry the next
- * request.
- *
- * Neither ever reads past the body's end: with Content-Length at most
- * the bytes left, chunked at most the parser's lower bound of what
- * remains. So a pipelined request after the body stays in the socket
- * (or in header_in, where it was read with the head).
- *
- * A body being read is gathered in one buffer; each time the buffer is
- * full and more is coming, its bytes go to a temp file. A chunked body
- * is decoded in place: raw bytes are read into the buffer's free space
- * and the data moved down over the framing, which it never overtakes.
+ * request. The framing is the protocol's (r->proto->read_body,
+ * ->discard_body: HTTP/1's Content-Length and chunked are in v1/body.c);
+ * here the body bytes are gathered in one buffer, and each time the
+ * buffer is full and more is coming, its bytes go to a temp file.
  */
 
 #include "kl_http.h"
 
 
 static kl_int_t kl_http_test_expect(kl_http_request_t *r);
-static kl_int_t kl_http_body_preread(kl_http_request_t *r);
+static kl_int_t kl_http_body_fill(kl_http_request_t *r);
 static kl_int_t kl_http_do_read_client_request_body(kl_http_request_t *r);
 static void     kl_http_read_client_request_body_handler(kl_http_request_t *r);
-static kl_int_t kl_http_body_chunked(kl_http_request_t *r, kl_buf_t *in);
-static kl_int_t kl_http_body_consume(kl_http_request_t *r, kl_buf_t *in);
-static ssize_t  kl_http_body_recv(kl_http_request_t *r, size_t size);
-static kl_int_t kl_http_body_save(kl_http_request_t *r, u_char *p, size_t n);
 static kl_int_t kl_http_body_write(kl_http_request_t *r);
 static kl_int_t kl_http_body_create_temp_file(kl_http_request_t *r);
 static kl_int_t kl_http_body_done(kl_http_request_t *r);
-static kl_int_t kl_http_read_discarded_body(kl_http_request_t *r);
-static kl_int_t kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b);
-static void     kl_http_discarded_body_handler(kl_http_request_t *r);
-
 
 kl_int_t
 kl_http_read_client_request_body(kl_http_request_t             *r,
@@ -104,7 +89,8 @@ kl_http_read_client_request_body(kl_http_request_t             *r,
      */
     size = kl_max(blcf->client_body_buffer_size, 1);
 
-    if (r->headers_in.chunked) {
+    /* The protocol's framing keeps rest; a length not known is 1 to it. */
+    if (r->headers_in.content_length_n < 0) {
         rb->rest = 1;
 
     } else {
@@ -133,7 +119,7 @@ kl_http_read_client_request_body(kl_http_request_t             *r,
         goto failed;
     }
 
-    rc = kl_http_body_preread(r);
+    rc = kl_http_body_fill(r);
 
     if (rc == KL_AGAIN) {
         r->read_event_handler = kl_http_read_client_request_body_handler;
@@ -162,23 +148,16 @@ failed:
 
 
 /*
- * RFC 9110 section 10.1.1: an HTTP/1.1 client that expects 100-continue
- * waits for it before sending the body. Other expectations are ignored,
- * as nginx ignores them (417 is a MAY).
+ * RFC 9110 section 10.1.1: a client that expects 100-continue waits for
+ * it before sending the body; the protocol answers (HTTP/1.0 cannot).
+ * Other expectations are ignored, as nginx ignores them (417 is a MAY).
  */
 static kl_int_t
 kl_http_test_expect(kl_http_request_t *r)
 {
-    kl_buf_t         b;
-    kl_str_t        *expect;
-    kl_chain_t       out, *cl;
-    kl_connection_t *c;
+    kl_str_t *expect;
 
-    static u_char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-    if (r->expect_tested || r->headers_in.expect == NULL
-        || r->http_version < KL_HTTP_VERSION_11)
-    {
+    if (r->expect_tested || r->headers_in.expect == NULL) {
         return KL_OK;
     }
 
@@ -194,108 +173,54 @@ kl_http_test_expect(kl_http_request_t *r)
         return KL_OK;
     }
 
-    c = r->connection;
-
-    kl_memzero(&b, sizeof(kl_buf_t));
-    b.pos = continue_line;
-    b.last = continue_line + sizeof(continue_line) - 1;
-    b.memory = 1;
-
-    out.buf = &b;
-    out.next = NULL;
-
-    cl = c->io->send_chain(c, &out, 0);
-
-    /* So small a packet on an idle connection goes out whole, or never. */
-    if (cl == NULL) {
-        return KL_OK;
-    }
-
-    c->error = 1;
-
-    return KL_ERROR;
+    return r->proto->send_continue(r);
 }
 
 
-/* The part of the body that came with the head. */
+/*
+ * The protocol's body bytes into the buffer, the buffer to the temp file
+ * each time it is full and more is coming: KL_OK once the whole body is
+ * in, KL_AGAIN, or an error status.
+ */
 static kl_int_t
-kl_http_body_preread(kl_http_request_t *r)
+kl_http_body_fill(kl_http_request_t *r)
 {
-    u_char   *start;
     kl_int_t  rc;
-    kl_buf_t *b;
+    kl_buf_t *buf;
 
-    b = r->header_in;
-    start = b->pos;
+    buf = r->request_body->buf;
 
-    if (b->pos == b->last) {
-        return KL_AGAIN;
+    for (;;) {
+        if (buf->last == buf->end && kl_http_body_write(r) != KL_OK) {
+            return KL_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = r->proto->read_body(r, buf);
+
+        if (rc != KL_AGAIN || buf->last < buf->end) {
+            return rc;
+        }
     }
-
-    rc = kl_http_body_consume(r, b);
-
-    r->request_length += b->pos - start;
-
-    return rc;
 }
 
 
 static kl_int_t
 kl_http_do_read_client_request_body(kl_http_request_t *r)
 {
-    off_t                    size;
-    ssize_t                  n;
     kl_int_t                 rc;
-    kl_buf_t                 raw, *buf;
-    kl_connection_t         *c;
-    kl_http_request_body_t  *rb;
     kl_http_core_loc_conf_t *clcf;
 
-    c = r->connection;
-    rb = r->request_body;
-    buf = rb->buf;
+    rc = kl_http_body_fill(r);
 
-    while (rb->rest) {
-
-        if (buf->last == buf->end && kl_http_body_write(r) != KL_OK) {
-            return KL_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        size = kl_min(rb->rest, (off_t) (buf->end - buf->last));
-
-        n = kl_http_body_recv(r, (size_t) size);
-
-        if (n == 0) {
-            break;
-        }
-
-        if (n < 0) {
-            return KL_HTTP_BAD_REQUEST;
-        }
-
-        if (!r->headers_in.chunked) {
-            buf->last += n;
-            rb->rest -= n;
-            rb->received += n;
-            continue;
-        }
-
-        kl_memzero(&raw, sizeof(kl_buf_t));
-        raw.pos = buf->last;
-        raw.last = buf->last + n;
-
-        rc = kl_http_body_chunked(r, &raw);
-
-        if (rc != KL_OK && rc != KL_AGAIN) {
-            return rc;
-        }
-    }
-
-    if (rb->rest) {
+    if (rc == KL_AGAIN) {
         clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-        kl_event_add_timer(c->read, clcf->client_body_timeout);
+        kl_event_add_timer(r->connection->read, clcf->client_body_timeout);
 
         return KL_AGAIN;
+    }
+
+    if (rc != KL_OK) {
+        return rc;
     }
 
     return kl_http_body_done(r);
@@ -334,17 +259,12 @@ kl_http_read_client_request_body_handler(kl_http_request_t *r)
 kl_int_t
 kl_http_read_unbuffered_request_body(kl_http_request_t *r)
 {
-    off_t                    size;
-    ssize_t                  n;
     kl_int_t                 rc;
-    kl_buf_t                 raw, *buf, *hb;
+    kl_buf_t                *buf;
     kl_connection_t         *c;
-    kl_http_request_body_t  *rb;
     kl_http_core_loc_conf_t *clcf;
 
     c = r->connection;
-    rb = r->request_body;
-    hb = r->header_in;
 
     if (c->read->timedout) {
         c->read->timedout = 0;
@@ -357,54 +277,18 @@ kl_http_read_unbuffered_request_body(kl_http_request_t *r)
         return KL_OK;
     }
 
-    buf = rb->buf;
+    buf = r->request_body->buf;
 
     if (buf->pos == buf->last) {
         buf->pos = buf->start;
         buf->last = buf->start;
     }
 
-    while (rb->rest && buf->last < buf->end) {
-        size = kl_min(rb->rest, (off_t) (buf->end - buf->last));
+    rc = r->proto->read_body(r, buf);
 
-        if (hb->pos < hb->last) {
-            kl_memzero(&raw, sizeof(kl_buf_t));
-            raw.pos = hb->pos;
-            raw.last = hb->pos + kl_min(size, (off_t) (hb->last - hb->pos));
-
-            rc = kl_http_body_consume(r, &raw);
-
-            r->request_length += raw.pos - hb->pos;
-            hb->pos = raw.pos;
-
-        } else {
-            n = kl_http_body_recv(r, (size_t) size);
-
-            if (n == 0) {
-                break;
-            }
-
-            if (n < 0) {
-                return KL_HTTP_BAD_REQUEST;
-            }
-
-            kl_memzero(&raw, sizeof(kl_buf_t));
-            raw.pos = buf->last;
-            raw.last = buf->last + n;
-
-            rc = kl_http_body_consume(r, &raw);
-        }
-
-        if (rc != KL_OK && rc != KL_AGAIN) {
-            return rc;
-        }
-    }
-
-    if (rb->rest == 0) {
-        if (r->headers_in.chunked) {
-            r->headers_in.content_length_n = rb->received;
-        }
-
+    if (rc == KL_OK) {
+        /* As nginx: the length read, for whoever passes the body on. */
+        r->headers_in.content_length_n = r->request_body->received;
         r->has_body = 0;
 
         if (c->read->timer_set) {
@@ -412,6 +296,10 @@ kl_http_read_unbuffered_request_body(kl_http_request_t *r)
         }
 
         return KL_OK;
+    }
+
+    if (rc != KL_AGAIN) {
+        return rc;
     }
 
     /* A full buffer waits for the consumer: then the client is not late. */
@@ -424,165 +312,6 @@ kl_http_read_unbuffered_request_body(kl_http_request_t *r)
     }
 
     return KL_AGAIN;
-}
-
-
-/*
- * Read at most size bytes to the body buffer's free part: how many, 0 when
- * none is there yet, or -1 when the client is gone (c->error set).
- */
-static ssize_t
-kl_http_body_recv(kl_http_request_t *r, size_t size)
-{
-    ssize_t          n;
-    kl_connection_t *c;
-
-    c = r->connection;
-
-    if (!c->read->ready) {
-        return 0;
-    }
-
-    n = c->io->recv(c, r->request_body->buf->last, size);
-
-    if (n == KL_AGAIN) {
-        return 0;
-    }
-
-    if (n == 0) {
-        kl_log_error(KL_LOG_INFO, c->log, 0,
-                     "client prematurely closed connection");
-    }
-
-    if (n == 0 || n == KL_ERROR) {
-        c->error = 1;
-        return -1;
-    }
-
-    r->request_length += n;
-
-    return n;
-}
-
-
-/* Raw body bytes at in (header_in, or read into the buffer's free part). */
-static kl_int_t
-kl_http_body_consume(kl_http_request_t *r, kl_buf_t *in)
-{
-    off_t                   n;
-    kl_http_request_body_t *rb;
-
-    rb = r->request_body;
-
-    if (r->headers_in.chunked) {
-        return kl_http_body_chunked(r, in);
-    }
-
-    n = kl_min(rb->rest, (off_t) (in->last - in->pos));
-
-    if (kl_http_body_save(r, in->pos, (size_t) n) != KL_OK) {
-        return KL_ERROR;
-    }
-
-    in->pos += n;
-    rb->rest -= n;
-    rb->received += n;
-
-    return rb->rest ? KL_AGAIN : KL_OK;
-}
-
-
-/*
- * Decode [in->pos, in->last) into the body buffer. KL_OK at the last
- * chunk's end, KL_AGAIN for more, 400 for bad framing, 413 past
- * client_max_body_size (checked against each chunk's announced size,
- * before its data is read, as nginx does), or KL_ERROR.
- */
-static kl_int_t
-kl_http_body_chunked(kl_http_request_t *r, kl_buf_t *in)
-{
-    off_t                    n;
-    kl_int_t                 rc;
-    kl_http_request_body_t  *rb;
-    kl_http_core_loc_conf_t *clcf;
-
-    rb = r->request_body;
-
-    for (;;) {
-        rc = kl_http_parse_chunked(&rb->chunked, in);
-
-        if (rc == KL_OK) {
-            clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-            if (clcf->client_max_body_size
-                && clcf->client_max_body_size - rb->received < rb->chunked.size)
-            {
-                kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                             "client intended to send too large chunked "
-                             "body: %O+%O bytes",
-                             rb->received, rb->chunked.size);
-                r->keepalive = 0;
-                return KL_HTTP_REQUEST_ENTITY_TOO_LARGE;
-            }
-
-            n = kl_min(rb->chunked.size, (off_t) (in->last - in->pos));
-
-            if (kl_http_body_save(r, in->pos, (size_t) n) != KL_OK) {
-                return KL_ERROR;
-            }
-
-            in->pos += n;
-            rb->chunked.size -= n;
-            rb->received += n;
-
-            /* Parsing on, even at the input's end, updates the bound. */
-            continue;
-        }
-
-        if (rc == KL_DONE) {
-            rb->rest = 0;
-            return KL_OK;
-        }
-
-        if (rc == KL_AGAIN) {
-            rb->rest = kl_max(rb->chunked.length, 1);
-            return KL_AGAIN;
-        }
-
-        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                     "client sent invalid chunked body");
-
-        return KL_HTTP_BAD_REQUEST;
-    }
-}
-
-
-/* Append to the buffer (p may lie in its free part), spilling when full. */
-static kl_int_t
-kl_http_body_save(kl_http_request_t *r, u_char *p, size_t n)
-{
-    size_t    m;
-    kl_buf_t *buf;
-
-    buf = r->request_body->buf;
-
-    while (n) {
-        if (buf->last == buf->end && kl_http_body_write(r) != KL_OK) {
-            return KL_ERROR;
-        }
-
-        m = kl_min(n, (size_t) (buf->end - buf->last));
-
-        if (p != buf->last) {
-            memmove(buf->last, p, m);
-        }
-
-        buf->last += m;
-        p += m;
-        n -= m;
-    }
-
-    return KL_OK;
 }
 
 
@@ -682,10 +411,8 @@ kl_http_body_done(kl_http_request_t *r)
         rb->bufs = cl;
     }
 
-    if (r->headers_in.chunked) {
-        /* As nginx: the decoded length, for whoever passes the body on. */
-        r->headers_in.content_length_n = rb->received;
-    }
+    /* As nginx: the length read, for whoever passes the body on. */
+    r->headers_in.content_length_n = rb->received;
 
     r->has_body = 0;
     r->read_event_handler = kl_http_block_reading;
@@ -701,13 +428,13 @@ kl_http_body_done(kl_http_request_t *r)
 }
 
 
+/*
+ * Nobody reads the body: the protocol drops it (HTTP/1 reads it off the
+ * connection, in the background when it is not all there yet).
+ */
 kl_int_t
 kl_http_discard_request_body(kl_http_request_t *r)
 {
-    kl_int_t         rc;
-    kl_event_t      *rev;
-    kl_connection_t *c;
-
     if (r != r->main || r->discarding || r->request_body || !r->has_body) {
         return KL_OK;
     }
@@ -721,222 +448,5 @@ kl_http_discard_request_body(kl_http_request_t *r)
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    c = r->connection;
-    rev = c->read;
-
-    if (rev->timer_set) {
-        kl_event_del_timer(rev);
-    }
-
-    r->discard_left =
-        r->headers_in.chunked ? 0 : r->headers_in.content_length_n;
-
-    rc = kl_http_read_discarded_body(r);
-
-    if (rc == KL_OK) {
-        r->has_body = 0;
-        return KL_OK;
-    }
-
-    if (rc != KL_AGAIN) {
-        /* The framing is lost: answer, then close (has_body stays set). */
-        r->keepalive = 0;
-        return rc == KL_ERROR ? KL_OK : rc;
-    }
-
-    r->read_event_handler = kl_http_discarded_body_handler;
-    r->discarding = 1;
-    r->count++;
-
-    return KL_OK;
-}
-
-
-static void
-kl_http_discarded_body_handler(kl_http_request_t *r)
-{
-    kl_int_t                 rc;
-    kl_msec_t                left;
-    kl_event_t              *rev;
-    kl_connection_t         *c;
-    kl_http_core_loc_conf_t *clcf;
-
-    c = r->connection;
-    rev = c->read;
-
-    if (rev->timedout) {
-        c->timedout = 1;
-        c->error = 1;
-        kl_http_finalize_request(r, KL_ERROR);
-        return;
-    }
-
-    if (r->lingering_deadline
-        && (kl_msec_int_t) (r->lingering_deadline - kl_now()) <= 0)
-    {
-        c->error = 1;
-        kl_http_finalize_request(r, KL_ERROR);
-        return;
-    }
-
-    rc = kl_http_read_discarded_body(r);
-
-    if (rc == KL_OK) {
-        r->discarding = 0;
-        r->has_body = 0;
-        r->read_event_handler = kl_http_block_reading;
-
-        if (rev->timer_set) {
-            kl_event_del_timer(rev);
-        }
-
-        kl_http_finalize_request(r, KL_DONE);
-        return;
-    }
-
-    if (rc != KL_AGAIN) {
-        c->error = 1;
-        kl_http_finalize_request(r, KL_ERROR);
-        return;
-    }
-
-    /* Only once the response is done does the wait for the body count. */
-    if (r->done) {
-        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-        left = r->lingering_deadline - kl_now();
-        kl_event_add_timer(rev, kl_min(left, clcf->lingering_timeout));
-    }
-}
-
-
-void
-kl_http_discard_body_wait(kl_http_request_t *r)
-{
-    kl_http_core_loc_conf_t *clcf;
-
-    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-    /* The response is out; the rest of the body gets lingering_* time. */
-    if (r->lingering_deadline == 0) {
-        r->lingering_deadline = kl_now() + clcf->lingering_time;
-    }
-
-    /*
-     * Finalizing blocked reading; the discarding takes the reads back.
-     * Bytes that came meanwhile raise no new edge: go and read them.
-     */
-    r->read_event_handler = kl_http_discarded_body_handler;
-
-    kl_event_add_timer(r->connection->read, clcf->lingering_timeout);
-
-    if (r->connection->read->ready) {
-        kl_post_event(r->connection->read, &kl_loop.posted);
-    }
-}
-
-
-static kl_int_t
-kl_http_read_discarded_body(kl_http_request_t *r)
-{
-    size_t           size;
-    ssize_t          n;
-    kl_int_t         rc;
-    kl_buf_t         b;
-    kl_connection_t *c;
-    u_char           buffer[KL_HTTP_DISCARD_BUFFER_SIZE];
-
-    c = r->connection;
-
-    /* What came with the head first. */
-    rc = kl_http_discard_consume(r, r->header_in);
-
-    for (;;) {
-        if (rc != KL_AGAIN) {
-            return rc;
-        }
-
-        if (!c->read->ready) {
-            return KL_AGAIN;
-        }
-
-        if (r->headers_in.chunked) {
-            size = (size_t) kl_min(r->discard_chunked.length,
-                                   KL_HTTP_DISCARD_BUFFER_SIZE);
-        } else {
-            size =
-                (size_t) kl_min(r->discard_left, KL_HTTP_DISCARD_BUFFER_SIZE);
-        }
-
-        if (size == 0) {
-            size = 1;
-        }
-
-        n = c->io->recv(c, buffer, size);
-
-        if (n == KL_AGAIN) {
-            return KL_AGAIN;
-        }
-
-        if (n == KL_ERROR) {
-            return KL_ERROR;
-        }
-
-        if (n == 0) {
-            /* The client gave up on its body; the connection ends. */
-            return KL_ERROR;
-        }
-
-        kl_memzero(&b, sizeof(kl_buf_t));
-        b.pos = buffer;
-        b.last = buffer + n;
-
-        rc = kl_http_discard_consume(r, &b);
-    }
-}
-
-
-/* KL_OK at the body's end, KL_AGAIN for more, or an error status. */
-static kl_int_t
-kl_http_discard_consume(kl_http_request_t *r, kl_buf_t *b)
-{
-    off_t    n;
-    kl_int_t rc;
-
-    if (!r->headers_in.chunked) {
-        n = kl_min(r->discard_left, (off_t) (b->last - b->pos));
-        b->pos += n;
-        r->discard_left -= n;
-
-        return r->discard_left ? KL_AGAIN : KL_OK;
-    }
-
-    for (;;) {
-        rc = kl_http_parse_chunked(&r->discard_chunked, b);
-
-        if (rc == KL_OK) {
-            n = kl_min(r->discard_chunked.size, (off_t) (b->last - b->pos));
-            b->pos += n;
-            r->discard_chunked.size -= n;
-
-            /*
-             * Parse on even at the input's end: that brings the bound of
-             * what remains (length) down by the data just skipped, so the
-             * next read cannot reach into a pipelined request.
-             */
-            continue;
-        }
-
-        if (rc == KL_DONE) {
-            return KL_OK;
-        }
-
-        if (rc == KL_AGAIN) {
-            return KL_AGAIN;
-        }
-
-        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                     "client sent invalid chunked body");
-
-        return KL_HTTP_BAD_REQUEST;
-    }
+    return r->proto->discard_body(r);
 }

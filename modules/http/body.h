@@ -36,10 +36,10 @@ struct kl_http_request_body_s {
     kl_buf_t   *buf;       /* the memory being filled */
     kl_file_t  *temp_file; /* set once the body went to a file */
 
-    off_t rest;     /* Content-Length bytes still to come */
+    off_t rest;     /* framing bytes still to come, at least (r->proto's) */
     off_t received; /* body bytes so far (decoded, when chunked) */
 
-    kl_http_chunked_t              chunked;
+    kl_http_chunked_t              chunked; /* v1/body.c's decoder */
     kl_http_client_body_handler_pt post_handler;
 };
 
@@ -68,9 +68,10 @@ extern kl_module_t kl_http_body_module;
  * read handler), or an HTTP status to answer (413 too large, 400 bad
  * chunked framing or the client gone, 500). Bodies larger than
  * client_body_buffer_size (a quarter more with Content-Length) go to a
- * temp file under client_body_temp_path. Sends "100 Continue" first when
- * an HTTP/1.1 client expects it. Reading stops at the body's end, so a
- * pipelined request after it stays for the connection.
+ * temp file under client_body_temp_path. Sends "100 Continue" first
+ * when the client expects it (r->proto->send_continue). Reading stops at
+ * the body's end, so a pipelined request after it stays for the
+ * connection.
  */
 kl_int_t
 kl_http_read_client_request_body(kl_http_request_t             *r,

@@ -1,7 +1,8 @@
 /*
  * headers_in.c: the request fields kiln acts on: the known-header table
- * and its handlers, Host validation, choosing the virtual server, and the
- * checks made once the whole head is in (framing, Host, methods).
+ * and its handlers, Host validation, and choosing the virtual server.
+ * The checks an HTTP/1 head gets once it is all in (framing, Host for
+ * 1.1, methods) are v1/connection.c's.
  */
 
 #include "kl_http.h"
@@ -571,85 +572,6 @@ kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
 
     r->srv_conf = cscf->ctx->srv_conf;
     r->loc_conf = cscf->ctx->loc_conf;
-
-    return KL_OK;
-}
-
-
-kl_int_t
-kl_http_process_request_header(kl_http_request_t *r)
-{
-    kl_table_elt_t *te;
-
-    /* RFC 9112 3.2: every 1.1 request has Host, absolute-form too. */
-    if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10) {
-        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                     "client sent HTTP/1.1 request without \"Host\" header");
-        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
-        return KL_ERROR;
-    }
-
-    /* No host at all (HTTP/1.0): server_name "" takes it, as in nginx. */
-    if (r->headers_in.server.len == 0
-        && kl_http_set_virtual_server(r, &r->headers_in.server) != KL_OK)
-    {
-        return KL_ERROR;
-    }
-
-    te = r->headers_in.transfer_encoding;
-
-    if (te) {
-        if (r->headers_in.content_length) {
-            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                         "client sent \"Content-Length\" and "
-                         "\"Transfer-Encoding\" headers at the same time");
-            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
-            return KL_ERROR;
-        }
-
-        if (r->http_version < KL_HTTP_VERSION_11) {
-            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                         "client sent HTTP/1.0 request with "
-                         "\"Transfer-Encoding\" header");
-            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
-            return KL_ERROR;
-        }
-
-        if (te->value.len != 7
-            || kl_strncasecmp(te->value.data, (u_char *) "chunked", 7) != 0)
-        {
-            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                         "client sent unknown \"Transfer-Encoding\": \"%V\"",
-                         &te->value);
-            r->keepalive = 0;
-            kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
-            return KL_ERROR;
-        }
-
-        r->headers_in.chunked = 1;
-    }
-
-    /*
-     * RFC 9110 15.6.2: a method the server does not know is 501 (nginx
-     * answers 405); methods are case-sensitive, so "get" is one.
-     */
-    if (r->method == KL_HTTP_UNKNOWN) {
-        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                     "client sent unknown method \"%V\"", &r->method_name);
-        kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
-        return KL_ERROR;
-    }
-
-    if (r->method == KL_HTTP_CONNECT || r->method == KL_HTTP_TRACE) {
-        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
-                     "client sent %V method", &r->method_name);
-        kl_http_finalize_request(r, KL_HTTP_NOT_ALLOWED);
-        return KL_ERROR;
-    }
-
-    if (r->headers_in.chunked || r->headers_in.content_length_n > 0) {
-        r->has_body = 1;
-    }
 
     return KL_OK;
 }

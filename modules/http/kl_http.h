@@ -177,7 +177,7 @@ typedef struct {
     time_t last_modified_time;
 } kl_http_headers_out_t;
 
-/* Per-connection HTTP state; it outlives the requests on a keep-alive one. */
+/* Per-connection HTTP/1 state; it outlives the requests on a keep-alive one. */
 typedef struct kl_http_addr_conf_s kl_http_addr_conf_t;
 
 typedef struct {
@@ -191,11 +191,66 @@ typedef struct {
 
     kl_msec_t start_msec; /* for keepalive_time */
 
+    /* the request being answered: its lingering close or discarded
+     * body's deadline, and a discarded body's framing */
+    kl_msec_t         lingering_deadline;
+    off_t             discard_left; /* Content-Length bodies */
+    kl_http_chunked_t discard_chunked;
+
     unsigned pipeline:1;
 } kl_http_connection_t;
 
 typedef void (*kl_http_event_handler_pt)(kl_http_request_t *r);
 typedef kl_int_t (*kl_http_handler_pt)(kl_http_request_t *r);
+
+/*
+ * The protocol a request came by (r->proto, set by the protocol that
+ * made the request): all that depends on how the connection frames
+ * bytes. HTTP/1 fills it in v1/ (kl_http_v1_proto); docs/architecture.md
+ * says what each member is under HTTP/2, where a stream is a request.
+ */
+typedef struct {
+    /* the last header filter: serialise r->headers_out and hand it on */
+    kl_int_t (*send_header)(kl_http_request_t *r);
+
+    /* the end of the write filter: send at most limit bytes of in (0: no
+     * limit); what is left, NULL when all went, or KL_CHAIN_ERROR */
+    kl_chain_t *(*send_chain)(kl_http_request_t *r, kl_chain_t *in,
+                              off_t limit);
+
+    /* body bytes (the framing taken off) appended at b->last, never past
+     * b->end: KL_OK at the body's end, KL_AGAIN (b full, or nothing more
+     * yet), 400 (bad framing; the client gone, c->error), 413 */
+    kl_int_t (*read_body)(kl_http_request_t *r, kl_buf_t *b);
+
+    /* the body nobody reads, dropped (r->discarding while it takes time,
+     * the request held): KL_OK, or a status to answer */
+    kl_int_t (*discard_body)(kl_http_request_t *r);
+
+    /* "100 Continue" to a client that waits for it: KL_OK, KL_ERROR */
+    kl_int_t (*send_continue)(kl_http_request_t *r);
+
+    /* A 101 head with these fields (hash 0: left out), queued in r->out
+     * for the writer: KL_OK, KL_ERROR, or KL_DECLINED when the protocol
+     * cannot switch (HTTP/2) */
+    kl_int_t (*switch_protocols)(kl_http_request_t *r, kl_str_t *status_line,
+                                 kl_list_t *fields);
+
+    /* r's main request is done (others may still hold it): once it is
+     * alone, keep the connection for the next request (keep-alive,
+     * pipelining) or close it (lingering); HTTP/2 ends the stream */
+    void (*finalize)(kl_http_request_t *r);
+
+    /* the last reference went: free r (kl_http_free_request, rc as it
+     * logs) and what carried it (v1: the connection) */
+    void (*close)(kl_http_request_t *r, kl_int_t rc);
+} kl_http_proto_t;
+
+/* The connection's log context: its client, and the request running. */
+typedef struct {
+    kl_connection_t   *connection;
+    kl_http_request_t *request;
+} kl_http_log_ctx_t;
 
 /*
  * Called as a subrequest finalises, with the rc it finalises with (it
@@ -232,7 +287,8 @@ struct kl_http_posted_s {
 #define KL_HTTP_MAX_SUBREQUESTS 50
 
 struct kl_http_request_s {
-    kl_connection_t *connection;
+    kl_connection_t       *connection;
+    const kl_http_proto_t *proto;
 
     void **ctx;
     void **main_conf;
@@ -282,11 +338,7 @@ struct kl_http_request_s {
     kl_uint_t          access_code;
     kl_uint_t          err_status;
 
-    off_t     request_length;
-    kl_msec_t lingering_deadline;
-
-    off_t             discard_left; /* Content-Length bodies */
-    kl_http_chunked_t discard_chunked;
+    off_t request_length;
 
     /* variables.c: values by index, computed on first use */
     kl_http_variable_value_t *variables;
@@ -342,6 +394,9 @@ struct kl_http_request_s {
     unsigned subrequest_in_memory:1;
     unsigned waited:1;
     unsigned background:1;
+    /* header_filter.c made headers_out.location absolute (hash 0): the
+     * protocol writes it with the head's own fields */
+    unsigned location_absolute:1;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */
@@ -577,11 +632,7 @@ struct kl_http_core_loc_conf_s {
 extern kl_module_t kl_http_module;
 extern kl_module_t kl_http_core_module;
 
-/* request.c: connections and the request head. */
-void kl_http_init_connection(kl_connection_t *c);
-void kl_http_close_connection(kl_connection_t *c);
-void kl_http_set_keepalive(kl_http_request_t *r);
-void kl_http_set_lingering_close(kl_http_request_t *r);
+/* response.c: a request's end, whatever protocol it came by. */
 void kl_http_free_request(kl_http_request_t *r, kl_int_t rc);
 void kl_http_close_request(kl_http_request_t *r, kl_int_t rc);
 
@@ -589,7 +640,6 @@ void kl_http_close_request(kl_http_request_t *r, kl_int_t rc);
 kl_int_t kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h);
 kl_int_t kl_http_validate_host(kl_str_t *host, kl_pool_t *pool);
 kl_int_t kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host);
-kl_int_t kl_http_process_request_header(kl_http_request_t *r);
 
 /* phases.c: running requests through the phase engine. */
 void     kl_http_handler(kl_http_request_t *r);
@@ -659,14 +709,9 @@ void kl_http_finalize_subrequest(kl_http_request_t *r);
 
 /* body.c: request bodies. Returns KL_OK or an error status to answer. */
 kl_int_t kl_http_discard_request_body(kl_http_request_t *r);
-void     kl_http_discard_body_wait(kl_http_request_t *r);
 
-/* header_filter.c / write_filter.c: the ends of the two filter chains. */
+/* write_filter.c: the end of the body filter chain, before r->proto. */
 kl_int_t kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in);
-
-/* "Name: value CRLF" for each live field (hash != 0): length, then bytes. */
-size_t  kl_http_fields_length(kl_list_t *fields);
-u_char *kl_http_fields_write(u_char *p, kl_list_t *fields);
 
 /* core_module.c: config helpers for modules. */
 kl_int_t  kl_http_add_phase_handler(kl_conf_t *cf, kl_http_phases_e phase,
@@ -681,5 +726,8 @@ kl_int_t kl_http_send_response(kl_http_request_t *r, kl_uint_t status,
 
 /* body.c: reading request bodies, and the body module's confs. */
 #include "body.h"
+
+/* v1/: HTTP/1.x, the protocol of every connection today. */
+#include "v1.h"
 
 #endif /* KL_HTTP_H */

@@ -125,21 +125,8 @@ kl_http_handler(kl_http_request_t *r)
 {
     kl_http_core_main_conf_t *cmcf;
 
+    /* A new request: its protocol already decided r->keepalive. */
     if (!r->internal) {
-        switch (r->headers_in.connection_type) {
-        case 0:
-            r->keepalive = (r->http_version > KL_HTTP_VERSION_10);
-            break;
-
-        case KL_HTTP_CONNECTION_CLOSE:
-            r->keepalive = 0;
-            break;
-
-        case KL_HTTP_CONNECTION_KEEP_ALIVE:
-            r->keepalive = 1;
-            break;
-        }
-
         r->phase_handler = 0;
 
     } else {

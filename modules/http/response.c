@@ -1,6 +1,8 @@
 /*
  * response.c: sending headers and bodies through the filter chains,
- * nginx's built-in error pages, and finishing requests.
+ * nginx's built-in error pages, and finishing and freeing requests; what
+ * becomes of the connection then is the protocol's (r->proto->finalize,
+ * r->proto->close).
  *
  * A request ends through kl_http_finalize_request(r, rc): rc is an HTTP
  * status (an error page is sent), KL_OK (the response is complete once
@@ -569,50 +571,11 @@ kl_http_finalize_request(kl_http_request_t *r, kl_int_t rc)
 }
 
 
+/* The protocol keeps or closes the connection (v1) or ends the stream. */
 void
 kl_http_finalize_connection(kl_http_request_t *r)
 {
-    kl_http_core_loc_conf_t *clcf;
-
-    if (r->main->discarding && r->main->done) {
-        /* The response is out; the body is still coming in. */
-        kl_http_discard_body_wait(r->main);
-    }
-
-    if (r->main->count != 1) {
-        kl_http_close_request(r, 0);
-        return;
-    }
-
-    r = r->main;
-    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-    if (r->connection->read->eof) {
-        kl_http_close_request(r, 0);
-        return;
-    }
-
-    if (r->has_body) {
-        /* Its body was not read: the next bytes are not a request. */
-        r->keepalive = 0;
-        r->lingering_close = 1;
-    }
-
-    if (!kl_loop.exiting && r->keepalive && clcf->keepalive_timeout > 0) {
-        kl_http_set_keepalive(r);
-        return;
-    }
-
-    if (clcf->lingering_close == KL_HTTP_LINGERING_ALWAYS
-        || (clcf->lingering_close == KL_HTTP_LINGERING_ON
-            && (r->lingering_close || r->header_in->pos < r->header_in->last
-                || r->connection->read->ready)))
-    {
-        kl_http_set_lingering_close(r);
-        return;
-    }
-
-    kl_http_close_request(r, 0);
+    r->proto->finalize(r);
 }
 
 
@@ -1068,4 +1031,107 @@ kl_http_push_header(kl_http_request_t *r, const char *key, const char *value)
     h->value.len = kl_strlen(value);
 
     return h;
+}
+
+
+void
+kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
+{
+    kl_uint_t                 i;
+    kl_pool_t                *pool;
+    kl_http_log_ctx_t        *ctx;
+    struct linger             linger;
+    kl_http_handler_pt       *log_handler;
+    kl_http_core_loc_conf_t  *clcf;
+    kl_http_core_main_conf_t *cmcf;
+
+    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
+        r->headers_out.status = (kl_uint_t) rc;
+    }
+
+    if (!r->logged) {
+        r->logged = 1;
+
+        cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
+        log_handler = cmcf->phases[KL_HTTP_LOG_PHASE].elts;
+
+        for (i = 0; i < cmcf->phases[KL_HTTP_LOG_PHASE].nelts; i++) {
+            (void) log_handler[i](r);
+        }
+    }
+
+    if (r->connection->timedout) {
+        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+        if (clcf->reset_timedout_connection) {
+            /* An RST frees the socket and its unsent data at once. */
+            linger.l_onoff = 1;
+            linger.l_linger = 0;
+
+            if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER, &linger,
+                           sizeof(struct linger))
+                == -1)
+            {
+                kl_log_error(KL_LOG_ALERT, r->connection->log, errno,
+                             "setsockopt(SO_LINGER) failed");
+            }
+        }
+    }
+
+    if (r->posted_event) {
+        /* Requests posted to run are gone with the pool. */
+        if (r->posted_event->posted) {
+            kl_delete_posted_event(r->posted_event);
+        }
+
+        if (r->posted_gone) {
+            *r->posted_gone = 1;
+        }
+    }
+
+    ctx = r->connection->log->data;
+    ctx->request = NULL;
+
+    /* One of the two, and no locked add of 0 on a shared line. */
+    if (r->stat_writing) {
+        kl_stat_add(writing, -1);
+    } else if (r->stat_reading) {
+        kl_stat_add(reading, -1);
+    }
+
+    r->connection->log->action = "closing request";
+
+    pool = r->pool;
+    r->pool = NULL;
+
+    kl_pool_release(&kl_loop.pool_stash, pool);
+}
+
+
+void
+kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
+{
+    r = r->main;
+
+    if (r->count == 0) {
+        kl_log_error(KL_LOG_ALERT, r->connection->log, 0,
+                     "http request count is zero");
+    }
+
+    r->count--;
+
+    if (r->count) {
+        return;
+    }
+
+    /* Freed (kl_http_free_request) with what carried it (v1: the
+     * connection; HTTP/2: the stream). */
+    r->proto->close(r, rc);
+}
+
+
+void
+kl_http_block_reading(kl_http_request_t *r)
+{
+    (void) r;
 }

@@ -342,7 +342,7 @@ kl_int_t kl_http_upstream_parse_authority(kl_str_t                    *text,
 void kl_http_upstream_body_link(kl_chain_t ***ll, kl_chain_t *cl, kl_buf_t *b,
                                 u_char *pos, u_char *last);
 
-/* The ", upstream: "..."" part of r's error log lines (request.c). */
+/* The ", upstream: "..."" part of r's error log lines (v1/connection.c). */
 u_char *kl_http_upstream_log_error(kl_http_request_t *r, u_char *buf,
                                    size_t len);
 

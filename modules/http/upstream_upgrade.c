@@ -1,10 +1,10 @@
 /*
  * upstream_upgrade.c: a connection upgraded by the peer's 101 (WebSocket):
- * the response head goes to the client as it is written here (the engine's
- * header filter knows only HTTP responses), then bytes are relayed both
- * ways, as nginx's ngx_http_upstream_process_upgraded: each direction has
- * one buffer, read into when empty and written out when the other end can
- * take it. A close or an error on either side ends both; a side that stays
+ * the client's protocol writes the 101 head (r->proto->switch_protocols:
+ * HTTP/1's own, not a response the header filters see), then bytes are
+ * relayed both ways, as nginx's ngx_http_upstream_process_upgraded:
+ * each direction has one buffer, read into when empty and written out
+ * when the other end can take it. A close or an error on either side ends both; a side that stays
  * silent for read_timeout ends them too, as does a write that waits longer
  * than send_timeout.
  */
@@ -74,21 +74,21 @@ kl_http_upstream_upgrade(kl_http_request_t *r, kl_http_upstream_t *u)
 }
 
 
-/* The 101 head, with the peer's fields but the hidden and framing ones. */
+/*
+ * The 101 head, with the peer's fields but the hidden and framing ones,
+ * written by the client's protocol (which may not switch: KL_DECLINED).
+ */
 static kl_int_t
 kl_http_upstream_upgrade_head(kl_http_request_t *r, kl_http_upstream_t *u)
 {
-    size_t          len;
-    u_char         *p;
-    kl_buf_t       *b;
     kl_uint_t       i;
+    kl_list_t       fields;
     kl_list_part_t *part;
-    kl_table_elt_t *h;
+    kl_table_elt_t *h, *f;
 
-    len = sizeof("HTTP/1.1 101 \r\n") - 1 + u->headers_in.status_line.len
-          + sizeof("Server: " KL_VER "\r\n") - 1
-          + sizeof("Date: Mon, 28 Sep 1970 06:00:00 GMT\r\n") - 1
-          + sizeof("Connection: upgrade\r\n\r\n") - 1;
+    if (kl_list_init(&fields, r->pool, 8, sizeof(kl_table_elt_t)) != KL_OK) {
+        return KL_ERROR;
+    }
 
     part = &u->headers_in.headers.part;
     h = part->elts;
@@ -105,58 +105,16 @@ kl_http_upstream_upgrade_head(kl_http_request_t *r, kl_http_upstream_t *u)
         }
 
         if (kl_http_upstream_passed(u, &h[i])) {
-            len += h[i].key.len + 2 + h[i].value.len + 2;
-        }
-    }
-
-    b = kl_buf_create_temp(r->pool, len);
-    if (b == NULL) {
-        return KL_ERROR;
-    }
-
-    p = kl_slprintf(b->last, b->end,
-                    "HTTP/1.1 %V\r\nServer: " KL_VER "\r\nDate: ",
-                    &u->headers_in.status_line);
-    p = kl_cpymem(p, kl_loop.clock.http_time, kl_loop.clock.http_time_len);
-    *p++ = '\r';
-    *p++ = '\n';
-
-    part = &u->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0;; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+            f = kl_list_push(&fields);
+            if (f == NULL) {
+                return KL_ERROR;
             }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (kl_http_upstream_passed(u, &h[i])) {
-            p = kl_cpymem(p, h[i].key.data, h[i].key.len);
-            *p++ = ':';
-            *p++ = ' ';
-            p = kl_cpymem(p, h[i].value.data, h[i].value.len);
-            *p++ = '\r';
-            *p++ = '\n';
+            *f = h[i];
         }
     }
 
-    b->last = kl_cpymem(p, "Connection: upgrade\r\n\r\n",
-                        sizeof("Connection: upgrade\r\n\r\n") - 1);
-
-    /* Sent through the engine's writer, so a slow client is waited for. */
-    r->out = kl_chain_alloc(r->pool);
-    if (r->out == NULL) {
-        return KL_ERROR;
-    }
-
-    r->out->buf = b;
-
-    return KL_OK;
+    return r->proto->switch_protocols(r, &u->headers_in.status_line, &fields);
 }
 
 

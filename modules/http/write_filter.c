@@ -139,7 +139,8 @@ kl_http_write_filter(kl_http_request_t *r, kl_chain_t *in)
 
     sent = c->sent;
 
-    chain = c->io->send_chain(c, r->out, limit);
+    /* The protocol frames (HTTP/1: none) and sends through c->io. */
+    chain = r->proto->send_chain(r, r->out, limit);
 
     if (chain == KL_CHAIN_ERROR) {
         c->error = 1;

@@ -282,7 +282,7 @@ kl_test_http_request(kl_test_http_t *t, const char *uri, const char *preread,
     wev = calloc(1, sizeof(kl_event_t));
     cr_assert(c && rev && wev);
 
-    /* request.c's log context, which it clears as a request ends */
+    /* kl_http_log_ctx_t, whose request kl_http_free_request clears */
     logctx = calloc(1, 2 * sizeof(void *));
     cr_assert_not_null(logctx);
     logctx[0] = c;
@@ -324,6 +324,7 @@ kl_test_http_request(kl_test_http_t *t, const char *uri, const char *preread,
 
     r->pool = pool;
     r->connection = c;
+    r->proto = &kl_http_v1_proto;
     r->http_connection = hc;
     r->main_conf = hc->conf_ctx->main_conf;
     r->srv_conf = hc->conf_ctx->srv_conf;

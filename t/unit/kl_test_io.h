@@ -5,7 +5,7 @@
  * end of what arrived; the sends keep what the server wrote, as much of
  * it per call as the test lets them. With it a test cuts the client's
  * bytes (or the server's) at every boundary and checks that the code
- * above c->io (request.c, body.c, the write filter) does the same.
+ * above c->io (v1/connection.c, v1/body.c, the write filter) does the same.
  *
  * One fake per test process (criterion runs each test in its own): the
  * table's functions find it in kl_test_io, not through the connection.

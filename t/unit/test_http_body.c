@@ -1,4 +1,4 @@
-/* test_http_body.c: reading and discarding request bodies (body.c) and the body directives (body_module.c), over a socketpair. */
+/* test_http_body.c: reading and discarding request bodies (body.c, and HTTP/1 framing in v1/body.c) and the body directives (body_module.c), over a socketpair. */
 
 #include "kl_test_http.h"
 #include "kl_test_io.h"

@@ -1,4 +1,4 @@
-/* test_http_chunked_filter.c: responses of unknown length through the real filter chains (chunked_filter.c), read back from a socketpair. */
+/* test_http_chunked_filter.c: responses of unknown length through the real filter chains (v1/chunked.c, head.c), read back from a socketpair. */
 
 #include "kl_test_http.h"
 

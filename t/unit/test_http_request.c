@@ -1,4 +1,4 @@
-/* test_http_request.c: request.c's reader (request line, headers, keep-alive, pipelining, discarded bodies) through a fake transport, with the client's bytes cut at every boundary. */
+/* test_http_request.c: v1/connection.c's reader (request line, headers, keep-alive, pipelining, discarded bodies) through a fake transport, with the client's bytes cut at every boundary. */
 
 #include "kl_test_http.h"
 #include "kl_test_io.h"

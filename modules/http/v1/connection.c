@@ -1,6 +1,8 @@
 /*
- * request.c: a connection's HTTP life: waiting for a request, reading and
- * parsing its head, keep-alive and lingering close.
+ * connection.c: an HTTP/1 connection's life up to a request: waiting,
+ * reading and parsing the head; and kl_http_v1_proto, the table its
+ * requests carry. What follows a response (keep-alive, pipelining,
+ * lingering close) is keepalive.c.
  *
  * A connection moves through these read handlers, one at a time:
  *
@@ -10,18 +12,13 @@
  *   request_headers   reading and parsing the header fields
  *   request_handler   the phases run; reads are blocked, writes drive
  *   lingering_close   response sent, draining the client before close
+ *                     (keepalive.c)
  *
  * Every handler first honours c->close (graceful exit, idle reclaim).
  */
 
 #include "kl_http.h"
 #include "upstream.h"
-
-
-typedef struct {
-    kl_connection_t   *connection;
-    kl_http_request_t *request;
-} kl_http_log_ctx_t;
 
 
 /*
@@ -37,19 +34,43 @@ typedef struct {
 } kl_http_idle_t;
 
 
-static void               kl_http_wait_request_handler(kl_event_t *rev);
-static kl_http_request_t *kl_http_create_request(kl_connection_t *c);
-static void               kl_http_process_request_line(kl_event_t *rev);
-static void               kl_http_process_request_headers(kl_event_t *rev);
-static ssize_t            kl_http_read_request_header(kl_http_request_t *r);
-static kl_int_t kl_http_alloc_large_header_buffer(kl_http_request_t *r,
-                                                  kl_uint_t request_line);
-static kl_int_t kl_http_process_request_uri(kl_http_request_t *r);
-static void     kl_http_process_request(kl_http_request_t *r);
-static void     kl_http_request_handler(kl_event_t *ev);
-static void     kl_http_lingering_close_handler(kl_event_t *rev);
-static void     kl_http_empty_handler(kl_event_t *wev);
-static u_char  *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
+static void        kl_http_process_request_headers(kl_event_t *rev);
+static ssize_t     kl_http_read_request_header(kl_http_request_t *r);
+static kl_int_t    kl_http_alloc_large_header_buffer(kl_http_request_t *r,
+                                                     kl_uint_t request_line);
+static kl_int_t    kl_http_process_request_uri(kl_http_request_t *r);
+static kl_int_t    kl_http_v1_process_request_header(kl_http_request_t *r);
+static void        kl_http_process_request(kl_http_request_t *r);
+static void        kl_http_request_handler(kl_event_t *ev);
+static kl_chain_t *kl_http_v1_send_chain(kl_http_request_t *r, kl_chain_t *in,
+                                         off_t limit);
+static void        kl_http_v1_close(kl_http_request_t *r, kl_int_t rc);
+static u_char     *kl_http_log_error(kl_log_t *log, u_char *buf, size_t len);
+
+
+const kl_http_proto_t kl_http_v1_proto = {
+    .send_header = kl_http_v1_send_header,
+    .send_chain = kl_http_v1_send_chain,
+    .read_body = kl_http_v1_read_body,
+    .discard_body = kl_http_v1_discard_body,
+    .send_continue = kl_http_v1_send_continue,
+    .switch_protocols = kl_http_v1_switch_protocols,
+    .finalize = kl_http_v1_finalize,
+    .close = kl_http_v1_close,
+};
+
+
+/* The request goes, and the connection with it. */
+static void
+kl_http_v1_close(kl_http_request_t *r, kl_int_t rc)
+{
+    kl_connection_t *c;
+
+    c = r->connection;
+
+    kl_http_free_request(r, rc);
+    kl_http_close_connection(c);
+}
 
 
 void
@@ -173,7 +194,7 @@ kl_http_get_buffer(kl_connection_t *c, size_t size)
  * that $server_addr looked up and kept in the pool goes too (the next
  * lookup makes it again).
  */
-static void
+void
 kl_http_release_pool(kl_connection_t *c, kl_http_connection_t *hc)
 {
     if (c->pool == NULL) {
@@ -195,7 +216,7 @@ kl_http_release_pool(kl_connection_t *c, kl_http_connection_t *hc)
 }
 
 
-static void
+void
 kl_http_wait_request_handler(kl_event_t *rev)
 {
     ssize_t                  n;
@@ -280,7 +301,7 @@ kl_http_wait_request_handler(kl_event_t *rev)
 }
 
 
-static kl_http_request_t *
+kl_http_request_t *
 kl_http_create_request(kl_connection_t *c)
 {
     kl_pool_t               *pool;
@@ -307,6 +328,10 @@ kl_http_create_request(kl_connection_t *c)
     r->pool = pool;
     r->http_connection = hc;
     r->connection = c;
+    r->proto = &kl_http_v1_proto;
+
+    /* A new request: no deadline of the last one holds. */
+    hc->lingering_deadline = 0;
 
     r->main_conf = hc->conf_ctx->main_conf;
     r->srv_conf = hc->conf_ctx->srv_conf;
@@ -359,7 +384,7 @@ kl_http_create_request(kl_connection_t *c)
 }
 
 
-static void
+void
 kl_http_process_request_line(kl_event_t *rev)
 {
     ssize_t            n;
@@ -667,7 +692,7 @@ kl_http_process_request_headers(kl_event_t *rev)
 
             c->log->action = "processing client request";
 
-            if (kl_http_process_request_header(r) != KL_OK) {
+            if (kl_http_v1_process_request_header(r) != KL_OK) {
                 return;
             }
 
@@ -841,6 +866,86 @@ kl_http_alloc_large_header_buffer(kl_http_request_t *r, kl_uint_t request_line)
 }
 
 
+/* The whole head is in: HTTP/1's rules (Host, framing) and the methods. */
+static kl_int_t
+kl_http_v1_process_request_header(kl_http_request_t *r)
+{
+    kl_table_elt_t *te;
+
+    /* RFC 9112 3.2: every 1.1 request has Host, absolute-form too. */
+    if (r->headers_in.host == NULL && r->http_version > KL_HTTP_VERSION_10) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent HTTP/1.1 request without \"Host\" header");
+        kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+        return KL_ERROR;
+    }
+
+    /* No host at all (HTTP/1.0): server_name "" takes it, as in nginx. */
+    if (r->headers_in.server.len == 0
+        && kl_http_set_virtual_server(r, &r->headers_in.server) != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
+    te = r->headers_in.transfer_encoding;
+
+    if (te) {
+        if (r->headers_in.content_length) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent \"Content-Length\" and "
+                         "\"Transfer-Encoding\" headers at the same time");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (r->http_version < KL_HTTP_VERSION_11) {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent HTTP/1.0 request with "
+                         "\"Transfer-Encoding\" header");
+            kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
+            return KL_ERROR;
+        }
+
+        if (te->value.len != 7
+            || kl_strncasecmp(te->value.data, (u_char *) "chunked", 7) != 0)
+        {
+            kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                         "client sent unknown \"Transfer-Encoding\": \"%V\"",
+                         &te->value);
+            r->keepalive = 0;
+            kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
+            return KL_ERROR;
+        }
+
+        r->headers_in.chunked = 1;
+    }
+
+    /*
+     * RFC 9110 15.6.2: a method the server does not know is 501 (nginx
+     * answers 405); methods are case-sensitive, so "get" is one.
+     */
+    if (r->method == KL_HTTP_UNKNOWN) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent unknown method \"%V\"", &r->method_name);
+        kl_http_finalize_request(r, KL_HTTP_NOT_IMPLEMENTED);
+        return KL_ERROR;
+    }
+
+    if (r->method == KL_HTTP_CONNECT || r->method == KL_HTTP_TRACE) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent %V method", &r->method_name);
+        kl_http_finalize_request(r, KL_HTTP_NOT_ALLOWED);
+        return KL_ERROR;
+    }
+
+    if (r->headers_in.chunked || r->headers_in.content_length_n > 0) {
+        r->has_body = 1;
+    }
+
+    return KL_OK;
+}
+
+
 static void
 kl_http_process_request(kl_http_request_t *r)
 {
@@ -863,6 +968,21 @@ kl_http_process_request(kl_http_request_t *r)
 
     /* nginx's messages carry no "while ..." once a request runs. */
     c->log->action = NULL;
+
+    /* HTTP/1.1 keeps the connection unless told not to; 1.0 the reverse. */
+    switch (r->headers_in.connection_type) {
+    case 0:
+        r->keepalive = (r->http_version > KL_HTTP_VERSION_10);
+        break;
+
+    case KL_HTTP_CONNECTION_CLOSE:
+        r->keepalive = 0;
+        break;
+
+    case KL_HTTP_CONNECTION_KEEP_ALIVE:
+        r->keepalive = 1;
+        break;
+    }
 
     kl_http_handler(r);
 }
@@ -897,281 +1017,18 @@ kl_http_request_handler(kl_event_t *ev)
 }
 
 
-void
-kl_http_set_keepalive(kl_http_request_t *r)
+/* HTTP/1 frames nothing here (chunks are the chunked filter's): c->io. */
+static kl_chain_t *
+kl_http_v1_send_chain(kl_http_request_t *r, kl_chain_t *in, off_t limit)
 {
-    int                      on;
-    kl_uint_t                i;
-    kl_buf_t                *b, *keep;
-    kl_event_t              *rev;
-    kl_connection_t         *c;
-    kl_http_connection_t    *hc;
-    kl_http_core_loc_conf_t *clcf;
-
-    c = r->connection;
-    rev = c->read;
-    hc = r->http_connection;
-    b = r->header_in;
-    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-    c->log->action = "closing request";
-
-    kl_http_free_request(r, 0);
-
-    c->data = hc;
-    c->sent = 0;
-    c->write->handler = kl_http_empty_handler;
-
-    /* Large buffers go back to the free list, but one holding a pipelined
-     * request is kept as the next request's header buffer. */
-    keep = (b->pos < b->last && b != c->buffer) ? b : NULL;
-
-    for (i = 0; i < hc->nbusy; i++) {
-        if (hc->busy[i] != keep) {
-            hc->busy[i]->pos = hc->busy[i]->start;
-            hc->busy[i]->last = hc->busy[i]->start;
-            hc->free[hc->nfree++] = hc->busy[i];
-        }
-    }
-
-    hc->nbusy = 0;
-
-    if (keep) {
-        hc->busy[hc->nbusy++] = keep;
-    }
-
-    if (b->pos < b->last) {
-        /* Pipelined: the next request is already here. */
-        hc->pipeline = 1;
-
-        if (b == c->buffer && b->pos != b->start) {
-            /* Room at the end for the rest of the next request. */
-            size_t n = b->last - b->pos;
-
-            memmove(b->start, b->pos, n);
-            b->pos = b->start;
-            b->last = b->start + n;
-        }
-
-        c->data = kl_http_create_request(c);
-        if (c->data == NULL) {
-            kl_http_close_connection(c);
-            return;
-        }
-
-        c->log->action = "reading client pipelined request line";
-
-        rev->handler = kl_http_process_request_line;
-        kl_post_event(rev, &kl_loop.posted);
-        return;
-    }
-
-    hc->pipeline = 0;
-
-    kl_http_release_pool(c, hc);
-
-    if (clcf->tcp_nodelay && !c->tcp_nodelay) {
-        on = 1;
-
-        if (kl_socket_tcp_nodelay(c->fd, on) == -1) {
-            kl_log_error(KL_LOG_INFO, c->log, errno,
-                         "setsockopt(TCP_NODELAY) failed");
-        } else {
-            c->tcp_nodelay = 1;
-        }
-    }
-
-    c->log->action = "keepalive";
-
-    rev->handler = kl_http_wait_request_handler;
-    c->write->handler = kl_http_empty_handler;
-    c->idle = 1;
-
-    kl_reusable_connection(c, 1);
-    kl_event_add_timer(rev, clcf->keepalive_timeout);
-
-    if (rev->ready) {
-        kl_post_event(rev, &kl_loop.posted);
-    }
+    return r->connection->io->send_chain(r->connection, in, limit);
 }
 
 
 void
-kl_http_set_lingering_close(kl_http_request_t *r)
-{
-    kl_event_t              *rev, *wev;
-    kl_connection_t         *c;
-    kl_http_core_loc_conf_t *clcf;
-
-    c = r->connection;
-    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-    rev = c->read;
-    rev->handler = kl_http_lingering_close_handler;
-
-    r->lingering_deadline = kl_now() + clcf->lingering_time;
-
-    wev = c->write;
-    wev->handler = kl_http_empty_handler;
-
-    /* Tell the client we are done, but read what it still sends, so the
-     * kernel does not answer it with a reset that destroys our response. */
-    if (c->io->shutdown(c) != KL_OK) {
-        kl_log_error(KL_LOG_INFO, c->log, errno, "shutdown() failed");
-        kl_http_close_request(r, 0);
-        return;
-    }
-
-    kl_event_add_timer(rev, clcf->lingering_timeout);
-
-    if (rev->ready) {
-        kl_http_lingering_close_handler(rev);
-    }
-}
-
-
-static void
-kl_http_lingering_close_handler(kl_event_t *rev)
-{
-    ssize_t                  n;
-    kl_msec_t                timer;
-    kl_connection_t         *c;
-    kl_http_request_t       *r;
-    kl_http_core_loc_conf_t *clcf;
-    u_char                   buffer[KL_HTTP_LINGERING_BUFFER_SIZE];
-
-    c = rev->data;
-    r = c->data;
-
-    if (rev->timedout || c->close) {
-        kl_http_close_request(r, 0);
-        return;
-    }
-
-    if ((kl_msec_int_t) (r->lingering_deadline - kl_now()) <= 0) {
-        kl_http_close_request(r, 0);
-        return;
-    }
-
-    timer = r->lingering_deadline - kl_now();
-
-    do {
-        n = c->io->recv(c, buffer, KL_HTTP_LINGERING_BUFFER_SIZE);
-
-        if (n == KL_ERROR || n == 0) {
-            kl_http_close_request(r, 0);
-            return;
-        }
-
-    } while (rev->ready);
-
-    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-    kl_event_add_timer(rev, kl_min(timer, clcf->lingering_timeout));
-}
-
-
-static void
 kl_http_empty_handler(kl_event_t *wev)
 {
     (void) wev;
-}
-
-
-void
-kl_http_free_request(kl_http_request_t *r, kl_int_t rc)
-{
-    kl_uint_t                 i;
-    kl_pool_t                *pool;
-    kl_http_log_ctx_t        *ctx;
-    struct linger             linger;
-    kl_http_handler_pt       *log_handler;
-    kl_http_core_loc_conf_t  *clcf;
-    kl_http_core_main_conf_t *cmcf;
-
-    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
-        r->headers_out.status = (kl_uint_t) rc;
-    }
-
-    if (!r->logged) {
-        r->logged = 1;
-
-        cmcf = kl_http_get_module_main_conf(r, kl_http_core_module);
-        log_handler = cmcf->phases[KL_HTTP_LOG_PHASE].elts;
-
-        for (i = 0; i < cmcf->phases[KL_HTTP_LOG_PHASE].nelts; i++) {
-            (void) log_handler[i](r);
-        }
-    }
-
-    if (r->connection->timedout) {
-        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-        if (clcf->reset_timedout_connection) {
-            /* An RST frees the socket and its unsent data at once. */
-            linger.l_onoff = 1;
-            linger.l_linger = 0;
-
-            if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER, &linger,
-                           sizeof(struct linger))
-                == -1)
-            {
-                kl_log_error(KL_LOG_ALERT, r->connection->log, errno,
-                             "setsockopt(SO_LINGER) failed");
-            }
-        }
-    }
-
-    if (r->posted_event) {
-        /* Requests posted to run are gone with the pool. */
-        if (r->posted_event->posted) {
-            kl_delete_posted_event(r->posted_event);
-        }
-
-        if (r->posted_gone) {
-            *r->posted_gone = 1;
-        }
-    }
-
-    ctx = r->connection->log->data;
-    ctx->request = NULL;
-
-    /* One of the two, and no locked add of 0 on a shared line. */
-    if (r->stat_writing) {
-        kl_stat_add(writing, -1);
-    } else if (r->stat_reading) {
-        kl_stat_add(reading, -1);
-    }
-
-    r->connection->log->action = "closing request";
-
-    pool = r->pool;
-    r->pool = NULL;
-
-    kl_pool_release(&kl_loop.pool_stash, pool);
-}
-
-
-void
-kl_http_close_request(kl_http_request_t *r, kl_int_t rc)
-{
-    kl_connection_t *c;
-
-    r = r->main;
-    c = r->connection;
-
-    if (r->count == 0) {
-        kl_log_error(KL_LOG_ALERT, c->log, 0, "http request count is zero");
-    }
-
-    r->count--;
-
-    if (r->count) {
-        return;
-    }
-
-    kl_http_free_request(r, rc);
-    kl_http_close_connection(c);
 }
 
 
@@ -1186,13 +1043,6 @@ kl_http_close_connection(kl_connection_t *c)
     kl_close_connection(c);
 
     kl_free(idle);
-}
-
-
-void
-kl_http_block_reading(kl_http_request_t *r)
-{
-    (void) r;
 }
 
 

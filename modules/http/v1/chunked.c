@@ -1,8 +1,10 @@
 /*
- * chunked_filter.c: the chunked transfer coding of responses (RFC 9112
+ * chunked.c: HTTP/1's chunked transfer coding of responses (RFC 9112
  * section 7.1), as nginx's chunked filter: an HTTP/1.1 response of
  * unknown length is sent as chunks, so the connection can stay open; an
- * HTTP/1.0 one is ended by closing (the header filter sees to that).
+ * HTTP/1.0 one is ended by closing. head.c decides as it writes the head
+ * (kl_http_v1_chunked_start); the body filter, the last before the write
+ * filter, frames only what head.c marked r->chunked.
  *
  * Each call of the body filter with data becomes one chunk: "HEX CRLF"
  * before the chain, CRLF after it; the last buffer brings "0 CRLF", the
@@ -14,8 +16,7 @@
 
 
 typedef struct {
-    kl_http_output_header_filter_pt next_header_filter;
-    kl_http_output_body_filter_pt   next_body_filter;
+    kl_http_output_body_filter_pt next_body_filter;
 } kl_http_chunked_main_conf_t;
 
 typedef struct {
@@ -67,15 +68,18 @@ kl_module_t kl_http_chunked_filter_module = {
 };
 
 
-static kl_int_t
-kl_http_chunked_header_filter(kl_http_request_t *r)
+/*
+ * Called by head.c as the head is written, so only for HTTP/1: no other
+ * protocol ever sets r->chunked, and the body filter passes their
+ * output through untouched.
+ */
+kl_int_t
+kl_http_v1_chunked_start(kl_http_request_t *r)
 {
-    kl_uint_t                    status;
-    kl_http_chunked_ctx_t       *ctx;
-    kl_http_chunked_main_conf_t *cmf;
-    kl_http_chunked_loc_conf_t  *clf;
+    kl_uint_t                   status;
+    kl_http_chunked_ctx_t      *ctx;
+    kl_http_chunked_loc_conf_t *clf;
 
-    cmf = kl_http_get_module_main_conf(r, kl_http_chunked_filter_module);
     status = r->headers_out.status;
 
     if (status == KL_HTTP_NOT_MODIFIED || status == KL_HTTP_NO_CONTENT
@@ -83,7 +87,7 @@ kl_http_chunked_header_filter(kl_http_request_t *r)
         || r->method == KL_HTTP_HEAD
         || (r->headers_out.content_length_n != -1 && !r->expect_trailers))
     {
-        return cmf->next_header_filter(r);
+        return KL_OK;
     }
 
     clf = kl_http_get_module_loc_conf(r, kl_http_chunked_filter_module);
@@ -96,7 +100,7 @@ kl_http_chunked_header_filter(kl_http_request_t *r)
         }
 
         /* A known length wins over trailers that cannot be sent. */
-        return cmf->next_header_filter(r);
+        return KL_OK;
     }
 
     /* Trailers need chunks: the length goes, as in nginx. */
@@ -118,7 +122,7 @@ kl_http_chunked_header_filter(kl_http_request_t *r)
 
     r->chunked = 1;
 
-    return cmf->next_header_filter(r);
+    return KL_OK;
 }
 
 
@@ -396,7 +400,7 @@ kl_http_chunked_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
 }
 
 
-/* Put both filters at the top of their chains, the old tops after them. */
+/* The body filter at the top of its chain, the old top after it. */
 static kl_int_t
 kl_http_chunked_filter_init(kl_conf_t *cf)
 {
@@ -405,9 +409,6 @@ kl_http_chunked_filter_init(kl_conf_t *cf)
 
     cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
     cmf = kl_http_conf_get_module_main_conf(cf, kl_http_chunked_filter_module);
-
-    cmf->next_header_filter = cmcf->top_header_filter;
-    cmcf->top_header_filter = kl_http_chunked_header_filter;
 
     cmf->next_body_filter = cmcf->top_body_filter;
     cmcf->top_body_filter = kl_http_chunked_body_filter;
