@@ -231,10 +231,12 @@ typedef struct {
     kl_int_t (*send_continue)(kl_http_request_t *r);
 
     /* A 101 head with these fields (hash 0: left out), queued in r->out
-     * for the writer: KL_OK, KL_ERROR, or KL_DECLINED when the protocol
-     * cannot switch (HTTP/2) */
+     * for the writer, and the bytes the client sent after its request
+     * (already read by the protocol) moved to preread, as many as fit:
+     * KL_OK, KL_ERROR, or KL_DECLINED when the protocol cannot switch
+     * (HTTP/2) */
     kl_int_t (*switch_protocols)(kl_http_request_t *r, kl_str_t *status_line,
-                                 kl_list_t *fields);
+                                 kl_list_t *fields, kl_buf_t *preread);
 
     /* r's main request is done (others may still hold it): once it is
      * alone, keep the connection for the next request (keep-alive,

@@ -26,7 +26,6 @@ static kl_uint_t kl_http_upstream_passed(kl_http_upstream_t *u,
 void
 kl_http_upstream_upgrade(kl_http_request_t *r, kl_http_upstream_t *u)
 {
-    size_t           n;
     kl_connection_t *c;
 
     c = r->connection;
@@ -38,25 +37,15 @@ kl_http_upstream_upgrade(kl_http_request_t *r, kl_http_upstream_t *u)
     r->header_sent = 1;
     r->headers_out.status = 101;
 
-    if (kl_http_upstream_upgrade_head(r, u) != KL_OK) {
-        kl_http_upstream_finalize(r, u, KL_ERROR);
-        return;
-    }
-
     u->from_client = kl_buf_create_temp(r->pool, u->conf->buffer_size);
     if (u->from_client == NULL) {
         kl_http_upstream_finalize(r, u, KL_ERROR);
         return;
     }
 
-    /* Frames the client sent right after its request are already read. */
-    n = r->header_in->last - r->header_in->pos;
-
-    if (n) {
-        n = kl_min(n, u->conf->buffer_size);
-        u->from_client->last =
-            kl_cpymem(u->from_client->last, r->header_in->pos, n);
-        r->header_in->pos += n;
+    if (kl_http_upstream_upgrade_head(r, u) != KL_OK) {
+        kl_http_upstream_finalize(r, u, KL_ERROR);
+        return;
     }
 
     c->log->action = "proxying upgraded connection";
@@ -114,7 +103,8 @@ kl_http_upstream_upgrade_head(kl_http_request_t *r, kl_http_upstream_t *u)
         }
     }
 
-    return r->proto->switch_protocols(r, &u->headers_in.status_line, &fields);
+    return r->proto->switch_protocols(r, &u->headers_in.status_line, &fields,
+                                      u->from_client);
 }
 
 

@@ -289,26 +289,12 @@ kl_http_variable_copy(kl_http_request_t *r, kl_http_variable_value_t *v,
 }
 
 
-/* The request line, or as much of it as came when it was not parsed. */
+/* The request line, or as much of it as came (the protocol sets that when
+ * a request ends before its line was parsed). */
 static void
 kl_http_variable_request_line(kl_http_request_t *r, kl_str_t *line)
 {
-    u_char *p;
-
     *line = r->request_line;
-
-    if (line->data || r->parse.request_start == NULL || r->header_in == NULL) {
-        return;
-    }
-
-    for (p = r->parse.request_start; p < r->header_in->last; p++) {
-        if (*p == '\r' || *p == '\n') {
-            break;
-        }
-    }
-
-    line->data = r->parse.request_start;
-    line->len = p - r->parse.request_start;
 }
 
 

@@ -241,7 +241,7 @@ Test(http_v1_head, continue_only_to_http11)
 Test(http_v1_head, switch_protocols_head_is_queued)
 {
     char               want[512];
-    kl_buf_t          *b;
+    kl_buf_t          *b, *preread;
     kl_str_t           status_line = kl_string("101 Switching Protocols");
     kl_list_t          fields;
     kl_table_elt_t    *h;
@@ -265,8 +265,20 @@ Test(http_v1_head, switch_protocols_head_is_queued)
     kl_str_set(&h->key, "X-Hidden");
     kl_str_set(&h->value, "1");
 
-    cr_assert_eq(r->proto->switch_protocols(r, &status_line, &fields), KL_OK);
+    /* A frame the client sent with its request moves to the relay's
+     * buffer, as much as fits (4 of its 6 bytes here); the rest stays. */
+    cr_assert_not_null(r->header_in);
+    r->header_in->pos = r->header_in->last;
+    r->header_in->last = kl_cpymem(r->header_in->last, "frame!", 6);
+    preread = kl_buf_create_temp(r->pool, 4);
+    cr_assert_not_null(preread);
+
+    cr_assert_eq(r->proto->switch_protocols(r, &status_line, &fields, preread),
+                 KL_OK);
     cr_assert_not_null(r->out);
+    cr_assert_eq(preread->last - preread->pos, 4);
+    cr_assert_eq(memcmp(preread->pos, "fram", 4), 0);
+    cr_assert_eq(r->header_in->last - r->header_in->pos, 2);
 
     b = r->out->buf;
     snprintf(want, sizeof(want),

@@ -39,6 +39,7 @@ static ssize_t     kl_http_read_request_header(kl_http_request_t *r);
 static kl_int_t    kl_http_alloc_large_header_buffer(kl_http_request_t *r,
                                                      kl_uint_t request_line);
 static kl_int_t    kl_http_process_request_uri(kl_http_request_t *r);
+static void        kl_http_request_line_so_far(kl_http_request_t *r);
 static kl_int_t    kl_http_v1_process_request_header(kl_http_request_t *r);
 static void        kl_http_process_request(kl_http_request_t *r);
 static void        kl_http_request_handler(kl_event_t *ev);
@@ -384,6 +385,31 @@ kl_http_create_request(kl_connection_t *c)
 }
 
 
+/*
+ * A request that ends before its line was parsed is logged with as much of
+ * the line as came ($request), up to the first CR or LF; nginx's variable
+ * looks for it itself, kiln's knows nothing of the HTTP/1 buffer.
+ */
+static void
+kl_http_request_line_so_far(kl_http_request_t *r)
+{
+    u_char *p;
+
+    if (r->request_line.data || r->parse.request_start == NULL) {
+        return;
+    }
+
+    for (p = r->parse.request_start; p < r->header_in->last; p++) {
+        if (*p == '\r' || *p == '\n') {
+            break;
+        }
+    }
+
+    r->request_line.data = r->parse.request_start;
+    r->request_line.len = p - r->parse.request_start;
+}
+
+
 void
 kl_http_process_request_line(kl_event_t *rev)
 {
@@ -398,6 +424,7 @@ kl_http_process_request_line(kl_event_t *rev)
     if (rev->timedout) {
         kl_log_error(KL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         c->timedout = 1;
+        kl_http_request_line_so_far(r);
         kl_http_close_request(r, KL_HTTP_REQUEST_TIME_OUT);
         return;
     }
@@ -478,6 +505,7 @@ kl_http_process_request_line(kl_event_t *rev)
                              ? "client sent unsupported HTTP version"
                              : "client sent invalid request");
 
+            kl_http_request_line_so_far(r);
             kl_http_finalize_request(r, rc == KL_HTTP_PARSE_INVALID_VERSION
                                             ? KL_HTTP_VERSION_NOT_SUPPORTED
                                             : KL_HTTP_BAD_REQUEST);
@@ -755,6 +783,7 @@ kl_http_read_request_header(kl_http_request_t *r)
         c->error = 1;
         c->log->action = "reading client request headers";
 
+        kl_http_request_line_so_far(r);
         kl_http_finalize_request(r, KL_HTTP_BAD_REQUEST);
         return KL_ERROR;
     }

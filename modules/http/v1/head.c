@@ -245,11 +245,20 @@ kl_http_v1_send_continue(kl_http_request_t *r)
 /* The 101 head: our Server and Date, the fields given, "Connection: upgrade". */
 kl_int_t
 kl_http_v1_switch_protocols(kl_http_request_t *r, kl_str_t *status_line,
-                            kl_list_t *fields)
+                            kl_list_t *fields, kl_buf_t *preread)
 {
-    size_t    len;
+    size_t    len, n;
     u_char   *p;
     kl_buf_t *b;
+
+    /* Frames the client sent right after its request are already read. */
+    n = kl_min((size_t) (r->header_in->last - r->header_in->pos),
+               (size_t) (preread->end - preread->last));
+
+    if (n) {
+        preread->last = kl_cpymem(preread->last, r->header_in->pos, n);
+        r->header_in->pos += n;
+    }
 
     len = sizeof("HTTP/1.1 \r\n") - 1 + status_line->len
           + sizeof("Server: " KL_VER "\r\n") - 1

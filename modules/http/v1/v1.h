@@ -26,7 +26,8 @@ void kl_http_v1_finalize(kl_http_request_t *r);
 kl_int_t kl_http_v1_send_header(kl_http_request_t *r);
 kl_int_t kl_http_v1_send_continue(kl_http_request_t *r);
 kl_int_t kl_http_v1_switch_protocols(kl_http_request_t *r,
-                                     kl_str_t *status_line, kl_list_t *fields);
+                                     kl_str_t *status_line, kl_list_t *fields,
+                                     kl_buf_t *preread);
 
 /* body.c: the request body's framing, Content-Length or chunked. */
 kl_int_t kl_http_v1_read_body(kl_http_request_t *r, kl_buf_t *b);
