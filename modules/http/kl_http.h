@@ -196,8 +196,6 @@ typedef struct {
     kl_msec_t         lingering_deadline;
     off_t             discard_left; /* Content-Length bodies */
     kl_http_chunked_t discard_chunked;
-
-    unsigned pipeline:1;
 } kl_http_connection_t;
 
 typedef void (*kl_http_event_handler_pt)(kl_http_request_t *r);
@@ -366,6 +364,7 @@ struct kl_http_request_s {
     unsigned buffered:8;
 
     unsigned keepalive:1;
+    unsigned pipeline:1; /* came pipelined after another ($pipe) */
     unsigned lingering_close:1;
     unsigned internal:1;
     unsigned error_page:1;

@@ -77,6 +77,7 @@ kl_http_subrequest_init(kl_http_request_t *sr, kl_http_request_t *r)
     sr->pool = r->pool;
     sr->connection = r->connection;
     sr->proto = r->proto;
+    sr->pipeline = r->pipeline;
     sr->http_connection = r->http_connection;
     sr->header_in = r->header_in;
     sr->headers_in = r->headers_in;

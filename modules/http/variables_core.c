@@ -379,7 +379,7 @@ kl_http_variable_misc(kl_http_request_t *r, kl_http_variable_value_t *v,
         break;
 
     case KL_HTTP_VAR_PIPE:
-        if (r->http_connection->pipeline) {
+        if (r->pipeline) {
             kl_str_set(&s, "p");
         } else {
             kl_str_set(&s, ".");

@@ -110,8 +110,6 @@ kl_http_set_keepalive(kl_http_request_t *r)
 
     if (b->pos < b->last) {
         /* Pipelined: the next request is already here. */
-        hc->pipeline = 1;
-
         if (b == c->buffer && b->pos != b->start) {
             /* Room at the end for the rest of the next request. */
             size_t n = b->last - b->pos;
@@ -127,14 +125,13 @@ kl_http_set_keepalive(kl_http_request_t *r)
             return;
         }
 
+        ((kl_http_request_t *) c->data)->pipeline = 1;
         c->log->action = "reading client pipelined request line";
 
         rev->handler = kl_http_process_request_line;
         kl_post_event(rev, &kl_loop.posted);
         return;
     }
-
-    hc->pipeline = 0;
 
     kl_http_release_pool(c, hc);
 
