@@ -24,8 +24,6 @@ static kl_uint_t kl_http_proxy_has_close(kl_str_t *value);
 static kl_int_t  kl_http_proxy_set_values(kl_http_request_t        *r,
                                           kl_http_proxy_loc_conf_t *plcf,
                                           kl_str_t **valuesp, size_t *len);
-static u_char   *kl_http_proxy_put_field(u_char *p, kl_str_t *key,
-                                         kl_str_t *value);
 static u_char   *kl_http_proxy_put_framing(kl_http_request_t        *r,
                                            kl_http_proxy_loc_conf_t *plcf,
                                            u_char *p, u_char *end, kl_uint_t body,
@@ -245,7 +243,8 @@ kl_http_proxy_set_values(kl_http_request_t *r, kl_http_proxy_loc_conf_t *plcf,
 }
 
 
-static u_char *
+/* One "name: value" line: inline, it is called per field sent. */
+static inline u_char *
 kl_http_proxy_put_field(u_char *p, kl_str_t *key, kl_str_t *value)
 {
     p = kl_cpymem(p, key->data, key->len);
