@@ -607,19 +607,148 @@ kl_http_autoindex_read(kl_http_request_t *r, DIR *dir, kl_str_t *path,
 }
 
 
+/* The directory the URI maps to, opened: KL_OK, or the status its error
+ * gets (as nginx's: 404 for a missing one, 403 for one not readable). */
+static kl_int_t
+kl_http_autoindex_open(kl_http_request_t *r, kl_str_t *path, DIR **dirp)
+{
+    DIR      *dir;
+    u_char   *last;
+    size_t    root;
+    kl_int_t  rc;
+    kl_uint_t level;
+
+    last = kl_http_map_uri_to_path(r, path, &root, 0);
+    if (last == NULL) {
+        return KL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (path->len > 1) {
+        path->len--;
+    }
+
+    path->data[path->len] = '\0';
+
+    dir = opendir((char *) path->data);
+
+    if (dir == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG) {
+            level = KL_LOG_ERR;
+            rc = KL_HTTP_NOT_FOUND;
+
+        } else if (errno == EACCES) {
+            level = KL_LOG_ERR;
+            rc = KL_HTTP_FORBIDDEN;
+
+        } else {
+            level = KL_LOG_CRIT;
+            rc = KL_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        kl_log_error(level, r->connection->log, errno,
+                     "opendir() \"%V\" failed", path);
+
+        return rc;
+    }
+
+    *dirp = dir;
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_autoindex_content_type(kl_http_request_t *r, kl_uint_t format)
+{
+    switch (format) {
+
+    case KL_HTTP_AUTOINDEX_JSON:
+        kl_str_set(&r->headers_out.content_type, "application/json");
+        break;
+
+    case KL_HTTP_AUTOINDEX_JSONP:
+        kl_str_set(&r->headers_out.content_type, "application/javascript");
+        break;
+
+    case KL_HTTP_AUTOINDEX_XML:
+        kl_str_set(&r->headers_out.content_type, "text/xml");
+        kl_str_set(&r->headers_out.charset, "utf-8");
+        break;
+
+    default:
+        kl_str_set(&r->headers_out.content_type, "text/html");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+}
+
+
+/* The listing, sorted, in the format asked for, after the header went. */
+static kl_int_t
+kl_http_autoindex_send(kl_http_request_t *r, kl_array_t *entries, size_t size,
+                       kl_uint_t format, kl_str_t *callback)
+{
+    kl_uint_t                  i;
+    kl_buf_t                  *b;
+    kl_chain_t                 out;
+    kl_http_autoindex_entry_t *entry;
+
+    entry = entries->elts;
+
+    /* The charset filter may have named utf-8: then names are counted so. */
+    if (r->headers_out.charset.len == 5
+        && kl_strncasecmp(r->headers_out.charset.data, (u_char *) "utf-8", 5)
+               == 0)
+    {
+        for (i = 0; i < entries->nelts; i++) {
+            entry[i].utf_len = kl_http_autoindex_utf8_length(entry[i].name.data,
+                                                             entry[i].name.len);
+        }
+    }
+
+    if (entries->nelts > 1) {
+        qsort(entry, entries->nelts, sizeof(kl_http_autoindex_entry_t),
+              kl_http_autoindex_cmp);
+    }
+
+    switch (format) {
+
+    case KL_HTTP_AUTOINDEX_JSON:
+    case KL_HTTP_AUTOINDEX_JSONP:
+        b = kl_http_autoindex_json(r, entries, size, callback);
+        break;
+
+    case KL_HTTP_AUTOINDEX_XML:
+        b = kl_http_autoindex_xml(r, entries, size);
+        break;
+
+    default:
+        b = kl_http_autoindex_html(r, entries, size);
+    }
+
+    if (b == NULL) {
+        return KL_ERROR;
+    }
+
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return kl_http_output_filter(r, &out);
+}
+
+
 static kl_int_t
 kl_http_autoindex_handler(kl_http_request_t *r)
 {
     DIR                          *dir;
-    u_char                       *last;
-    size_t                        root, size;
+    size_t                        size;
     kl_int_t                      rc;
     kl_str_t                      path, callback;
-    kl_uint_t                     level, format, i;
-    kl_buf_t                     *b;
-    kl_chain_t                    out;
+    kl_uint_t                     format;
     kl_array_t                    entries;
-    kl_http_autoindex_entry_t    *entry;
     kl_http_autoindex_loc_conf_t *alcf;
 
     if (r->uri.len == 0 || r->uri.data[r->uri.len - 1] != '/') {
@@ -641,36 +770,8 @@ kl_http_autoindex_handler(kl_http_request_t *r)
         return rc;
     }
 
-    last = kl_http_map_uri_to_path(r, &path, &root, 0);
-    if (last == NULL) {
-        return KL_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (path.len > 1) {
-        path.len--;
-    }
-
-    path.data[path.len] = '\0';
-
-    dir = opendir((char *) path.data);
-
-    if (dir == NULL) {
-        if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG) {
-            level = KL_LOG_ERR;
-            rc = KL_HTTP_NOT_FOUND;
-
-        } else if (errno == EACCES) {
-            level = KL_LOG_ERR;
-            rc = KL_HTTP_FORBIDDEN;
-
-        } else {
-            level = KL_LOG_CRIT;
-            rc = KL_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        kl_log_error(level, r->connection->log, errno,
-                     "opendir() \"%V\" failed", &path);
-
+    rc = kl_http_autoindex_open(r, &path, &dir);
+    if (rc != KL_OK) {
         return rc;
     }
 
@@ -705,27 +806,7 @@ kl_http_autoindex_handler(kl_http_request_t *r)
     }
 
     r->headers_out.status = KL_HTTP_OK;
-
-    switch (format) {
-
-    case KL_HTTP_AUTOINDEX_JSON:
-        kl_str_set(&r->headers_out.content_type, "application/json");
-        break;
-
-    case KL_HTTP_AUTOINDEX_JSONP:
-        kl_str_set(&r->headers_out.content_type, "application/javascript");
-        break;
-
-    case KL_HTTP_AUTOINDEX_XML:
-        kl_str_set(&r->headers_out.content_type, "text/xml");
-        kl_str_set(&r->headers_out.charset, "utf-8");
-        break;
-
-    default:
-        kl_str_set(&r->headers_out.content_type, "text/html");
-    }
-
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    kl_http_autoindex_content_type(r, format);
 
     rc = kl_http_send_header(r);
 
@@ -733,50 +814,7 @@ kl_http_autoindex_handler(kl_http_request_t *r)
         return rc;
     }
 
-    entry = entries.elts;
-
-    /* The charset filter may have named utf-8: then names are counted so. */
-    if (r->headers_out.charset.len == 5
-        && kl_strncasecmp(r->headers_out.charset.data, (u_char *) "utf-8", 5)
-               == 0)
-    {
-        for (i = 0; i < entries.nelts; i++) {
-            entry[i].utf_len = kl_http_autoindex_utf8_length(entry[i].name.data,
-                                                             entry[i].name.len);
-        }
-    }
-
-    if (entries.nelts > 1) {
-        qsort(entry, entries.nelts, sizeof(kl_http_autoindex_entry_t),
-              kl_http_autoindex_cmp);
-    }
-
-    switch (format) {
-
-    case KL_HTTP_AUTOINDEX_JSON:
-    case KL_HTTP_AUTOINDEX_JSONP:
-        b = kl_http_autoindex_json(r, &entries, size, &callback);
-        break;
-
-    case KL_HTTP_AUTOINDEX_XML:
-        b = kl_http_autoindex_xml(r, &entries, size);
-        break;
-
-    default:
-        b = kl_http_autoindex_html(r, &entries, size);
-    }
-
-    if (b == NULL) {
-        return KL_ERROR;
-    }
-
-    b->last_buf = (r == r->main);
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return kl_http_output_filter(r, &out);
+    return kl_http_autoindex_send(r, &entries, size, format, &callback);
 }
 
 

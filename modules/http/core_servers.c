@@ -13,6 +13,14 @@ static kl_int_t  kl_http_core_regex_location(kl_conf_t               *cf,
                                              kl_str_t                *pattern,
                                              kl_uint_t                caseless);
 static kl_uint_t kl_http_core_is_wildcard(kl_sockaddr_t *sa);
+static kl_int_t  kl_http_core_location_name(kl_conf_t               *cf,
+                                            kl_http_core_loc_conf_t *clcf);
+static kl_int_t  kl_http_core_location_nested(kl_conf_t               *cf,
+                                              kl_http_core_loc_conf_t *clcf,
+                                              kl_http_core_loc_conf_t *pclcf);
+static kl_int_t  kl_http_core_location_add(kl_conf_t               *cf,
+                                           kl_http_core_loc_conf_t *clcf,
+                                           kl_http_core_loc_conf_t *pclcf);
 static kl_int_t  kl_http_core_regex_server_name(kl_conf_t               *cf,
                                                 kl_http_core_srv_conf_t *cscf,
                                                 kl_str_t                *name);
@@ -119,30 +127,17 @@ kl_http_core_server(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
 }
 
 
-char *
-kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
+/*
+ * The location's modifier and name: "=", "^~", "~" and "~*" given apart or
+ * stuck to the name, "@" naming a named location; sets clcf->name.
+ */
+static kl_int_t
+kl_http_core_location_name(kl_conf_t *cf, kl_http_core_loc_conf_t *clcf)
 {
-    char                    *rv;
-    u_char                  *mod;
-    size_t                   len;
-    kl_str_t                *value, *name;
-    kl_uint_t                i, caseless;
-    kl_conf_t                save;
-    kl_array_t             **list;
-    kl_http_conf_ctx_t      *ctx, *pctx;
-    kl_http_core_loc_conf_t *clcf, *pclcf, **clcfp;
-
-    (void) cmd;
-    (void) dummy;
-
-    ctx = kl_http_core_new_ctx(cf, 0);
-    if (ctx == NULL) {
-        return KL_CONF_ERROR;
-    }
-
-    pctx = cf->ctx;
-    clcf = ctx->loc_conf[kl_http_core_module.ctx_index];
-    clcf->loc_conf = ctx->loc_conf;
+    u_char   *mod;
+    size_t    len;
+    kl_str_t *value, *name;
+    kl_uint_t caseless;
 
     value = cf->args->elts;
 
@@ -162,13 +157,13 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         {
             if (kl_http_core_regex_location(cf, clcf, name, len == 2) != KL_OK)
             {
-                return KL_CONF_ERROR;
+                return KL_ERROR;
             }
 
         } else {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                               "invalid location modifier \"%V\"", &value[1]);
-            return KL_CONF_ERROR;
+            return KL_ERROR;
         }
 
     } else {
@@ -192,7 +187,7 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
 
             if (kl_http_core_regex_location(cf, clcf, name, caseless) != KL_OK)
             {
-                return KL_CONF_ERROR;
+                return KL_ERROR;
             }
 
         } else if (name->len && name->data[0] == '@') {
@@ -202,64 +197,80 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
 
     clcf->name = *name;
 
-    pclcf = pctx->loc_conf[kl_http_core_module.ctx_index];
+    return KL_OK;
+}
 
-    if (cf->cmd_type == KL_HTTP_LOC_CONF) {
-        /* Nested: checked as nginx does. */
-        if (pclcf->exact_match) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "location \"%V\" cannot be inside "
-                              "the exact location \"%V\"",
-                              &clcf->name, &pclcf->name);
-            return KL_CONF_ERROR;
-        }
 
-        if (pclcf->named) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "location \"%V\" cannot be inside "
-                              "the named location \"%V\"",
-                              &clcf->name, &pclcf->name);
-            return KL_CONF_ERROR;
-        }
-
-        if (clcf->named) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "named location \"%V\" can be "
-                              "on the server level only",
-                              &clcf->name);
-            return KL_CONF_ERROR;
-        }
-
-        if (pclcf->regex && !clcf->regex) {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "location \"%V\" cannot be inside "
-                              "the regex location \"%V\"",
-                              &clcf->name, &pclcf->name);
-            return KL_CONF_ERROR;
-        }
-
-        if (!clcf->regex
-            && (clcf->name.len < pclcf->name.len
-                || kl_strncmp(clcf->name.data, pclcf->name.data,
-                              pclcf->name.len)
-                       != 0))
-        {
-            kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                              "location \"%V\" is outside location \"%V\"",
-                              &clcf->name, &pclcf->name);
-            return KL_CONF_ERROR;
-        }
-
-        clcf->parent = pclcf;
+/* A location inside a location: the checks nginx makes, in its order. */
+static kl_int_t
+kl_http_core_location_nested(kl_conf_t *cf, kl_http_core_loc_conf_t *clcf,
+                             kl_http_core_loc_conf_t *pclcf)
+{
+    if (pclcf->exact_match) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "location \"%V\" cannot be inside "
+                          "the exact location \"%V\"",
+                          &clcf->name, &pclcf->name);
+        return KL_ERROR;
     }
 
-    /* Regexes are tried in the order written; the rest are looked up. */
+    if (pclcf->named) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "location \"%V\" cannot be inside "
+                          "the named location \"%V\"",
+                          &clcf->name, &pclcf->name);
+        return KL_ERROR;
+    }
+
+    if (clcf->named) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "named location \"%V\" can be "
+                          "on the server level only",
+                          &clcf->name);
+        return KL_ERROR;
+    }
+
+    if (pclcf->regex && !clcf->regex) {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "location \"%V\" cannot be inside "
+                          "the regex location \"%V\"",
+                          &clcf->name, &pclcf->name);
+        return KL_ERROR;
+    }
+
+    if (!clcf->regex
+        && (clcf->name.len < pclcf->name.len
+            || kl_strncmp(clcf->name.data, pclcf->name.data, pclcf->name.len)
+                   != 0))
+    {
+        kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                          "location \"%V\" is outside location \"%V\"",
+                          &clcf->name, &pclcf->name);
+        return KL_ERROR;
+    }
+
+    clcf->parent = pclcf;
+
+    return KL_OK;
+}
+
+
+/* Regexes are tried in the order written; the rest are looked up, so a
+ * second one with the same name and kind is refused. */
+static kl_int_t
+kl_http_core_location_add(kl_conf_t *cf, kl_http_core_loc_conf_t *clcf,
+                          kl_http_core_loc_conf_t *pclcf)
+{
+    kl_uint_t                 i;
+    kl_array_t              **list;
+    kl_http_core_loc_conf_t **clcfp;
+
     list = clcf->regex ? &pclcf->regex_locations : &pclcf->locations;
 
     if (*list == NULL) {
         *list = kl_array_create(cf->pool, 4, sizeof(void *));
         if (*list == NULL) {
-            return KL_CONF_ERROR;
+            return KL_ERROR;
         }
     }
 
@@ -273,16 +284,56 @@ kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
         {
             kl_conf_log_error(KL_LOG_EMERG, cf, 0, "duplicate location \"%V\"",
                               &clcf->name);
-            return KL_CONF_ERROR;
+            return KL_ERROR;
         }
     }
 
     clcfp = kl_array_push(*list);
     if (clcfp == NULL) {
-        return KL_CONF_ERROR;
+        return KL_ERROR;
     }
 
     *clcfp = clcf;
+
+    return KL_OK;
+}
+
+
+char *
+kl_http_core_location(kl_conf_t *cf, kl_command_t *cmd, void *dummy)
+{
+    char                    *rv;
+    kl_conf_t                save;
+    kl_http_conf_ctx_t      *ctx, *pctx;
+    kl_http_core_loc_conf_t *clcf, *pclcf;
+
+    (void) cmd;
+    (void) dummy;
+
+    ctx = kl_http_core_new_ctx(cf, 0);
+    if (ctx == NULL) {
+        return KL_CONF_ERROR;
+    }
+
+    pctx = cf->ctx;
+    clcf = ctx->loc_conf[kl_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+
+    if (kl_http_core_location_name(cf, clcf) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
+
+    pclcf = pctx->loc_conf[kl_http_core_module.ctx_index];
+
+    if (cf->cmd_type == KL_HTTP_LOC_CONF
+        && kl_http_core_location_nested(cf, clcf, pclcf) != KL_OK)
+    {
+        return KL_CONF_ERROR;
+    }
+
+    if (kl_http_core_location_add(cf, clcf, pclcf) != KL_OK) {
+        return KL_CONF_ERROR;
+    }
 
     save = *cf;
     cf->ctx = ctx;

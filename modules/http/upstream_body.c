@@ -33,6 +33,18 @@ static kl_int_t  kl_http_upstream_spill(kl_http_request_t  *r,
                                         size_t n);
 static kl_int_t  kl_http_upstream_flush(kl_http_request_t  *r,
                                         kl_http_upstream_t *u);
+static kl_int_t  kl_http_upstream_recycle(kl_http_request_t  *r,
+                                          kl_http_upstream_t *u);
+static void      kl_http_upstream_wait_client(kl_http_request_t *r);
+static kl_int_t  kl_http_upstream_read_buf(kl_http_request_t  *r,
+                                           kl_http_upstream_t *u, kl_buf_t **bp,
+                                           kl_buf_t **spill);
+static kl_int_t  kl_http_upstream_rate(kl_http_upstream_t *u, size_t *size);
+static kl_int_t  kl_http_upstream_take(kl_http_request_t  *r,
+                                       kl_http_upstream_t *u, kl_buf_t *b,
+                                       kl_buf_t *spill, ssize_t n);
+static void      kl_http_upstream_body_read(kl_http_request_t  *r,
+                                            kl_http_upstream_t *u);
 
 
 /* Read and relay the body (none for a HEAD): after the head was sent. */
@@ -360,18 +372,229 @@ kl_http_upstream_body_downstream(kl_http_request_t *r)
 }
 
 
+/* Everything went out: every buffer and the temp file are free again. */
+static kl_int_t
+kl_http_upstream_recycle(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_uint_t        i;
+    kl_chain_t      *cl;
+    kl_connection_t *downstream;
+
+    downstream = r->connection;
+    u->bufs_used = 0;
+
+    while (u->busy_links) {
+        cl = u->busy_links;
+        u->busy_links = cl->next;
+        cl->next = u->free_links;
+        u->free_links = cl;
+    }
+
+    for (i = 0; i < u->nbufs; i++) {
+        if (u->bufs[i]) {
+            u->bufs[i]->pos = u->bufs[i]->start;
+            u->bufs[i]->last = u->bufs[i]->start;
+        }
+    }
+
+    /* The temp file is written again from its start. */
+    if (u->temp_file && u->temp_file->offset) {
+        if (lseek(u->temp_file->fd, 0, SEEK_SET) == -1) {
+            kl_log_error(KL_LOG_CRIT, downstream->log, errno,
+                         "lseek() \"%s\" failed", u->temp_file->name.data);
+            return KL_ERROR;
+        }
+
+        u->temp_file->offset = 0;
+    }
+
+    /* Not limit_rate's delay: the next send must wait it out. */
+    if (downstream->write->timer_set && !downstream->write->delayed) {
+        kl_event_del_timer(downstream->write);
+    }
+
+    return KL_OK;
+}
+
+
+/* The client holds every buffer: its send_timeout runs until it takes some
+ * (a limit_rate delay has its own timer: keep it). */
+static void
+kl_http_upstream_wait_client(kl_http_request_t *r)
+{
+    kl_connection_t         *downstream;
+    kl_http_core_loc_conf_t *clcf;
+
+    downstream = r->connection;
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (!downstream->write->delayed) {
+        kl_event_add_timer(downstream->write, clcf->send_timeout);
+    }
+}
+
+
+/*
+ * The buffer to read into: the last one with room, a new one, or, when all
+ * are used, a spill buffer for the temp file (*spill is set to it).
+ * KL_DECLINED: all in flight, wait for the client to take some.
+ */
+static kl_int_t
+kl_http_upstream_read_buf(kl_http_request_t *r, kl_http_upstream_t *u,
+                          kl_buf_t **bp, kl_buf_t **spill)
+{
+    kl_int_t  rc;
+    kl_buf_t *b;
+
+    b = u->bufs_used ? u->bufs[u->bufs_used - 1] : NULL;
+    *spill = NULL;
+
+    if ((b == NULL || b->last == b->end) && u->bufs_used == u->nbufs) {
+        rc = kl_http_upstream_spill_buf(r, u, spill);
+        *bp = *spill;
+
+        return rc;
+    }
+
+    if (b == NULL || b->last == b->end) {
+        b = u->bufs[u->bufs_used];
+
+        if (b == NULL) {
+            b = kl_buf_create_temp(r->pool, u->bufs_size);
+            if (b == NULL) {
+                return KL_ERROR;
+            }
+
+            u->bufs[u->bufs_used] = b;
+        }
+
+        u->bufs_used++;
+    }
+
+    *bp = b;
+
+    return KL_OK;
+}
+
+
+/*
+ * X_limit_rate: trims *size to nginx's budget, the rate times the seconds
+ * begun so far; KL_AGAIN when it is spent (the read is paused on a timer).
+ */
+static kl_int_t
+kl_http_upstream_rate(kl_http_upstream_t *u, size_t *size)
+{
+    off_t            limit;
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+
+    limit =
+        (off_t) u->limit_rate * (off_t) (kl_now() - u->body_start + 1000) / 1000
+        - u->body_read;
+
+    if (limit <= 0) {
+        c->read->delayed = 1;
+        kl_event_add_timer(
+            c->read, (kl_msec_t) (-limit * 1000 / (off_t) u->limit_rate + 1));
+        return KL_AGAIN;
+    }
+
+    *size = (size_t) kl_min((off_t) *size, limit);
+
+    return KL_OK;
+}
+
+
+/* The n bytes read at b->last go through the input filter, then to the
+ * client's queue or, in a spill buffer, to the temp file. */
+static kl_int_t
+kl_http_upstream_take(kl_http_request_t *r, kl_http_upstream_t *u, kl_buf_t *b,
+                      kl_buf_t *spill, ssize_t n)
+{
+    kl_int_t rc;
+    kl_buf_t view;
+
+    u->body_read += n;
+    u->cur_state->bytes_received += n;
+
+    view = *b;
+    view.pos = b->last;
+    view.last = b->last + n;
+
+    rc = u->input_filter(r, &view);
+
+    if (rc == KL_ERROR) {
+        return KL_ERROR;
+    }
+
+    if (rc == KL_DONE) {
+        u->length = 0;
+    }
+
+    /* The decoded bytes were moved down to where the read began. */
+    if (spill) {
+        return kl_http_upstream_spill(r, u, view.pos, view.last - view.pos);
+    }
+
+    rc = kl_http_upstream_pass(r, u, view.pos, view.last - view.pos, 0);
+    b->last = view.last;
+
+    return rc;
+}
+
+
+/* The body is read whole: queue its end, then finish once read ahead is
+ * out (the engine's writer sends what the filters still hold). */
+static void
+kl_http_upstream_body_read(kl_http_request_t *r, kl_http_upstream_t *u)
+{
+    kl_int_t         rc;
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+
+    if (c->read->timer_set) {
+        kl_event_del_timer(c->read);
+    }
+
+    if (!u->body_queued) {
+        u->body_queued = 1;
+
+        if (kl_http_upstream_pass(r, u, NULL, 0, 1) != KL_OK) {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
+    }
+
+    if (u->pending) {
+        /* Read ahead is still waiting for the client to take some. */
+        kl_http_upstream_wait_client(r);
+        return;
+    }
+
+    if (r->out || r->buffered) {
+        /* The writer of the engine finishes sending. */
+        rc = KL_AGAIN;
+
+    } else {
+        rc = KL_OK;
+    }
+
+    u->keepalive = u->keepalive && u->length == 0;
+
+    kl_http_upstream_finalize(r, u, rc == KL_AGAIN ? KL_OK : rc);
+}
+
+
 static void
 kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
 {
-    off_t                    limit;
-    size_t                   size;
-    ssize_t                  n;
-    kl_int_t                 rc;
-    kl_buf_t                *b, *spill, view;
-    kl_uint_t                i;
-    kl_chain_t              *cl;
-    kl_connection_t         *c, *downstream;
-    kl_http_core_loc_conf_t *clcf;
+    size_t           size;
+    ssize_t          n;
+    kl_int_t         rc;
+    kl_buf_t        *b, *spill;
+    kl_connection_t *c, *downstream;
 
     c = u->peer.connection;
     downstream = r->connection;
@@ -383,39 +606,9 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
         }
 
         if (r->out == NULL && r->buffered == 0 && u->pending == NULL) {
-            /* Everything went out: every buffer is free again. */
-            u->bufs_used = 0;
-
-            while (u->busy_links) {
-                cl = u->busy_links;
-                u->busy_links = cl->next;
-                cl->next = u->free_links;
-                u->free_links = cl;
-            }
-
-            for (i = 0; i < u->nbufs; i++) {
-                if (u->bufs[i]) {
-                    u->bufs[i]->pos = u->bufs[i]->start;
-                    u->bufs[i]->last = u->bufs[i]->start;
-                }
-            }
-
-            /* The temp file is written again from its start. */
-            if (u->temp_file && u->temp_file->offset) {
-                if (lseek(u->temp_file->fd, 0, SEEK_SET) == -1) {
-                    kl_log_error(KL_LOG_CRIT, downstream->log, errno,
-                                 "lseek() \"%s\" failed",
-                                 u->temp_file->name.data);
-                    kl_http_upstream_finalize(r, u, KL_ERROR);
-                    return;
-                }
-
-                u->temp_file->offset = 0;
-            }
-
-            /* Not limit_rate's delay: the next send must wait it out. */
-            if (downstream->write->timer_set && !downstream->write->delayed) {
-                kl_event_del_timer(downstream->write);
+            if (kl_http_upstream_recycle(r, u) != KL_OK) {
+                kl_http_upstream_finalize(r, u, KL_ERROR);
+                return;
             }
         }
 
@@ -423,64 +616,22 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             break;
         }
 
-        /* The buffer to read into: the last one with room, or a new one. */
-        b = u->bufs_used ? u->bufs[u->bufs_used - 1] : NULL;
-        spill = NULL;
+        rc = kl_http_upstream_read_buf(r, u, &b, &spill);
 
-        if ((b == NULL || b->last == b->end) && u->bufs_used == u->nbufs) {
-            rc = kl_http_upstream_spill_buf(r, u, &spill);
-            b = spill;
+        if (rc == KL_ERROR) {
+            kl_http_upstream_finalize(r, u, KL_ERROR);
+            return;
+        }
 
-            if (rc == KL_ERROR) {
-                kl_http_upstream_finalize(r, u, KL_ERROR);
-                return;
-            }
-
-            if (rc == KL_DECLINED) {
-                /* All in flight: wait for the client to take some. */
-                clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-                /* A limit_rate delay has its own timer: keep it. */
-                if (!downstream->write->delayed) {
-                    kl_event_add_timer(downstream->write, clcf->send_timeout);
-                }
-
-                return;
-            }
-
-        } else if (b == NULL || b->last == b->end) {
-            b = u->bufs[u->bufs_used];
-
-            if (b == NULL) {
-                b = kl_buf_create_temp(r->pool, u->bufs_size);
-                if (b == NULL) {
-                    kl_http_upstream_finalize(r, u, KL_ERROR);
-                    return;
-                }
-
-                u->bufs[u->bufs_used] = b;
-            }
-
-            u->bufs_used++;
+        if (rc == KL_DECLINED) {
+            kl_http_upstream_wait_client(r);
+            return;
         }
 
         size = b->end - b->last;
 
-        if (u->limit_rate) {
-            /* nginx's budget: the rate times the seconds begun, so far */
-            limit = (off_t) u->limit_rate
-                        * (off_t) (kl_now() - u->body_start + 1000) / 1000
-                    - u->body_read;
-
-            if (limit <= 0) {
-                c->read->delayed = 1;
-                kl_event_add_timer(
-                    c->read,
-                    (kl_msec_t) (-limit * 1000 / (off_t) u->limit_rate + 1));
-                return;
-            }
-
-            size = (size_t) kl_min((off_t) size, limit);
+        if (u->limit_rate && kl_http_upstream_rate(u, &size) == KL_AGAIN) {
+            return;
         }
 
         /* Not paused: a timer set from here on is read_timeout's. */
@@ -507,72 +658,11 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
             return;
         }
 
-        u->body_read += n;
-        u->cur_state->bytes_received += n;
-
-        view = *b;
-        view.pos = b->last;
-        view.last = b->last + n;
-
-        rc = u->input_filter(r, &view);
-
-        if (rc == KL_ERROR) {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-
-        if (rc == KL_DONE) {
-            u->length = 0;
-        }
-
-        /* The decoded bytes were moved down to where the read began. */
-        if (spill) {
-            rc = kl_http_upstream_spill(r, u, view.pos, view.last - view.pos);
-
-        } else {
-            rc = kl_http_upstream_pass(r, u, view.pos, view.last - view.pos, 0);
-            b->last = view.last;
-        }
-
-        if (rc != KL_OK) {
+        if (kl_http_upstream_take(r, u, b, spill, n) != KL_OK) {
             kl_http_upstream_finalize(r, u, KL_ERROR);
             return;
         }
     }
 
-    if (c->read->timer_set) {
-        kl_event_del_timer(c->read);
-    }
-
-    if (!u->body_queued) {
-        u->body_queued = 1;
-
-        if (kl_http_upstream_pass(r, u, NULL, 0, 1) != KL_OK) {
-            kl_http_upstream_finalize(r, u, KL_ERROR);
-            return;
-        }
-    }
-
-    if (u->pending) {
-        /* Read ahead is still waiting for the client to take some. */
-        clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
-
-        if (!downstream->write->delayed) {
-            kl_event_add_timer(downstream->write, clcf->send_timeout);
-        }
-
-        return;
-    }
-
-    if (r->out || r->buffered) {
-        /* The writer of the engine finishes sending. */
-        rc = KL_AGAIN;
-
-    } else {
-        rc = KL_OK;
-    }
-
-    u->keepalive = u->keepalive && u->length == 0;
-
-    kl_http_upstream_finalize(r, u, rc == KL_AGAIN ? KL_OK : rc);
+    kl_http_upstream_body_read(r, u);
 }

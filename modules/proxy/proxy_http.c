@@ -21,6 +21,21 @@ static kl_uint_t kl_http_proxy_next_field(kl_http_request_t        *r,
                                           kl_list_part_t **part, kl_uint_t *i,
                                           kl_table_elt_t **h);
 static kl_uint_t kl_http_proxy_has_close(kl_str_t *value);
+static kl_int_t  kl_http_proxy_set_values(kl_http_request_t        *r,
+                                          kl_http_proxy_loc_conf_t *plcf,
+                                          kl_str_t **valuesp, size_t *len);
+static u_char   *kl_http_proxy_put_framing(kl_http_request_t        *r,
+                                           kl_http_proxy_loc_conf_t *plcf,
+                                           u_char *p, u_char *end, kl_uint_t body,
+                                           off_t body_len, kl_str_t *set_body);
+static kl_buf_t *kl_http_proxy_head(kl_http_request_t        *r,
+                                    kl_http_proxy_loc_conf_t *plcf,
+                                    kl_str_t *method, kl_uint_t body,
+                                    off_t body_len, kl_str_t *set_body);
+static kl_int_t  kl_http_proxy_link_body(kl_http_request_t        *r,
+                                         kl_http_proxy_loc_conf_t *plcf,
+                                         kl_chain_t **ll, kl_str_t *set_body,
+                                         off_t body_len);
 static kl_int_t  kl_http_proxy_rewrite(kl_http_request_t *r, kl_table_elt_t *h,
                                        size_t prefix, size_t cut,
                                        kl_str_t *replacement);
@@ -183,20 +198,216 @@ kl_http_proxy_next_field(kl_http_request_t *r, kl_http_proxy_loc_conf_t *plcf,
 }
 
 
+/*
+ * proxy_set_header's values, evaluated once: their length, and that of the
+ * client's fields passed on, are added to *len (an empty value drops the
+ * field, as in nginx).
+ */
+static kl_int_t
+kl_http_proxy_set_values(kl_http_request_t *r, kl_http_proxy_loc_conf_t *plcf,
+                         kl_str_t **valuesp, size_t *len)
+{
+    kl_str_t               *values;
+    kl_uint_t               i, n;
+    kl_list_part_t         *part;
+    kl_table_elt_t         *h;
+    kl_http_proxy_header_t *sh;
+
+    sh = plcf->set_headers->elts;
+    n = plcf->set_headers->nelts;
+
+    values = kl_palloc(r->pool, (n ? n : 1) * sizeof(kl_str_t));
+    if (values == NULL) {
+        return KL_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (kl_http_complex_value(r, sh[i].value, &values[i]) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        if (values[i].len) {
+            *len += sh[i].key.len + 2 + values[i].len + 2;
+        }
+    }
+
+    part = NULL;
+
+    while (kl_http_proxy_next_field(r, plcf, &part, &i, &h)) {
+        *len += h->key.len + 2 + h->value.len + 2;
+    }
+
+    *valuesp = values;
+
+    return KL_OK;
+}
+
+
+/* One "name: value" line: inline, it is called per field sent. */
+static inline u_char *
+kl_http_proxy_put_field(u_char *p, kl_str_t *key, kl_str_t *value)
+{
+    p = kl_cpymem(p, key->data, key->len);
+    *p++ = ':';
+    *p++ = ' ';
+    p = kl_cpymem(p, value->data, value->len);
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
+}
+
+
+/*
+ * The body's framing field: the client's own when the body goes on as it
+ * comes, else the length of what was read, or of proxy_set_body's.
+ */
+static u_char *
+kl_http_proxy_put_framing(kl_http_request_t *r, kl_http_proxy_loc_conf_t *plcf,
+                          u_char *p, u_char *end, kl_uint_t body,
+                          off_t body_len, kl_str_t *set_body)
+{
+    if (body && r->request_body_no_buffering) {
+        return r->headers_in.chunked
+                   ? kl_cpymem(p, "Transfer-Encoding: chunked\r\n",
+                               sizeof("Transfer-Encoding: chunked\r\n") - 1)
+                   : kl_slprintf(p, end, "Content-Length: %O\r\n",
+                                 r->headers_in.content_length_n);
+    }
+
+    if (body) {
+        return kl_slprintf(p, end, "Content-Length: %O\r\n", body_len);
+    }
+
+    if (plcf->body) {
+        return kl_slprintf(p, end, "Content-Length: %uz\r\n", set_body->len);
+    }
+
+    return p;
+}
+
+
+/* The head: request line, proxy_set_header's fields, the framing, then
+ * the client's fields not replaced or dropped. */
+static kl_buf_t *
+kl_http_proxy_head(kl_http_request_t *r, kl_http_proxy_loc_conf_t *plcf,
+                   kl_str_t *method, kl_uint_t body, off_t body_len,
+                   kl_str_t *set_body)
+{
+    u_char                 *p;
+    size_t                  len;
+    kl_buf_t               *b;
+    kl_str_t               *values, *uri;
+    kl_uint_t               i, n;
+    kl_list_part_t         *part;
+    kl_table_elt_t         *h;
+    kl_http_proxy_header_t *sh;
+
+    uri = &r->upstream->uri;
+
+    len = method->len + 1 + uri->len + sizeof(" HTTP/1.1\r\n") - 1
+          + sizeof("Content-Length: \r\n") - 1 + KL_INT_T_LEN
+          + sizeof("Transfer-Encoding: chunked\r\n") - 1 + sizeof("\r\n") - 1;
+
+    if (kl_http_proxy_set_values(r, plcf, &values, &len) != KL_OK) {
+        return NULL;
+    }
+
+    b = kl_buf_create_temp(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = b->last;
+    p = kl_cpymem(p, method->data, method->len);
+    *p++ = ' ';
+    p = kl_cpymem(p, uri->data, uri->len);
+    p = kl_slprintf(p, b->end, " HTTP/1.%ui\r\n",
+                    plcf->http_version == KL_HTTP_VERSION_11 ? 1 : 0);
+
+    sh = plcf->set_headers->elts;
+    n = plcf->set_headers->nelts;
+
+    for (i = 0; i < n; i++) {
+        if (values[i].len) {
+            p = kl_http_proxy_put_field(p, &sh[i].key, &values[i]);
+        }
+    }
+
+    p = kl_http_proxy_put_framing(r, plcf, p, b->end, body, body_len, set_body);
+
+    part = NULL;
+
+    while (kl_http_proxy_next_field(r, plcf, &part, &i, &h)) {
+        p = kl_http_proxy_put_field(p, &h->key, &h->value);
+    }
+
+    *p++ = '\r';
+    *p++ = '\n';
+    b->last = p;
+
+    return b;
+}
+
+
+/*
+ * The body behind the head: proxy_set_body's value, or views of the
+ * client's buffers read (copies: a retry rewinds them, the client's stay
+ * as read).
+ */
+static kl_int_t
+kl_http_proxy_link_body(kl_http_request_t *r, kl_http_proxy_loc_conf_t *plcf,
+                        kl_chain_t **ll, kl_str_t *set_body, off_t body_len)
+{
+    kl_buf_t   *fb;
+    kl_chain_t *cl, *in;
+
+    if (plcf->body && set_body->len) {
+        fb = kl_buf_calloc(r->pool);
+        cl = kl_chain_alloc(r->pool);
+        if (fb == NULL || cl == NULL) {
+            return KL_ERROR;
+        }
+
+        fb->pos = set_body->data;
+        fb->last = set_body->data + set_body->len;
+        fb->start = fb->pos;
+        fb->end = fb->last;
+        fb->memory = 1;
+        cl->buf = fb;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    if (body_len) {
+        for (in = r->request_body->bufs; in; in = in->next) {
+            fb = kl_buf_calloc(r->pool);
+            cl = kl_chain_alloc(r->pool);
+            if (fb == NULL || cl == NULL) {
+                return KL_ERROR;
+            }
+
+            *fb = *in->buf;
+            fb->last_buf = 0;
+            cl->buf = fb;
+            *ll = cl;
+            ll = &cl->next;
+        }
+    }
+
+    return KL_OK;
+}
+
+
 kl_int_t
 kl_http_proxy_create_request(kl_http_request_t *r)
 {
-    u_char                   *p;
     off_t                     body_len;
-    size_t                    len;
-    kl_buf_t                 *b, *fb;
-    kl_str_t                  uri, method, set_body, *values;
-    kl_uint_t                 i, n, body;
-    kl_chain_t               *cl, **ll, *in;
-    kl_list_part_t           *part;
-    kl_table_elt_t           *h;
+    kl_buf_t                 *b;
+    kl_str_t                  uri, method, set_body;
+    kl_uint_t                 body;
+    kl_chain_t               *cl, *in;
     kl_http_upstream_t       *u;
-    kl_http_proxy_header_t   *sh;
     kl_http_proxy_loc_conf_t *plcf;
 
     u = r->upstream;
@@ -237,86 +448,10 @@ kl_http_proxy_create_request(kl_http_request_t *r)
     ((kl_http_proxy_ctx_t *) u->input_filter_ctx)->head =
         method.len == 4 && kl_strncmp(method.data, "HEAD", 4) == 0;
 
-    len = method.len + 1 + uri.len + sizeof(" HTTP/1.1\r\n") - 1
-          + sizeof("Content-Length: \r\n") - 1 + KL_INT_T_LEN
-          + sizeof("Transfer-Encoding: chunked\r\n") - 1 + sizeof("\r\n") - 1;
-
-    sh = plcf->set_headers->elts;
-    n = plcf->set_headers->nelts;
-
-    values = kl_palloc(r->pool, (n ? n : 1) * sizeof(kl_str_t));
-    if (values == NULL) {
-        return KL_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (kl_http_complex_value(r, sh[i].value, &values[i]) != KL_OK) {
-            return KL_ERROR;
-        }
-
-        if (values[i].len) {
-            len += sh[i].key.len + 2 + values[i].len + 2;
-        }
-    }
-
-    part = NULL;
-
-    while (kl_http_proxy_next_field(r, plcf, &part, &i, &h)) {
-        len += h->key.len + 2 + h->value.len + 2;
-    }
-
-    b = kl_buf_create_temp(r->pool, len);
+    b = kl_http_proxy_head(r, plcf, &method, body, body_len, &set_body);
     if (b == NULL) {
         return KL_ERROR;
     }
-
-    p = b->last;
-    p = kl_cpymem(p, method.data, method.len);
-    *p++ = ' ';
-    p = kl_cpymem(p, uri.data, uri.len);
-    p = kl_slprintf(p, b->end, " HTTP/1.%ui\r\n",
-                    plcf->http_version == KL_HTTP_VERSION_11 ? 1 : 0);
-
-    for (i = 0; i < n; i++) {
-        if (values[i].len) {
-            p = kl_cpymem(p, sh[i].key.data, sh[i].key.len);
-            *p++ = ':';
-            *p++ = ' ';
-            p = kl_cpymem(p, values[i].data, values[i].len);
-            *p++ = '\r';
-            *p++ = '\n';
-        }
-    }
-
-    if (body && r->request_body_no_buffering) {
-        /* The body goes on as it comes: framed as the client framed it. */
-        p = r->headers_in.chunked
-                ? kl_cpymem(p, "Transfer-Encoding: chunked\r\n",
-                            sizeof("Transfer-Encoding: chunked\r\n") - 1)
-                : kl_slprintf(p, b->end, "Content-Length: %O\r\n",
-                              r->headers_in.content_length_n);
-
-    } else if (body) {
-        p = kl_slprintf(p, b->end, "Content-Length: %O\r\n", body_len);
-
-    } else if (plcf->body) {
-        p = kl_slprintf(p, b->end, "Content-Length: %uz\r\n", set_body.len);
-    }
-
-    part = NULL;
-
-    while (kl_http_proxy_next_field(r, plcf, &part, &i, &h)) {
-        p = kl_cpymem(p, h->key.data, h->key.len);
-        *p++ = ':';
-        *p++ = ' ';
-        p = kl_cpymem(p, h->value.data, h->value.len);
-        *p++ = '\r';
-        *p++ = '\n';
-    }
-
-    *p++ = '\r';
-    *p++ = '\n';
-    b->last = p;
 
     cl = kl_chain_alloc(r->pool);
     if (cl == NULL) {
@@ -325,43 +460,8 @@ kl_http_proxy_create_request(kl_http_request_t *r)
 
     cl->buf = b;
     u->request_bufs = cl;
-    ll = &cl->next;
 
-    if (plcf->body && set_body.len) {
-        fb = kl_buf_calloc(r->pool);
-        cl = kl_chain_alloc(r->pool);
-        if (fb == NULL || cl == NULL) {
-            return KL_ERROR;
-        }
-
-        fb->pos = set_body.data;
-        fb->last = set_body.data + set_body.len;
-        fb->start = fb->pos;
-        fb->end = fb->last;
-        fb->memory = 1;
-        cl->buf = fb;
-        *ll = cl;
-        ll = &cl->next;
-    }
-
-    if (body_len) {
-        for (in = r->request_body->bufs; in; in = in->next) {
-            fb = kl_buf_calloc(r->pool);
-            cl = kl_chain_alloc(r->pool);
-            if (fb == NULL || cl == NULL) {
-                return KL_ERROR;
-            }
-
-            /* A copy: a retry rewinds it, the client's stays as read. */
-            *fb = *in->buf;
-            fb->last_buf = 0;
-            cl->buf = fb;
-            *ll = cl;
-            ll = &cl->next;
-        }
-    }
-
-    return KL_OK;
+    return kl_http_proxy_link_body(r, plcf, &cl->next, &set_body, body_len);
 }
 
 
