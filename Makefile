@@ -12,7 +12,8 @@
 #                     in build-asan/ (what .ci/run runs after make test)
 #   make unit         t/unit/test_*.c, each linked against objs/libkiln.a
 #   make prove        t/*.t, the Perl integration tests
-#   make check-style  clang-format --dry-run, and the 1500-line cap
+#   make check-style  clang-format --dry-run, the 1500-line file and
+#                     150-line function caps
 #   make check-headers  every header compiles on its own, with its layer's
 #                     include paths; a wrong-way include is not found
 #   make check-without  every --without-http_<name>_module links
@@ -191,11 +192,20 @@ memcheck: all
 
 # STYLE.md rules 15 and 17: every C file under core/ master/ worker/
 # modules/ t/ (tracked or new, not ignored) is as clang-format would write
-# it, and no file is over 1500 lines unless auto/size-exempt names it.
+# it, no file is over 1500 lines unless auto/size-exempt names it, and no
+# function is over 150 unless auto/size-exempt has a "function FILE NAME"
+# line for it. A function's size is the count KL_FUNC_LINES prints: from
+# its opening brace at column 0 to the closing one (nginx's layout, which
+# clang-format keeps), named after the last "name(" line at column 0.
 # DESIGN.md section 10: modules/ reads and writes connections only through
 # c->io. A call to a socket-only function, a read/write on a connection's
 # fd, or a reach for the plain table itself (outside comments and strings)
 # fails check-style.
+KL_FUNC_LINES := FNR == 1 { start = 0 } \
+    /^[a-zA-Z_][a-zA-Z0-9_]*\(/ { name = $$0; sub(/\(.*/, "", name) } \
+    /^\{/ { start = FNR } \
+    /^\}/ && start { n = FNR - start; start = 0; \
+                     if (n > 150) print FILENAME, name, n }
 KL_IO_BYPASS := (^|[^_[:alnum:].">])(recv|recvfrom|recvmsg|send|sendto|sendmsg|sendfile|sendfile64|splice|readv|writev|shutdown)[[:space:]]*\(|(^|[^_[:alnum:].">])(read|write|pread|pwrite)[[:space:]]*\([^,]*(^|[^_[:alnum:]])(c|connection)->fd|kl_os_io\b
 
 check-style:
@@ -218,7 +228,8 @@ check-style:
 	if [ -z "$$files" ]; then echo "check-style: no C files"; exit 0; fi; \
 	fail=0; \
 	$(CLANG_FORMAT) --dry-run -Werror $$files || fail=1; \
-	exempt=`sed -e 's/#.*//' auto/size-exempt 2>/dev/null`; \
+	exempt=`sed -e 's/#.*//' -e '/^[[:space:]]*function[[:space:]]/d' \
+	    auto/size-exempt 2>/dev/null`; \
 	for f in $$files; do \
 	    n=`wc -l < "$$f"`; \
 	    if [ $$n -gt 1500 ]; then \
@@ -229,6 +240,15 @@ check-style:
 	        esac; \
 	    fi; \
 	done; \
+	fexempt=" `sed -e 's/#.*//' auto/size-exempt 2>/dev/null \
+	    | awk '$$1 == "function" { printf "%s:%s ", $$2, $$3 }'` "; \
+	long=`awk '$(KL_FUNC_LINES)' $$files | while read -r f name n; do \
+	    case "$$fexempt" in \
+	    *" $$f:$$name "*) ;; \
+	    *) echo "$$f: $$name is $$n lines, over 150 (STYLE.md rule 15)" ;; \
+	    esac; \
+	done`; \
+	if [ -n "$$long" ]; then echo "$$long"; fail=1; fi; \
 	mods=`for f in $$files; do case "$$f" in modules/*) echo "$$f";; esac; \
 	    done`; \
 	if [ -n "$$mods" ] && grep -nE '$(KL_IO_BYPASS)' $$mods \
@@ -239,7 +259,8 @@ check-style:
 	fi; \
 	if [ $$fail = 0 ]; then \
 	    echo "check-style: `echo $$files | wc -w` files formatted," \
-	         "none over 1500 lines, no socket I/O in modules/"; \
+	         "none over 1500 lines, no function over 150," \
+	         "no socket I/O in modules/"; \
 	else \
 	    echo "check-style: failed; $(CLANG_FORMAT) -i FILE formats one" >&2; \
 	    exit 1; \

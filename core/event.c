@@ -50,13 +50,21 @@ static char *kl_event_connections(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_event_use(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static kl_int_t    kl_event_listen_connections(kl_cycle_t *cycle);
 static kl_shmtx_t *kl_event_accept_mutex(kl_cycle_t *cycle);
-static void     kl_event_set_strategy(kl_cycle_t *cycle, kl_event_conf_t *ecf);
-static void     kl_event_accept_mutex_try(kl_cycle_t *cycle);
-static void     kl_event_accept_mutex_drop(kl_cycle_t *cycle);
-static kl_int_t kl_event_poll_listeners(kl_cycle_t *cycle, kl_uint_t on,
-                                        kl_uint_t shared_only);
-static void     kl_event_accept_retry(kl_event_t *ev);
-static void     kl_event_accept_backoff(kl_event_t *ev);
+static void      kl_event_set_strategy(kl_cycle_t *cycle, kl_event_conf_t *ecf);
+static void      kl_event_accept_mutex_try(kl_cycle_t *cycle);
+static void      kl_event_accept_mutex_drop(kl_cycle_t *cycle);
+static kl_int_t  kl_event_poll_listeners(kl_cycle_t *cycle, kl_uint_t on,
+                                         kl_uint_t shared_only);
+static void      kl_event_accept_retry(kl_event_t *ev);
+static void      kl_event_accept_backoff(kl_event_t *ev);
+static kl_uint_t kl_event_accept_full(kl_event_t *ev);
+static kl_uint_t kl_event_accept_failed(kl_event_t *ev, int err);
+static kl_connection_t *kl_event_accept_connection(kl_event_t     *ev,
+                                                   kl_listening_t *ls, int s,
+                                                   kl_sockaddr_t *sa,
+                                                   socklen_t      socklen);
+static void             kl_event_accept_start(kl_connection_t *c);
+static kl_uint_t kl_event_accept_spread(kl_event_t *ev, kl_listening_t *ls);
 
 
 /* Directive tables keep one field a line, as nginx's do. */
@@ -627,38 +635,26 @@ kl_event_process_posted(kl_queue_t *posted)
 }
 
 
+/*
+ * Take connections off a listener: one, or all that wait with
+ * multi_accept. Each phase is a static helper (the compiler inlines them:
+ * this is the hot path for short connections).
+ */
 void
 kl_event_accept(kl_event_t *ev)
 {
-    int              s, err;
-    size_t           len;
+    int              s;
     socklen_t        socklen;
-    kl_log_t        *log;
     kl_sockaddr_t    sa;
     kl_listening_t  *ls;
     kl_connection_t *c, *lc;
-    u_char           text[KL_SOCKADDR_STRLEN];
 
     lc = ev->data;
     ls = lc->listening;
     ev->ready = 0;
 
     do {
-        /* Idle keep-alive and waiting connections make room first. */
-        if (kl_cycle->free_connections == NULL) {
-            kl_close_idle_connections(kl_cycle);
-        }
-
-        /*
-         * Still full: leave new connections in the listen queue, to be
-         * accepted once some close, rather than take each and drop it
-         * (nginx's way, an alert and a lost client per connection).
-         */
-        if (kl_cycle->free_connections == NULL) {
-            kl_log_error(KL_LOG_ALERT, ev->log, 0,
-                         "%ui worker_connections are not enough",
-                         kl_cycle->connection_n);
-            kl_event_accept_backoff(ev);
+        if (kl_event_accept_full(ev)) {
             return;
         }
 
@@ -668,23 +664,8 @@ kl_event_accept(kl_event_t *ev)
                     SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (s == -1) {
-            err = errno;
-
-            if (err == EAGAIN || err == EWOULDBLOCK) {
-                return;
-            }
-
-            if (err == ECONNABORTED || err == EINTR) {
+            if (kl_event_accept_failed(ev, errno)) {
                 continue;
-            }
-
-            kl_log_error((err == EMFILE || err == ENFILE) ? KL_LOG_CRIT
-                                                          : KL_LOG_ALERT,
-                         ev->log, err, "accept4() failed");
-
-            if (err == EMFILE || err == ENFILE) {
-                kl_event_accept_backoff(ev);
-                kl_close_idle_connections(kl_cycle);
             }
 
             return;
@@ -692,99 +673,189 @@ kl_event_accept(kl_event_t *ev)
 
         kl_stat_add(accepted, 1);
 
-        c = kl_get_connection(s, ev->log);
-
+        c = kl_event_accept_connection(ev, ls, s, &sa, socklen);
         if (c == NULL) {
-            close(s);
-            kl_close_idle_connections(kl_cycle);
             return;
         }
 
-        /* nginx's ngx_accept_disabled: positive when over 7/8 full. */
-        kl_loop.accept_skip = (kl_int_t) (kl_cycle->connection_n / 8)
-                              - (kl_int_t) kl_cycle->free_connection_n;
+        kl_event_accept_start(c);
 
-        /*
-         * What an idle connection keeps, in one exact block: its log, its
-         * peer address and that address as text. No pool: the protocol
-         * makes one for the time it is busy.
-         */
-        len = kl_sock_ntop(&sa.sockaddr, socklen, text, sizeof(text), 0);
-
-        log = kl_alloc(sizeof(kl_log_t) + socklen + len, ev->log);
-        if (log == NULL) {
-            kl_close_connection(c);
-            return;
-        }
-
-        *log = ls->log;
-        c->log = log;
-        c->own_log = 1; /* kl_close_connection counts it out of "active" */
-
-        kl_stat_add(active, 1);
-        kl_stat_add(handled, 1);
-
-        c->sockaddr = (struct sockaddr *) (log + 1);
-        kl_memcpy(c->sockaddr, &sa, socklen);
-        c->socklen = socklen;
-
-        c->addr_text.data = (u_char *) c->sockaddr + socklen;
-        c->addr_text.len = len;
-        kl_memcpy(c->addr_text.data, text, len);
-
-        c->listening = ls;
-        c->io = &kl_os_io;
-        c->local_sockaddr = &ls->sockaddr.sockaddr;
-        c->local_socklen = ls->socklen;
-        c->number = ++kl_loop.connection_counter;
-
-        /* A unix socket has no TCP options: take them as set, never try. */
-        if (ls->sockaddr.sockaddr.sa_family == AF_UNIX) {
-            c->tcp_nodelay = 1;
-            c->corked = 1;
-        }
-
-        c->read->log = log;
-        c->write->log = log;
-        c->write->ready = 1;
-
-        log->connection = c->number;
-        log->data = NULL;
-        log->handler = NULL;
-
-        ls->handler(c);
-
-        /*
-         * Into the epoll set only now, if still open: the handler read
-         * at once, and a request that came with the handshake may have
-         * been answered and closed with no epoll_ctl at all. What became
-         * ready meanwhile is reported as soon as the socket is added.
-         */
-        if (c->fd != -1 && !c->read->active
-            && kl_loop.actions->add_conn(c) != KL_OK) {
-            c->close = 1;
-            c->error = 1;
-            c->read->handler(c->read);
-        }
-
-        /*
-         * Over 7/8 full on a shared EPOLLEXCLUSIVE listener, with other
-         * workers to take over: step out for accept_mutex_delay so that
-         * workers with room take the next connections, rather than fill
-         * up (and drain idle keep-alive connections) while they idle.
-         * Come back to take one each time: when all are this full, they
-         * still accept.
-         */
-        if (kl_loop.accept_skip > 0 && kl_loop.accept_spread && !ls->reuseport
-            && !kl_loop.accept_disabled && !kl_loop.exiting)
-        {
-            kl_event_disable_accept(kl_cycle);
-            ev->handler = kl_event_accept_retry;
-            kl_event_add_timer(ev, kl_loop.accept_mutex_delay);
+        if (kl_event_accept_spread(ev, ls)) {
             return;
         }
 
     } while (kl_loop.multi_accept);
+}
+
+
+/* No free connection even after idle ones made room: 1, and back off. */
+static kl_uint_t
+kl_event_accept_full(kl_event_t *ev)
+{
+    /* Idle keep-alive and waiting connections make room first. */
+    if (kl_cycle->free_connections == NULL) {
+        kl_close_idle_connections(kl_cycle);
+    }
+
+    /*
+     * Still full: leave new connections in the listen queue, to be
+     * accepted once some close, rather than take each and drop it
+     * (nginx's way, an alert and a lost client per connection).
+     */
+    if (kl_cycle->free_connections == NULL) {
+        kl_log_error(KL_LOG_ALERT, ev->log, 0,
+                     "%ui worker_connections are not enough",
+                     kl_cycle->connection_n);
+        kl_event_accept_backoff(ev);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* accept4() failed with err: 1 if the next one may still succeed. */
+static kl_uint_t
+kl_event_accept_failed(kl_event_t *ev, int err)
+{
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+        return 0;
+    }
+
+    if (err == ECONNABORTED || err == EINTR) {
+        return 1;
+    }
+
+    kl_log_error((err == EMFILE || err == ENFILE) ? KL_LOG_CRIT : KL_LOG_ALERT,
+                 ev->log, err, "accept4() failed");
+
+    if (err == EMFILE || err == ENFILE) {
+        kl_event_accept_backoff(ev);
+        kl_close_idle_connections(kl_cycle);
+    }
+
+    return 0;
+}
+
+
+/*
+ * The connection for accepted socket s, set up from its listener; NULL
+ * (s closed) when none is free or its log cannot be allocated.
+ */
+static kl_connection_t *
+kl_event_accept_connection(kl_event_t *ev, kl_listening_t *ls, int s,
+                           kl_sockaddr_t *sa, socklen_t socklen)
+{
+    size_t           len;
+    kl_log_t        *log;
+    kl_connection_t *c;
+    u_char           text[KL_SOCKADDR_STRLEN];
+
+    c = kl_get_connection(s, ev->log);
+
+    if (c == NULL) {
+        close(s);
+        kl_close_idle_connections(kl_cycle);
+        return NULL;
+    }
+
+    /* nginx's ngx_accept_disabled: positive when over 7/8 full. */
+    kl_loop.accept_skip = (kl_int_t) (kl_cycle->connection_n / 8)
+                          - (kl_int_t) kl_cycle->free_connection_n;
+
+    /*
+     * What an idle connection keeps, in one exact block: its log, its
+     * peer address and that address as text. No pool: the protocol
+     * makes one for the time it is busy.
+     */
+    len = kl_sock_ntop(&sa->sockaddr, socklen, text, sizeof(text), 0);
+
+    log = kl_alloc(sizeof(kl_log_t) + socklen + len, ev->log);
+    if (log == NULL) {
+        kl_close_connection(c);
+        return NULL;
+    }
+
+    *log = ls->log;
+    c->log = log;
+    c->own_log = 1; /* kl_close_connection counts it out of "active" */
+
+    kl_stat_add(active, 1);
+    kl_stat_add(handled, 1);
+
+    c->sockaddr = (struct sockaddr *) (log + 1);
+    kl_memcpy(c->sockaddr, sa, socklen);
+    c->socklen = socklen;
+
+    c->addr_text.data = (u_char *) c->sockaddr + socklen;
+    c->addr_text.len = len;
+    kl_memcpy(c->addr_text.data, text, len);
+
+    c->listening = ls;
+    c->io = &kl_os_io;
+    c->local_sockaddr = &ls->sockaddr.sockaddr;
+    c->local_socklen = ls->socklen;
+    c->number = ++kl_loop.connection_counter;
+
+    /* A unix socket has no TCP options: take them as set, never try. */
+    if (ls->sockaddr.sockaddr.sa_family == AF_UNIX) {
+        c->tcp_nodelay = 1;
+        c->corked = 1;
+    }
+
+    c->read->log = log;
+    c->write->log = log;
+    c->write->ready = 1;
+
+    log->connection = c->number;
+    log->data = NULL;
+    log->handler = NULL;
+
+    return c;
+}
+
+
+/* Hand a new connection to its protocol, then to epoll if still open. */
+static void
+kl_event_accept_start(kl_connection_t *c)
+{
+    c->listening->handler(c);
+
+    /*
+     * Into the epoll set only now, if still open: the handler read
+     * at once, and a request that came with the handshake may have
+     * been answered and closed with no epoll_ctl at all. What became
+     * ready meanwhile is reported as soon as the socket is added.
+     */
+    if (c->fd != -1 && !c->read->active
+        && kl_loop.actions->add_conn(c) != KL_OK) {
+        c->close = 1;
+        c->error = 1;
+        c->read->handler(c->read);
+    }
+}
+
+
+/*
+ * Over 7/8 full on a shared EPOLLEXCLUSIVE listener, with other workers to
+ * take over: step out for accept_mutex_delay (and return 1) so that
+ * workers with room take the next connections, rather than fill up (and
+ * drain idle keep-alive connections) while they idle. Come back to take
+ * one each time: when all are this full, they still accept.
+ */
+static kl_uint_t
+kl_event_accept_spread(kl_event_t *ev, kl_listening_t *ls)
+{
+    if (kl_loop.accept_skip > 0 && kl_loop.accept_spread && !ls->reuseport
+        && !kl_loop.accept_disabled && !kl_loop.exiting)
+    {
+        kl_event_disable_accept(kl_cycle);
+        ev->handler = kl_event_accept_retry;
+        kl_event_add_timer(ev, kl_loop.accept_mutex_delay);
+        return 1;
+    }
+
+    return 0;
 }
 
 

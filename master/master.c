@@ -39,6 +39,9 @@ typedef struct {
     pid_t        new_binary;    /* USR2's new master, while it runs */
     unsigned     stopping:1;    /* QUIT or TERM: no more respawns */
     unsigned     noaccepting:1; /* WINCH: workers stopped, master stays */
+    unsigned     terminating:1; /* TERM or INT seen: fast shutdown */
+    unsigned     quitting:1;    /* QUIT seen: graceful shutdown */
+    kl_msec_t    delay;         /* fast shutdown's next TERM, then KILL */
 } kl_master_t;
 
 
@@ -53,6 +56,14 @@ static void  kl_master_reload(kl_master_t *m);
 static void  kl_master_respawn_due(kl_master_t *m);
 static void  kl_master_set_alarm(kl_master_t *m, kl_msec_t delay);
 static void  kl_master_exit(kl_master_t *m, kl_cycle_t *cycle);
+static void  kl_master_on_child(kl_master_t *m);
+static void  kl_master_on_alarm(kl_master_t *m);
+static void  kl_master_on_terminate(kl_master_t *m);
+static void  kl_master_on_quit(kl_master_t *m);
+static void  kl_master_on_reconfigure(kl_master_t *m);
+static void  kl_master_on_change_binary(kl_master_t *m);
+static void  kl_master_on_reopen(kl_master_t *m);
+static void  kl_master_on_noaccept(kl_master_t *m);
 static void  kl_master_title(void);
 static void  kl_master_reap_new_binary(kl_master_t *m);
 
@@ -199,13 +210,16 @@ kl_daemonize(kl_log_t *log)
 }
 
 
+/*
+ * The master's loop: wait for a signal, then act on each flag the handler
+ * set, one helper per signal, in the order that keeps a stop first.
+ */
 void
 kl_master_process_cycle(kl_cycle_t *cycle)
 {
     sigset_t        set;
     kl_master_t    *m;
     kl_core_conf_t *ccf;
-    kl_uint_t       terminating, quitting, delay;
 
     m = kl_calloc(sizeof(kl_master_t), cycle->log);
     if (m == NULL) {
@@ -223,9 +237,6 @@ kl_master_process_cycle(kl_cycle_t *cycle)
     kl_master_start_workers(m, cycle, ccf->worker_processes);
 
     sigemptyset(&set);
-    terminating = 0;
-    quitting = 0;
-    delay = 0;
 
     for (;;) {
         sigsuspend(&set);
@@ -245,150 +256,217 @@ kl_master_process_cycle(kl_cycle_t *cycle)
         }
 
         if (kl_sig.child) {
-            kl_sig.child = 0;
-            kl_master_reap(m);
-
-            if (m->live == 0 && (terminating || quitting)) {
-                kl_master_exit(m, kl_cycle);
-            }
+            kl_master_on_child(m);
         }
 
         if (kl_sig.alarm) {
-            kl_sig.alarm = 0;
-
-            if (terminating) {
-                /* Workers did not stop in time: escalate. */
-                delay *= 2;
-
-                if (delay > 1000) {
-                    kl_master_signal_workers(m, SIGKILL);
-                } else {
-                    kl_master_signal_workers(m, SIGTERM);
-                }
-
-                kl_master_set_alarm(m, delay);
-
-            } else if (!m->stopping) {
-                kl_master_respawn_due(m);
-            }
+            kl_master_on_alarm(m);
         }
 
         if (kl_sig.terminate) {
-            kl_sig.terminate = 0;
-
-            if (!terminating) {
-                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                             "exiting on signal (fast shutdown)");
-                terminating = 1;
-                m->stopping = 1;
-                delay = 50;
-                kl_master_set_alarm(m, delay);
-            }
-
-            kl_master_signal_workers(m, SIGTERM);
-
-            if (m->live == 0) {
-                kl_master_exit(m, kl_cycle);
-            }
-
+            kl_master_on_terminate(m);
             continue;
         }
 
         if (kl_sig.quit) {
-            kl_sig.quit = 0;
-
-            if (!quitting) {
-                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                             "gracefully shutting down");
-                quitting = 1;
-                m->stopping = 1;
-            }
-
-            kl_master_signal_workers(m, SIGQUIT);
-            kl_close_listening_sockets(kl_cycle);
-
-            if (m->live == 0) {
-                kl_master_exit(m, kl_cycle);
-            }
-
+            kl_master_on_quit(m);
             continue;
         }
 
-        if (terminating || quitting) {
+        if (m->terminating || m->quitting) {
             continue;
         }
 
         if (kl_sig.reconfigure) {
-            kl_sig.reconfigure = 0;
-
-            if (m->new_binary > 0) {
-                /* Rollback of an upgrade: workers again, same config. */
-                if (m->noaccepting) {
-                    kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                                 "start worker processes");
-                    m->noaccepting = 0;
-                    kl_master_start_workers(m, kl_cycle, ccf->worker_processes);
-                }
-
-            } else {
-                kl_master_reload(m);
-                ccf = (kl_core_conf_t *) kl_get_conf(kl_cycle->conf_ctx,
-                                                     kl_core_module);
-            }
+            kl_master_on_reconfigure(m);
         }
 
         if (kl_sig.change_binary) {
-            kl_sig.change_binary = 0;
-
-            if (m->new_binary > 0) {
-                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                             "changing binary is already in progress, "
-                             "new binary pid %d, ignoring USR2",
-                             (int) m->new_binary);
-
-            } else if (kl_loop.inherited && getppid() == kl_loop.parent) {
-                /* A new binary whose old master still runs: not yet. */
-                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                             "the old binary process %d is still running, "
-                             "ignoring USR2",
-                             (int) kl_loop.parent);
-
-            } else {
-                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                             "changing binary");
-                m->new_binary = kl_upgrade_exec(kl_cycle);
-
-                if (m->new_binary == -1) {
-                    m->new_binary = 0;
-                }
-            }
+            kl_master_on_change_binary(m);
         }
 
         if (kl_sig.reopen) {
-            kl_sig.reopen = 0;
-            kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "reopening logs");
-            kl_cycle_reopen_files(kl_cycle, geteuid() == 0
-                                                ? (kl_uint_t) ccf->user
-                                                : KL_CONF_UNSET_UINT);
-            kl_master_signal_workers(m, SIGUSR1);
+            kl_master_on_reopen(m);
         }
 
         if (kl_sig.noaccept) {
-            kl_sig.noaccept = 0;
-
-            /* nginx: only a daemon has a terminal-less reason for it. */
-            if (!kl_loop.daemonized) {
-                kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                             "WINCH ignored: kiln is not running as a daemon");
-                continue;
-            }
-
-            kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
-                         "gracefully shutting down worker processes");
-            m->noaccepting = 1;
-            kl_master_signal_workers(m, SIGQUIT);
+            kl_master_on_noaccept(m);
         }
     }
+}
+
+
+/* CHLD: reap, and leave once the last worker of a stop is gone. */
+static void
+kl_master_on_child(kl_master_t *m)
+{
+    kl_sig.child = 0;
+    kl_master_reap(m);
+
+    if (m->live == 0 && (m->terminating || m->quitting)) {
+        kl_master_exit(m, kl_cycle);
+    }
+}
+
+
+/* ALRM: a fast shutdown's next step, or a crashed worker's respawn. */
+static void
+kl_master_on_alarm(kl_master_t *m)
+{
+    kl_sig.alarm = 0;
+
+    if (m->terminating) {
+        /* Workers did not stop in time: escalate. */
+        m->delay *= 2;
+
+        if (m->delay > 1000) {
+            kl_master_signal_workers(m, SIGKILL);
+        } else {
+            kl_master_signal_workers(m, SIGTERM);
+        }
+
+        kl_master_set_alarm(m, m->delay);
+
+    } else if (!m->stopping) {
+        kl_master_respawn_due(m);
+    }
+}
+
+
+/* TERM, INT: fast shutdown, TERM again to the workers on each one. */
+static void
+kl_master_on_terminate(kl_master_t *m)
+{
+    kl_sig.terminate = 0;
+
+    if (!m->terminating) {
+        kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                     "exiting on signal (fast shutdown)");
+        m->terminating = 1;
+        m->stopping = 1;
+        m->delay = 50;
+        kl_master_set_alarm(m, m->delay);
+    }
+
+    kl_master_signal_workers(m, SIGTERM);
+
+    if (m->live == 0) {
+        kl_master_exit(m, kl_cycle);
+    }
+}
+
+
+/* QUIT: graceful shutdown; the listeners close at once. */
+static void
+kl_master_on_quit(kl_master_t *m)
+{
+    kl_sig.quit = 0;
+
+    if (!m->quitting) {
+        kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                     "gracefully shutting down");
+        m->quitting = 1;
+        m->stopping = 1;
+    }
+
+    kl_master_signal_workers(m, SIGQUIT);
+    kl_close_listening_sockets(kl_cycle);
+
+    if (m->live == 0) {
+        kl_master_exit(m, kl_cycle);
+    }
+}
+
+
+/* HUP: reload, or during an upgrade, workers again with the same config. */
+static void
+kl_master_on_reconfigure(kl_master_t *m)
+{
+    kl_core_conf_t *ccf;
+
+    kl_sig.reconfigure = 0;
+
+    if (m->new_binary > 0) {
+        /* Rollback of an upgrade: workers again, same config. */
+        if (m->noaccepting) {
+            kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                         "start worker processes");
+            m->noaccepting = 0;
+            ccf = (kl_core_conf_t *) kl_get_conf(kl_cycle->conf_ctx,
+                                                 kl_core_module);
+            kl_master_start_workers(m, kl_cycle, ccf->worker_processes);
+        }
+
+    } else {
+        kl_master_reload(m);
+    }
+}
+
+
+/* USR2: start the new binary, unless one runs or this one is that. */
+static void
+kl_master_on_change_binary(kl_master_t *m)
+{
+    kl_sig.change_binary = 0;
+
+    if (m->new_binary > 0) {
+        kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                     "changing binary is already in progress, "
+                     "new binary pid %d, ignoring USR2",
+                     (int) m->new_binary);
+
+    } else if (kl_loop.inherited && getppid() == kl_loop.parent) {
+        /* A new binary whose old master still runs: not yet. */
+        kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                     "the old binary process %d is still running, "
+                     "ignoring USR2",
+                     (int) kl_loop.parent);
+
+    } else {
+        kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "changing binary");
+        m->new_binary = kl_upgrade_exec(kl_cycle);
+
+        if (m->new_binary == -1) {
+            m->new_binary = 0;
+        }
+    }
+}
+
+
+/* USR1: reopen the logs, owned by the workers' user, then the workers'. */
+static void
+kl_master_on_reopen(kl_master_t *m)
+{
+    kl_core_conf_t *ccf;
+
+    kl_sig.reopen = 0;
+    kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0, "reopening logs");
+
+    ccf = (kl_core_conf_t *) kl_get_conf(kl_cycle->conf_ctx, kl_core_module);
+
+    kl_cycle_reopen_files(kl_cycle, geteuid() == 0 ? (kl_uint_t) ccf->user
+                                                   : KL_CONF_UNSET_UINT);
+    kl_master_signal_workers(m, SIGUSR1);
+}
+
+
+/* WINCH: stop the workers, the master stays (a daemon's upgrade step). */
+static void
+kl_master_on_noaccept(kl_master_t *m)
+{
+    kl_sig.noaccept = 0;
+
+    /* nginx: only a daemon has a terminal-less reason for it. */
+    if (!kl_loop.daemonized) {
+        kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                     "WINCH ignored: kiln is not running as a daemon");
+        return;
+    }
+
+    kl_log_error(KL_LOG_NOTICE, kl_cycle->log, 0,
+                 "gracefully shutting down worker processes");
+    m->noaccepting = 1;
+    kl_master_signal_workers(m, SIGQUIT);
 }
 
 

@@ -7,19 +7,28 @@
 #include "kl_http.h"
 
 
-static char    *kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
-static char    *kl_http_merge_servers(kl_conf_t                *cf,
-                                      kl_http_core_main_conf_t *cmcf,
-                                      kl_http_module_t         *module,
-                                      kl_uint_t                 ctx_index);
-static char    *kl_http_merge_locations(kl_conf_t               *cf,
-                                        kl_http_core_loc_conf_t *pclcf,
-                                        void **loc_conf, kl_http_module_t *module,
-                                        kl_uint_t ctx_index);
-static kl_int_t kl_http_optimize_servers(kl_conf_t                *cf,
-                                         kl_http_core_main_conf_t *cmcf);
-static kl_int_t kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
-                                        kl_http_listen_t *l);
+static char     *kl_http_block(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char     *kl_http_merge_servers(kl_conf_t                *cf,
+                                       kl_http_core_main_conf_t *cmcf,
+                                       kl_http_module_t         *module,
+                                       kl_uint_t                 ctx_index);
+static char     *kl_http_merge_locations(kl_conf_t               *cf,
+                                         kl_http_core_loc_conf_t *pclcf,
+                                         void **loc_conf, kl_http_module_t *module,
+                                         kl_uint_t ctx_index);
+static kl_int_t  kl_http_optimize_servers(kl_conf_t                *cf,
+                                          kl_http_core_main_conf_t *cmcf);
+static kl_int_t  kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
+                                         kl_http_listen_t *l);
+static in_port_t kl_http_listen_port(kl_http_listen_t *l);
+static kl_uint_t kl_http_listen_socket(kl_http_core_main_conf_t *cmcf,
+                                       u_char *used, kl_uint_t i);
+static kl_http_port_t *kl_http_port_addrs(kl_conf_t                *cf,
+                                          kl_http_core_main_conf_t *cmcf,
+                                          u_char *used, kl_uint_t w);
+static kl_int_t kl_http_port_listening(kl_conf_t *cf, kl_core_conf_t *ccf,
+                                       kl_http_port_t   *port,
+                                       kl_http_listen_t *lw);
 
 
 /* Directive tables keep one field a line, as nginx's do. */
@@ -311,19 +320,12 @@ kl_http_merge_locations(kl_conf_t *cf, kl_http_core_loc_conf_t *pclcf,
 static kl_int_t
 kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
 {
-    kl_uint_t          i, j, k, w, naddrs, used_n;
-    kl_http_port_t    *port;
-    kl_listening_t    *ls;
-    kl_http_listen_t  *l;
-    kl_http_in_addr_t *addr;
-    kl_core_conf_t    *ccf;
-    u_char            *used;
-    in_port_t          pi, pj;
+    kl_uint_t       i, w;
+    kl_http_port_t *port;
+    kl_core_conf_t *ccf;
+    u_char         *used;
 
-    l = cmcf->listens.elts;
-    used_n = cmcf->listens.nelts;
-
-    used = kl_pcalloc(cf->temp_pool, used_n + 1);
+    used = kl_pcalloc(cf->temp_pool, cmcf->listens.nelts + 1);
     if (used == NULL) {
         return KL_ERROR;
     }
@@ -336,146 +338,204 @@ kl_http_optimize_servers(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf)
             continue;
         }
 
-        /* The socket to open: this one, or its group's wildcard. */
-        pi = (l[i].opt.sockaddr.sockaddr.sa_family == AF_INET6)
-                 ? l[i].opt.sockaddr.sockaddr_in6.sin6_port
-                 : l[i].opt.sockaddr.sockaddr_in.sin_port;
+        w = kl_http_listen_socket(cmcf, used, i);
 
-        w = i;
-
-        if (!l[i].opt.bind) {
-            for (j = 0; j < cmcf->listens.nelts; j++) {
-                pj = (l[j].opt.sockaddr.sockaddr.sa_family == AF_INET6)
-                         ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
-                         : l[j].opt.sockaddr.sockaddr_in.sin_port;
-
-                if (!used[j] && l[j].opt.wildcard && pj == pi
-                    && l[j].opt.sockaddr.sockaddr.sa_family
-                           == l[i].opt.sockaddr.sockaddr.sa_family)
-                {
-                    w = j;
-                    break;
-                }
-            }
-        }
-
-        port = kl_pcalloc(cf->pool, sizeof(kl_http_port_t));
-        addr = kl_pcalloc(cf->pool, sizeof(kl_http_in_addr_t) * used_n);
-        if (port == NULL || addr == NULL) {
+        port = kl_http_port_addrs(cf, cmcf, used, w);
+        if (port == NULL) {
             return KL_ERROR;
         }
 
-        port->addrs = addr;
-        naddrs = 0;
+        if (kl_http_port_listening(cf, ccf, port,
+                                   (kl_http_listen_t *) cmcf->listens.elts + w)
+            != KL_OK)
+        {
+            return KL_ERROR;
+        }
+    }
 
-        /* Every address this socket serves, each with its servers. */
-        for (j = 0; j < cmcf->listens.nelts; j++) {
+    return KL_OK;
+}
 
-            if (used[j]) {
-                continue;
-            }
 
-            pj = (l[j].opt.sockaddr.sockaddr.sa_family == AF_INET6)
-                     ? l[j].opt.sockaddr.sockaddr_in6.sin6_port
-                     : l[j].opt.sockaddr.sockaddr_in.sin_port;
+static in_port_t
+kl_http_listen_port(kl_http_listen_t *l)
+{
+    return (l->opt.sockaddr.sockaddr.sa_family == AF_INET6)
+               ? l->opt.sockaddr.sockaddr_in6.sin6_port
+               : l->opt.sockaddr.sockaddr_in.sin_port;
+}
 
-            if (j != w) {
-                if (!l[w].opt.wildcard || l[j].opt.bind || pj != pi
-                    || l[j].opt.sockaddr.sockaddr.sa_family
-                           != l[w].opt.sockaddr.sockaddr.sa_family)
-                {
-                    /* Only listens with the very same address join. */
-                    if (!kl_sock_cmp(
-                            &l[j].opt.sockaddr.sockaddr, l[j].opt.socklen,
-                            &l[w].opt.sockaddr.sockaddr, l[w].opt.socklen))
-                    {
-                        continue;
-                    }
-                }
-            }
 
-            for (k = 0; k < naddrs; k++) {
-                if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
-                                &l[j].opt.sockaddr.sockaddr, l[j].opt.socklen))
-                {
-                    break;
-                }
-            }
+/*
+ * The listen whose socket serves listen i: i itself, or (unless i asks for
+ * "bind") the first unused wildcard of its port and family.
+ */
+static kl_uint_t
+kl_http_listen_socket(kl_http_core_main_conf_t *cmcf, u_char *used, kl_uint_t i)
+{
+    kl_uint_t         j;
+    kl_http_listen_t *l;
 
-            if (k == naddrs) {
-                addr[k].sockaddr = l[j].opt.sockaddr;
-                addr[k].socklen = l[j].opt.socklen;
+    l = cmcf->listens.elts;
 
-                if (kl_array_init(&addr[k].conf.names, cf->pool, 4,
-                                  sizeof(kl_http_server_name_t))
-                    != KL_OK)
-                {
-                    return KL_ERROR;
-                }
+    if (l[i].opt.bind) {
+        return i;
+    }
 
-                naddrs++;
-            }
+    for (j = 0; j < cmcf->listens.nelts; j++) {
+        if (!used[j] && l[j].opt.wildcard
+            && kl_http_listen_port(&l[j]) == kl_http_listen_port(&l[i])
+            && l[j].opt.sockaddr.sockaddr.sa_family
+                   == l[i].opt.sockaddr.sockaddr.sa_family)
+        {
+            return j;
+        }
+    }
 
-            if (addr[k].conf.default_explicit && l[j].opt.default_server
-                && addr[k].conf.default_server != l[j].server)
-            {
-                kl_log_error(KL_LOG_EMERG, cf->log, 0,
-                             "a duplicate default server for %V in %s:%ui",
-                             &l[j].opt.addr_text, l[j].server->file_name,
-                             l[j].server->line);
-                return KL_ERROR;
-            }
+    return i;
+}
 
-            if (kl_http_add_addr_server(cf, &addr[k].conf, &l[j]) != KL_OK) {
-                return KL_ERROR;
-            }
 
-            used[j] = 1;
+/*
+ * The port of listen w's socket: every unused address it serves (marked
+ * used), each with its servers, the wildcard last. NULL on error.
+ */
+static kl_http_port_t *
+kl_http_port_addrs(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf, u_char *used,
+                   kl_uint_t w)
+{
+    kl_uint_t          j, k, naddrs;
+    in_port_t          pw;
+    kl_http_port_t    *port;
+    kl_http_listen_t  *l;
+    kl_http_in_addr_t *addr;
+
+    l = cmcf->listens.elts;
+    pw = kl_http_listen_port(&l[w]);
+
+    port = kl_pcalloc(cf->pool, sizeof(kl_http_port_t));
+    addr =
+        kl_pcalloc(cf->pool, sizeof(kl_http_in_addr_t) * cmcf->listens.nelts);
+    if (port == NULL || addr == NULL) {
+        return NULL;
+    }
+
+    port->addrs = addr;
+    naddrs = 0;
+
+    for (j = 0; j < cmcf->listens.nelts; j++) {
+
+        if (used[j]) {
+            continue;
         }
 
-        /* The wildcard address goes last: specific ones match first. */
-        for (k = 0; k + 1 < naddrs; k++) {
-            if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
-                            &l[w].opt.sockaddr.sockaddr, l[w].opt.socklen))
+        if (j != w) {
+            if (!l[w].opt.wildcard || l[j].opt.bind
+                || kl_http_listen_port(&l[j]) != pw
+                || l[j].opt.sockaddr.sockaddr.sa_family
+                       != l[w].opt.sockaddr.sockaddr.sa_family)
             {
-                kl_http_in_addr_t tmp = addr[k];
+                /* Only listens with the very same address join. */
+                if (!kl_sock_cmp(&l[j].opt.sockaddr.sockaddr, l[j].opt.socklen,
+                                 &l[w].opt.sockaddr.sockaddr, l[w].opt.socklen))
+                {
+                    continue;
+                }
+            }
+        }
 
-                addr[k] = addr[naddrs - 1];
-                addr[naddrs - 1] = tmp;
+        for (k = 0; k < naddrs; k++) {
+            if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
+                            &l[j].opt.sockaddr.sockaddr, l[j].opt.socklen))
+            {
                 break;
             }
         }
 
-        port->naddrs = naddrs;
+        if (k == naddrs) {
+            addr[k].sockaddr = l[j].opt.sockaddr;
+            addr[k].socklen = l[j].opt.socklen;
 
-        for (k = 0;
-             k < (l[w].opt.reuseport ? (kl_uint_t) ccf->worker_processes : 1);
-             k++)
-        {
-            ls = kl_create_listening(cf->cycle, &l[w].opt.sockaddr.sockaddr,
-                                     l[w].opt.socklen);
-            if (ls == NULL) {
-                return KL_ERROR;
+            if (kl_array_init(&addr[k].conf.names, cf->pool, 4,
+                              sizeof(kl_http_server_name_t))
+                != KL_OK)
+            {
+                return NULL;
             }
 
-            ls->handler = kl_http_init_connection;
-            ls->servers = port;
-            ls->backlog = l[w].opt.backlog;
-            ls->rcvbuf = l[w].opt.rcvbuf;
-            ls->sndbuf = l[w].opt.sndbuf;
-            ls->ipv6only = l[w].opt.ipv6only;
-            ls->reuseport = l[w].opt.reuseport;
-            ls->deferred_accept = l[w].opt.deferred_accept;
-            ls->fastopen = l[w].opt.fastopen;
-            ls->keepalive = l[w].opt.keepalive;
-            ls->keepidle = l[w].opt.keepidle;
-            ls->keepintvl = l[w].opt.keepintvl;
-            ls->keepcnt = l[w].opt.keepcnt;
-            ls->worker = k;
-            ls->pool_size = l[w].server->connection_pool_size;
-            ls->logp = cf->cycle->log;
-            ls->log.log_level = cf->cycle->new_log.log_level;
+            naddrs++;
         }
+
+        if (addr[k].conf.default_explicit && l[j].opt.default_server
+            && addr[k].conf.default_server != l[j].server)
+        {
+            kl_log_error(KL_LOG_EMERG, cf->log, 0,
+                         "a duplicate default server for %V in %s:%ui",
+                         &l[j].opt.addr_text, l[j].server->file_name,
+                         l[j].server->line);
+            return NULL;
+        }
+
+        if (kl_http_add_addr_server(cf, &addr[k].conf, &l[j]) != KL_OK) {
+            return NULL;
+        }
+
+        used[j] = 1;
+    }
+
+    /* The wildcard address goes last: specific ones match first. */
+    for (k = 0; k + 1 < naddrs; k++) {
+        if (kl_sock_cmp(&addr[k].sockaddr.sockaddr, addr[k].socklen,
+                        &l[w].opt.sockaddr.sockaddr, l[w].opt.socklen))
+        {
+            kl_http_in_addr_t tmp = addr[k];
+
+            addr[k] = addr[naddrs - 1];
+            addr[naddrs - 1] = tmp;
+            break;
+        }
+    }
+
+    port->naddrs = naddrs;
+
+    return port;
+}
+
+
+/* Listen lw's socket for port, one per worker with reuseport. */
+static kl_int_t
+kl_http_port_listening(kl_conf_t *cf, kl_core_conf_t *ccf, kl_http_port_t *port,
+                       kl_http_listen_t *lw)
+{
+    kl_uint_t       k;
+    kl_listening_t *ls;
+
+    for (k = 0; k < (lw->opt.reuseport ? (kl_uint_t) ccf->worker_processes : 1);
+         k++)
+    {
+        ls = kl_create_listening(cf->cycle, &lw->opt.sockaddr.sockaddr,
+                                 lw->opt.socklen);
+        if (ls == NULL) {
+            return KL_ERROR;
+        }
+
+        ls->handler = kl_http_init_connection;
+        ls->servers = port;
+        ls->backlog = lw->opt.backlog;
+        ls->rcvbuf = lw->opt.rcvbuf;
+        ls->sndbuf = lw->opt.sndbuf;
+        ls->ipv6only = lw->opt.ipv6only;
+        ls->reuseport = lw->opt.reuseport;
+        ls->deferred_accept = lw->opt.deferred_accept;
+        ls->fastopen = lw->opt.fastopen;
+        ls->keepalive = lw->opt.keepalive;
+        ls->keepidle = lw->opt.keepidle;
+        ls->keepintvl = lw->opt.keepintvl;
+        ls->keepcnt = lw->opt.keepcnt;
+        ls->worker = k;
+        ls->pool_size = lw->server->connection_pool_size;
+        ls->logp = cf->cycle->log;
+        ls->log.log_level = cf->cycle->new_log.log_level;
     }
 
     return KL_OK;
