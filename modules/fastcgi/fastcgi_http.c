@@ -615,11 +615,10 @@ kl_http_fastcgi_decode(kl_http_request_t *r, kl_http_fastcgi_ctx_t *ctx,
 kl_int_t
 kl_http_fastcgi_process_header(kl_http_request_t *r)
 {
-    off_t                  n;
     u_char                *w;
-    kl_int_t               rc, status;
+    kl_int_t               rc;
     kl_buf_t              *b, view;
-    kl_table_elt_t        *h, *st;
+    kl_table_elt_t        *h;
     kl_http_upstream_t    *u;
     kl_http_fastcgi_ctx_t *ctx;
 
@@ -669,63 +668,13 @@ kl_http_fastcgi_process_header(kl_http_request_t *r)
             return KL_ERROR;
         }
 
-        if (h->key.len == 14
-            && kl_strncmp(h->lowcase_key, "content-length", 14) == 0) {
-            n = kl_atoof(h->value.data, h->value.len);
-
-            if (n == KL_ERROR
-                || (u->headers_in.content_length_n != -1
-                    && u->headers_in.content_length_n != n))
-            {
-                kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                             "upstream sent invalid \"Content-Length\" "
-                             "header: \"%V: %V\"",
-                             &h->key, &h->value);
-                return KL_HTTP_UPSTREAM_INVALID_HEADER;
-            }
-
-            u->headers_in.content_length_n = n;
-
-        } else if (h->key.len == 8
-                   && kl_strncmp(h->lowcase_key, "location", 8) == 0) {
-            u->headers_in.location = h;
-
-        } else if (h->key.len == 6
-                   && kl_strncmp(h->lowcase_key, "status", 6) == 0) {
-            ctx->status = h;
+        rc = kl_http_upstream_cgi_field(r, u, h, &ctx->status);
+        if (rc != KL_OK) {
+            return rc;
         }
     }
 
-    /* CGI's Status field (RFC 3875 6.3.3); else 302 for a Location. */
-    st = ctx->status;
-
-    if (st) {
-        status = st->value.len >= 3 ? kl_atoi(st->value.data, 3) : KL_ERROR;
-
-        if (status < 100 || status > 999
-            || (st->value.len > 3 && st->value.data[3] != ' '))
-        {
-            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                         "upstream sent invalid status \"%V\"", &st->value);
-            return KL_HTTP_UPSTREAM_INVALID_HEADER;
-        }
-
-        u->headers_in.status_n = status;
-
-        if (st->value.len > 4) {
-            u->headers_in.status_line = st->value;
-        }
-
-    } else if (u->headers_in.location) {
-        u->headers_in.status_n = KL_HTTP_MOVED_TEMPORARILY;
-        kl_str_set(&u->headers_in.status_line, "302 Moved Temporarily");
-
-    } else {
-        u->headers_in.status_n = KL_HTTP_OK;
-        kl_str_set(&u->headers_in.status_line, "200 OK");
-    }
-
-    return KL_OK;
+    return kl_http_upstream_cgi_status(r, u, ctx->status);
 }
 
 

@@ -461,6 +461,20 @@ kl_int_t kl_http_upstream_set_local(kl_http_request_t  *r,
                                     kl_http_upstream_t *u);
 
 /*
+ * upstream_cgi_head.c: a field of a CGI head (FastCGI, uwsgi, SCGI):
+ * Content-Length checked and kept, Location and Refresh noted, a Status
+ * field left in *status; KL_OK or KL_HTTP_UPSTREAM_INVALID_HEADER.
+ */
+kl_int_t kl_http_upstream_cgi_field(kl_http_request_t *r, kl_http_upstream_t *u,
+                                    kl_table_elt_t *h, kl_table_elt_t **status);
+
+/* The head is read: the status from a Status field (RFC 3875 6.3.3), else
+ * 302 for a Location, else 200; KL_OK or KL_HTTP_UPSTREAM_INVALID_HEADER. */
+kl_int_t kl_http_upstream_cgi_status(kl_http_request_t  *r,
+                                     kl_http_upstream_t *u,
+                                     kl_table_elt_t     *status);
+
+/*
  * upstream_accel.c: the X-Accel-* fields of the response head, unless
  * X_ignore_headers names them: X-Accel-Redirect redirects r internally
  * (KL_DONE: the exchange is over and r continues elsewhere); Buffering

@@ -576,7 +576,6 @@ static kl_int_t
 kl_http_cgi_field(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
                   kl_http_upstream_t *u)
 {
-    off_t           n;
     kl_table_elt_t *h;
 
     h = kl_http_upstream_push_header(r, u, &ctx->head.parse);
@@ -584,46 +583,17 @@ kl_http_cgi_field(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
         return KL_ERROR;
     }
 
-    if (h->key.len == 14
-        && kl_strncmp(h->lowcase_key, "content-length", 14) == 0) {
-        n = kl_atoof(h->value.data, h->value.len);
-
-        if (n == KL_ERROR
-            || (u->headers_in.content_length_n != -1
-                && u->headers_in.content_length_n != n))
-        {
-            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                         "upstream sent invalid \"Content-Length\" "
-                         "header: \"%V: %V\"",
-                         &h->key, &h->value);
-            return KL_HTTP_UPSTREAM_INVALID_HEADER;
-        }
-
-        u->headers_in.content_length_n = n;
-
-    } else if (h->key.len == 17
-               && kl_strncmp(h->lowcase_key, "transfer-encoding", 17) == 0)
+    if (h->key.len == 17
+        && kl_strncmp(h->lowcase_key, "transfer-encoding", 17) == 0)
     {
         /* No framing of its own: the body ends at the close. */
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
                      "upstream sent \"Transfer-Encoding\" header: \"%V\"",
                      &h->value);
         return KL_HTTP_UPSTREAM_INVALID_HEADER;
-
-    } else if (h->key.len == 8
-               && kl_strncmp(h->lowcase_key, "location", 8) == 0) {
-        u->headers_in.location = h;
-
-    } else if (h->key.len == 7 && kl_strncmp(h->lowcase_key, "refresh", 7) == 0)
-    {
-        u->headers_in.refresh = h;
-
-    } else if (h->key.len == 6 && kl_strncmp(h->lowcase_key, "status", 6) == 0)
-    {
-        ctx->status_field = h;
     }
 
-    return KL_OK;
+    return kl_http_upstream_cgi_field(r, u, h, &ctx->status_field);
 }
 
 
@@ -632,8 +602,6 @@ static kl_int_t
 kl_http_cgi_status(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
                    kl_http_upstream_t *u)
 {
-    kl_int_t               status;
-    kl_table_elt_t        *st;
     kl_http_status_line_t *sl;
 
     sl = &ctx->head.status;
@@ -646,33 +614,7 @@ kl_http_cgi_status(kl_http_request_t *r, kl_http_cgi_ctx_t *ctx,
         return KL_OK;
     }
 
-    st = ctx->status_field;
-
-    if (st) {
-        status = kl_http_cgi_parse_status(&st->value);
-
-        if (status == KL_ERROR) {
-            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                         "upstream sent invalid status \"%V\"", &st->value);
-            return KL_HTTP_UPSTREAM_INVALID_HEADER;
-        }
-
-        u->headers_in.status_n = status;
-
-        if (st->value.len > 4) {
-            u->headers_in.status_line = st->value;
-        }
-
-    } else if (u->headers_in.location) {
-        u->headers_in.status_n = KL_HTTP_MOVED_TEMPORARILY;
-        kl_str_set(&u->headers_in.status_line, "302 Moved Temporarily");
-
-    } else {
-        u->headers_in.status_n = KL_HTTP_OK;
-        kl_str_set(&u->headers_in.status_line, "200 OK");
-    }
-
-    return KL_OK;
+    return kl_http_upstream_cgi_status(r, u, ctx->status_field);
 }
 
 
