@@ -50,7 +50,7 @@ EOF
 
 $t->write_file('html/index.html', "index\n");
 
-$t->plan(54);
+$t->plan(56);
 $t->run;
 
 # bad(NAME, HEADERS, STATUS, PORT): send an HTTP/1.1 keep-alive GET with
@@ -83,6 +83,14 @@ close $s;
 
 $r = bad('8k+ header line', 'X-Big: ' . ('a' x 9000) . "\r\n", 431);
 like($r->{body}, qr/431 Request Header Fields Too Large/, '431 body names it');
+
+# Logged as nginx logs it: the line's start, cut short of the 2k limit of
+# an error line. The line is written before the answer goes out.
+my ($logged) = ($t->read_file('error.log') // '')
+    =~ /client sent too long header line: "(X-Big: a+)\.\.\."/;
+ok(defined $logged, 'the too long line is logged with its start');
+ok(defined $logged && length($logged) <= 2048 - 300,
+    'and cut to leave room for the rest of the error line');
 
 bad('headers over 4 x 8k in total',
     join('', map { "X-H$_: " . ('b' x 7000) . "\r\n" } 1 .. 5), 431);

@@ -40,6 +40,7 @@ static kl_int_t    kl_http_alloc_large_header_buffer(kl_http_request_t *r,
                                                      kl_uint_t request_line);
 static kl_int_t    kl_http_process_request_uri(kl_http_request_t *r);
 static void        kl_http_request_line_so_far(kl_http_request_t *r);
+static void        kl_http_header_too_large(kl_http_request_t *r);
 static kl_int_t    kl_http_v1_process_request_header(kl_http_request_t *r);
 static void        kl_http_process_request(kl_http_request_t *r);
 static void        kl_http_request_handler(kl_event_t *ev);
@@ -601,6 +602,33 @@ kl_http_process_request_uri(kl_http_request_t *r)
 }
 
 
+/*
+ * A header line that fits no large buffer: logged as nginx logs it, with
+ * the line's start (cut to leave room for the rest of the error line).
+ */
+static void
+kl_http_header_too_large(kl_http_request_t *r)
+{
+    size_t  len;
+    u_char *p;
+
+    p = r->parse.header_name_start;
+    r->lingering_close = 1;
+
+    if (p == NULL) {
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent too large request");
+
+    } else {
+        len = kl_min((size_t) (r->header_in->end - p), KL_MAX_ERROR_STR - 300);
+        kl_log_error(KL_LOG_INFO, r->connection->log, 0,
+                     "client sent too long header line: \"%*s...\"", len, p);
+    }
+
+    kl_http_finalize_request(r, KL_HTTP_REQUEST_HEADER_TOO_LARGE);
+}
+
+
 static void
 kl_http_process_request_headers(kl_event_t *rev)
 {
@@ -643,10 +671,7 @@ kl_http_process_request_headers(kl_event_t *rev)
                 }
 
                 if (rv == KL_DECLINED) {
-                    kl_log_error(KL_LOG_INFO, c->log, 0,
-                                 "client sent too large request header");
-                    kl_http_finalize_request(r,
-                                             KL_HTTP_REQUEST_HEADER_TOO_LARGE);
+                    kl_http_header_too_large(r);
                     return;
                 }
             }
