@@ -2,9 +2,11 @@
 
 /*
  * A pool is a chain of equal-size blocks; the first also holds the pool
- * header.  Small requests take bytes from the first block with room, and
- * a block that fails to satisfy four requests is skipped from then on
- * (pool->current), so a nearly full block does not slow every call.
+ * header.  Small requests take bytes from the first block with room.
+ * Each time none had room and a new block is added, every block from
+ * pool->current on counts a failure; one that has failed more than four
+ * times is skipped from then on (pool->current moves past it), so a
+ * nearly full block does not slow every call.
  * Requests above pool->max are malloc'd and listed in pool->large, so the
  * pool can free them early (kl_pfree) or all at once.
  */
