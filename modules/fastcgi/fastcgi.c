@@ -214,14 +214,14 @@ static kl_command_t  kl_http_fastcgi_commands[] = {
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_fastcgi_header_name,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_fastcgi_loc_conf_t, hide),
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.hide),
       NULL },
 
     { kl_string("fastcgi_pass_header"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_fastcgi_header_name,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_fastcgi_loc_conf_t, pass),
+      offsetof(kl_http_fastcgi_loc_conf_t, upstream.pass),
       NULL },
 
     { kl_string("fastcgi_ignore_client_abort"),
@@ -632,7 +632,7 @@ kl_http_fastcgi_header_name(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (cmd->offset == offsetof(kl_http_fastcgi_loc_conf_t, pass)
+    if (cmd->offset == offsetof(kl_http_fastcgi_loc_conf_t, upstream.pass)
         && ((value[1].len == 6
              && kl_strncasecmp(value[1].data, (u_char *) "server", 6) == 0)
             || (value[1].len == 4
@@ -781,17 +781,9 @@ kl_http_fastcgi_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
         return KL_CONF_ERROR;
     }
 
-    if (conf->hide == NULL) {
-        conf->hide = prev->hide;
-    }
-
-    if (conf->pass == NULL) {
-        conf->pass = prev->pass;
-    }
-
     /* nginx's hidden fields (the upstream's and Status), plus ours. */
-    if (kl_http_upstream_hide_headers(cf, &conf->upstream, conf->hide,
-                                      kl_http_fastcgi_hide_default, conf->pass)
+    if (kl_http_upstream_hide_headers(cf, &conf->upstream, &prev->upstream,
+                                      kl_http_fastcgi_hide_default)
         != KL_OK)
     {
         return KL_CONF_ERROR;

@@ -29,8 +29,6 @@ typedef struct {
 
     kl_array_t *catch_stderr; /* kl_str_t: fastcgi_catch_stderr */
 
-    kl_array_t *hide; /* fastcgi_hide_header values */
-    kl_array_t *pass; /* fastcgi_pass_header values */
 
     size_t busy_buffers_size_conf; /* as written; the default depends */
 } kl_http_fastcgi_loc_conf_t;

@@ -75,6 +75,8 @@ typedef struct {
     kl_int_t request_buffering; /* off: the body goes on as it comes */
     kl_int_t intercept_errors;
 
+    kl_array_t *hide;         /* X_hide_header values */
+    kl_array_t *pass;         /* X_pass_header values */
     kl_array_t *hide_headers; /* kl_str_t, lowercase: not passed on */
 
     /* upstream_settings.c: set, merged and applied there */
@@ -366,10 +368,17 @@ typedef struct {
  */
 kl_array_t *kl_http_upstream_header_params(kl_conf_t *cf, kl_array_t *params);
 
+/*
+ * X_hide_header and X_pass_header merged (conf->hide and conf->pass
+ * inherited from prev when a level has none of its own, as nginx), then
+ * conf->hide_headers built: the hidden names, extra (a module's own,
+ * ending with an empty string, or NULL), and the upstream defaults that
+ * X_pass_header does not let through.
+ */
 kl_int_t kl_http_upstream_hide_headers(kl_conf_t               *cf,
                                        kl_http_upstream_conf_t *conf,
-                                       kl_array_t *hide, kl_str_t *extra,
-                                       kl_array_t *pass);
+                                       kl_http_upstream_conf_t *prev,
+                                       kl_str_t                *extra);
 
 /*
  * The response field the parser p just read, pushed onto

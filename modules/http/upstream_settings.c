@@ -446,11 +446,23 @@ kl_http_upstream_header_params(kl_conf_t *cf, kl_array_t *params)
 
 kl_int_t
 kl_http_upstream_hide_headers(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
-                              kl_array_t *hide, kl_str_t *extra,
-                              kl_array_t *pass)
+                              kl_http_upstream_conf_t *prev, kl_str_t *extra)
 {
-    kl_str_t *s, *h, *ps;
-    kl_uint_t i;
+    kl_str_t   *s, *h, *ps;
+    kl_uint_t   i;
+    kl_array_t *hide, *pass;
+
+    /* As nginx: a level with a list of its own inherits none of it. */
+    if (conf->hide == NULL) {
+        conf->hide = prev->hide;
+    }
+
+    if (conf->pass == NULL) {
+        conf->pass = prev->pass;
+    }
+
+    hide = conf->hide;
+    pass = conf->pass;
 
     conf->hide_headers = kl_array_create(cf->pool, 12, sizeof(kl_str_t));
     if (conf->hide_headers == NULL) {

@@ -214,7 +214,7 @@ static kl_command_t  kl_http_proxy_commands[] = {
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_proxy_loc_conf_t, pass),
+      offsetof(kl_http_proxy_loc_conf_t, upstream.pass),
       NULL },
 
     { kl_string("proxy_method"),
@@ -228,7 +228,7 @@ static kl_command_t  kl_http_proxy_commands[] = {
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_proxy_loc_conf_t, hide),
+      offsetof(kl_http_proxy_loc_conf_t, upstream.hide),
       NULL },
 
     { kl_string("proxy_ignore_client_abort"),
@@ -858,14 +858,6 @@ kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
         return KL_CONF_ERROR;
     }
 
-    if (conf->hide == NULL) {
-        conf->hide = prev->hide;
-    }
-
-    if (conf->pass == NULL) {
-        conf->pass = prev->pass;
-    }
-
     kl_conf_merge_ptr_value(conf->method, prev->method, NULL);
     kl_conf_merge_ptr_value(conf->body, prev->body, NULL);
     kl_conf_merge_ptr_value(conf->cookie_domains, prev->cookie_domains, NULL);
@@ -873,8 +865,8 @@ kl_http_proxy_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_ptr_value(conf->cookie_flags, prev->cookie_flags, NULL);
 
     /* nginx's default hidden fields, plus proxy_hide_header's. */
-    if (kl_http_upstream_hide_headers(cf, &conf->upstream, conf->hide, NULL,
-                                      conf->pass)
+    if (kl_http_upstream_hide_headers(cf, &conf->upstream, &prev->upstream,
+                                      NULL)
         != KL_OK)
     {
         return KL_CONF_ERROR;

@@ -20,8 +20,6 @@ typedef struct {
     kl_uint_t http_version;
     kl_uint_t has_uri;
 
-    kl_array_t *hide; /* proxy_hide_header values */
-    kl_array_t *pass; /* proxy_pass_header values */
 
     kl_http_complex_value_t *method; /* proxy_method; NULL: the client's */
 

@@ -196,14 +196,14 @@ static kl_command_t  kl_http_scgi_commands[] = {
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_cgi_loc_conf_t, hide),
+      offsetof(kl_http_cgi_loc_conf_t, upstream.hide),
       NULL },
 
     { kl_string("scgi_pass_header"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_cgi_loc_conf_t, pass),
+      offsetof(kl_http_cgi_loc_conf_t, upstream.pass),
       NULL },
 
     { kl_string("scgi_ignore_client_abort"),

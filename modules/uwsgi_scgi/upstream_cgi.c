@@ -338,16 +338,8 @@ kl_http_cgi_merge_conf(kl_conf_t *cf, kl_http_cgi_loc_conf_t *conf,
         return KL_CONF_ERROR;
     }
 
-    if (conf->hide == NULL) {
-        conf->hide = prev->hide;
-    }
-
-    if (conf->pass == NULL) {
-        conf->pass = prev->pass;
-    }
-
-    if (kl_http_upstream_hide_headers(cf, &conf->upstream, conf->hide,
-                                      kl_http_cgi_hide_default, conf->pass)
+    if (kl_http_upstream_hide_headers(cf, &conf->upstream, &prev->upstream,
+                                      kl_http_cgi_hide_default)
         != KL_OK)
     {
         return KL_CONF_ERROR;

@@ -31,8 +31,6 @@ typedef struct {
 
     kl_int_t pass_request_headers;
 
-    kl_array_t *hide; /* X_hide_header values */
-    kl_array_t *pass; /* X_pass_header values */
 
     size_t busy_buffers_size_conf; /* as written; the default depends */
 } kl_http_cgi_loc_conf_t;

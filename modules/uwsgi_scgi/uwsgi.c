@@ -221,14 +221,14 @@ static kl_command_t  kl_http_uwsgi_commands[] = {
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_uwsgi_loc_conf_t, cgi.hide),
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.hide),
       NULL },
 
     { kl_string("uwsgi_pass_header"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF | KL_CONF_TAKE1,
       kl_http_upstream_header_name_slot,
       KL_HTTP_LOC_CONF_OFFSET,
-      offsetof(kl_http_uwsgi_loc_conf_t, cgi.pass),
+      offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.pass),
       NULL },
 
     { kl_string("uwsgi_ignore_client_abort"),
