@@ -245,6 +245,35 @@ kl_ssl_create(kl_ssl_t *ssl, kl_uint_t protocols, kl_pool_t *pool,
 
 
 kl_int_t
+kl_ssl_detect(kl_connection_t *c)
+{
+    ssize_t n;
+    u_char  buf[1];
+
+    for (;;) {
+        n = recv(c->fd, buf, 1, MSG_PEEK);
+
+        if (n == 1) {
+            return (buf[0] == 0x16 || (buf[0] & 0x80)) ? KL_OK : KL_DECLINED;
+        }
+
+        if (n == 0) {
+            return KL_DONE;
+        }
+
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->read->ready = 0;
+            return KL_AGAIN;
+        }
+
+        if (errno != EINTR) {
+            return KL_ERROR;
+        }
+    }
+}
+
+
+kl_int_t
 kl_ssl_create_connection(kl_ssl_t *ssl, kl_connection_t *c, kl_uint_t flags)
 {
     SSL                 *conn;

@@ -38,7 +38,8 @@ typedef struct {
     struct ssl_ctx_st *ctx;
     kl_log_t          *log;
     size_t             buffer_size;
-    void              *data; /* the owner's (a server's conf) */
+    kl_uint_t          certificates; /* pairs kl_ssl_certificate added */
+    void              *data;         /* the owner's (a server's conf) */
 } kl_ssl_t;
 
 /* Called when an asynchronous handshake or shutdown ends. */
@@ -128,6 +129,14 @@ kl_int_t kl_ssl_conf_commands(kl_ssl_t *ssl, kl_array_t *commands,
  * protos is the wire form ("\x08http/1.1"). NULL clears it.
  */
 kl_int_t kl_ssl_alpn(kl_ssl_t *ssl, const u_char *protos, size_t len);
+
+/*
+ * What a fresh accepted connection starts with, by its first byte (not
+ * taken): KL_OK a TLS record (0x16) or an SSLv2 hello, KL_DECLINED
+ * something else (plain HTTP on a TLS port), KL_AGAIN nothing yet
+ * (c->read->ready cleared), KL_DONE the peer closed, KL_ERROR.
+ */
+kl_int_t kl_ssl_detect(kl_connection_t *c);
 
 /*
  * c's TLS state from ssl, c->ssl set, c->io = the TLS table. flags:

@@ -215,6 +215,7 @@ kl_ssl_certificate(kl_ssl_t *ssl, kl_str_t *cert, kl_str_t *key,
     }
 
     EVP_PKEY_free(pkey);
+    ssl->certificates++;
     return KL_OK;
 }
 

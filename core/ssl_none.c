@@ -144,6 +144,14 @@ kl_ssl_alpn(kl_ssl_t *ssl, const u_char *protos, size_t len)
 
 
 kl_int_t
+kl_ssl_detect(kl_connection_t *c)
+{
+    (void) c;
+    return KL_DECLINED;
+}
+
+
+kl_int_t
 kl_ssl_create_connection(kl_ssl_t *ssl, kl_connection_t *c, kl_uint_t flags)
 {
     (void) ssl;
