@@ -20,22 +20,21 @@
 #include <openssl/evp.h>
 
 
-static void *kl_http_ssl_create_srv_conf(kl_conf_t *cf);
-static char *kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent,
-                                        void *child);
+static void    *kl_http_ssl_create_srv_conf(kl_conf_t *cf);
+static char    *kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent,
+                                           void *child);
 static kl_int_t kl_http_ssl_add_variables(kl_conf_t *cf);
-static char    *kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd,
-                                    void *conf);
-static char    *kl_http_ssl_password_file(kl_conf_t *cf, kl_command_t *cmd,
-                                          void *conf);
-static char    *kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd,
-                                         void *conf);
-static char    *kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd,
-                                              void *conf);
-static char    *kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd,
+static char *kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_http_ssl_password_file(kl_conf_t *cf, kl_command_t *cmd,
                                        void *conf);
-static char    *kl_http_ssl_certificate_slot(kl_conf_t *cf, kl_command_t *cmd,
-                                             void *conf);
+static char *kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd,
+                                      void *conf);
+static char *kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd,
+                                           void *conf);
+static char *kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd,
+                                    void *conf);
+static char *kl_http_ssl_certificate_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                          void *conf);
 
 
 /* nginx's protocol names, old ones included (refused by OpenSSL 3's
@@ -234,7 +233,7 @@ kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 static char *
 kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char     *rv;
+    char                   *rv;
     kl_http_ssl_srv_conf_t *sscf;
 
     sscf = conf;
@@ -475,8 +474,8 @@ static kl_int_t
 kl_http_ssl_certificates(kl_conf_t *cf, kl_http_ssl_srv_conf_t *sscf,
                          kl_log_t *log)
 {
-    kl_str_t  *cert, *key, c, k;
-    kl_uint_t  i;
+    kl_str_t   *cert, *key, c, k;
+    kl_uint_t   i;
     kl_array_t *passwords;
 
     cert = sscf->certificates->elts;
@@ -621,13 +620,12 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
         {
             kl_str_t *c = conf->certificates->elts;
 
-            kl_log_error(KL_LOG_EMERG, cf->log, 0,
-                         "no \"ssl_certificate_key\" is defined for "
-                         "certificate \"%V\" in %s:%ui",
-                         &c[conf->certificate_keys
-                                ? conf->certificate_keys->nelts
-                                : 0],
-                         conf->file, conf->line);
+            kl_log_error(
+                KL_LOG_EMERG, cf->log, 0,
+                "no \"ssl_certificate_key\" is defined for "
+                "certificate \"%V\" in %s:%ui",
+                &c[conf->certificate_keys ? conf->certificate_keys->nelts : 0],
+                conf->file, conf->line);
             return KL_CONF_ERROR;
         }
     }
@@ -639,9 +637,7 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     log.data = &where;
     log.action = NULL;
 
-    if (kl_ssl_create(&conf->ssl, conf->protocols, cf->pool, &log)
-        != KL_OK)
-    {
+    if (kl_ssl_create(&conf->ssl, conf->protocols, cf->pool, &log) != KL_OK) {
         return KL_CONF_ERROR;
     }
 
@@ -651,8 +647,7 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     SSL_CTX_set_tlsext_servername_callback(conf->ssl.ctx,
                                            kl_http_ssl_servername);
 
-    if (conf->certificates
-        && kl_http_ssl_certificates(cf, conf, &log) != KL_OK)
+    if (conf->certificates && kl_http_ssl_certificates(cf, conf, &log) != KL_OK)
     {
         return KL_CONF_ERROR;
     }
