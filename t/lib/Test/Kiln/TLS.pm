@@ -18,6 +18,12 @@
 #
 #     my $out = s_client($t, port('8443'), '-servername', 'a.test');
 #
+#     # sessions (IO::Socket::SSL keeps none between objects here):
+#     my $r = s_session($t, port('8443'), $request, out => 'sess',
+#         args => ['-tls1_2']);              # a session saved to file sess
+#     $r = s_session($t, port('8443'), $request, in => 'sess');
+#     # $r->{reused} (1: "Reused"), {protocol}, {response}, {output}
+#
 # Every certificate is valid for 30 days from now, SHA-256, RSA 2048 or
 # EC P-256; files are written mode 0644 so workers running as nobody can
 # read them (they are test keys, never secrets).
@@ -31,7 +37,8 @@ use Exporter qw(import);
 use IO::Socket::SSL;
 use Test::Kiln;
 
-our @EXPORT_OK = qw(make_ca make_cert https s_client openssl ticket_key);
+our @EXPORT_OK = qw(make_ca make_cert https s_client s_session openssl
+    ticket_key);
 
 
 # openssl(ARGS...): run the openssl command, its output (both streams) or
@@ -229,6 +236,31 @@ sub s_client {
     close($fh);
 
     return $out;
+}
+
+# s_session(T, PORT, REQUEST, in => FILE, out => FILE, args => [...]):
+# s_client with -sess_in/-sess_out (files in the test directory), REQUEST
+# sent (it must end with the server's close: HTTP/1.0); what it says.
+
+sub s_session {
+    my ($t, $port, $request, %o) = @_;
+    my ($out, %r);
+
+    $out = s_client($t, $port, input => $request,
+        $o{in} ? ('-sess_in', $t->testdir . "/$o{in}") : (),
+        $o{out} ? ('-sess_out', $t->testdir . "/$o{out}") : (),
+        @{$o{args} // []});
+
+    %r = (output => $out, reused => 0, protocol => '');
+
+    if ($out =~ /^(New|Reused), (\S+), Cipher is/m) {
+        $r{reused} = $1 eq 'Reused' ? 1 : 0;
+        $r{protocol} = $2;
+    }
+
+    $r{response} = $out =~ /(HTTP\/1\.\d \d\d\d.*)/s ? $1 : '';
+
+    return \%r;
 }
 
 1;
