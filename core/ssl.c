@@ -1097,6 +1097,40 @@ kl_ssl_shutdown(kl_connection_t *c)
 }
 
 
+kl_uint_t
+kl_ssl_ktls_check(kl_ssl_t *ssl, kl_log_t *log)
+{
+    int     fd;
+    ssize_t n;
+    char    buf[256];
+
+    if (ssl->ctx == NULL
+        || !(SSL_CTX_get_options(ssl->ctx) & SSL_OP_ENABLE_KTLS))
+    {
+        return 0;
+    }
+
+    fd = open("/proc/sys/net/ipv4/tcp_available_ulp", O_RDONLY | O_CLOEXEC);
+    n = (fd == -1) ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+    if (fd != -1) {
+        (void) close(fd);
+    }
+
+    if (n > 0) {
+        buf[n] = '\0';
+        if (strstr(buf, "tls") != NULL) {
+            return 1;
+        }
+    }
+
+    kl_log_error(KL_LOG_INFO, log, 0,
+                 "kTLS is not available: the kernel has no \"tls\" in "
+                 "tcp_available_ulp; OpenSSL encrypts in user space");
+    return 0;
+}
+
+
 void
 kl_ssl_free_buffer(kl_connection_t *c)
 {
