@@ -731,30 +731,52 @@ kl_ssl_recv(kl_connection_t *c, u_char *buf, size_t size)
 }
 
 
+/*
+ * SSL_write until size bytes went or the socket is full: with partial
+ * writes on, OpenSSL returns after each record even when the socket
+ * would take more, and an edge-triggered writer must not stop there.
+ * A write cut by WANT_WRITE leaves its record pending in OpenSSL: the
+ * next call must offer at least the rest again (c->ssl->retry).
+ */
 static ssize_t
 kl_ssl_write(kl_connection_t *c, u_char *data, size_t size)
 {
-    int n;
+    int     n;
+    ssize_t total, rc;
 
-    ERR_clear_error();
+    total = 0;
 
-    n = SSL_write(c->ssl->connection, data,
-                  (int) kl_min(size, (size_t) INT_MAX));
-    c->ssl->last = n;
+    for (;;) {
+        ERR_clear_error();
 
-    if (n > 0) {
-        if (c->ssl->saved_read_handler) {
-            kl_ssl_restore_handlers(c);
+        n = SSL_write(c->ssl->connection, data + total,
+                      (int) kl_min(size - (size_t) total, (size_t) INT_MAX));
+        c->ssl->last = n;
+
+        if (n > 0) {
+            if (c->ssl->saved_read_handler) {
+                kl_ssl_restore_handlers(c);
+            }
+
+            total += n;
+
+            if ((size_t) total == size) {
+                c->ssl->retry = 0;
+                return total;
+            }
+
+            continue;
         }
 
-        if ((size_t) n < size) {
-            c->write->ready = 0;
+        rc = kl_ssl_handle_io(c, n, 1, "SSL_write() failed");
+
+        if (rc == KL_AGAIN) {
+            c->ssl->retry = size - (size_t) total;
+            return total ? total : KL_AGAIN;
         }
 
-        return n;
+        return KL_ERROR;
     }
-
-    return kl_ssl_handle_io(c, n, 1, "SSL_write() failed");
 }
 
 
@@ -943,11 +965,8 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
             }
 
             if (n == KL_AGAIN) {
-                c->ssl->retry = size;
                 return in;
             }
-
-            c->ssl->retry = 0;
         }
 
         c->sent += n;
@@ -1105,8 +1124,7 @@ kl_ssl_ktls_check(kl_ssl_t *ssl, kl_log_t *log)
     char    buf[256];
 
     if (ssl->ctx == NULL
-        || !(SSL_CTX_get_options(ssl->ctx) & SSL_OP_ENABLE_KTLS))
-    {
+        || !(SSL_CTX_get_options(ssl->ctx) & SSL_OP_ENABLE_KTLS)) {
         return 0;
     }
 

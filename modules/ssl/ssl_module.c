@@ -24,7 +24,7 @@ static void    *kl_http_ssl_create_srv_conf(kl_conf_t *cf);
 static char    *kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent,
                                            void *child);
 static kl_int_t kl_http_ssl_add_variables(kl_conf_t *cf);
-static kl_int_t kl_http_ssl_init(kl_conf_t *cf);
+static kl_int_t kl_http_ssl_init_module(kl_cycle_t *cycle);
 static char *kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_ssl_password_file(kl_conf_t *cf, kl_command_t *cmd,
                                        void *conf);
@@ -197,7 +197,7 @@ static kl_command_t  kl_http_ssl_commands[] = {
 
 static kl_http_module_t kl_http_ssl_module_ctx = {
     .preconfiguration = kl_http_ssl_add_variables,
-    .postconfiguration = kl_http_ssl_init,
+
     .create_srv_conf = kl_http_ssl_create_srv_conf,
     .merge_srv_conf = kl_http_ssl_merge_srv_conf,
 };
@@ -208,6 +208,7 @@ kl_module_t kl_http_ssl_module = {
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_ssl_module_ctx,
     .commands = kl_http_ssl_commands,
+    .init_module = kl_http_ssl_init_module,
 };
 
 
@@ -671,24 +672,31 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
 
 
 /*
- * After every server is merged: kTLS asked for where the kernel lacks
- * it is said once (at info), not per server nor per connection.
+ * The new cycle in force, its error log open: kTLS asked for where the
+ * kernel lacks it is said once (at info), not per server, per worker nor
+ * per connection.
  */
 static kl_int_t
-kl_http_ssl_init(kl_conf_t *cf)
+kl_http_ssl_init_module(kl_cycle_t *cycle)
 {
-    kl_uint_t                  i;
-    kl_http_core_srv_conf_t  **cscfp;
-    kl_http_core_main_conf_t  *cmcf;
+    kl_uint_t                 i;
+    kl_http_conf_ctx_t       *ctx;
+    kl_http_core_srv_conf_t **cscfp;
+    kl_http_core_main_conf_t *cmcf;
 
-    cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
+    ctx = (kl_http_conf_ctx_t *) cycle->conf_ctx[kl_http_module.index];
+    if (ctx == NULL) {
+        return KL_OK;
+    }
+
+    cmcf = ctx->main_conf[kl_http_core_module.ctx_index];
     cscfp = cmcf->servers.elts;
 
     for (i = 0; i < cmcf->servers.nelts; i++) {
         if (cscfp[i]->ssl
             && (SSL_CTX_get_options(cscfp[i]->ssl->ctx) & SSL_OP_ENABLE_KTLS))
         {
-            (void) kl_ssl_ktls_check(cscfp[i]->ssl, cf->log);
+            (void) kl_ssl_ktls_check(cscfp[i]->ssl, cycle->log);
             break;
         }
     }
