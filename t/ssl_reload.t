@@ -5,8 +5,9 @@
 # wrong password, keeps the old configuration and says why with the file
 # and line; the handshake is bounded by client_header_timeout;
 # `ssl_conf_command Options KTLS` without the kernel's tls ULP falls back
-# with one info line and static files still go out; graceful quit (QUIT)
-# with a TLS listener ends after an open TLS request.
+# with one info line and static files still go out; a binary upgrade
+# (USR2) keeps the TLS listener, and the old master's graceful quit (QUIT)
+# waits for a TLS response in progress.
 
 use strict;
 use warnings;
@@ -81,7 +82,7 @@ sub reload {
 }
 
 conf('one');
-$t->plan(12)->run;
+$t->plan(17)->run;
 
 is(cn(), 'one.test', 'the first certificate');
 
@@ -152,3 +153,36 @@ my $closed = wait_for(sub {
     defined $n && $n == 0;
 }, 5);
 ok($closed, 'a stalled handshake is closed after client_header_timeout');
+
+# Binary upgrade (USR2) with a TLS listener, and the old master's
+# graceful quit (QUIT) while one of its workers is sending over TLS.
+
+my $old = $t->master_pid;
+conf('two');
+
+$s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => port('8443'),
+    SSL_verify_mode => SSL_VERIFY_NONE, Timeout => 5);
+syswrite($s, "GET /file.txt HTTP/1.0\r\n\r\n");
+my $resp = '';
+sysread($s, $resp, 100);
+
+kill 'USR2', $old;
+my $new;
+ok(wait_for(sub {
+    $new = $t->read_pid;
+    defined $new && $new != $old && $t->alive($new)
+        && $t->children($new) >= 1;
+}, 10), 'USR2: a new master with its worker');
+$t->track($new) if $new;
+
+kill 'QUIT', $old;
+while (sysread($s, my $buf, 65536)) { $resp .= $buf; }
+ok($resp =~ /\r\n\r\n(f+)$/ && length($1) == 100000,
+    'QUIT: the old worker finishes its TLS response');
+ok(wait_for(sub { !$t->alive($old) }, 10), 'QUIT: the old master exits');
+$t->set_master($new) if $new;
+
+is(cn(), 'two.test', 'the new binary serves TLS on the inherited socket');
+$r = https(port('8443'), "GET /file.txt HTTP/1.0\r\n\r\n");
+ok(($r->{response} // '') =~ /\r\n\r\n(f+)$/ && length($1) == 100000,
+    'and static files over TLS');
