@@ -167,7 +167,7 @@ http {
 }
 EOF
 
-$t->plan(29)->run;
+$t->plan(30)->run;
 
 my $get = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
 my $r;
@@ -279,7 +279,7 @@ ok(wait_for(sub { $t->read_file('error.log')
 # configuration errors
 
 SKIP: {
-    skip 'kiln\'s own messages', 2 if $nginx;
+    skip 'kiln\'s own messages', 3 if $nginx;
 
     $t->write_file_expand('bad1.conf', <<'EOF');
 events { }
@@ -297,4 +297,9 @@ EOF
     $c = $t->run_kiln('-t', '-c', $t->testdir . '/bad2.conf');
     like($c->{stderr}, qr/"ssl" directive was removed .*"listen" directive in \S+bad2\.conf:3/,
         '"ssl on" refused, pointing at listen ... ssl');
+
+    $t->write_file('early.conf', "events { }\nhttp {\n    ssl_early_data on;\n}\n");
+    $c = $t->run_kiln('-t', '-c', $t->testdir . '/early.conf');
+    ok($c->{exit} == 0 && $c->{stderr} =~ /\[warn\] "ssl_early_data" is not supported by kiln yet, ignored.* in \S+early\.conf:3/,
+        'ssl_early_data on: accepted with a warning');
 }

@@ -230,8 +230,10 @@ kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 
 /*
- * ssl_early_data: off is what kiln does; on (TLS 1.3 0-RTT) is refused
- * until the handshake reads early data.
+ * ssl_early_data: kiln does not read TLS 1.3 0-RTT data yet, so "on" is
+ * warned about and the context offers no early data: clients send their
+ * request after the handshake, as with "off" (nginx warns and goes on so
+ * where its OpenSSL lacks early data).
  */
 static char *
 kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd, void *conf)
@@ -244,7 +246,10 @@ kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     rv = kl_conf_set_flag_slot(cf, cmd, conf);
 
     if (rv == KL_CONF_OK && sscf->early_data) {
-        return "on is not supported by kiln yet (TLS 1.3 0-RTT data)";
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "\"ssl_early_data\" is not supported by kiln yet, "
+                          "ignored: clients send requests after the "
+                          "handshake");
     }
 
     return rv;

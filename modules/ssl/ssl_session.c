@@ -792,7 +792,7 @@ kl_http_ssl_get_curves(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
 }
 
 
-/* kiln takes no 0-RTT data (ssl_early_data on is refused): always "". */
+/* kiln takes no 0-RTT data (ssl_early_data on is warned about): "". */
 kl_int_t
 kl_http_ssl_get_early_data(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
 {
