@@ -808,7 +808,10 @@ kl_http_ssl_servername(SSL *ssl_conn, int *ad, void *arg)
                       SSL_get_options(ssl_conn) & ~SSL_CTX_get_options(ctx));
     SSL_set_options(ssl_conn, SSL_CTX_get_options(ctx));
 
-    c->ssl->ssl = cscf->ssl;
+    /*
+     * c->ssl->ssl stays the context the connection was made from: OpenSSL
+     * keeps using its session cache and ticket keys (its session_ctx).
+     */
     c->ssl->buffer_size = cscf->ssl->buffer_size;
 
     return SSL_TLSEXT_ERR_OK;
