@@ -29,9 +29,6 @@ typedef struct {
 #define KL_STORE  "storing responses to files is not supported by kiln"
 #define KL_ACCESS "access control is not supported by this build of kiln"
 #define KL_AUTH   "authentication is not supported by this build of kiln"
-#define KL_LIMITS                                                              \
-    "request and connection limits are not supported by "                      \
-    "this build of kiln"
 #define KL_REALIP "the realip module is not supported by this build of kiln"
 #define KL_STREAM "TCP/UDP proxying (stream) is not supported by kiln"
 #define KL_MAIL   "the mail proxy is not supported by kiln"
@@ -100,8 +97,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "auth_request*", KL_AUTH },
     { "auth_delay", KL_AUTH },
     { "auth_jwt*", KL_PLUS },
-    { "limit_req*", KL_LIMITS },
-    { "limit_conn*", KL_LIMITS },
     { "set_real_ip_from", KL_REALIP },
     { "real_ip_*", KL_REALIP },
 
