@@ -103,7 +103,7 @@ static kl_conf_enum_t kl_http_limit_req_log_levels[] = {
 static kl_command_t  kl_http_limit_req_commands[] = {
 
     { kl_string("limit_req_zone"),
-      KL_HTTP_MAIN_CONF | KL_CONF_2MORE,
+      KL_HTTP_MAIN_CONF | KL_CONF_TAKE3 | KL_CONF_TAKE4,
       kl_http_limit_req_zone,
       0,
       0,
@@ -1067,8 +1067,8 @@ kl_http_limit_req(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         if (kl_strncmp(value[i].data, "delay=", 6) == 0) {
             delay = kl_http_limit_req_number(&value[i], 6);
             if (delay == 0) {
-                kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid delay \"%V\"",
-                                  &value[i]);
+                kl_conf_log_error(KL_LOG_EMERG, cf, 0,
+                                  "invalid delay value \"%V\"", &value[i]);
                 return KL_CONF_ERROR;
             }
 
