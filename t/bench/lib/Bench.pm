@@ -415,19 +415,21 @@ sub response_done {
 
 
 # wrk(PORT, PATH, OPTIONS): one wrk run; OPTIONS: threads (2), conns
-# (50), secs (BENCH_SECONDS), headers ([...]). Returns { rps, requests,
-# secs, bytes, non2xx, errors, out, conns }.
+# (50), secs (BENCH_SECONDS), headers ([...]), script (a Lua file for
+# wrk -s). Returns { rps, requests, secs, bytes, non2xx, errors, out,
+# conns }.
 sub wrk {
     my ($port, $path, %o) = @_;
     my ($cmd, $out, %r);
     my %unit = ('' => 1, K => 1024, M => 1024**2, G => 1024**3, T => 1024**4);
 
     $r{conns} = $o{conns} // 50;
-    $cmd = sprintf "%swrk -t%d -c%d -d%ss --timeout 10s %s "
+    $cmd = sprintf "%swrk -t%d -c%d -d%ss --timeout 10s %s%s "
         . "'http://127.0.0.1:%d%s' 2>&1", $PINNED ? 'taskset -c 1 ' : '',
         $o{threads} // 2, $r{conns},
         $o{secs} // $SECS,
-        join(' ', map { "-H '$_'" } @{$o{headers} // []}), $port, $path;
+        join(' ', map { "-H '$_'" } @{$o{headers} // []}),
+        $o{script} ? " -s '$o{script}'" : '', $port, $path;
 
     $out = `$cmd`;
     print STDERR "$cmd\n$out" if $ENV{BENCH_DEBUG};
@@ -538,9 +540,11 @@ sub fmt {
 #   check     sub(SERVER): once per start, die on a wrong response
 #   measure   sub(SERVER): { figure => value, ... } from one run
 #   figures   [[figure, unit, 'higher' or 'lower'], ...] in row order
+# Returns { label => { workers => { kiln => median, nginx => median } } }.
 sub compare {
     my (%o) = @_;
     my @names = ('kiln', $HAVE_NGINX ? 'nginx' : ());
+    my %medians;
 
     return unless wanted($o{name});
     header();
@@ -581,6 +585,8 @@ sub compare {
 
             my $label = $fig eq 'value' ? $o{name} : "$o{name}.$fig";
 
+            $medians{$label}{$w} = { kiln => $mk, nginx => $mn };
+
             row($label, $PINNED ? "$w pin" : $w, $unit, fmt($mk), fmt($mn),
                 defined $ratio ? sprintf('%.2f', $ratio) : '-', $better);
             printf "RESULT scenario=%s workers=%d%s unit=%s kiln=%s "
@@ -591,6 +597,8 @@ sub compare {
                 $n ? join(',', map { fmt($_) } @$n) : '-';
         }
     }
+
+    return \%medians;
 }
 
 
