@@ -540,11 +540,9 @@ sub fmt {
 #   check     sub(SERVER): once per start, die on a wrong response
 #   measure   sub(SERVER): { figure => value, ... } from one run
 #   figures   [[figure, unit, 'higher' or 'lower'], ...] in row order
-# Returns { label => { workers => { kiln => median, nginx => median } } }.
 sub compare {
     my (%o) = @_;
     my @names = ('kiln', $HAVE_NGINX ? 'nginx' : ());
-    my %medians;
 
     return unless wanted($o{name});
     header();
@@ -585,8 +583,6 @@ sub compare {
 
             my $label = $fig eq 'value' ? $o{name} : "$o{name}.$fig";
 
-            $medians{$label}{$w} = { kiln => $mk, nginx => $mn };
-
             row($label, $PINNED ? "$w pin" : $w, $unit, fmt($mk), fmt($mn),
                 defined $ratio ? sprintf('%.2f', $ratio) : '-', $better);
             printf "RESULT scenario=%s workers=%d%s unit=%s kiln=%s "
@@ -597,8 +593,6 @@ sub compare {
                 $n ? join(',', map { fmt($_) } @$n) : '-';
         }
     }
-
-    return \%medians;
 }
 
 
