@@ -29,6 +29,9 @@ typedef struct {
 #define KL_STORE  "storing responses to files is not supported by kiln"
 #define KL_ACCESS "access control is not supported by this build of kiln"
 #define KL_AUTH   "authentication is not supported by this build of kiln"
+#define KL_LIMITS                                                              \
+    "request and connection limits are not supported by "                      \
+    "this build of kiln"
 #define KL_REALIP "the realip module is not supported by this build of kiln"
 #define KL_STREAM "TCP/UDP proxying (stream) is not supported by kiln"
 #define KL_MAIL   "the mail proxy is not supported by kiln"
