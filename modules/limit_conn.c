@@ -33,6 +33,7 @@ typedef struct {
     kl_zone_tree_t          *tree;
     kl_slab_pool_t          *shpool;
     kl_http_complex_value_t *key;
+    kl_int_t                 index; /* the key is this variable alone */
 } kl_http_limit_conn_ctx_t;
 
 /* One limit_conn line. */
@@ -145,6 +146,50 @@ static kl_str_t kl_http_limit_conn_status_names[] = {
     kl_string("REJECTED"),
     kl_string("REJECTED_DRY_RUN"),
 };
+
+
+/*
+ * The key of ctx's zone for r. A key that is one variable alone (the
+ * usual $binary_remote_addr) is that variable's value as it is: the
+ * complex value would copy it, for the same bytes.
+ */
+static kl_int_t
+kl_http_limit_conn_key(kl_http_request_t *r, kl_http_limit_conn_ctx_t *ctx,
+                       kl_str_t *key)
+{
+    kl_http_variable_value_t *vv;
+
+    if (ctx->index == KL_ERROR) {
+        return kl_http_complex_value(r, ctx->key, key);
+    }
+
+    vv = kl_http_get_flushed_variable(r, (kl_uint_t) ctx->index);
+
+    if (vv == NULL || vv->not_found) {
+        key->len = 0;
+        key->data = NULL;
+        return KL_OK;
+    }
+
+    key->len = vv->len;
+    key->data = vv->data;
+
+    return KL_OK;
+}
+
+
+/* At config time: the index of a key that is one variable, or KL_ERROR. */
+static kl_int_t
+kl_http_limit_conn_key_index(kl_http_complex_value_t *cv)
+{
+    if (cv->parts == NULL || cv->nparts != 1 || cv->prefix.len != 0
+        || cv->parts[0].type != KL_HTTP_SCRIPT_VAR)
+    {
+        return KL_ERROR;
+    }
+
+    return (kl_int_t) cv->parts[0].n;
+}
 
 
 /* FNV-1a: the tree sorts by it, then by the key's bytes. */
@@ -262,7 +307,7 @@ kl_http_limit_conn_handler(kl_http_request_t *r)
     for (i = 0; i < lccf->limits->nelts; i++) {
         ctx = limits[i].shm_zone->data;
 
-        if (kl_http_complex_value(r, ctx->key, &key) != KL_OK) {
+        if (kl_http_limit_conn_key(r, ctx, &key) != KL_OK) {
             return KL_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -524,6 +569,8 @@ kl_http_limit_conn_zone(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     if (ctx->key == NULL) {
         return KL_CONF_ERROR;
     }
+
+    ctx->index = kl_http_limit_conn_key_index(ctx->key);
 
     if (kl_strncmp(value[2].data, "zone=", 5) != 0) {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
