@@ -111,8 +111,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "auth_request*", KL_AUTH },
     { "auth_delay", KL_AUTH },
     { "auth_jwt*", KL_PLUS },
-    { "limit_req*", KL_LIMITS },
-    { "limit_conn*", KL_LIMITS },
     { "set_real_ip_from", KL_REALIP },
     { "real_ip_*", KL_REALIP },
 

@@ -404,6 +404,10 @@ struct kl_http_request_s {
     /* header_filter.c made headers_out.location absolute (hash 0): the
      * protocol writes it with the head's own fields */
     unsigned location_absolute:1;
+    /* the limit_req and limit_conn verdicts of the main request, kept
+     * across internal redirects (its ctx is not): nonzero once decided */
+    unsigned limit_req_status:3;
+    unsigned limit_conn_status:2;
 };
 
 /* Phases, in the order requests go through them (DESIGN.md section 6). */

@@ -415,19 +415,21 @@ sub response_done {
 
 
 # wrk(PORT, PATH, OPTIONS): one wrk run; OPTIONS: threads (2), conns
-# (50), secs (BENCH_SECONDS), headers ([...]). Returns { rps, requests,
-# secs, bytes, non2xx, errors, out, conns }.
+# (50), secs (BENCH_SECONDS), headers ([...]), script (a Lua file for
+# wrk -s). Returns { rps, requests, secs, bytes, non2xx, errors, out,
+# conns }.
 sub wrk {
     my ($port, $path, %o) = @_;
     my ($cmd, $out, %r);
     my %unit = ('' => 1, K => 1024, M => 1024**2, G => 1024**3, T => 1024**4);
 
     $r{conns} = $o{conns} // 50;
-    $cmd = sprintf "%swrk -t%d -c%d -d%ss --timeout 10s %s "
+    $cmd = sprintf "%swrk -t%d -c%d -d%ss --timeout 10s %s%s "
         . "'http://127.0.0.1:%d%s' 2>&1", $PINNED ? 'taskset -c 1 ' : '',
         $o{threads} // 2, $r{conns},
         $o{secs} // $SECS,
-        join(' ', map { "-H '$_'" } @{$o{headers} // []}), $port, $path;
+        join(' ', map { "-H '$_'" } @{$o{headers} // []}),
+        $o{script} ? " -s '$o{script}'" : '', $port, $path;
 
     $out = `$cmd`;
     print STDERR "$cmd\n$out" if $ENV{BENCH_DEBUG};
