@@ -1221,6 +1221,7 @@ kl_http_upstream_conf_init(kl_http_upstream_conf_t *conf)
     conf->temp_file_write_size_conf = KL_CONF_UNSET_SIZE;
 
     kl_http_upstream_settings_init(conf);
+    kl_http_upstream_ssl_init(&conf->ssl);
 }
 
 
@@ -1247,7 +1248,10 @@ kl_http_upstream_merge_conf(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
     kl_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
     kl_conf_merge_value(conf->buffering, prev->buffering, 1);
 
-    if (kl_http_upstream_settings_merge(cf, conf, prev) != KL_OK) {
+    if (kl_http_upstream_settings_merge(cf, conf, prev) != KL_OK
+        || kl_http_upstream_ssl_merge(cf, &conf->ssl, &prev->ssl, prefix)
+               != KL_OK)
+    {
         return KL_ERROR;
     }
 
