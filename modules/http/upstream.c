@@ -23,6 +23,8 @@ static void     kl_http_upstream_connect(kl_http_request_t  *r,
 static void     kl_http_upstream_handler(kl_event_t *ev);
 static void     kl_http_upstream_send_request(kl_http_request_t  *r,
                                               kl_http_upstream_t *u);
+static void     kl_http_upstream_ssl_done(kl_http_request_t  *r,
+                                          kl_http_upstream_t *u, kl_uint_t ft);
 static void     kl_http_upstream_request_sent(kl_http_request_t  *r,
                                               kl_http_upstream_t *u);
 static void     kl_http_upstream_send_body(kl_http_request_t  *r,
@@ -197,6 +199,9 @@ kl_http_upstream_start(kl_http_request_t *r, kl_http_upstream_t *u,
         return;
     }
 
+    /* the name the peer's certificate is for, by default (nginx's) */
+    u->ssl_name = us ? us->host : u->resolved->host;
+
     u->start_time = kl_now();
     u->tries = u->conf->next_upstream_tries;
 
@@ -227,6 +232,8 @@ kl_http_upstream_connect(kl_http_request_t *r, kl_http_upstream_t *u)
     u->cur_state->start = kl_now();
     u->cur_state->connect_time = KL_HTTP_UPSTREAM_NO_TIME;
     u->cur_state->header_time = KL_HTTP_UPSTREAM_NO_TIME;
+
+    u->peer.ssl_session = NULL;
 
     rc = kl_event_connect_peer(&u->peer);
 
@@ -329,6 +336,12 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
         return;
     }
 
+    if (u->ssl && c->ssl == NULL) {
+        /* connected: TLS first; the handshake's end comes back here */
+        kl_http_upstream_ssl_connect(r, u, kl_http_upstream_ssl_done);
+        return;
+    }
+
     if (u->cur_state->connect_time == KL_HTTP_UPSTREAM_NO_TIME) {
         u->cur_state->connect_time = kl_now() - u->cur_state->start;
     }
@@ -363,6 +376,27 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
     }
 
     kl_http_upstream_request_sent(r, u);
+}
+
+
+/* The handshake with the peer is over: on with the request, or to the
+ * next peer (ft, logged). */
+static void
+kl_http_upstream_ssl_done(kl_http_request_t *r, kl_http_upstream_t *u,
+                          kl_uint_t ft)
+{
+    kl_connection_t *c;
+
+    if (ft) {
+        kl_http_upstream_next(r, u, ft);
+        return;
+    }
+
+    c = u->peer.connection;
+    c->read->handler = kl_http_upstream_handler;
+    c->write->handler = kl_http_upstream_handler;
+
+    kl_http_upstream_send_request(r, u);
 }
 
 
@@ -817,12 +851,25 @@ kl_http_upstream_may_retry(kl_http_request_t *r, kl_http_upstream_t *u,
 static void
 kl_http_upstream_close_peer(kl_http_upstream_t *u, kl_uint_t state)
 {
+    if (u->peer.connection && u->peer.connection->ssl
+        && !(state & (KL_PEER_NEXT | KL_PEER_FAILED)))
+    {
+        /* TLS 1.3 tickets arrive after the handshake: keep the latest */
+        kl_http_upstream_ssl_save_session(u);
+    }
+
     if (u->peer.free && u->peer.sockaddr) {
         u->peer.free(&u->peer, u->peer.data, state);
         u->peer.sockaddr = NULL;
     }
 
     if (u->peer.connection) {
+        if (u->peer.connection->ssl) {
+            /* close_notify, as nginx, without waiting for the peer's */
+            u->peer.connection->ssl->no_wait_shutdown = 1;
+            (void) kl_ssl_shutdown(u->peer.connection);
+        }
+
         kl_close_connection(u->peer.connection);
         u->peer.connection = NULL;
     }

@@ -67,7 +67,7 @@ typedef struct {
     kl_str_t    certificate_key;
     kl_array_t *passwords; /* kl_str_t, X_ssl_password_file's lines */
     kl_str_t    ciphers;
-    kl_uint_t   protocols;     /* KL_HTTP_UPSTREAM_SSL_* */
+    kl_uint_t   protocols;     /* KL_SSL_* (core/ssl.h) */
     kl_array_t *conf_commands; /* kl_keyval_t */
     kl_str_t    crl;
     kl_str_t    trusted_certificate;
@@ -83,15 +83,9 @@ typedef struct {
     time_t    cache_inactive;
     time_t    cache_valid;
 
-    void *ctx; /* SSL_CTX *, or NULL */
+    kl_ssl_t *ctx; /* NULL: no TLS at this level */
 } kl_http_upstream_ssl_t;
 
-#define KL_HTTP_UPSTREAM_SSL_SSLv2   0x0002
-#define KL_HTTP_UPSTREAM_SSL_SSLv3   0x0004
-#define KL_HTTP_UPSTREAM_SSL_TLSv1   0x0008
-#define KL_HTTP_UPSTREAM_SSL_TLSv1_1 0x0010
-#define KL_HTTP_UPSTREAM_SSL_TLSv1_2 0x0020
-#define KL_HTTP_UPSTREAM_SSL_TLSv1_3 0x0040
 
 /* A protocol module's settings of the exchange (proxy_*). */
 typedef struct {
@@ -289,8 +283,10 @@ struct kl_http_upstream_s {
 
     kl_uint_t tries; /* attempts left, next_upstream_tries */
 
-    /* TLS to the peer: the name its certificate must match (no port) */
+    /* TLS to the peer: the name its certificate must match (no port),
+     * and what goes on once the handshake is over */
     kl_str_t ssl_name;
+    void (*ssl_done)(kl_http_request_t *r, kl_http_upstream_t *u, kl_uint_t ft);
 
     unsigned buffering:1;
     unsigned ssl:1; /* this exchange is over TLS (https://, suwsgi://) */
@@ -600,14 +596,19 @@ extern kl_conf_enum_t kl_http_upstream_ssl_protocols[];
  * The connect path (upstream.c): after the TCP connect, when u->ssl,
  * the handshake on u->peer.connection (bounded by connect_timeout), the
  * name sent as SNI and checked against the certificate, the verify
- * result, then kl_http_upstream_send_request's work goes on through
- * done; a failure goes to the next peer (FT_ERROR, or FT_TIMEOUT).
+ * result, the peer's session set and saved; then done(r, u, 0), or
+ * done(r, u, FT_ERROR or FT_TIMEOUT) after logging as nginx: the caller
+ * goes to the next peer. done also runs when the handshake ends later.
  */
 typedef void (*kl_http_upstream_ssl_done_pt)(kl_http_request_t  *r,
                                              kl_http_upstream_t *u,
                                              kl_uint_t           ft);
 void kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
                                   kl_http_upstream_ssl_done_pt done);
+
+/* The exchange on this connection is over: keep its session (TLS 1.3
+ * tickets come after the handshake) for the next connection to the peer. */
+void kl_http_upstream_ssl_save_session(kl_http_upstream_t *u);
 
 #define KL_HTTP_UPSTREAM_SSL_FLAGS                                             \
     (KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF)

@@ -9,21 +9,24 @@
 #include "kl_http.h"
 #include "upstream.h"
 
+#if (KL_HAVE_OPENSSL)
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#endif
+
 
 static kl_int_t kl_http_upstream_ssl_create_ctx(kl_conf_t              *cf,
                                                 kl_http_upstream_ssl_t *conf,
                                                 kl_http_upstream_ssl_t *prev);
-static char *kl_http_upstream_ssl_password(kl_conf_t *cf, kl_str_t *file,
-                                           kl_array_t **passwords);
 
 
 kl_conf_enum_t kl_http_upstream_ssl_protocols[] = {
-    { kl_string("SSLv2"), KL_HTTP_UPSTREAM_SSL_SSLv2 },
-    { kl_string("SSLv3"), KL_HTTP_UPSTREAM_SSL_SSLv3 },
-    { kl_string("TLSv1"), KL_HTTP_UPSTREAM_SSL_TLSv1 },
-    { kl_string("TLSv1.1"), KL_HTTP_UPSTREAM_SSL_TLSv1_1 },
-    { kl_string("TLSv1.2"), KL_HTTP_UPSTREAM_SSL_TLSv1_2 },
-    { kl_string("TLSv1.3"), KL_HTTP_UPSTREAM_SSL_TLSv1_3 },
+    { kl_string("SSLv2"), KL_SSL_SSLv2 },
+    { kl_string("SSLv3"), KL_SSL_SSLv3 },
+    { kl_string("TLSv1"), KL_SSL_TLSv1 },
+    { kl_string("TLSv1.1"), KL_SSL_TLSv1_1 },
+    { kl_string("TLSv1.2"), KL_SSL_TLSv1_2 },
+    { kl_string("TLSv1.3"), KL_SSL_TLSv1_3 },
     { kl_null_string, 0 }
 };
 
@@ -72,7 +75,7 @@ kl_http_upstream_ssl_file_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 char *
 kl_http_upstream_ssl_password_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    kl_str_t    *value;
+    kl_str_t    *value, file;
     kl_array_t **passwords;
 
     passwords = (kl_array_t **) ((char *) conf + cmd->offset);
@@ -81,100 +84,17 @@ kl_http_upstream_ssl_password_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    /* read now, as nginx: the file may be readable by root only */
     value = cf->args->elts;
+    file = value[1];
 
-    return kl_http_upstream_ssl_password(cf, &value[1], passwords);
-}
-
-
-/* nginx's ngx_ssl_read_password_file: one password a line, each tried in
- * turn on the key; the file is read while the conf is. */
-static char *
-kl_http_upstream_ssl_password(kl_conf_t *cf, kl_str_t *file,
-                              kl_array_t **passwords)
-{
-    int       fd;
-    u_char   *p, *last, *end, buf[4096];
-    ssize_t   n;
-    kl_str_t *pwd, name;
-
-    name = *file;
-
-    if (kl_conf_full_name(cf->cycle, &name, 1) != KL_OK) {
+    if (kl_conf_full_name(cf->cycle, &file, 1) != KL_OK) {
         return KL_CONF_ERROR;
     }
 
-    *passwords = kl_array_create(cf->pool, 4, sizeof(kl_str_t));
-    if (*passwords == NULL) {
-        return KL_CONF_ERROR;
-    }
+    *passwords = kl_ssl_read_password_file(cf->pool, &file, cf->log);
 
-    fd = open((char *) name.data, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, errno, "open() \"%s\" failed",
-                          name.data);
-        return KL_CONF_ERROR;
-    }
-
-    n = read(fd, buf, sizeof(buf));
-    close(fd);
-
-    if (n < 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, errno, "read() \"%s\" failed",
-                          name.data);
-        return KL_CONF_ERROR;
-    }
-
-    if (n == sizeof(buf)) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "too long line in \"%s\"",
-                          name.data);
-        return KL_CONF_ERROR;
-    }
-
-    p = buf;
-    last = buf + n;
-
-    while (p < last) {
-        end = memchr(p, '\n', last - p);
-        if (end == NULL) {
-            end = last;
-        }
-
-        n = end - p;
-
-        while (n && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t')) {
-            n--;
-        }
-
-        if (n) {
-            pwd = kl_array_push(*passwords);
-            if (pwd == NULL) {
-                return KL_CONF_ERROR;
-            }
-
-            pwd->len = n;
-            pwd->data = kl_pnalloc(cf->pool, n + 1);
-            if (pwd->data == NULL) {
-                return KL_CONF_ERROR;
-            }
-
-            kl_memcpy(pwd->data, p, n);
-            pwd->data[n] = '\0';
-        }
-
-        p = end + 1;
-    }
-
-    if ((*passwords)->nelts == 0) {
-        kl_conf_log_error(KL_LOG_EMERG, cf, 0, "no passwords in \"%s\"",
-                          name.data);
-        return KL_CONF_ERROR;
-    }
-
-    /* the bytes of the file are not left on the stack */
-    explicit_bzero(buf, sizeof(buf));
-
-    return KL_CONF_OK;
+    return *passwords ? KL_CONF_OK : KL_CONF_ERROR;
 }
 
 
@@ -318,8 +238,7 @@ kl_http_upstream_ssl_merge(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
     kl_conf_merge_ptr_value(conf->passwords, prev->passwords, NULL);
     kl_conf_merge_str_value(conf->ciphers, prev->ciphers, "DEFAULT");
     kl_conf_merge_uint_value(conf->protocols, prev->protocols,
-                             KL_HTTP_UPSTREAM_SSL_TLSv1_2
-                                 | KL_HTTP_UPSTREAM_SSL_TLSv1_3);
+                             KL_SSL_DEFAULT_PROTOCOLS);
     kl_conf_merge_ptr_value(conf->conf_commands, prev->conf_commands, NULL);
     kl_conf_merge_str_value(conf->crl, prev->crl, "");
     kl_conf_merge_str_value(conf->trusted_certificate,
@@ -360,7 +279,429 @@ kl_http_upstream_ssl_merge(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
 }
 
 
-#if !(KL_HTTP_UPSTREAM_SSL)
+#if (KL_HTTP_UPSTREAM_SSL)
+
+static kl_int_t kl_http_upstream_ssl_str_eq(kl_str_t *a, kl_str_t *b);
+static kl_int_t kl_http_upstream_ssl_same(kl_http_upstream_ssl_t *a,
+                                          kl_http_upstream_ssl_t *b);
+static kl_int_t kl_http_upstream_ssl_file(kl_conf_t *cf, kl_str_t *name);
+static kl_int_t kl_http_upstream_ssl_trust(kl_conf_t              *cf,
+                                           kl_http_upstream_ssl_t *conf,
+                                           kl_ssl_t               *ssl);
+static int      kl_http_upstream_ssl_verify_cb(int ok, X509_STORE_CTX *store);
+static kl_int_t kl_http_upstream_ssl_name(kl_http_request_t  *r,
+                                          kl_http_upstream_t *u,
+                                          kl_connection_t    *c);
+static void     kl_http_upstream_ssl_handshaked(kl_connection_t *c);
+static kl_int_t kl_http_upstream_ssl_check(kl_http_request_t  *r,
+                                           kl_http_upstream_t *u,
+                                           kl_connection_t    *c);
+
+
+/*
+ * One SSL_CTX per level that needs TLS, made from its merged settings;
+ * a level that changed nothing of its parent's shares the parent's.
+ */
+static kl_int_t
+kl_http_upstream_ssl_create_ctx(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
+                                kl_http_upstream_ssl_t *prev)
+{
+    kl_str_t  cert, key;
+    kl_ssl_t *ssl;
+
+    if (prev->ctx && kl_http_upstream_ssl_same(conf, prev)) {
+        conf->ctx = prev->ctx;
+        return KL_OK;
+    }
+
+    ssl = kl_pcalloc(cf->pool, sizeof(kl_ssl_t));
+    if (ssl == NULL) {
+        return KL_ERROR;
+    }
+
+    if (kl_ssl_create(ssl, conf->protocols, cf->pool, cf->log) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    ssl->data = conf;
+
+    if (conf->certificate.len) {
+        cert = conf->certificate;
+        key = conf->certificate_key;
+
+        if (kl_http_upstream_ssl_file(cf, &cert) != KL_OK
+            || kl_http_upstream_ssl_file(cf, &key) != KL_OK
+            || kl_ssl_certificate(ssl, &cert, &key, conf->passwords, cf->log)
+                   != KL_OK)
+        {
+            return KL_ERROR;
+        }
+    }
+
+    if (kl_ssl_ciphers(ssl, &conf->ciphers, 0, cf->log) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    if (kl_http_upstream_ssl_trust(cf, conf, ssl) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    conf->ctx = ssl;
+
+    if (conf->conf_commands
+        && kl_ssl_conf_commands(ssl, conf->conf_commands, cf->log) != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+static kl_int_t
+kl_http_upstream_ssl_str_eq(kl_str_t *a, kl_str_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+
+/* Would conf's context be prev's (every setting the same)? */
+static kl_int_t
+kl_http_upstream_ssl_same(kl_http_upstream_ssl_t *a, kl_http_upstream_ssl_t *b)
+{
+    return a->protocols == b->protocols && a->passwords == b->passwords
+           && a->verify == b->verify && a->conf_commands == b->conf_commands
+           && a->verify_depth == b->verify_depth
+           && kl_http_upstream_ssl_str_eq(&a->certificate, &b->certificate)
+           && kl_http_upstream_ssl_str_eq(&a->certificate_key,
+                                          &b->certificate_key)
+           && kl_http_upstream_ssl_str_eq(&a->ciphers, &b->ciphers)
+           && kl_http_upstream_ssl_str_eq(&a->crl, &b->crl)
+           && kl_http_upstream_ssl_str_eq(&a->trusted_certificate,
+                                          &b->trusted_certificate);
+}
+
+
+/* A file name relative to the configuration's prefix; "data:" as is. */
+static kl_int_t
+kl_http_upstream_ssl_file(kl_conf_t *cf, kl_str_t *name)
+{
+    if (name->len > 5 && kl_strncmp(name->data, "data:", 5) == 0) {
+        return KL_OK;
+    }
+
+    return kl_conf_full_name(cf->cycle, name, 1);
+}
+
+
+/*
+ * The CAs that verify the peer, the depth, and the CRL, as nginx's
+ * ngx_ssl_trusted_certificate and ngx_ssl_crl: the handshake goes on
+ * whatever the result, which is read after it when verify is on.
+ */
+static kl_int_t
+kl_http_upstream_ssl_trust(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
+                           kl_ssl_t *ssl)
+{
+    kl_str_t     file;
+    X509_STORE  *store;
+    X509_LOOKUP *lookup;
+
+    if (conf->verify) {
+        SSL_CTX_set_verify(ssl->ctx, SSL_CTX_get_verify_mode(ssl->ctx),
+                           kl_http_upstream_ssl_verify_cb);
+        SSL_CTX_set_verify_depth(ssl->ctx, (int) conf->verify_depth);
+
+        file = conf->trusted_certificate;
+
+        if (kl_conf_full_name(cf->cycle, &file, 1) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        if (SSL_CTX_load_verify_locations(ssl->ctx, (char *) file.data, NULL)
+            == 0) {
+            kl_ssl_error(KL_LOG_EMERG, cf->log, 0,
+                         "SSL_CTX_load_verify_locations(\"%s\") failed",
+                         file.data);
+            return KL_ERROR;
+        }
+
+        /* nginx's: a bad file leaves errors behind that are not ours */
+        kl_ssl_clear_error(cf->log);
+    }
+
+    if (conf->crl.len == 0) {
+        return KL_OK;
+    }
+
+    file = conf->crl;
+
+    if (kl_conf_full_name(cf->cycle, &file, 1) != KL_OK) {
+        return KL_ERROR;
+    }
+
+    store = SSL_CTX_get_cert_store(ssl->ctx);
+    lookup = store ? X509_STORE_add_lookup(store, X509_LOOKUP_file()) : NULL;
+
+    if (lookup == NULL) {
+        kl_ssl_error(KL_LOG_EMERG, cf->log, 0,
+                     "X509_STORE_add_lookup() failed");
+        return KL_ERROR;
+    }
+
+    if (X509_LOOKUP_load_file(lookup, (char *) file.data, X509_FILETYPE_PEM)
+        == 0) {
+        kl_ssl_error(KL_LOG_EMERG, cf->log, 0,
+                     "X509_LOOKUP_load_file(\"%s\") failed", file.data);
+        return KL_ERROR;
+    }
+
+    X509_STORE_set_flags(store,
+                         X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+
+    return KL_OK;
+}
+
+
+/* Every certificate passes here: the result is read after the handshake
+ * (SSL_get_verify_result), as nginx does for upstreams. */
+static int
+kl_http_upstream_ssl_verify_cb(int ok, X509_STORE_CTX *store)
+{
+    (void) ok;
+    (void) store;
+
+    return 1;
+}
+
+
+void
+kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
+                             kl_http_upstream_ssl_done_pt done)
+{
+    kl_int_t         rc;
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+    u->ssl_done = done;
+
+    if (u->conf->ssl.ctx == NULL) {
+        /* a pass with variables named https:// where no context is */
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "no TLS context for \"%V\"", &u->schema);
+        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    if (kl_ssl_create_connection(u->conf->ssl.ctx, c, KL_SSL_CLIENT) != KL_OK) {
+        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    if (kl_http_upstream_ssl_name(r, u, c) != KL_OK) {
+        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    if (u->conf->ssl.session_reuse && u->peer.ssl_session
+        && *u->peer.ssl_session
+        && kl_ssl_set_session(c, *u->peer.ssl_session) != KL_OK)
+    {
+        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    r->connection->log->action = "SSL handshaking to upstream";
+    c->ssl->handler = kl_http_upstream_ssl_handshaked;
+
+    rc = kl_ssl_handshake(c);
+
+    if (rc == KL_AGAIN) {
+        if (!c->write->timer_set) {
+            kl_event_add_timer(c->write, u->conf->connect_timeout);
+        }
+
+        return;
+    }
+
+    kl_http_upstream_ssl_handshaked(c);
+}
+
+
+/*
+ * nginx's ngx_http_upstream_ssl_name: X_ssl_name, else the peer's host,
+ * without a port; sent as SNI with X_ssl_server_name on unless it is an
+ * IP address (RFC 6066), and kept to check the certificate against.
+ */
+static kl_int_t
+kl_http_upstream_ssl_name(kl_http_request_t *r, kl_http_upstream_t *u,
+                          kl_connection_t *c)
+{
+    u_char        *p, *last;
+    kl_str_t       name;
+    struct in_addr a4;
+    u_char         buf[INET_ADDRSTRLEN];
+
+    if (!u->conf->ssl.server_name && !u->conf->ssl.verify) {
+        return KL_OK;
+    }
+
+    if (u->conf->ssl.name) {
+        if (kl_http_complex_value(r, u->conf->ssl.name, &name) != KL_OK) {
+            return KL_ERROR;
+        }
+
+    } else {
+        name = u->ssl_name;
+    }
+
+    if (name.len == 0) {
+        goto done;
+    }
+
+    p = name.data;
+    last = name.data + name.len;
+
+    if (*p == '[') {
+        p = memchr(p, ']', last - p);
+        if (p == NULL) {
+            p = name.data;
+        }
+    }
+
+    p = memchr(p, ':', last - p);
+    if (p != NULL) {
+        name.len = p - name.data;
+    }
+
+    if (!u->conf->ssl.server_name || name.len == 0 || name.data[0] == '[') {
+        goto done;
+    }
+
+    if (name.len < sizeof(buf)) {
+        kl_memcpy(buf, name.data, name.len);
+        buf[name.len] = '\0';
+
+        if (inet_pton(AF_INET, (char *) buf, &a4) == 1) {
+            goto done;
+        }
+    }
+
+    if (kl_ssl_set_server_name(c, &name) != KL_OK) {
+        return KL_ERROR;
+    }
+
+done:
+
+    u->ssl_name = name;
+
+    return KL_OK;
+}
+
+
+static void
+kl_http_upstream_ssl_handshaked(kl_connection_t *c)
+{
+    kl_http_request_t  *r;
+    kl_http_upstream_t *u;
+
+    r = c->data;
+    u = r->upstream;
+
+    if (c->ssl && c->ssl->handshaked) {
+        if (u->conf->ssl.verify && kl_http_upstream_ssl_check(r, u, c) != KL_OK)
+        {
+            u->ssl_done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+
+        kl_http_upstream_ssl_save_session(u);
+
+        u->ssl_done(r, u, 0);
+        return;
+    }
+
+    if (c->write->timedout || c->read->timedout) {
+        c->write->timedout = 0;
+        c->read->timedout = 0;
+        kl_log_error(KL_LOG_ERR, r->connection->log, ETIMEDOUT,
+                     "upstream timed out");
+        u->ssl_done(r, u, KL_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+
+    u->ssl_done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+}
+
+
+/* verify on: the chain's result, then the name (nginx's words). */
+static kl_int_t
+kl_http_upstream_ssl_check(kl_http_request_t *r, kl_http_upstream_t *u,
+                           kl_connection_t *c)
+{
+    long  rc;
+    X509 *cert;
+    int   match;
+
+    rc = SSL_get_verify_result(c->ssl->connection);
+
+    if (rc != X509_V_OK) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "upstream SSL certificate verify error: (%l:%s)", rc,
+                     X509_verify_cert_error_string(rc));
+        return KL_ERROR;
+    }
+
+    cert = SSL_get1_peer_certificate(c->ssl->connection);
+    match = 0;
+
+    if (cert && u->ssl_name.len) {
+        match = X509_check_host(cert, (char *) u->ssl_name.data,
+                                u->ssl_name.len, 0, NULL)
+                == 1;
+    }
+
+    X509_free(cert);
+
+    if (!match) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     "upstream SSL certificate does not match \"%V\"",
+                     &u->ssl_name);
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+void
+kl_http_upstream_ssl_save_session(kl_http_upstream_t *u)
+{
+    void            *s;
+    kl_connection_t *c;
+
+    c = u->peer.connection;
+
+    if (!u->conf->ssl.session_reuse || c == NULL || c->ssl == NULL
+        || !c->ssl->handshaked || u->peer.ssl_session == NULL)
+    {
+        return;
+    }
+
+    s = kl_ssl_get_session(c);
+    if (s == NULL) {
+        return;
+    }
+
+    if (*u->peer.ssl_session) {
+        kl_ssl_free_session(*u->peer.ssl_session);
+    }
+
+    *u->peer.ssl_session = s;
+}
+
+#else
 
 /* Without TLS no X_pass asks for it (refused there); nothing to make. */
 static kl_int_t
@@ -381,6 +722,13 @@ kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
                              kl_http_upstream_ssl_done_pt done)
 {
     done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+}
+
+
+void
+kl_http_upstream_ssl_save_session(kl_http_upstream_t *u)
+{
+    (void) u;
 }
 
 #endif

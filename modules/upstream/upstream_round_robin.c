@@ -305,6 +305,7 @@ kl_http_upstream_get_round_robin_peer(kl_peer_connection_t *pc, void *data)
     pc->socklen = peer->socklen;
     pc->name = &peer->name;
     pc->server = &peer->server;
+    pc->ssl_session = &peer->ssl_session;
     peer->conns++;
 
     return KL_OK;
@@ -382,6 +383,7 @@ kl_http_upstream_rr_take(kl_peer_connection_t            *pc,
     pc->socklen = peer->socklen;
     pc->name = &peer->name;
     pc->server = &peer->server;
+    pc->ssl_session = &peer->ssl_session;
     peer->conns++;
 }
 
