@@ -144,6 +144,7 @@ kl_http_ssl_plain_request(kl_http_request_t *r)
         return KL_OK;
     }
 
+    c->log->action = "reading client request headers";
     kl_log_error(KL_LOG_INFO, c->log, 0,
                  "client sent plain HTTP request to HTTPS port");
     c->log->action = NULL;
