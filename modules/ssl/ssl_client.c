@@ -359,6 +359,7 @@ kl_http_ssl_client_handler(kl_http_request_t *r)
     long                           rc;
     X509                          *cert;
     SSL                           *ssl;
+    const char                    *action;
     kl_connection_t               *c;
     kl_http_ssl_client_srv_conf_t *conf;
 
@@ -377,6 +378,10 @@ kl_http_ssl_client_handler(kl_http_request_t *r)
     ssl = c->ssl->connection;
     rc = SSL_get_verify_result(ssl);
 
+    /* nginx checks before it starts processing: its words in the log */
+    action = c->log->action;
+    c->log->action = "reading client request headers";
+
     if (rc != X509_V_OK
         && (conf->verify != KL_HTTP_SSL_VERIFY_OPTIONAL_NO_CA
             || !kl_http_ssl_client_optional_error(rc)))
@@ -385,6 +390,7 @@ kl_http_ssl_client_handler(kl_http_request_t *r)
                      "client SSL certificate verify error: (%l:%s)", rc,
                      X509_verify_cert_error_string(rc));
         SSL_CTX_remove_session(SSL_get_SSL_CTX(ssl), SSL_get0_session(ssl));
+        c->log->action = action;
         return KL_HTTPS_CERT_ERROR;
     }
 
@@ -400,6 +406,8 @@ kl_http_ssl_client_handler(kl_http_request_t *r)
 
         X509_free(cert);
     }
+
+    c->log->action = action;
 
     return KL_DECLINED;
 }
