@@ -325,6 +325,15 @@ kl_http_upstream_ssl_create_ctx(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
 
     ssl->data = conf;
 
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /*
+     * A peer that closes without close_notify (uWSGI does) ends the
+     * response as a plain close would, as nginx 1.22; the framing of the
+     * response still catches a short one.
+     */
+    SSL_CTX_set_options(ssl->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+
     if (conf->certificate.len) {
         cert = conf->certificate;
         key = conf->certificate_key;
