@@ -16,23 +16,25 @@
 #include <openssl/x509.h>
 
 
-/* PEM bytes of cert or key: a file, or the text after "data:". */
+/* PEM bytes of cert or key: a file, or the text after "data:". Failures
+ * are logged at level: emerg while the configuration is read, error for a
+ * connection's certificate (its request fails, the server goes on). */
 static BIO *
-kl_ssl_bio(kl_str_t *value, kl_log_t *log, const char *what)
+kl_ssl_bio(kl_str_t *value, kl_uint_t level, kl_log_t *log, const char *what)
 {
     BIO *bio;
 
     if (value->len > 5 && kl_strncmp(value->data, "data:", 5) == 0) {
         bio = BIO_new_mem_buf(value->data + 5, (int) (value->len - 5));
         if (bio == NULL) {
-            kl_ssl_error(KL_LOG_EMERG, log, 0, "BIO_new_mem_buf() failed");
+            kl_ssl_error(level, log, 0, "BIO_new_mem_buf() failed");
         }
         return bio;
     }
 
     bio = BIO_new_file((char *) value->data, "r");
     if (bio == NULL) {
-        kl_ssl_error(KL_LOG_EMERG, log, 0,
+        kl_ssl_error(level, log, 0,
                      "cannot load %s \"%V\": BIO_new_file() failed", what,
                      value);
     }
@@ -43,19 +45,20 @@ kl_ssl_bio(kl_str_t *value, kl_log_t *log, const char *what)
 
 /* A chain: the leaf and its intermediates, from one PEM. */
 static X509 *
-kl_ssl_load_chain(kl_str_t *cert, STACK_OF(X509) * *chain, kl_log_t *log)
+kl_ssl_load_chain(kl_str_t *cert, STACK_OF(X509) * *chain, kl_uint_t level,
+                  kl_log_t *log)
 {
     BIO  *bio;
     X509 *x509, *ca;
 
-    bio = kl_ssl_bio(cert, log, "certificate");
+    bio = kl_ssl_bio(cert, level, log, "certificate");
     if (bio == NULL) {
         return NULL;
     }
 
     x509 = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
     if (x509 == NULL) {
-        kl_ssl_error(KL_LOG_EMERG, log, 0,
+        kl_ssl_error(level, log, 0,
                      "cannot load certificate \"%V\": "
                      "PEM_read_bio_X509_AUX() failed",
                      cert);
@@ -79,7 +82,7 @@ kl_ssl_load_chain(kl_str_t *cert, STACK_OF(X509) * *chain, kl_log_t *log)
                 break;
             }
 
-            kl_ssl_error(KL_LOG_EMERG, log, 0,
+            kl_ssl_error(level, log, 0,
                          "cannot load certificate \"%V\": "
                          "PEM_read_bio_X509() failed",
                          cert);
@@ -136,7 +139,8 @@ kl_ssl_password_callback(char *buf, int size, int rwflag, void *userdata)
 
 /* The key, each password tried in turn (nginx: "all ... failed"). */
 static EVP_PKEY *
-kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_log_t *log)
+kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_uint_t level,
+                kl_log_t *log)
 {
     BIO        *bio;
     EVP_PKEY   *pkey;
@@ -147,7 +151,7 @@ kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_log_t *log)
     tries = (passwords && passwords->nelts) ? passwords->nelts : 1;
 
     for (pw.next = 0; pw.next < tries; pw.next++) {
-        bio = kl_ssl_bio(key, log, "certificate key");
+        bio = kl_ssl_bio(key, level, log, "certificate key");
         if (bio == NULL) {
             return NULL;
         }
@@ -163,7 +167,7 @@ kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_log_t *log)
         }
     }
 
-    kl_ssl_error(KL_LOG_EMERG, log, 0,
+    kl_ssl_error(level, log, 0,
                  "cannot load certificate key \"%V\": "
                  "PEM_read_bio_PrivateKey() failed",
                  key);
@@ -179,7 +183,7 @@ kl_ssl_certificate(kl_ssl_t *ssl, kl_str_t *cert, kl_str_t *key,
     EVP_PKEY *pkey;
     STACK_OF(X509) * chain;
 
-    x509 = kl_ssl_load_chain(cert, &chain, log);
+    x509 = kl_ssl_load_chain(cert, &chain, KL_LOG_EMERG, log);
     if (x509 == NULL) {
         return KL_ERROR;
     }
@@ -202,7 +206,7 @@ kl_ssl_certificate(kl_ssl_t *ssl, kl_str_t *cert, kl_str_t *key,
         return KL_ERROR;
     }
 
-    pkey = kl_ssl_load_key(key, passwords, log);
+    pkey = kl_ssl_load_key(key, passwords, KL_LOG_EMERG, log);
     if (pkey == NULL) {
         return KL_ERROR;
     }
@@ -231,7 +235,7 @@ kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert, kl_str_t *key,
 
     ssl = c->ssl->connection;
 
-    x509 = kl_ssl_load_chain(cert, &chain, c->log);
+    x509 = kl_ssl_load_chain(cert, &chain, KL_LOG_ERR, c->log);
     if (x509 == NULL) {
         return KL_ERROR;
     }
@@ -253,7 +257,7 @@ kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert, kl_str_t *key,
         return KL_ERROR;
     }
 
-    pkey = kl_ssl_load_key(key, passwords, c->log);
+    pkey = kl_ssl_load_key(key, passwords, KL_LOG_ERR, c->log);
     if (pkey == NULL) {
         return KL_ERROR;
     }

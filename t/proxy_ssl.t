@@ -40,6 +40,9 @@ $t->write_file('deep.chain', $t->read_file('deep.crt')
     . $t->read_file('inter.crt'));
 $t->write_file('password', "wrong\nsecret\n");
 
+# A name with variables is loaded by the worker (nobody when run as root).
+chmod 0644, "$dir/client.key";
+
 # A peer that takes the connection and never says a word: the handshake
 # waits (the kernel's backlog accepts for it).
 my $mute = IO::Socket::INET->new(LocalAddr => '127.0.0.1:' . port('mute'),
@@ -124,6 +127,14 @@ http {
 
     upstream u_depth1 {
         server 127.0.0.1:%%PORT_8086%%;
+    }
+
+    upstream u_certvar {
+        server 127.0.0.1:%%PORT_8084%%;
+    }
+
+    upstream u_certvar2 {
+        server 127.0.0.1:%%PORT_8084%%;
     }
 
     upstream reuse {
@@ -252,6 +263,20 @@ http {
             proxy_pass https://u_certpw/;
         }
 
+        location /cert-var/ {
+            set $name client;
+            proxy_ssl_certificate %%TESTDIR%%/$name.crt;
+            proxy_ssl_certificate_key %%TESTDIR%%/$name.key;
+            proxy_pass https://u_certvar/;
+        }
+
+        location /cert-var-missing/ {
+            set $name nosuch;
+            proxy_ssl_certificate %%TESTDIR%%/$name.crt;
+            proxy_ssl_certificate_key %%TESTDIR%%/$name.key;
+            proxy_pass https://u_certvar2/;
+        }
+
         location /nocert/ {
             proxy_pass https://u_nocert/;
         }
@@ -333,7 +358,7 @@ http {
 }
 EOF
 
-$t->plan(44);
+$t->plan(47);
 $t->run(wait_ports => [8080, 8081, 8082, 8083, 8084, 8085, 8086]);
 
 sub get {
@@ -390,6 +415,12 @@ is($r->{body}, "client=CN=client verify=SUCCESS\n",
     'client certificate: the backend verified it');
 is(get('/cert-password/')->{body}, "client=CN=client verify=SUCCESS\n",
     'encrypted key: the second password of the file opens it');
+is(get('/cert-var/')->{body}, "client=CN=client verify=SUCCESS\n",
+    'a certificate named with variables, loaded for the connection');
+is(get('/cert-var-missing/')->{status}, 500,
+    'a certificate named with variables that does not load: 500');
+ok(log_has(qr/\[error\] .*cannot load certificate "[^"]+\/nosuch\.crt": BIO_new_file\(\) failed/),
+    'a certificate that does not load: logged');
 $r = get('/nocert/');
 is($r->{status}, 400, 'no client certificate: the backend\'s 400');
 like($r->{body}, qr/No required SSL certificate was sent/,

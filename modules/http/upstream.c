@@ -338,7 +338,11 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
 
     if (u->ssl && c->ssl == NULL) {
         /* connected: TLS first; the handshake's end comes back here */
-        kl_http_upstream_ssl_connect(r, u, kl_http_upstream_ssl_done);
+        if (kl_http_upstream_ssl_connect(r, u, kl_http_upstream_ssl_done)
+            != KL_OK) {
+            kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
         return;
     }
 

@@ -63,8 +63,11 @@ typedef struct {
 typedef struct {
     kl_int_t enable; /* X_pass https://, suwsgi://, or with variables */
 
-    kl_str_t    certificate;
-    kl_str_t    certificate_key;
+    kl_str_t certificate;
+    kl_str_t certificate_key;
+    /* either name has variables: both evaluated, loaded per connection */
+    kl_http_complex_value_t *certificate_value;
+    kl_http_complex_value_t *certificate_key_value;
     kl_array_t *passwords; /* kl_str_t, X_ssl_password_file's lines */
     kl_str_t    ciphers;
     kl_uint_t   protocols;     /* KL_SSL_* (core/ssl.h) */
@@ -599,12 +602,15 @@ extern kl_conf_enum_t kl_http_upstream_ssl_protocols[];
  * result, the peer's session set and saved; then done(r, u, 0), or
  * done(r, u, FT_ERROR or FT_TIMEOUT) after logging as nginx: the caller
  * goes to the next peer. done also runs when the handshake ends later.
+ * KL_ERROR (logged): a failure here, not the peer's (a certificate named
+ * with variables that does not load): the caller answers 500, as nginx.
  */
 typedef void (*kl_http_upstream_ssl_done_pt)(kl_http_request_t  *r,
                                              kl_http_upstream_t *u,
                                              kl_uint_t           ft);
-void kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
-                                  kl_http_upstream_ssl_done_pt done);
+kl_int_t kl_http_upstream_ssl_connect(kl_http_request_t           *r,
+                                      kl_http_upstream_t          *u,
+                                      kl_http_upstream_ssl_done_pt done);
 
 /* The exchange on this connection is over: keep its session (TLS 1.3
  * tickets come after the handshake) for the next connection to the peer. */

@@ -15,6 +15,10 @@
 #endif
 
 
+static kl_int_t kl_http_upstream_ssl_values(kl_conf_t              *cf,
+                                            kl_http_upstream_ssl_t *conf,
+                                            kl_http_upstream_ssl_t *prev,
+                                            const char             *prefix);
 static kl_int_t kl_http_upstream_ssl_create_ctx(kl_conf_t              *cf,
                                                 kl_http_upstream_ssl_t *conf,
                                                 kl_http_upstream_ssl_t *prev);
@@ -59,12 +63,6 @@ kl_http_upstream_ssl_file_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-
-    if (kl_http_script_variables_count(&value[1])) {
-        /* nginx loads such a name per connection; kiln cannot yet */
-        return "is refused: variables in certificate names of upstream TLS "
-               "are not supported by kiln yet";
-    }
 
     *field = value[1];
 
@@ -275,7 +273,54 @@ kl_http_upstream_ssl_merge(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
         return KL_ERROR;
     }
 
+    if (conf->certificate.len
+        && (kl_http_script_variables_count(&conf->certificate)
+            || kl_http_script_variables_count(&conf->certificate_key))
+        && kl_http_upstream_ssl_values(cf, conf, prev, prefix) != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
     return kl_http_upstream_ssl_create_ctx(cf, conf, prev);
+}
+
+
+/*
+ * Certificate names with variables: loaded for each connection (nginx
+ * 1.21), from the values compiled once per level. kiln keeps no cache of
+ * them: X_ssl_certificate_cache max=N is warned about.
+ */
+static kl_int_t
+kl_http_upstream_ssl_values(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
+                            kl_http_upstream_ssl_t *prev, const char *prefix)
+{
+    if (conf->certificate.data == prev->certificate.data
+        && conf->certificate_key.data == prev->certificate_key.data
+        && prev->certificate_value)
+    {
+        conf->certificate_value = prev->certificate_value;
+        conf->certificate_key_value = prev->certificate_key_value;
+
+    } else {
+        conf->certificate_value = kl_http_compile_value(cf, &conf->certificate);
+        conf->certificate_key_value =
+            kl_http_compile_value(cf, &conf->certificate_key);
+
+        if (conf->certificate_value == NULL
+            || conf->certificate_key_value == NULL) {
+            return KL_ERROR;
+        }
+    }
+
+    if (conf->cache_max) {
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "\"%s_ssl_certificate_cache\": kiln keeps no "
+                          "cache yet, certificates named with variables are "
+                          "loaded for each connection",
+                          prefix);
+    }
+
+    return KL_OK;
 }
 
 
@@ -293,6 +338,10 @@ static kl_int_t kl_http_upstream_ssl_name(kl_http_request_t  *r,
                                           kl_http_upstream_t *u,
                                           kl_connection_t    *c);
 static void     kl_http_upstream_ssl_handshaked(kl_connection_t *c);
+static kl_int_t kl_http_upstream_ssl_certificate(kl_http_request_t  *r,
+                                                 kl_http_upstream_t *u,
+                                                 kl_connection_t    *c);
+static kl_int_t kl_http_upstream_ssl_path(kl_http_request_t *r, kl_str_t *name);
 static kl_int_t kl_http_upstream_ssl_check(kl_http_request_t  *r,
                                            kl_http_upstream_t *u,
                                            kl_connection_t    *c);
@@ -334,7 +383,7 @@ kl_http_upstream_ssl_create_ctx(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
     SSL_CTX_set_options(ssl->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
 
-    if (conf->certificate.len) {
+    if (conf->certificate.len && conf->certificate_value == NULL) {
         cert = conf->certificate;
         key = conf->certificate_key;
 
@@ -380,7 +429,9 @@ static kl_int_t
 kl_http_upstream_ssl_same(kl_http_upstream_ssl_t *a, kl_http_upstream_ssl_t *b)
 {
     return a->protocols == b->protocols && a->passwords == b->passwords
-           && a->verify == b->verify && a->conf_commands == b->conf_commands
+           && a->verify == b->verify
+           && a->certificate_value == b->certificate_value
+           && a->conf_commands == b->conf_commands
            && a->verify_depth == b->verify_depth
            && kl_http_upstream_ssl_str_eq(&a->certificate, &b->certificate)
            && kl_http_upstream_ssl_str_eq(&a->certificate_key,
@@ -485,7 +536,7 @@ kl_http_upstream_ssl_verify_cb(int ok, X509_STORE_CTX *store)
 }
 
 
-void
+kl_int_t
 kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
                              kl_http_upstream_ssl_done_pt done)
 {
@@ -499,26 +550,21 @@ kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
         /* a pass with variables named https:// where no context is */
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
                      "no TLS context for \"%V\"", &u->schema);
-        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
-        return;
+        return KL_ERROR;
     }
 
-    if (kl_ssl_create_connection(u->conf->ssl.ctx, c, KL_SSL_CLIENT) != KL_OK) {
-        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
-        return;
-    }
-
-    if (kl_http_upstream_ssl_name(r, u, c) != KL_OK) {
-        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
-        return;
+    if (kl_ssl_create_connection(u->conf->ssl.ctx, c, KL_SSL_CLIENT) != KL_OK
+        || kl_http_upstream_ssl_name(r, u, c) != KL_OK
+        || kl_http_upstream_ssl_certificate(r, u, c) != KL_OK)
+    {
+        return KL_ERROR;
     }
 
     if (u->conf->ssl.session_reuse && u->peer.ssl_session
         && *u->peer.ssl_session
         && kl_ssl_set_session(c, *u->peer.ssl_session) != KL_OK)
     {
-        done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
-        return;
+        return KL_ERROR;
     }
 
     r->connection->log->action = "SSL handshaking to upstream";
@@ -531,10 +577,64 @@ kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
             kl_event_add_timer(c->write, u->conf->connect_timeout);
         }
 
-        return;
+        return KL_OK;
     }
 
     kl_http_upstream_ssl_handshaked(c);
+
+    return KL_OK;
+}
+
+
+/* Certificate names with variables: this request's, loaded for c. */
+static kl_int_t
+kl_http_upstream_ssl_certificate(kl_http_request_t *r, kl_http_upstream_t *u,
+                                 kl_connection_t *c)
+{
+    kl_str_t                cert, key;
+    kl_http_upstream_ssl_t *ssl;
+
+    ssl = &u->conf->ssl;
+
+    if (ssl->certificate_value == NULL) {
+        return KL_OK;
+    }
+
+    if (kl_http_complex_value(r, ssl->certificate_value, &cert) != KL_OK
+        || kl_http_complex_value(r, ssl->certificate_key_value, &key) != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
+    if (cert.len == 0) {
+        /* nothing named: no certificate for this one */
+        return KL_OK;
+    }
+
+    if (kl_http_upstream_ssl_path(r, &cert) != KL_OK
+        || kl_http_upstream_ssl_path(r, &key) != KL_OK)
+    {
+        return KL_ERROR;
+    }
+
+    return kl_ssl_connection_certificate(c, &cert, &key, ssl->passwords);
+}
+
+
+/* A file name relative to the configuration's prefix, NUL-terminated in
+ * r's pool; a "data:" value only terminated. */
+static kl_int_t
+kl_http_upstream_ssl_path(kl_http_request_t *r, kl_str_t *name)
+{
+    u_char *p;
+
+    if (name->len > 5 && kl_strncmp(name->data, "data:", 5) == 0) {
+        p = kl_pstrdup(r->pool, name);
+        name->data = p;
+        return p ? KL_OK : KL_ERROR;
+    }
+
+    return kl_file_full_name(r->pool, &kl_cycle->conf_prefix, name);
 }
 
 
@@ -726,11 +826,15 @@ kl_http_upstream_ssl_create_ctx(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
 }
 
 
-void
+kl_int_t
 kl_http_upstream_ssl_connect(kl_http_request_t *r, kl_http_upstream_t *u,
                              kl_http_upstream_ssl_done_pt done)
 {
-    done(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
+    (void) r;
+    (void) u;
+    (void) done;
+
+    return KL_ERROR;
 }
 
 
