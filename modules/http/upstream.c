@@ -200,7 +200,12 @@ kl_http_upstream_start(kl_http_request_t *r, kl_http_upstream_t *u,
     }
 
     /* the name the peer's certificate is for, by default (nginx's) */
-    u->ssl_name = us ? us->host : u->resolved->host;
+    if (us) {
+        u->ssl_name = us->host;
+
+    } else if (u->resolved) {
+        u->ssl_name = u->resolved->host;
+    }
 
     u->start_time = kl_now();
     u->tries = u->conf->next_upstream_tries;
