@@ -740,30 +740,52 @@ kl_ssl_recv(kl_connection_t *c, u_char *buf, size_t size)
 }
 
 
+/*
+ * SSL_write until size bytes went or the socket is full: with partial
+ * writes on, OpenSSL returns after each record even when the socket
+ * would take more, and an edge-triggered writer must not stop there.
+ * A write cut by WANT_WRITE leaves its record pending in OpenSSL: the
+ * next call must offer at least the rest again (c->ssl->retry).
+ */
 static ssize_t
 kl_ssl_write(kl_connection_t *c, u_char *data, size_t size)
 {
-    int n;
+    int     n;
+    ssize_t total, rc;
 
-    ERR_clear_error();
+    total = 0;
 
-    n = SSL_write(c->ssl->connection, data,
-                  (int) kl_min(size, (size_t) INT_MAX));
-    c->ssl->last = n;
+    for (;;) {
+        ERR_clear_error();
 
-    if (n > 0) {
-        if (c->ssl->saved_read_handler) {
-            kl_ssl_restore_handlers(c);
+        n = SSL_write(c->ssl->connection, data + total,
+                      (int) kl_min(size - (size_t) total, (size_t) INT_MAX));
+        c->ssl->last = n;
+
+        if (n > 0) {
+            if (c->ssl->saved_read_handler) {
+                kl_ssl_restore_handlers(c);
+            }
+
+            total += n;
+
+            if ((size_t) total == size) {
+                c->ssl->retry = 0;
+                return total;
+            }
+
+            continue;
         }
 
-        if ((size_t) n < size) {
-            c->write->ready = 0;
+        rc = kl_ssl_handle_io(c, n, 1, "SSL_write() failed");
+
+        if (rc == KL_AGAIN) {
+            c->ssl->retry = size - (size_t) total;
+            return total ? total : KL_AGAIN;
         }
 
-        return n;
+        return KL_ERROR;
     }
-
-    return kl_ssl_handle_io(c, n, 1, "SSL_write() failed");
 }
 
 
@@ -952,11 +974,8 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
             }
 
             if (n == KL_AGAIN) {
-                c->ssl->retry = size;
                 return in;
             }
-
-            c->ssl->retry = 0;
         }
 
         c->sent += n;
@@ -1103,6 +1122,39 @@ kl_ssl_shutdown(kl_connection_t *c)
     c->io = &kl_os_io;
 
     return KL_OK;
+}
+
+
+kl_uint_t
+kl_ssl_ktls_check(kl_ssl_t *ssl, kl_log_t *log)
+{
+    int     fd;
+    ssize_t n;
+    char    buf[256];
+
+    if (ssl->ctx == NULL
+        || !(SSL_CTX_get_options(ssl->ctx) & SSL_OP_ENABLE_KTLS)) {
+        return 0;
+    }
+
+    fd = open("/proc/sys/net/ipv4/tcp_available_ulp", O_RDONLY | O_CLOEXEC);
+    n = (fd == -1) ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+    if (fd != -1) {
+        (void) close(fd);
+    }
+
+    if (n > 0) {
+        buf[n] = '\0';
+        if (strstr(buf, "tls") != NULL) {
+            return 1;
+        }
+    }
+
+    kl_log_error(KL_LOG_INFO, log, 0,
+                 "kTLS is not available: the kernel has no \"tls\" in "
+                 "tcp_available_ulp; OpenSSL encrypts in user space");
+    return 0;
 }
 
 

@@ -184,6 +184,13 @@ kl_int_t kl_ssl_shutdown(kl_connection_t *c);
  */
 void kl_ssl_free_connection(kl_connection_t *c);
 
+/*
+ * Whether any context asked for kTLS (ssl_conf_command Options KTLS)
+ * and the kernel has the "tls" ULP: 1 yes, 0 no (logged once at info:
+ * OpenSSL then encrypts in user space, with no error).
+ */
+kl_uint_t kl_ssl_ktls_check(kl_ssl_t *ssl, kl_log_t *log);
+
 /* An idle keep-alive connection: give OpenSSL's buffers back. */
 void kl_ssl_free_buffer(kl_connection_t *c);
 

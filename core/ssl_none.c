@@ -213,6 +213,15 @@ kl_ssl_shutdown(kl_connection_t *c)
 }
 
 
+kl_uint_t
+kl_ssl_ktls_check(kl_ssl_t *ssl, kl_log_t *log)
+{
+    (void) ssl;
+    (void) log;
+    return 0;
+}
+
+
 void
 kl_ssl_free_buffer(kl_connection_t *c)
 {

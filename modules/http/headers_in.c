@@ -605,6 +605,7 @@ kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
         return KL_ERROR;
     }
 
+    /* No match: the address's default, even when SNI chose another. */
     if (cscf == NULL) {
         cscf = hc->addr_conf->default_server;
     }

@@ -20,22 +20,22 @@
 #include <openssl/evp.h>
 
 
-static void *kl_http_ssl_create_srv_conf(kl_conf_t *cf);
-static char *kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent,
-                                        void *child);
+static void    *kl_http_ssl_create_srv_conf(kl_conf_t *cf);
+static char    *kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent,
+                                           void *child);
 static kl_int_t kl_http_ssl_add_variables(kl_conf_t *cf);
-static char    *kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd,
-                                    void *conf);
-static char    *kl_http_ssl_password_file(kl_conf_t *cf, kl_command_t *cmd,
-                                          void *conf);
-static char    *kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd,
-                                         void *conf);
-static char    *kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd,
-                                              void *conf);
-static char    *kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd,
+static kl_int_t kl_http_ssl_init_module(kl_cycle_t *cycle);
+static char *kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_http_ssl_password_file(kl_conf_t *cf, kl_command_t *cmd,
                                        void *conf);
-static char    *kl_http_ssl_certificate_slot(kl_conf_t *cf, kl_command_t *cmd,
-                                             void *conf);
+static char *kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd,
+                                      void *conf);
+static char *kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd,
+                                           void *conf);
+static char *kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd,
+                                    void *conf);
+static char *kl_http_ssl_certificate_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                          void *conf);
 
 
 /* nginx's protocol names, old ones included (refused by OpenSSL 3's
@@ -197,6 +197,7 @@ static kl_command_t  kl_http_ssl_commands[] = {
 
 static kl_http_module_t kl_http_ssl_module_ctx = {
     .preconfiguration = kl_http_ssl_add_variables,
+
     .create_srv_conf = kl_http_ssl_create_srv_conf,
     .merge_srv_conf = kl_http_ssl_merge_srv_conf,
 };
@@ -207,6 +208,7 @@ kl_module_t kl_http_ssl_module = {
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_ssl_module_ctx,
     .commands = kl_http_ssl_commands,
+    .init_module = kl_http_ssl_init_module,
 };
 
 
@@ -228,13 +230,15 @@ kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 
 /*
- * ssl_early_data: off is what kiln does; on (TLS 1.3 0-RTT) is refused
- * until the handshake reads early data.
+ * ssl_early_data: kiln does not read TLS 1.3 0-RTT data yet, so "on" is
+ * warned about and the context offers no early data: clients send their
+ * request after the handshake, as with "off" (nginx warns and goes on so
+ * where its OpenSSL lacks early data).
  */
 static char *
 kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    char     *rv;
+    char                   *rv;
     kl_http_ssl_srv_conf_t *sscf;
 
     sscf = conf;
@@ -242,7 +246,10 @@ kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     rv = kl_conf_set_flag_slot(cf, cmd, conf);
 
     if (rv == KL_CONF_OK && sscf->early_data) {
-        return "on is not supported by kiln yet (TLS 1.3 0-RTT data)";
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "\"ssl_early_data\" is not supported by kiln yet, "
+                          "ignored: clients send requests after the "
+                          "handshake");
     }
 
     return rv;
@@ -475,8 +482,8 @@ static kl_int_t
 kl_http_ssl_certificates(kl_conf_t *cf, kl_http_ssl_srv_conf_t *sscf,
                          kl_log_t *log)
 {
-    kl_str_t  *cert, *key, c, k;
-    kl_uint_t  i;
+    kl_str_t   *cert, *key, c, k;
+    kl_uint_t   i;
     kl_array_t *passwords;
 
     cert = sscf->certificates->elts;
@@ -621,13 +628,12 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
         {
             kl_str_t *c = conf->certificates->elts;
 
-            kl_log_error(KL_LOG_EMERG, cf->log, 0,
-                         "no \"ssl_certificate_key\" is defined for "
-                         "certificate \"%V\" in %s:%ui",
-                         &c[conf->certificate_keys
-                                ? conf->certificate_keys->nelts
-                                : 0],
-                         conf->file, conf->line);
+            kl_log_error(
+                KL_LOG_EMERG, cf->log, 0,
+                "no \"ssl_certificate_key\" is defined for "
+                "certificate \"%V\" in %s:%ui",
+                &c[conf->certificate_keys ? conf->certificate_keys->nelts : 0],
+                conf->file, conf->line);
             return KL_CONF_ERROR;
         }
     }
@@ -639,9 +645,7 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     log.data = &where;
     log.action = NULL;
 
-    if (kl_ssl_create(&conf->ssl, conf->protocols, cf->pool, &log)
-        != KL_OK)
-    {
+    if (kl_ssl_create(&conf->ssl, conf->protocols, cf->pool, &log) != KL_OK) {
         return KL_CONF_ERROR;
     }
 
@@ -651,8 +655,7 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     SSL_CTX_set_tlsext_servername_callback(conf->ssl.ctx,
                                            kl_http_ssl_servername);
 
-    if (conf->certificates
-        && kl_http_ssl_certificates(cf, conf, &log) != KL_OK)
+    if (conf->certificates && kl_http_ssl_certificates(cf, conf, &log) != KL_OK)
     {
         return KL_CONF_ERROR;
     }
@@ -670,6 +673,40 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     cscf->ssl = &conf->ssl;
 
     return KL_CONF_OK;
+}
+
+
+/*
+ * The new cycle in force, its error log open: kTLS asked for where the
+ * kernel lacks it is said once (at info), not per server, per worker nor
+ * per connection.
+ */
+static kl_int_t
+kl_http_ssl_init_module(kl_cycle_t *cycle)
+{
+    kl_uint_t                 i;
+    kl_http_conf_ctx_t       *ctx;
+    kl_http_core_srv_conf_t **cscfp;
+    kl_http_core_main_conf_t *cmcf;
+
+    ctx = (kl_http_conf_ctx_t *) cycle->conf_ctx[kl_http_module.index];
+    if (ctx == NULL) {
+        return KL_OK;
+    }
+
+    cmcf = ctx->main_conf[kl_http_core_module.ctx_index];
+    cscfp = cmcf->servers.elts;
+
+    for (i = 0; i < cmcf->servers.nelts; i++) {
+        if (cscfp[i]->ssl
+            && (SSL_CTX_get_options(cscfp[i]->ssl->ctx) & SSL_OP_ENABLE_KTLS))
+        {
+            (void) kl_ssl_ktls_check(cscfp[i]->ssl, cycle->log);
+            break;
+        }
+    }
+
+    return KL_OK;
 }
 
 

@@ -6,10 +6,10 @@
 #include "kl_http.h"
 
 /* builtin_session_cache: off, none, or builtin's size (-1: OpenSSL's). */
-#define KL_HTTP_SSL_NO_SCACHE      -2 /* off */
-#define KL_HTTP_SSL_NONE_SCACHE    -3 /* none (nginx's default) */
-#define KL_HTTP_SSL_NO_BUILTIN     -4 /* shared only */
-#define KL_HTTP_SSL_DFLT_BUILTIN   -5 /* builtin, OpenSSL's size */
+#define KL_HTTP_SSL_NO_SCACHE    -2 /* off */
+#define KL_HTTP_SSL_NONE_SCACHE  -3 /* none (nginx's default) */
+#define KL_HTTP_SSL_NO_BUILTIN   -4 /* shared only */
+#define KL_HTTP_SSL_DFLT_BUILTIN -5 /* builtin, OpenSSL's size */
 
 typedef struct {
     kl_ssl_t ssl; /* ctx NULL: no TLS context for this server */
@@ -27,10 +27,10 @@ typedef struct {
 
     kl_shm_zone_t *shm_zone; /* ssl_session_cache shared:NAME:SIZE */
 
-    kl_array_t *certificates;     /* kl_str_t */
-    kl_array_t *certificate_keys; /* kl_str_t */
-    kl_array_t *passwords;        /* kl_str_t, from ssl_password_file */
-    kl_array_t *conf_commands;    /* kl_keyval_t */
+    kl_array_t *certificates;        /* kl_str_t */
+    kl_array_t *certificate_keys;    /* kl_str_t */
+    kl_array_t *passwords;           /* kl_str_t, from ssl_password_file */
+    kl_array_t *conf_commands;       /* kl_keyval_t */
     kl_array_t *session_ticket_keys; /* kl_str_t, file names */
     kl_array_t *ticket_keys;         /* their contents (ssl_session.c) */
 
@@ -50,8 +50,7 @@ int kl_http_ssl_servername(struct ssl_st *ssl_conn, int *ad, void *arg);
 
 /* ssl_session.c: ssl_session_cache's setter; the session cache, ticket
  * keys and tickets on a context; the variables that need raw OpenSSL. */
-char    *kl_http_ssl_session_cache(kl_conf_t *cf, kl_command_t *cmd,
-                                   void *conf);
+char *kl_http_ssl_session_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 kl_int_t kl_http_ssl_session_setup(kl_conf_t *cf, kl_http_ssl_srv_conf_t *sscf,
                                    kl_log_t *log);
 kl_int_t kl_http_ssl_get_ciphers(kl_connection_t *c, kl_pool_t *pool,

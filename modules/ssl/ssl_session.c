@@ -164,8 +164,8 @@ kl_http_ssl_session_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
                 return KL_CONF_ERROR;
             }
 
-            sscf->shm_zone = kl_shm_zone_add(cf, &name, (size_t) size,
-                                             &kl_http_ssl_module);
+            sscf->shm_zone =
+                kl_shm_zone_add(cf, &name, (size_t) size, &kl_http_ssl_module);
             if (sscf->shm_zone == NULL) {
                 return KL_CONF_ERROR;
             }
@@ -186,8 +186,8 @@ kl_http_ssl_session_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 invalid:
 
-    kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                      "invalid session cache \"%V\"", &value[i]);
+    kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid session cache \"%V\"",
+                      &value[i]);
     return KL_CONF_ERROR;
 }
 
@@ -315,8 +315,9 @@ kl_http_ssl_get_session(SSL *ssl_conn, const unsigned char *id, int len,
 
     kl_shmtx_lock(&pool->mutex);
 
-    node = kl_zone_tree_lookup(tree, kl_http_ssl_hash((u_char *) id, (size_t) len),
-                               (u_char *) id, (size_t) len);
+    node =
+        kl_zone_tree_lookup(tree, kl_http_ssl_hash((u_char *) id, (size_t) len),
+                            (u_char *) id, (size_t) len);
     if (node) {
         s = kl_zone_node_value(node);
 
@@ -394,17 +395,16 @@ kl_http_ssl_cache_mode(kl_http_ssl_srv_conf_t *sscf)
          * As nginx: the server says sessions may be resumed (some
          * clients misbehave when told they cannot) and keeps none.
          */
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER
-                                                | SSL_SESS_CACHE_NO_AUTO_CLEAR
-                                                | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_set_session_cache_mode(
+            ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR
+                     | SSL_SESS_CACHE_NO_INTERNAL_STORE);
         SSL_CTX_sess_set_cache_size(ctx, 1);
         return KL_OK;
     }
 
     mode = SSL_SESS_CACHE_SERVER;
 
-    if (sscf->shm_zone
-        && sscf->builtin_session_cache == KL_HTTP_SSL_NO_BUILTIN)
+    if (sscf->shm_zone && sscf->builtin_session_cache == KL_HTTP_SSL_NO_BUILTIN)
     {
         mode |= SSL_SESS_CACHE_NO_INTERNAL;
     }
@@ -426,9 +426,8 @@ kl_http_ssl_cache_mode(kl_http_ssl_srv_conf_t *sscf)
 
 
 static int
-kl_http_ssl_ticket_key_cb(SSL *ssl_conn, unsigned char *name,
-                          unsigned char *iv, EVP_CIPHER_CTX *ectx,
-                          EVP_MAC_CTX *hctx, int enc)
+kl_http_ssl_ticket_key_cb(SSL *ssl_conn, unsigned char *name, unsigned char *iv,
+                          EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
 {
     size_t                    size;
     kl_uint_t                 i;
@@ -501,8 +500,9 @@ kl_http_ssl_ticket_keys(kl_conf_t *cf, kl_http_ssl_srv_conf_t *sscf,
     u_char                    buf[80];
     kl_http_ssl_ticket_key_t *key;
 
-    sscf->ticket_keys = kl_array_create(cf->pool, sscf->session_ticket_keys->nelts,
-                                        sizeof(kl_http_ssl_ticket_key_t));
+    sscf->ticket_keys =
+        kl_array_create(cf->pool, sscf->session_ticket_keys->nelts,
+                        sizeof(kl_http_ssl_ticket_key_t));
     if (sscf->ticket_keys == NULL) {
         return KL_ERROR;
     }
@@ -531,8 +531,8 @@ kl_http_ssl_ticket_keys(kl_conf_t *cf, kl_http_ssl_srv_conf_t *sscf,
         }
 
         if (st.st_size != 48 && st.st_size != 80) {
-            kl_log_error(KL_LOG_EMERG, log, 0,
-                         "\"%V\" must be 48 or 80 bytes", &name);
+            kl_log_error(KL_LOG_EMERG, log, 0, "\"%V\" must be 48 or 80 bytes",
+                         &name);
             (void) close(fd);
             return KL_ERROR;
         }
@@ -583,11 +583,11 @@ kl_int_t
 kl_http_ssl_session_setup(kl_conf_t *cf, kl_http_ssl_srv_conf_t *sscf,
                           kl_log_t *log)
 {
-    u_char       *p, sid[SSL_MAX_SID_CTX_LENGTH];
-    kl_str_t     *cert;
-    kl_uint_t     i;
-    unsigned int  len;
-    EVP_MD_CTX   *md;
+    u_char      *p, sid[SSL_MAX_SID_CTX_LENGTH];
+    kl_str_t    *cert;
+    kl_uint_t    i;
+    unsigned int len;
+    EVP_MD_CTX  *md;
 
     /*
      * The session id context: a digest of the server's certificate
@@ -679,11 +679,11 @@ kl_http_ssl_join(kl_pool_t *pool, kl_str_t *s, const char **names, int n)
 kl_int_t
 kl_http_ssl_get_ciphers(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
 {
-    int                 i, n;
-    u_char             *p;
-    const char        **names;
-    const SSL_CIPHER   *cipher;
-    STACK_OF(SSL_CIPHER) *list;
+    int               i, n;
+    u_char           *p;
+    const char      **names;
+    const SSL_CIPHER *cipher;
+    STACK_OF(SSL_CIPHER) * list;
 
     list = SSL_get_client_ciphers(c->ssl->connection);
     n = list ? sk_SSL_CIPHER_num(list) : 0;
@@ -703,8 +703,7 @@ kl_http_ssl_get_ciphers(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
                 return KL_ERROR;
             }
             *kl_slprintf(p, p + 6, "0x%04xd",
-                         (unsigned) SSL_CIPHER_get_protocol_id(cipher))
-                = '\0';
+                         (unsigned) SSL_CIPHER_get_protocol_id(cipher)) = '\0';
             names[i] = (const char *) p;
         }
     }
@@ -793,7 +792,7 @@ kl_http_ssl_get_curves(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
 }
 
 
-/* kiln takes no 0-RTT data (ssl_early_data on is refused): always "". */
+/* kiln takes no 0-RTT data (ssl_early_data on is warned about): "". */
 kl_int_t
 kl_http_ssl_get_early_data(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
 {
