@@ -157,6 +157,9 @@ http {
         listen 127.0.0.1:%%PORT_8083%% ssl;
         server_name example.com;
 
+        # the second request of a connection closes it (keep-alive test)
+        keepalive_requests 2;
+
         ssl_certificate %%TESTDIR%%/backend.crt;
         ssl_certificate_key %%TESTDIR%%/backend.key;
 
@@ -358,7 +361,7 @@ http {
 }
 EOF
 
-$t->plan(47);
+$t->plan(48);
 $t->run(wait_ports => [8080, 8081, 8082, 8083, 8084, 8085, 8086]);
 
 sub get {
@@ -401,6 +404,8 @@ my ($c1) = get('/ka/')->{body} =~ /conn=(\d+)/;
 my ($c2) = get('/ka/')->{body} =~ /conn=(\d+)/;
 ok($c1, 'keepalive: a connection');
 is($c2, $c1, 'keepalive: the TLS connection is used again');
+like(get('/ka/')->{body}, qr/^sni= reused=r .*conn=(?!$c1 )\d+ /,
+    'keepalive: once the peer closed it, a new connection resumes');
 
 like(get('/tls12/')->{body}, qr/proto=TLSv1\.2 /,
     'proxy_ssl_protocols TLSv1.2');
