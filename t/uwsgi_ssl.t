@@ -154,7 +154,7 @@ http {
 }
 EOF
 
-$t->plan(15);
+$t->plan(17);
 
 ok(wait_for(sub {
     IO::Socket::INET->new(PeerAddr => "127.0.0.1:$tls")
@@ -199,6 +199,10 @@ ok(log_has(qr/upstream SSL certificate verify error: \(21:unable to verify the f
 like(get('/cert/')->{body}, qr{^REQUEST_URI=/cert/$}m,
     'a client certificate to a socket that requires one: 200');
 is(get('/nocert/')->{status}, 502, 'no client certificate: 502');
+ok(log_has(qr/\[error\] .*SSL_\w+\(\) failed \(SSL: .*alert .*"GET \/nocert\//),
+    'no client certificate: the alert logged, once');
+unlike($t->read_file('error.log'), qr/recv\(\) failed/,
+    'no client certificate: no second line for the same failure');
 
 is(get('/plain/')->{status}, 502, 'suwsgi:// to a plain socket: 502');
 ok(log_has(qr/\[error\] .*(SSL_do_handshake\(\) failed|peer closed connection in SSL handshake).* while SSL handshaking to upstream, .*"GET \/plain\//),

@@ -363,7 +363,12 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
     u->request_sent = 1;
 
     if (rest == KL_CHAIN_ERROR) {
-        kl_log_error(KL_LOG_ERR, r->connection->log, errno, "send() failed");
+        /* TLS logged its failure itself ("SSL_write() failed ...") */
+        if (c->ssl == NULL) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, errno,
+                         "send() failed");
+        }
+
         kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
         return;
     }
@@ -457,7 +462,10 @@ kl_http_upstream_send_body(kl_http_request_t *r, kl_http_upstream_t *u)
     }
 
     if (rc == KL_ERROR) {
-        kl_log_error(KL_LOG_ERR, c->log, errno, "send() failed");
+        if (u->peer.connection->ssl == NULL) {
+            kl_log_error(KL_LOG_ERR, c->log, errno, "send() failed");
+        }
+
         kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
         return;
     }
@@ -644,7 +652,8 @@ kl_http_upstream_process_header(kl_http_request_t *r, kl_http_upstream_t *u)
                          "upstream prematurely closed connection");
         }
 
-        if (n == KL_ERROR) {
+        if (n == KL_ERROR && c->ssl == NULL) {
+            /* TLS logged its failure itself ("SSL_read() failed ...") */
             kl_log_error(KL_LOG_ERR, r->connection->log, errno,
                          "recv() failed");
         }
