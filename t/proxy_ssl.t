@@ -40,6 +40,10 @@ $t->write_file('deep.chain', $t->read_file('deep.crt')
     . $t->read_file('inter.crt'));
 $t->write_file('password', "wrong\nsecret\n");
 
+# 3 MiB that are not all the same: a read that stops mid-record shows.
+my $big = join('', map { sprintf("%07d\n", $_) } 1 .. 393216);
+$t->write_file('files/big.txt', $big);
+
 # A name with variables is loaded by the worker (nobody when run as root).
 chmod 0644, "$dir/client.key";
 
@@ -162,6 +166,10 @@ http {
 
         ssl_certificate %%TESTDIR%%/backend.crt;
         ssl_certificate_key %%TESTDIR%%/backend.key;
+
+        location /files/ {
+            alias %%TESTDIR%%/files/;
+        }
 
         location / {
             return 200 "sni=$ssl_server_name reused=$ssl_session_reused proto=$ssl_protocol cipher=$ssl_cipher client=$ssl_client_s_dn conn=$connection uri=$request_uri\n";
@@ -336,6 +344,17 @@ http {
             proxy_pass https://u_depth1/;
         }
 
+        location /big/ {
+            proxy_buffers 4 4k;
+            proxy_pass https://127.0.0.1:%%PORT_8081%%/files/;
+        }
+
+        location /big-unbuffered/ {
+            proxy_buffering off;
+            proxy_buffer_size 4k;
+            proxy_pass https://127.0.0.1:%%PORT_8081%%/files/;
+        }
+
         location /var/ {
             set $peer 127.0.0.1:%%PORT_8081%%;
             proxy_pass https://$peer/var/;
@@ -361,7 +380,7 @@ http {
 }
 EOF
 
-$t->plan(48);
+$t->plan(51);
 $t->run(wait_ports => [8080, 8081, 8082, 8083, 8084, 8085, 8086]);
 
 sub get {
@@ -455,6 +474,14 @@ ok(log_has(qr/upstream SSL certificate verify error: \(20:unable to get local is
     'depth 0: logged');
 is(get('/depth1/')->{body}, "deep\n",
     'an intermediate CA, proxy_ssl_verify_depth 1 (the default): 200');
+
+# A large body through TLS records, buffered (spilled to a temp file)
+# and not: every byte, in order.
+$r = get('/big/big.txt');
+is(length($r->{body}), length($big), 'large body, buffered: its length');
+ok($r->{body} eq $big, 'large body, buffered: its bytes');
+$r = get('/big-unbuffered/big.txt');
+ok($r->{body} eq $big, 'large body, unbuffered: its bytes');
 
 $r = get('/var/q');
 is($r->{status}, 200, 'a pass with variables: 200');
