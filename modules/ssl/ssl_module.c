@@ -261,17 +261,9 @@ static char *
 kl_http_ssl_certificate_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     char                   *rv;
-    kl_str_t               *value;
     kl_http_ssl_srv_conf_t *sscf;
 
     sscf = conf;
-    value = cf->args->elts;
-
-    if (memchr(value[1].data, '$', value[1].len)
-        && kl_strncmp(value[1].data, "data:", 5) != 0)
-    {
-        return "with variables is not supported by kiln yet";
-    }
 
     rv = kl_conf_set_str_array_slot(cf, cmd, conf);
 
@@ -349,9 +341,9 @@ kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 /*
  * ssl_certificate_cache off | max=N [inactive=time] [valid=time]: the
- * cache of certificates loaded per handshake. kiln loads no certificate
- * per handshake yet (variables in ssl_certificate are refused), so the
- * settings are checked and kept for when it does.
+ * cache of certificates loaded per handshake. Checked and kept; kiln
+ * keeps no such cache yet (ssl_certificate.c reads the files at each
+ * handshake).
  */
 static char *
 kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
@@ -655,9 +647,22 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     SSL_CTX_set_tlsext_servername_callback(conf->ssl.ctx,
                                            kl_http_ssl_servername);
 
-    if (conf->certificates && kl_http_ssl_certificates(cf, conf, &log) != KL_OK)
-    {
-        return KL_CONF_ERROR;
+    if (conf->certificates) {
+        switch (kl_http_ssl_variable_certificates(cf, conf)) {
+        case KL_OK:
+            /* Named with variables: loaded per handshake (cert_cb). */
+            conf->ssl.certificates = conf->certificates->nelts;
+            break;
+
+        case KL_DECLINED:
+            if (kl_http_ssl_certificates(cf, conf, &log) != KL_OK) {
+                return KL_CONF_ERROR;
+            }
+            break;
+
+        default:
+            return KL_CONF_ERROR;
+        }
     }
 
     if (kl_http_ssl_configure(cf, conf, &log) != KL_OK) {
@@ -808,7 +813,10 @@ kl_http_ssl_servername(SSL *ssl_conn, int *ad, void *arg)
                       SSL_get_options(ssl_conn) & ~SSL_CTX_get_options(ctx));
     SSL_set_options(ssl_conn, SSL_CTX_get_options(ctx));
 
-    c->ssl->ssl = cscf->ssl;
+    /*
+     * c->ssl->ssl stays the context the connection was made from: OpenSSL
+     * keeps using its session cache and ticket keys (its session_ctx).
+     */
     c->ssl->buffer_size = cscf->ssl->buffer_size;
 
     return SSL_TLSEXT_ERR_OK;

@@ -34,6 +34,10 @@ typedef struct {
     kl_array_t *session_ticket_keys; /* kl_str_t, file names */
     kl_array_t *ticket_keys;         /* their contents (ssl_session.c) */
 
+    /* certificates named with variables: complex values, per pair */
+    kl_http_complex_value_t **certificate_values;
+    kl_http_complex_value_t **certificate_key_values;
+
     kl_str_t ciphers;
     kl_str_t ecdh_curve;
     kl_str_t dhparam;
@@ -47,6 +51,12 @@ extern kl_module_t kl_http_ssl_module;
 /* ssl_module.c: the SNI callback every server's context gets. */
 struct ssl_st;
 int kl_http_ssl_servername(struct ssl_st *ssl_conn, int *ad, void *arg);
+
+/* ssl_certificate.c: names with variables compiled (KL_DECLINED when
+ * none has any) and the context's callback that loads them per
+ * handshake. */
+kl_int_t kl_http_ssl_variable_certificates(kl_conf_t              *cf,
+                                           kl_http_ssl_srv_conf_t *sscf);
 
 /* ssl_session.c: ssl_session_cache's setter; the session cache, ticket
  * keys and tickets on a context; the variables that need raw OpenSSL. */
