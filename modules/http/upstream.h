@@ -582,8 +582,6 @@ kl_int_t kl_http_upstream_ssl_merge(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
                                     const char             *prefix);
 
 /* The setters of the X_ssl_* rows (KL_HTTP_UPSTREAM_SSL_COMMANDS). */
-char *kl_http_upstream_ssl_file_slot(kl_conf_t *cf, kl_command_t *cmd,
-                                     void *conf);
 char *kl_http_upstream_ssl_password_slot(kl_conf_t *cf, kl_command_t *cmd,
                                          void *conf);
 char *kl_http_upstream_ssl_command_slot(kl_conf_t *cf, kl_command_t *cmd,
@@ -632,10 +630,10 @@ void kl_http_upstream_ssl_save_session(kl_http_upstream_t *u);
 
 #define KL_HTTP_UPSTREAM_SSL_COMMANDS(pfx, type, up)                           \
     KL_HTTP_UPSTREAM_SSL_ROW(pfx, "certificate", KL_CONF_TAKE1,                \
-                             kl_http_upstream_ssl_file_slot, type,             \
-                             up.ssl.certificate, NULL),                        \
+                             kl_conf_set_str_slot, type, up.ssl.certificate,   \
+                             NULL),                                            \
         KL_HTTP_UPSTREAM_SSL_ROW(pfx, "certificate_key", KL_CONF_TAKE1,        \
-                                 kl_http_upstream_ssl_file_slot, type,         \
+                                 kl_conf_set_str_slot, type,                   \
                                  up.ssl.certificate_key, NULL),                \
         KL_HTTP_UPSTREAM_SSL_ROW(pfx, "password_file", KL_CONF_TAKE1,          \
                                  kl_http_upstream_ssl_password_slot, type,     \

@@ -52,25 +52,6 @@ kl_http_upstream_ssl_init(kl_http_upstream_ssl_t *ssl)
 
 
 char *
-kl_http_upstream_ssl_file_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
-{
-    kl_str_t *field, *value;
-
-    field = (kl_str_t *) ((char *) conf + cmd->offset);
-
-    if (field->data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    *field = value[1];
-
-    return KL_CONF_OK;
-}
-
-
-char *
 kl_http_upstream_ssl_password_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     kl_str_t    *value, file;
