@@ -40,6 +40,8 @@ typedef struct {
     size_t             buffer_size;
     kl_uint_t          certificates; /* pairs kl_ssl_certificate added */
     void              *data;         /* the owner's (a server's conf) */
+    const u_char      *alpn;         /* kl_ssl_alpn's, in wire form */
+    size_t             alpn_len;
 } kl_ssl_t;
 
 /* Called when an asynchronous handshake or shutdown ends. */

@@ -478,25 +478,19 @@ kl_ssl_conf_commands(kl_ssl_t *ssl, kl_array_t *commands, kl_log_t *log)
 }
 
 
-typedef struct {
-    const u_char *protos;
-    size_t        len;
-} kl_ssl_alpn_t;
-
-
 static int
 kl_ssl_alpn_select(SSL *ssl_conn, const unsigned char **out,
                    unsigned char *outlen, const unsigned char *in,
                    unsigned int inlen, void *arg)
 {
-    kl_ssl_alpn_t *alpn;
+    kl_ssl_t *ssl;
 
     (void) ssl_conn;
 
-    alpn = arg;
+    ssl = arg;
 
-    if (SSL_select_next_proto((unsigned char **) out, outlen, alpn->protos,
-                              (unsigned int) alpn->len, in, inlen)
+    if (SSL_select_next_proto((unsigned char **) out, outlen, ssl->alpn,
+                              (unsigned int) ssl->alpn_len, in, inlen)
         != OPENSSL_NPN_NEGOTIATED)
     {
         return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -509,25 +503,16 @@ kl_ssl_alpn_select(SSL *ssl_conn, const unsigned char **out,
 kl_int_t
 kl_ssl_alpn(kl_ssl_t *ssl, const u_char *protos, size_t len)
 {
-    kl_ssl_alpn_t *alpn;
+    ssl->alpn = protos;
+    ssl->alpn_len = len;
 
     if (protos == NULL) {
         SSL_CTX_set_alpn_select_cb(ssl->ctx, NULL, NULL);
         return KL_OK;
     }
 
-    /* The context's data outlives it: the pool of its configuration. */
-    alpn = OPENSSL_malloc(sizeof(kl_ssl_alpn_t));
-    if (alpn == NULL) {
-        return KL_ERROR;
-    }
-
-    alpn->protos = protos;
-    alpn->len = len;
-
-    /* Freed with the context: kept in its ex_data slot 1 would need an
-     * index; the few bytes live as long as the process at most. */
-    SSL_CTX_set_alpn_select_cb(ssl->ctx, kl_ssl_alpn_select, alpn);
+    /* ssl lives as long as its context: the configuration's memory. */
+    SSL_CTX_set_alpn_select_cb(ssl->ctx, kl_ssl_alpn_select, ssl);
 
     return KL_OK;
 }

@@ -157,7 +157,7 @@ ok($closed, 'a stalled handshake is closed after client_header_timeout');
 # Binary upgrade (USR2) with a TLS listener, and the old master's
 # graceful quit (QUIT) while one of its workers is sending over TLS.
 
-my $old = $t->master_pid;
+my $oldm = $t->master_pid;
 conf('two');
 
 $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => port('8443'),
@@ -166,20 +166,20 @@ syswrite($s, "GET /file.txt HTTP/1.0\r\n\r\n");
 my $resp = '';
 sysread($s, $resp, 100);
 
-kill 'USR2', $old;
+kill 'USR2', $oldm;
 my $new;
 ok(wait_for(sub {
     $new = $t->read_pid;
-    defined $new && $new != $old && $t->alive($new)
+    defined $new && $new != $oldm && $t->alive($new)
         && $t->children($new) >= 1;
 }, 10), 'USR2: a new master with its worker');
 $t->track($new) if $new;
 
-kill 'QUIT', $old;
+kill 'QUIT', $oldm;
 while (sysread($s, my $buf, 65536)) { $resp .= $buf; }
 ok($resp =~ /\r\n\r\n(f+)$/ && length($1) == 100000,
     'QUIT: the old worker finishes its TLS response');
-ok(wait_for(sub { !$t->alive($old) }, 10), 'QUIT: the old master exits');
+ok(wait_for(sub { !$t->alive($oldm) }, 10), 'QUIT: the old master exits');
 $t->set_master($new) if $new;
 
 is(cn(), 'two.test', 'the new binary serves TLS on the inherited socket');
