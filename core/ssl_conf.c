@@ -274,6 +274,59 @@ kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert, kl_str_t *key,
 }
 
 
+kl_int_t
+kl_ssl_load_pair(kl_str_t *cert, kl_str_t *key, kl_array_t *passwords,
+                 kl_log_t *log, kl_ssl_pair_t *pair)
+{
+    X509     *x509;
+    EVP_PKEY *pkey;
+    STACK_OF(X509) * chain;
+
+    x509 = kl_ssl_load_chain(cert, &chain, KL_LOG_ERR, log);
+    if (x509 == NULL) {
+        return KL_ERROR;
+    }
+
+    pkey = kl_ssl_load_key(key, passwords, KL_LOG_ERR, log);
+    if (pkey == NULL) {
+        X509_free(x509);
+        sk_X509_pop_free(chain, X509_free);
+        return KL_ERROR;
+    }
+
+    pair->x509 = x509;
+    pair->chain = chain;
+    pair->pkey = pkey;
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_ssl_use_pair(kl_connection_t *c, kl_ssl_pair_t *pair)
+{
+    if (SSL_use_cert_and_key(c->ssl->connection, pair->x509, pair->pkey,
+                             pair->chain, 1)
+        != 1)
+    {
+        kl_ssl_error(KL_LOG_ERR, c->log, 0, "SSL_use_cert_and_key() failed");
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+void
+kl_ssl_free_pair(kl_ssl_pair_t *pair)
+{
+    X509_free(pair->x509);
+    sk_X509_pop_free(pair->chain, X509_free);
+    EVP_PKEY_free(pair->pkey);
+    kl_memzero(pair, sizeof(kl_ssl_pair_t));
+}
+
+
 kl_array_t *
 kl_ssl_read_password_file(kl_pool_t *pool, kl_str_t *file, kl_log_t *log)
 {

@@ -4,8 +4,11 @@
  * evaluated and loaded at each handshake, after SNI chose the server, by
  * the context's certificate callback, as nginx does. The values are
  * evaluated on a small request of their own (no request exists yet), in a
- * pool freed when the pair is loaded. ssl_certificate_cache is not used
- * yet: every handshake reads the files.
+ * pool freed when the pair is loaded. With ssl_certificate_cache, each
+ * worker keeps up to max pairs by their names: one unused for inactive
+ * or loaded more than valid ago is read again, the least recently used
+ * goes when the cache is full. Without it every handshake reads the
+ * files, as nginx.
  */
 
 #include "kl_http.h"
@@ -15,6 +18,23 @@
 
 
 static int kl_http_ssl_certificate_cb(SSL *ssl_conn, void *arg);
+
+
+/* A cached pair: its names as evaluated (the key), the objects, times. */
+typedef struct {
+    u_char       *names; /* "cert\0key\0", malloc'd */
+    size_t        len;
+    kl_ssl_pair_t pair;
+    time_t        loaded;
+    time_t        used;
+    kl_uint_t     seq; /* the cache's use count at its last use (LRU) */
+} kl_http_ssl_cached_t;
+
+typedef struct {
+    kl_http_ssl_cached_t *entries; /* max of them */
+    kl_uint_t             n;
+    kl_uint_t             seq;
+} kl_http_ssl_cache_t;
 
 
 static kl_http_complex_value_t **
@@ -135,6 +155,116 @@ kl_http_ssl_fake_request(kl_connection_t *c, kl_pool_t *pool)
 }
 
 
+/*
+ * The pair named cert and key from sscf's cache, loaded (and cached)
+ * when absent or stale. NULL after logging.
+ */
+static kl_ssl_pair_t *
+kl_http_ssl_cached_pair(kl_connection_t *c, kl_http_ssl_srv_conf_t *sscf,
+                        kl_str_t *cert, kl_str_t *key, kl_array_t *passwords)
+{
+    u_char               *names;
+    size_t                len;
+    time_t                now;
+    kl_uint_t             i, lru;
+    kl_ssl_pair_t         pair;
+    kl_http_ssl_cache_t  *cache;
+    kl_http_ssl_cached_t *e;
+
+    cache = sscf->cache;
+
+    if (cache == NULL) {
+        cache = kl_calloc(sizeof(kl_http_ssl_cache_t), c->log);
+        if (cache == NULL) {
+            return NULL;
+        }
+
+        cache->entries = kl_calloc(sizeof(kl_http_ssl_cached_t)
+                                       * (size_t) sscf->certificate_cache,
+                                   c->log);
+        if (cache->entries == NULL) {
+            kl_free(cache);
+            return NULL;
+        }
+
+        sscf->cache = cache;
+    }
+
+    now = kl_loop.clock.sec;
+    len = cert->len + key->len + 2;
+
+    for (i = 0; i < cache->n; i++) {
+        e = &cache->entries[i];
+
+        if (e->len != len || memcmp(e->names, cert->data, cert->len) != 0
+            || memcmp(e->names + cert->len + 1, key->data, key->len) != 0)
+        {
+            continue;
+        }
+
+        e->seq = ++cache->seq;
+
+        if (now - e->loaded < sscf->cache_valid
+            && now - e->used < sscf->cache_inactive) {
+            e->used = now;
+            return &e->pair;
+        }
+
+        /* Stale: read the files again, in the same slot. */
+        if (kl_ssl_load_pair(cert, key, passwords, c->log, &pair) != KL_OK) {
+            return NULL;
+        }
+
+        kl_ssl_free_pair(&e->pair);
+        e->pair = pair;
+        e->loaded = now;
+        e->used = now;
+        return &e->pair;
+    }
+
+    if (kl_ssl_load_pair(cert, key, passwords, c->log, &pair) != KL_OK) {
+        return NULL;
+    }
+
+    names = kl_alloc(len, c->log);
+    if (names == NULL) {
+        kl_ssl_free_pair(&pair);
+        return NULL;
+    }
+
+    kl_memcpy(names, cert->data, cert->len);
+    names[cert->len] = '\0';
+    kl_memcpy(names + cert->len + 1, key->data, key->len);
+    names[len - 1] = '\0';
+
+    if (cache->n < (kl_uint_t) sscf->certificate_cache) {
+        e = &cache->entries[cache->n++];
+
+    } else {
+        /* Full: the least recently used goes. */
+        lru = 0;
+        for (i = 1; i < cache->n; i++) {
+            if (cache->entries[i].seq < cache->entries[lru].seq) {
+                lru = i;
+            }
+        }
+
+        e = &cache->entries[lru];
+        kl_ssl_free_pair(&e->pair);
+        kl_free(e->names);
+    }
+
+    e->names = names;
+    e->len = len;
+    e->pair = pair;
+    e->loaded = now;
+    e->used = now;
+    e->seq = ++cache->seq;
+
+    return &e->pair;
+}
+
+
 static int
 kl_http_ssl_certificate_cb(SSL *ssl_conn, void *arg)
 {
@@ -143,6 +273,7 @@ kl_http_ssl_certificate_cb(SSL *ssl_conn, void *arg)
     kl_uint_t               i;
     kl_pool_t              *pool;
     kl_array_t             *passwords;
+    kl_ssl_pair_t          *pair;
     kl_connection_t        *c;
     kl_http_request_t      *r;
     kl_http_ssl_srv_conf_t *sscf;
@@ -177,7 +308,18 @@ kl_http_ssl_certificate_cb(SSL *ssl_conn, void *arg)
             goto done;
         }
 
-        if (kl_ssl_connection_certificate(c, &cert, &key, passwords) != KL_OK) {
+        if (sscf->certificate_cache == 0) {
+            if (kl_ssl_connection_certificate(c, &cert, &key, passwords)
+                != KL_OK) {
+                goto done;
+            }
+
+            continue;
+        }
+
+        pair = kl_http_ssl_cached_pair(c, sscf, &cert, &key, passwords);
+
+        if (pair == NULL || kl_ssl_use_pair(c, pair) != KL_OK) {
             goto done;
         }
     }

@@ -341,9 +341,8 @@ kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 /*
  * ssl_certificate_cache off | max=N [inactive=time] [valid=time]: the
- * cache of certificates loaded per handshake. Checked and kept; kiln
- * keeps no such cache yet (ssl_certificate.c reads the files at each
- * handshake).
+ * cache of certificates named with variables (ssl_certificate.c);
+ * inactive 10s and valid 60s by default, as nginx.
  */
 static char *
 kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
@@ -368,6 +367,8 @@ kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     sscf->certificate_cache = 0;
+    sscf->cache_inactive = 10;
+    sscf->cache_valid = 60;
 
     for (i = 1; i < cf->args->nelts; i++) {
         if (kl_strncmp(value[i].data, "max=", 4) == 0) {
@@ -385,8 +386,15 @@ kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             s.data = (u_char *) memchr(value[i].data, '=', value[i].len) + 1;
             s.len = value[i].data + value[i].len - s.data;
 
-            if (kl_conf_parse_time(&s, 1) == KL_ERROR) {
+            n = kl_conf_parse_time(&s, 1);
+            if (n == KL_ERROR) {
                 goto invalid;
+            }
+
+            if (value[i].data[0] == 'i') {
+                sscf->cache_inactive = (time_t) n;
+            } else {
+                sscf->cache_valid = (time_t) n;
             }
             continue;
         }
@@ -588,7 +596,15 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->reject_handshake, prev->reject_handshake, 0);
     kl_conf_merge_value(conf->certificate_compression,
                         prev->certificate_compression, 0);
-    kl_conf_merge_value(conf->certificate_cache, prev->certificate_cache, 0);
+    if (conf->certificate_cache == KL_CONF_UNSET) {
+        conf->certificate_cache = prev->certificate_cache;
+        conf->cache_inactive = prev->cache_inactive;
+        conf->cache_valid = prev->cache_valid;
+    }
+
+    if (conf->certificate_cache == KL_CONF_UNSET) {
+        conf->certificate_cache = 0;
+    }
     kl_conf_merge_value(conf->session_timeout, prev->session_timeout, 300);
     kl_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
                              KL_SSL_BUFSIZE);

@@ -21,6 +21,9 @@ typedef struct {
     kl_int_t  reject_handshake;
     kl_int_t  certificate_compression;
     kl_int_t  certificate_cache; /* max=, 0 off */
+    time_t    cache_inactive;    /* inactive=, seconds */
+    time_t    cache_valid;       /* valid=, seconds */
+    void     *cache;             /* ssl_certificate.c's, per worker */
     kl_int_t  builtin_session_cache;
     kl_int_t  session_timeout; /* seconds */
     size_t    buffer_size;
