@@ -34,6 +34,7 @@ $pki->cert('backend', 'root', dns => ['example.com']);
 $pki->cert('gone', 'root', dns => ['example.com']);
 $pki->cert('deep', 'inter', dns => ['example.com']);
 $pki->cert('client', 'root', client => 1);
+$pki->cert('client2', 'root', client => 1, cn => 'client two');
 $pki->revoke('root', 'gone')->crl('root');
 $pki->encrypt_key('client', 'client.enc', 'secret');
 $t->write_file('deep.chain', $t->read_file('deep.crt')
@@ -46,13 +47,16 @@ $t->write_file('files/big.txt', $big);
 
 # A name with variables is loaded by the worker (nobody when run as root).
 chmod 0644, "$dir/client.key";
+$t->write_file('swap.crt', $t->read_file('client.crt'));
+$t->write_file('swap.key', $t->read_file('client.key'));
 
 # A peer that takes the connection and never says a word: the handshake
 # waits (the kernel's backlog accepts for it).
 my $mute = IO::Socket::INET->new(LocalAddr => '127.0.0.1:' . port('mute'),
     Listen => 4, ReuseAddr => 1) or die "mute: $!\n";
 
-$t->write_file_expand('kiln.conf', <<'EOF');
+# proxy_ssl_certificate_cache is nginx 1.27.4's: not given to 1.22.
+my $conf = <<'EOF';
 daemon on;
 pid %%TESTDIR%%/kiln.pid;
 error_log %%TESTDIR%%/error.log info;
@@ -138,6 +142,14 @@ http {
     }
 
     upstream u_certvar2 {
+        server 127.0.0.1:%%PORT_8084%%;
+    }
+
+    upstream u_certcached {
+        server 127.0.0.1:%%PORT_8084%%;
+    }
+
+    upstream u_certuncached {
         server 127.0.0.1:%%PORT_8084%%;
     }
 
@@ -288,6 +300,25 @@ http {
             proxy_pass https://u_certvar2/;
         }
 
+        location /cert-cached/ {
+            # a resumed session would carry the first certificate
+            proxy_ssl_session_reuse off;
+            set $name swap;
+            proxy_ssl_certificate %%TESTDIR%%/$name.crt;
+            proxy_ssl_certificate_key %%TESTDIR%%/$name.key;
+            #CACHE#
+            proxy_pass https://u_certcached/;
+        }
+
+        location /cert-uncached/ {
+            # a resumed session would carry the first certificate
+            proxy_ssl_session_reuse off;
+            set $name swap;
+            proxy_ssl_certificate %%TESTDIR%%/$name.crt;
+            proxy_ssl_certificate_key %%TESTDIR%%/$name.key;
+            proxy_pass https://u_certuncached/;
+        }
+
         location /nocert/ {
             proxy_pass https://u_nocert/;
         }
@@ -380,7 +411,10 @@ http {
 }
 EOF
 
-$t->plan(51);
+$conf =~ s/#CACHE#/$nginx ? '' : 'proxy_ssl_certificate_cache max=4 valid=1h;'/e;
+$t->write_file_expand('kiln.conf', $conf);
+
+$t->plan(55);
 $t->run(wait_ports => [8080, 8081, 8082, 8083, 8084, 8085, 8086]);
 
 sub get {
@@ -445,6 +479,23 @@ is(get('/cert-var-missing/')->{status}, 500,
     'a certificate named with variables that does not load: 500');
 ok(log_has(qr/\[error\] .*cannot load certificate "[^"]+\/nosuch\.crt": BIO_new_file\(\) failed/),
     'a certificate that does not load: logged');
+# The files change under the name: the cache keeps what it loaded.
+is(get('/cert-cached/')->{body}, "client=CN=client verify=SUCCESS\n",
+    'certificate cache: loaded');
+is(get('/cert-uncached/')->{body}, "client=CN=client verify=SUCCESS\n",
+    'no certificate cache: loaded');
+$t->write_file('swap.crt', $t->read_file('client2.crt'));
+$t->write_file('swap.key', $t->read_file('client2.key'));
+is(get('/cert-uncached/')->{body}, "client=CN=client two verify=SUCCESS\n",
+    'no certificate cache: the new files, at the next connection');
+
+SKIP: {
+    skip 'nginx 1.22 has no proxy_ssl_certificate_cache', 1 if $nginx;
+
+    is(get('/cert-cached/')->{body}, "client=CN=client verify=SUCCESS\n",
+        'proxy_ssl_certificate_cache: the pair loaded first, still');
+}
+
 $r = get('/nocert/');
 is($r->{status}, 400, 'no client certificate: the backend\'s 400');
 like($r->{body}, qr/No required SSL certificate was sent/,

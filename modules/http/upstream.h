@@ -81,10 +81,12 @@ typedef struct {
     kl_int_t                 verify;
     kl_uint_t                verify_depth;
 
-    /* X_ssl_certificate_cache: max 0 is off */
+    /* X_ssl_certificate_cache: max 0 is off; the cache itself, made by
+     * the first connection of a worker that needs it */
     kl_uint_t cache_max;
     time_t    cache_inactive;
     time_t    cache_valid;
+    void     *cache;
 
     kl_ssl_t *ctx; /* NULL: no TLS at this level */
 } kl_http_upstream_ssl_t;

@@ -268,8 +268,8 @@ kl_http_upstream_ssl_merge(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
 
 /*
  * Certificate names with variables: loaded for each connection (nginx
- * 1.21), from the values compiled once per level. kiln keeps no cache of
- * them: X_ssl_certificate_cache max=N is warned about.
+ * 1.21), from the values compiled once per level, or taken from the
+ * level's X_ssl_certificate_cache (kl_http_upstream_ssl_cached).
  */
 static kl_int_t
 kl_http_upstream_ssl_values(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
@@ -293,13 +293,7 @@ kl_http_upstream_ssl_values(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
         }
     }
 
-    if (conf->cache_max) {
-        kl_conf_log_error(KL_LOG_WARN, cf, 0,
-                          "\"%s_ssl_certificate_cache\": kiln keeps no "
-                          "cache yet, certificates named with variables are "
-                          "loaded for each connection",
-                          prefix);
-    }
+    (void) prefix;
 
     return KL_OK;
 }
@@ -323,9 +317,13 @@ static kl_int_t kl_http_upstream_ssl_certificate(kl_http_request_t  *r,
                                                  kl_http_upstream_t *u,
                                                  kl_connection_t    *c);
 static kl_int_t kl_http_upstream_ssl_path(kl_http_request_t *r, kl_str_t *name);
-static kl_int_t kl_http_upstream_ssl_check(kl_http_request_t  *r,
-                                           kl_http_upstream_t *u,
-                                           kl_connection_t    *c);
+static kl_ssl_pair_t *kl_http_upstream_ssl_cached(kl_connection_t        *c,
+                                                  kl_http_upstream_ssl_t *ssl,
+                                                  kl_str_t               *cert,
+                                                  kl_str_t               *key);
+static kl_int_t       kl_http_upstream_ssl_check(kl_http_request_t  *r,
+                                                 kl_http_upstream_t *u,
+                                                 kl_connection_t    *c);
 
 
 /*
@@ -573,6 +571,7 @@ kl_http_upstream_ssl_certificate(kl_http_request_t *r, kl_http_upstream_t *u,
                                  kl_connection_t *c)
 {
     kl_str_t                cert, key;
+    kl_ssl_pair_t          *pair;
     kl_http_upstream_ssl_t *ssl;
 
     ssl = &u->conf->ssl;
@@ -598,7 +597,142 @@ kl_http_upstream_ssl_certificate(kl_http_request_t *r, kl_http_upstream_t *u,
         return KL_ERROR;
     }
 
-    return kl_ssl_connection_certificate(c, &cert, &key, ssl->passwords);
+    if (ssl->cache_max == 0) {
+        return kl_ssl_connection_certificate(c, &cert, &key, ssl->passwords);
+    }
+
+    pair = kl_http_upstream_ssl_cached(c, ssl, &cert, &key);
+    if (pair == NULL) {
+        return KL_ERROR;
+    }
+
+    return kl_ssl_use_pair(c, pair);
+}
+
+
+/* A pair of the cache: its names as evaluated ("cert\0key\0", the key),
+ * the objects, when loaded and last used, its use count (LRU). */
+typedef struct {
+    u_char       *names;
+    size_t        len;
+    kl_ssl_pair_t pair;
+    time_t        loaded;
+    time_t        used;
+    kl_uint_t     seq;
+} kl_http_upstream_ssl_cached_t;
+
+typedef struct {
+    kl_http_upstream_ssl_cached_t *entries; /* cache_max of them */
+    kl_uint_t                      n;
+    kl_uint_t                      seq;
+} kl_http_upstream_ssl_cache_t;
+
+
+/*
+ * X_ssl_certificate_cache: the pair of these names, loaded when absent,
+ * read again past valid= or after inactive= unused; a full cache drops
+ * the least recently used. Per worker, in heap memory that lives as
+ * long as the worker. NULL after logging.
+ */
+static kl_ssl_pair_t *
+kl_http_upstream_ssl_cached(kl_connection_t *c, kl_http_upstream_ssl_t *ssl,
+                            kl_str_t *cert, kl_str_t *key)
+{
+    u_char                        *names;
+    size_t                         len;
+    time_t                         now;
+    kl_uint_t                      i, lru;
+    kl_ssl_pair_t                  pair;
+    kl_http_upstream_ssl_cache_t  *cache;
+    kl_http_upstream_ssl_cached_t *e;
+
+    cache = ssl->cache;
+
+    if (cache == NULL) {
+        cache = kl_calloc(sizeof(kl_http_upstream_ssl_cache_t), c->log);
+        if (cache == NULL) {
+            return NULL;
+        }
+
+        cache->entries = kl_calloc(
+            sizeof(kl_http_upstream_ssl_cached_t) * ssl->cache_max, c->log);
+        if (cache->entries == NULL) {
+            kl_free(cache);
+            return NULL;
+        }
+
+        ssl->cache = cache;
+    }
+
+    now = kl_loop.clock.sec;
+    len = cert->len + key->len + 2;
+    e = NULL;
+
+    for (i = 0; i < cache->n; i++) {
+        if (cache->entries[i].len == len
+            && memcmp(cache->entries[i].names, cert->data, cert->len) == 0
+            && memcmp(cache->entries[i].names + cert->len + 1, key->data,
+                      key->len)
+                   == 0)
+        {
+            e = &cache->entries[i];
+            break;
+        }
+    }
+
+    if (e && now - e->loaded < ssl->cache_valid
+        && now - e->used < ssl->cache_inactive)
+    {
+        e->used = now;
+        e->seq = ++cache->seq;
+        return &e->pair;
+    }
+
+    if (kl_ssl_load_pair(cert, key, ssl->passwords, c->log, &pair) != KL_OK) {
+        return NULL;
+    }
+
+    if (e == NULL) {
+        names = kl_alloc(len, c->log);
+        if (names == NULL) {
+            kl_ssl_free_pair(&pair);
+            return NULL;
+        }
+
+        kl_memcpy(names, cert->data, cert->len);
+        names[cert->len] = '\0';
+        kl_memcpy(names + cert->len + 1, key->data, key->len);
+        names[len - 1] = '\0';
+
+        if (cache->n < ssl->cache_max) {
+            e = &cache->entries[cache->n++];
+
+        } else {
+            for (lru = 0, i = 1; i < cache->n; i++) {
+                if (cache->entries[i].seq < cache->entries[lru].seq) {
+                    lru = i;
+                }
+            }
+
+            e = &cache->entries[lru];
+            kl_ssl_free_pair(&e->pair);
+            kl_free(e->names);
+        }
+
+        e->names = names;
+        e->len = len;
+
+    } else {
+        /* stale: the files again, in the same slot */
+        kl_ssl_free_pair(&e->pair);
+    }
+
+    e->pair = pair;
+    e->loaded = now;
+    e->used = now;
+    e->seq = ++cache->seq;
+
+    return &e->pair;
 }
 
 
