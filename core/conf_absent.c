@@ -65,15 +65,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
       "it was for nginx's rtsig events, which nginx removed" },
 
     /* TLS, HTTP/2, HTTP/3 (the ssl module claims its own names first) */
-    { "ssl_verify_client", "client certificates are not supported by kiln "
-                           "yet" },
-    { "ssl_client_certificate", "client certificates are not supported by "
-                                "kiln yet" },
-    { "ssl_trusted_certificate", "client certificates are not supported by "
-                                 "kiln yet" },
-    { "ssl_verify_depth", "client certificates are not supported by kiln "
-                          "yet" },
-    { "ssl_crl", "client certificates are not supported by kiln yet" },
     { "ssl_ocsp*", "OCSP is not supported by kiln yet" },
     { "ssl_stapling*", "OCSP stapling is not supported by kiln yet" },
     { "ssl", KL_TLS },

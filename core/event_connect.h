@@ -56,6 +56,14 @@ struct kl_peer_connection_s {
 
     kl_log_t *log;
 
+    /*
+     * TLS to the peer: where the balancer keeps the chosen peer's session
+     * to resume (an SSL_SESSION *, owned there), so that the next
+     * connection to it resumes; NULL: none is kept (a peer chosen per
+     * request). Set by get.
+     */
+    void **ssl_session;
+
     /* proxy_bind: the socket's local address (NULL: the kernel's) */
     struct sockaddr *local;
     socklen_t        local_socklen;

@@ -456,7 +456,7 @@ kl_ssl_handshake(kl_connection_t *c)
     if (sslerr == SSL_ERROR_ZERO_RETURN
         || (sslerr == SSL_ERROR_SYSCALL && err == 0 && ERR_peek_error() == 0))
     {
-        kl_log_error(KL_LOG_INFO, c->log, 0,
+        kl_log_error(c->ssl->client ? KL_LOG_ERR : KL_LOG_INFO, c->log, 0,
                      "peer closed connection in SSL handshake");
         c->read->error = 1;
         c->error = 1;
@@ -570,7 +570,16 @@ static void
 kl_ssl_connection_error(kl_connection_t *c, int sslerr, kl_err_t err,
                         const char *text)
 {
-    kl_ssl_error(kl_ssl_error_level(sslerr, err), c->log, err, "%s", text);
+    kl_uint_t level;
+
+    level = kl_ssl_error_level(sslerr, err);
+
+    /* a peer kiln connected to is not a client: nginx says error there */
+    if (level == KL_LOG_INFO && c->ssl && c->ssl->client) {
+        level = KL_LOG_ERR;
+    }
+
+    kl_ssl_error(level, c->log, err, "%s", text);
 }
 
 

@@ -16,7 +16,9 @@
 #include <openssl/x509.h>
 
 
-/* PEM bytes of cert or key: a file, or the text after "data:". */
+/* PEM bytes of cert or key: a file, or the text after "data:". Failures
+ * are logged at level: emerg while the configuration is read, error for a
+ * connection's certificate (its request fails, the server goes on). */
 static BIO *
 kl_ssl_bio(kl_str_t *value, kl_uint_t level, kl_log_t *log, const char *what)
 {

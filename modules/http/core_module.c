@@ -1052,6 +1052,11 @@ kl_http_core_error_page(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
         err->status = status;
         err->overwrite = overwrite;
+
+        /* nginx's own 494-497 answer 400 unless =code says otherwise */
+        if (overwrite == -1 && status >= 494 && status <= 497) {
+            err->overwrite = KL_HTTP_BAD_REQUEST;
+        }
         err->uri = uri;
         kl_str_null(&err->args);
 

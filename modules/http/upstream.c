@@ -23,6 +23,8 @@ static void     kl_http_upstream_connect(kl_http_request_t  *r,
 static void     kl_http_upstream_handler(kl_event_t *ev);
 static void     kl_http_upstream_send_request(kl_http_request_t  *r,
                                               kl_http_upstream_t *u);
+static void     kl_http_upstream_ssl_done(kl_http_request_t  *r,
+                                          kl_http_upstream_t *u, kl_uint_t ft);
 static void     kl_http_upstream_request_sent(kl_http_request_t  *r,
                                               kl_http_upstream_t *u);
 static void     kl_http_upstream_send_body(kl_http_request_t  *r,
@@ -197,6 +199,14 @@ kl_http_upstream_start(kl_http_request_t *r, kl_http_upstream_t *u,
         return;
     }
 
+    /* the name the peer's certificate is for, by default (nginx's) */
+    if (us) {
+        u->ssl_name = us->host;
+
+    } else if (u->resolved) {
+        u->ssl_name = u->resolved->host;
+    }
+
     u->start_time = kl_now();
     u->tries = u->conf->next_upstream_tries;
 
@@ -227,6 +237,8 @@ kl_http_upstream_connect(kl_http_request_t *r, kl_http_upstream_t *u)
     u->cur_state->start = kl_now();
     u->cur_state->connect_time = KL_HTTP_UPSTREAM_NO_TIME;
     u->cur_state->header_time = KL_HTTP_UPSTREAM_NO_TIME;
+
+    u->peer.ssl_session = NULL;
 
     rc = kl_event_connect_peer(&u->peer);
 
@@ -329,6 +341,16 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
         return;
     }
 
+    if (u->ssl && c->ssl == NULL) {
+        /* connected: TLS first; the handshake's end comes back here */
+        if (kl_http_upstream_ssl_connect(r, u, kl_http_upstream_ssl_done)
+            != KL_OK) {
+            kl_http_upstream_finalize(r, u, KL_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
     if (u->cur_state->connect_time == KL_HTTP_UPSTREAM_NO_TIME) {
         u->cur_state->connect_time = kl_now() - u->cur_state->start;
     }
@@ -341,7 +363,12 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
     u->request_sent = 1;
 
     if (rest == KL_CHAIN_ERROR) {
-        kl_log_error(KL_LOG_ERR, r->connection->log, errno, "send() failed");
+        /* TLS logged its failure itself ("SSL_write() failed ...") */
+        if (c->ssl == NULL) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, errno,
+                         "send() failed");
+        }
+
         kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
         return;
     }
@@ -363,6 +390,27 @@ kl_http_upstream_send_request(kl_http_request_t *r, kl_http_upstream_t *u)
     }
 
     kl_http_upstream_request_sent(r, u);
+}
+
+
+/* The handshake with the peer is over: on with the request, or to the
+ * next peer (ft, logged). */
+static void
+kl_http_upstream_ssl_done(kl_http_request_t *r, kl_http_upstream_t *u,
+                          kl_uint_t ft)
+{
+    kl_connection_t *c;
+
+    if (ft) {
+        kl_http_upstream_next(r, u, ft);
+        return;
+    }
+
+    c = u->peer.connection;
+    c->read->handler = kl_http_upstream_handler;
+    c->write->handler = kl_http_upstream_handler;
+
+    kl_http_upstream_send_request(r, u);
 }
 
 
@@ -414,7 +462,10 @@ kl_http_upstream_send_body(kl_http_request_t *r, kl_http_upstream_t *u)
     }
 
     if (rc == KL_ERROR) {
-        kl_log_error(KL_LOG_ERR, c->log, errno, "send() failed");
+        if (u->peer.connection->ssl == NULL) {
+            kl_log_error(KL_LOG_ERR, c->log, errno, "send() failed");
+        }
+
         kl_http_upstream_next(r, u, KL_HTTP_UPSTREAM_FT_ERROR);
         return;
     }
@@ -601,7 +652,8 @@ kl_http_upstream_process_header(kl_http_request_t *r, kl_http_upstream_t *u)
                          "upstream prematurely closed connection");
         }
 
-        if (n == KL_ERROR) {
+        if (n == KL_ERROR && c->ssl == NULL) {
+            /* TLS logged its failure itself ("SSL_read() failed ...") */
             kl_log_error(KL_LOG_ERR, r->connection->log, errno,
                          "recv() failed");
         }
@@ -817,12 +869,25 @@ kl_http_upstream_may_retry(kl_http_request_t *r, kl_http_upstream_t *u,
 static void
 kl_http_upstream_close_peer(kl_http_upstream_t *u, kl_uint_t state)
 {
+    if (u->peer.connection && u->peer.connection->ssl
+        && !(state & (KL_PEER_NEXT | KL_PEER_FAILED)))
+    {
+        /* TLS 1.3 tickets arrive after the handshake: keep the latest */
+        kl_http_upstream_ssl_save_session(u);
+    }
+
     if (u->peer.free && u->peer.sockaddr) {
         u->peer.free(&u->peer, u->peer.data, state);
         u->peer.sockaddr = NULL;
     }
 
     if (u->peer.connection) {
+        if (u->peer.connection->ssl) {
+            /* close_notify, as nginx, without waiting for the peer's */
+            u->peer.connection->ssl->no_wait_shutdown = 1;
+            (void) kl_ssl_shutdown(u->peer.connection);
+        }
+
         kl_close_connection(u->peer.connection);
         u->peer.connection = NULL;
     }
@@ -1221,6 +1286,7 @@ kl_http_upstream_conf_init(kl_http_upstream_conf_t *conf)
     conf->temp_file_write_size_conf = KL_CONF_UNSET_SIZE;
 
     kl_http_upstream_settings_init(conf);
+    kl_http_upstream_ssl_init(&conf->ssl);
 }
 
 
@@ -1247,7 +1313,10 @@ kl_http_upstream_merge_conf(kl_conf_t *cf, kl_http_upstream_conf_t *conf,
     kl_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
     kl_conf_merge_value(conf->buffering, prev->buffering, 1);
 
-    if (kl_http_upstream_settings_merge(cf, conf, prev) != KL_OK) {
+    if (kl_http_upstream_settings_merge(cf, conf, prev) != KL_OK
+        || kl_http_upstream_ssl_merge(cf, &conf->ssl, &prev->ssl, prefix)
+               != KL_OK)
+    {
         return KL_ERROR;
     }
 

@@ -48,6 +48,50 @@ typedef struct {
     unsigned                 transparent:1;
 } kl_http_upstream_local_t;
 
+/* 1 when this build has TLS (OpenSSL): https:// and suwsgi:// work. */
+#if (KL_HAVE_OPENSSL)
+#define KL_HTTP_UPSTREAM_SSL 1
+#else
+#define KL_HTTP_UPSTREAM_SSL 0
+#endif
+
+/*
+ * TLS to the peer (upstream_ssl.c): X_ssl_* of proxy and uwsgi, one set
+ * in kl_http_upstream_conf_t merged by one function. Strings with NULL
+ * data are unset; the SSL_CTX is made when the level's X_pass needs it.
+ */
+typedef struct {
+    kl_int_t enable; /* X_pass https://, suwsgi://, or with variables */
+
+    kl_str_t certificate;
+    kl_str_t certificate_key;
+    /* either name has variables: both evaluated, loaded per connection */
+    kl_http_complex_value_t *certificate_value;
+    kl_http_complex_value_t *certificate_key_value;
+    kl_array_t *passwords; /* kl_str_t, X_ssl_password_file's lines */
+    kl_str_t    ciphers;
+    kl_uint_t   protocols;     /* KL_SSL_* (core/ssl.h) */
+    kl_array_t *conf_commands; /* kl_keyval_t */
+    kl_str_t    crl;
+    kl_str_t    trusted_certificate;
+
+    kl_http_complex_value_t *name; /* NULL: the host of X_pass */
+    kl_int_t                 server_name;
+    kl_int_t                 session_reuse;
+    kl_int_t                 verify;
+    kl_uint_t                verify_depth;
+
+    /* X_ssl_certificate_cache: max 0 is off; the cache itself, made by
+     * the first connection of a worker that needs it */
+    kl_uint_t cache_max;
+    time_t    cache_inactive;
+    time_t    cache_valid;
+    void     *cache;
+
+    kl_ssl_t *ctx; /* NULL: no TLS at this level */
+} kl_http_upstream_ssl_t;
+
+
 /* A protocol module's settings of the exchange (proxy_*). */
 typedef struct {
     kl_http_upstream_srv_conf_t *upstream; /* NULL: none here */
@@ -89,6 +133,8 @@ typedef struct {
     kl_uint_t                 headers_hash_max_size;
     kl_uint_t                 headers_hash_bucket_size;
     kl_http_upstream_local_t *local; /* X_bind; NULL: none, or off */
+
+    kl_http_upstream_ssl_t ssl; /* X_ssl_*: upstream_ssl.c */
 } kl_http_upstream_conf_t;
 
 /*
@@ -242,7 +288,13 @@ struct kl_http_upstream_s {
 
     kl_uint_t tries; /* attempts left, next_upstream_tries */
 
+    /* TLS to the peer: the name its certificate must match (no port),
+     * and what goes on once the handshake is over */
+    kl_str_t ssl_name;
+    void (*ssl_done)(kl_http_request_t *r, kl_http_upstream_t *u, kl_uint_t ft);
+
     unsigned buffering:1;
+    unsigned ssl:1; /* this exchange is over TLS (https://, suwsgi://) */
     unsigned request_sent:1;
     unsigned header_sent:1;
     unsigned keepalive:1;
@@ -336,6 +388,13 @@ void kl_http_upstream_start(kl_http_request_t *r, kl_http_upstream_t *u,
 kl_int_t kl_http_upstream_parse_authority(kl_str_t                    *text,
                                           kl_http_upstream_resolved_t *ur,
                                           const char                 **err);
+
+/*
+ * ur as kl_http_upstream_parse_authority left it, but a missing port is
+ * port (443 for https://): in the address and its name too.
+ */
+void kl_http_upstream_default_port(kl_http_upstream_resolved_t *ur,
+                                   in_port_t                    port);
 
 /*
  * For a protocol's body_frame: cl names b, set to the memory [pos, last)
@@ -510,5 +569,109 @@ kl_int_t kl_http_upstream_copy_named(kl_http_request_t  *r,
  */
 kl_int_t kl_http_upstream_accel_uri(kl_str_t *value, u_char *dst, kl_str_t *uri,
                                     kl_str_t *args);
+
+
+/*
+ * upstream_ssl.c: TLS to the peer. _init unsets the settings
+ * (kl_http_upstream_conf_init calls it); _merge merges them with prev's
+ * and nginx's defaults, checks them with nginx's messages naming
+ * "<prefix>_ssl_..." and, when the level's X_pass needs TLS, makes the
+ * SSL_CTX (shared with prev's when nothing differs); KL_OK or KL_ERROR.
+ */
+void     kl_http_upstream_ssl_init(kl_http_upstream_ssl_t *ssl);
+kl_int_t kl_http_upstream_ssl_merge(kl_conf_t *cf, kl_http_upstream_ssl_t *conf,
+                                    kl_http_upstream_ssl_t *prev,
+                                    const char             *prefix);
+
+/* The setters of the X_ssl_* rows (KL_HTTP_UPSTREAM_SSL_COMMANDS). */
+char *kl_http_upstream_ssl_password_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                         void *conf);
+char *kl_http_upstream_ssl_command_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                        void *conf);
+char *kl_http_upstream_ssl_name_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                     void *conf);
+char *kl_http_upstream_ssl_cache_slot(kl_conf_t *cf, kl_command_t *cmd,
+                                      void *conf);
+
+extern kl_conf_enum_t kl_http_upstream_ssl_protocols[];
+
+/*
+ * The connect path (upstream.c): after the TCP connect, when u->ssl,
+ * the handshake on u->peer.connection (bounded by connect_timeout), the
+ * name sent as SNI and checked against the certificate, the verify
+ * result, the peer's session set and saved; then done(r, u, 0), or
+ * done(r, u, FT_ERROR or FT_TIMEOUT) after logging as nginx: the caller
+ * goes to the next peer. done also runs when the handshake ends later.
+ * KL_ERROR (logged): a failure here, not the peer's (a certificate named
+ * with variables that does not load): the caller answers 500, as nginx.
+ */
+typedef void (*kl_http_upstream_ssl_done_pt)(kl_http_request_t  *r,
+                                             kl_http_upstream_t *u,
+                                             kl_uint_t           ft);
+kl_int_t kl_http_upstream_ssl_connect(kl_http_request_t           *r,
+                                      kl_http_upstream_t          *u,
+                                      kl_http_upstream_ssl_done_pt done);
+
+/* The exchange on this connection is over: keep its session (TLS 1.3
+ * tickets come after the handshake) for the next connection to the peer. */
+void kl_http_upstream_ssl_save_session(kl_http_upstream_t *u);
+
+#define KL_HTTP_UPSTREAM_SSL_FLAGS                                             \
+    (KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF)
+
+/*
+ * The X_ssl_* directive rows of a protocol module: pfx its prefix
+ * ("proxy"), type its loc conf, up the path in it of its
+ * kl_http_upstream_conf_t ("upstream", "cgi.upstream").
+ */
+#define KL_HTTP_UPSTREAM_SSL_ROW(pfx, name, args, set, type, field, post)      \
+    {                                                                          \
+        kl_string(pfx "_ssl_" name), KL_HTTP_UPSTREAM_SSL_FLAGS | args, set,   \
+            KL_HTTP_LOC_CONF_OFFSET, offsetof(type, field), post               \
+    }
+
+#define KL_HTTP_UPSTREAM_SSL_COMMANDS(pfx, type, up)                           \
+    KL_HTTP_UPSTREAM_SSL_ROW(pfx, "certificate", KL_CONF_TAKE1,                \
+                             kl_conf_set_str_slot, type, up.ssl.certificate,   \
+                             NULL),                                            \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "certificate_key", KL_CONF_TAKE1,        \
+                                 kl_conf_set_str_slot, type,                   \
+                                 up.ssl.certificate_key, NULL),                \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "password_file", KL_CONF_TAKE1,          \
+                                 kl_http_upstream_ssl_password_slot, type,     \
+                                 up.ssl.passwords, NULL),                      \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "ciphers", KL_CONF_TAKE1,                \
+                                 kl_conf_set_str_slot, type, up.ssl.ciphers,   \
+                                 NULL),                                        \
+        KL_HTTP_UPSTREAM_SSL_ROW(                                              \
+            pfx, "protocols", KL_CONF_1MORE, kl_conf_set_bitmask_slot, type,   \
+            up.ssl.protocols, kl_http_upstream_ssl_protocols),                 \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "conf_command", KL_CONF_TAKE2,           \
+                                 kl_http_upstream_ssl_command_slot, type,      \
+                                 up.ssl.conf_commands, NULL),                  \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "crl", KL_CONF_TAKE1,                    \
+                                 kl_conf_set_str_slot, type, up.ssl.crl,       \
+                                 NULL),                                        \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "trusted_certificate", KL_CONF_TAKE1,    \
+                                 kl_conf_set_str_slot, type,                   \
+                                 up.ssl.trusted_certificate, NULL),            \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "name", KL_CONF_TAKE1,                   \
+                                 kl_http_upstream_ssl_name_slot, type,         \
+                                 up.ssl.name, NULL),                           \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "server_name", KL_CONF_FLAG,             \
+                                 kl_conf_set_flag_slot, type,                  \
+                                 up.ssl.server_name, NULL),                    \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "session_reuse", KL_CONF_FLAG,           \
+                                 kl_conf_set_flag_slot, type,                  \
+                                 up.ssl.session_reuse, NULL),                  \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "verify", KL_CONF_FLAG,                  \
+                                 kl_conf_set_flag_slot, type, up.ssl.verify,   \
+                                 NULL),                                        \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "verify_depth", KL_CONF_TAKE1,           \
+                                 kl_conf_set_num_slot, type,                   \
+                                 up.ssl.verify_depth, NULL),                   \
+        KL_HTTP_UPSTREAM_SSL_ROW(pfx, "certificate_cache", KL_CONF_TAKE123,    \
+                                 kl_http_upstream_ssl_cache_slot, type,        \
+                                 up.ssl, NULL)
 
 #endif /* KL_HTTP_UPSTREAM_H */

@@ -651,9 +651,13 @@ kl_http_upstream_process_body(kl_http_request_t *r, kl_http_upstream_t *u)
                 break;
             }
 
-            kl_log_error(KL_LOG_ERR, downstream->log, n ? errno : 0,
-                         n ? "recv() failed"
-                           : "upstream prematurely closed connection");
+            /* TLS logged its own failure ("SSL_read() failed ...") */
+            if (n == 0 || c->ssl == NULL) {
+                kl_log_error(KL_LOG_ERR, downstream->log, n ? errno : 0,
+                             n ? "recv() failed"
+                               : "upstream prematurely closed connection");
+            }
+
             kl_http_upstream_finalize(r, u, KL_ERROR);
             return;
         }

@@ -55,6 +55,8 @@ typedef struct {
 #define KL_HTTP_UPSTREAM_MAX_CONNS    0x0100
 /* The balancer's tables may be rebuilt at run time (server ... resolve). */
 #define KL_HTTP_UPSTREAM_MODIFY 0x0200
+/* kl_http_upstream_add: a URL with no port means 443 (https://), not 80. */
+#define KL_HTTP_UPSTREAM_PORT_443 0x0400
 
 /* Called once when the configuration is complete: build the peer tables. */
 typedef kl_int_t (*kl_http_upstream_init_pt)(kl_conf_t                   *cf,

@@ -336,3 +336,28 @@ kl_http_upstream_parse_authority(kl_str_t                    *text,
 
     return KL_OK;
 }
+
+
+void
+kl_http_upstream_default_port(kl_http_upstream_resolved_t *ur, in_port_t port)
+{
+    if (!ur->no_port) {
+        return;
+    }
+
+    ur->port = port;
+
+    if (ur->socklen == 0) {
+        return;
+    }
+
+    if (ur->sockaddr.sockaddr.sa_family == AF_INET6) {
+        ur->sockaddr.sockaddr_in6.sin6_port = htons(port);
+
+    } else {
+        ur->sockaddr.sockaddr_in.sin_port = htons(port);
+    }
+
+    ur->name.len = kl_sock_ntop(&ur->sockaddr.sockaddr, ur->socklen,
+                                ur->name_data, sizeof(ur->name_data), 1);
+}

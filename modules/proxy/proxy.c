@@ -19,6 +19,7 @@ static kl_int_t kl_http_proxy_handler(kl_http_request_t *r);
 static kl_int_t kl_http_proxy_eval(kl_http_request_t        *r,
                                    kl_http_proxy_ctx_t      *ctx,
                                    kl_http_proxy_loc_conf_t *plcf);
+static size_t   kl_http_proxy_schema(kl_str_t *url, kl_uint_t tls);
 static char *kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_proxy_http_version(kl_conf_t *cf, kl_command_t *cmd,
                                         void *conf);
@@ -316,6 +317,10 @@ static kl_command_t  kl_http_proxy_commands[] = {
       0,
       (void *) KL_HTTP_UPSTREAM_NO_TRAILERS },
 
+#if (KL_HTTP_UPSTREAM_SSL)
+    KL_HTTP_UPSTREAM_SSL_COMMANDS("proxy", kl_http_proxy_loc_conf_t, upstream),
+#endif
+
     kl_null_command
 };
 /* clang-format on */
@@ -377,6 +382,11 @@ kl_http_proxy_handler(kl_http_request_t *r)
     }
     kl_str_set(&u->schema, "http://");
 
+    if (plcf->upstream.ssl.enable && plcf->url_value == NULL) {
+        u->ssl = 1;
+        kl_str_set(&u->schema, "https://");
+    }
+
     if (plcf->url_value && kl_http_proxy_eval(r, ctx, plcf) != KL_OK) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -420,6 +430,7 @@ kl_http_proxy_eval(kl_http_request_t *r, kl_http_proxy_ctx_t *ctx,
                    kl_http_proxy_loc_conf_t *plcf)
 {
     u_char                      *p, *last, *end, *q;
+    size_t                       n;
     kl_str_t                     url, authority;
     const char                  *err;
     kl_http_upstream_resolved_t *ur;
@@ -428,14 +439,20 @@ kl_http_proxy_eval(kl_http_request_t *r, kl_http_proxy_ctx_t *ctx,
         return KL_ERROR;
     }
 
-    if (url.len <= 7 || kl_strncasecmp(url.data, (u_char *) "http://", 7) != 0)
-    {
+    n = kl_http_proxy_schema(&url, plcf->upstream.ssl.enable);
+
+    if (n == 0) {
         kl_log_error(KL_LOG_ERR, r->connection->log, 0,
                      "invalid URL prefix in \"%V\"", &url);
         return KL_ERROR;
     }
 
-    p = url.data + 7;
+    if (n == 8) {
+        r->upstream->ssl = 1;
+        kl_str_set(&r->upstream->schema, "https://");
+    }
+
+    p = url.data + n;
     last = url.data + url.len;
 
     for (end = p; end < last && *end != '/' && *end != '?'; end++) {
@@ -474,11 +491,19 @@ kl_http_proxy_eval(kl_http_request_t *r, kl_http_proxy_ctx_t *ctx,
         ctx->uri.len = last - end;
     }
 
-    /* $proxy_host: the host, with the port unless it is 80 */
-    ctx->host = (ur->no_port || ur->port == 80) ? ur->host : authority;
+    kl_http_upstream_default_port(ur, n == 8 ? 443 : 80);
+
+    /* $proxy_host: the host, with the port unless it is the default */
+    ctx->host =
+        (ur->no_port || ur->port == (n == 8 ? 443 : 80)) ? ur->host : authority;
 
     if (ur->no_port) {
-        kl_str_set(&ctx->port, "80");
+        if (n == 8) {
+            kl_str_set(&ctx->port, "443");
+
+        } else {
+            kl_str_set(&ctx->port, "80");
+        }
 
     } else {
         ctx->port.data = ur->host.data + ur->host.len + 1;
@@ -491,12 +516,33 @@ kl_http_proxy_eval(kl_http_request_t *r, kl_http_proxy_ctx_t *ctx,
 }
 
 
+/* The length of url's scheme: 7 for "http://", 8 for "https://" when
+ * tls allows it, else 0. */
+static size_t
+kl_http_proxy_schema(kl_str_t *url, kl_uint_t tls)
+{
+    if (url->len > 7 && kl_strncasecmp(url->data, (u_char *) "http://", 7) == 0)
+    {
+        return 7;
+    }
+
+    if (tls && url->len > 8
+        && kl_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
+    {
+        return 8;
+    }
+
+    return 0;
+}
+
+
 static char *
 kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     kl_http_proxy_loc_conf_t *plcf = conf;
 
     u_char                      *p, *host_end, *text_end;
+    size_t                       n;
     kl_str_t                    *value;
     kl_http_core_loc_conf_t     *clcf;
     kl_http_upstream_srv_conf_t *us;
@@ -520,19 +566,30 @@ kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         clcf->handler = kl_http_proxy_handler;
         plcf->location = clcf->name;
 
+#if (KL_HTTP_UPSTREAM_SSL)
+        /* the scheme is known per request: a context in case (nginx's) */
+        plcf->upstream.ssl.enable = 1;
+#endif
+
         return KL_CONF_OK;
     }
 
-    if (value[1].len < 8
-        || kl_strncasecmp(value[1].data, (u_char *) "http://", 7) != 0)
-    {
+    n = kl_http_proxy_schema(&value[1], 1);
+
+    if (n == 8 && !KL_HTTP_UPSTREAM_SSL) {
+        return "is refused: https:// needs TLS, which this build of kiln "
+               "does not have";
+    }
+
+    if (n == 0 || value[1].len == n) {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid URL prefix in \"%V\"",
                           &value[1]);
         return KL_CONF_ERROR;
     }
 
     plcf->url = value[1];
-    p = value[1].data + 7;
+    plcf->upstream.ssl.enable = (n == 8);
+    p = value[1].data + n;
     text_end = value[1].data + value[1].len;
 
     for (host_end = p; host_end < text_end && *host_end != '/'; host_end++) {
@@ -548,7 +605,8 @@ kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
         plcf->uri.len = text_end - host_end;
     }
 
-    us = kl_http_upstream_add(cf, &plcf->host, 0);
+    us = kl_http_upstream_add(cf, &plcf->host,
+                              n == 8 ? KL_HTTP_UPSTREAM_PORT_443 : 0);
     if (us == NULL) {
         return KL_CONF_ERROR;
     }
@@ -562,6 +620,9 @@ kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     if (p > plcf->host.data && p[-1] == ':') {
         plcf->port.data = p;
         plcf->port.len = plcf->host.data + plcf->host.len - p;
+
+    } else if (n == 8) {
+        kl_str_set(&plcf->port, "443");
 
     } else {
         kl_str_set(&plcf->port, "80");

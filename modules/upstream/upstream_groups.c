@@ -219,6 +219,12 @@ kl_http_upstream_add(kl_conf_t *cf, kl_str_t *url, kl_uint_t flags)
         return NULL;
     }
 
+    if (no_port && (flags & KL_HTTP_UPSTREAM_PORT_443)) {
+        port = 443;
+    }
+
+    flags &= ~KL_HTTP_UPSTREAM_PORT_443;
+
     umcf = kl_http_conf_get_module_main_conf(cf, kl_http_upstream_module);
     uscfp = umcf->upstreams.elts;
 

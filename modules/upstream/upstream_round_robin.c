@@ -12,6 +12,7 @@ static kl_int_t kl_http_upstream_rr_build(kl_conf_t                    *cf,
                                           kl_http_upstream_srv_conf_t  *us,
                                           kl_uint_t                     backup,
                                           kl_http_upstream_rr_peers_t **out);
+static void     kl_http_upstream_rr_free_sessions(void *data);
 static kl_int_t kl_http_upstream_rr_implicit(kl_conf_t                   *cf,
                                              kl_http_upstream_srv_conf_t *us);
 static kl_http_upstream_rr_peer_t *
@@ -66,6 +67,7 @@ kl_http_upstream_rr_build(kl_conf_t *cf, kl_http_upstream_srv_conf_t *us,
     kl_uint_t                    i, j, n, w, t;
     kl_http_upstream_server_t   *server;
     kl_http_upstream_rr_peer_t  *peer, **tail;
+    kl_pool_cleanup_t           *cln;
     kl_http_upstream_rr_peers_t *peers;
 
     *out = NULL;
@@ -91,10 +93,15 @@ kl_http_upstream_rr_build(kl_conf_t *cf, kl_http_upstream_srv_conf_t *us,
 
     peers = kl_pcalloc(cf->pool, sizeof(kl_http_upstream_rr_peers_t));
     peer = kl_pcalloc(cf->pool, sizeof(kl_http_upstream_rr_peer_t) * n);
+    cln = kl_pool_cleanup_add(cf->pool, 0);
 
-    if (peers == NULL || peer == NULL) {
+    if (peers == NULL || peer == NULL || cln == NULL) {
         return KL_ERROR;
     }
+
+    /* the TLS sessions its peers keep go with the table (a rebuild) */
+    cln->handler = kl_http_upstream_rr_free_sessions;
+    cln->data = peers;
 
     /* a backup list is never "single": its peers may be marked failed */
     peers->single = (n == 1 && !backup);
@@ -144,6 +151,22 @@ kl_http_upstream_rr_build(kl_conf_t *cf, kl_http_upstream_srv_conf_t *us,
     *out = peers;
 
     return KL_OK;
+}
+
+
+static void
+kl_http_upstream_rr_free_sessions(void *data)
+{
+    kl_http_upstream_rr_peers_t *peers = data;
+
+    kl_http_upstream_rr_peer_t *peer;
+
+    for (peer = peers->peer; peer; peer = peer->next) {
+        if (peer->ssl_session) {
+            kl_ssl_free_session(peer->ssl_session);
+            peer->ssl_session = NULL;
+        }
+    }
 }
 
 
@@ -305,6 +328,7 @@ kl_http_upstream_get_round_robin_peer(kl_peer_connection_t *pc, void *data)
     pc->socklen = peer->socklen;
     pc->name = &peer->name;
     pc->server = &peer->server;
+    pc->ssl_session = &peer->ssl_session;
     peer->conns++;
 
     return KL_OK;
@@ -382,6 +406,7 @@ kl_http_upstream_rr_take(kl_peer_connection_t            *pc,
     pc->socklen = peer->socklen;
     pc->name = &peer->name;
     pc->server = &peer->server;
+    pc->ssl_session = &peer->ssl_session;
     peer->conns++;
 }
 

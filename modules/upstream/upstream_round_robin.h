@@ -36,6 +36,10 @@ struct kl_http_upstream_rr_peer_s {
 
     unsigned down:1;
 
+    /* TLS: the session of the last connection to this peer, to resume
+     * (SSL_SESSION *; pc->ssl_session points here) */
+    void *ssl_session;
+
     kl_http_upstream_rr_peer_t *next;
 };
 

@@ -71,6 +71,12 @@ kl_http_cgi_handler(kl_http_request_t *r, kl_http_cgi_loc_conf_t *conf,
     u->schema.data = (u_char *) proto->schema;
     u->schema.len = kl_strlen(proto->schema);
 
+    if (conf->upstream.ssl.enable && conf->pass_value == NULL) {
+        u->ssl = 1;
+        u->schema.data = (u_char *) proto->tls_prefix;
+        u->schema.len = kl_strlen(proto->tls_prefix);
+    }
+
     if (conf->pass_value && kl_http_cgi_eval(r, conf, proto) != KL_OK) {
         return KL_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -123,13 +129,21 @@ kl_http_cgi_eval(kl_http_request_t *r, kl_http_cgi_loc_conf_t *conf,
     }
 
     if (kl_http_cgi_prefix(&url, proto->tls_prefix)) {
-        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                     "TLS is not supported by this build of kiln: \"%s%V\"",
-                     proto->tls_prefix, &url);
-        return KL_ERROR;
-    }
+        if (!conf->upstream.ssl.enable) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "TLS is not supported by this build of kiln: "
+                         "\"%s%V\"",
+                         proto->tls_prefix, &url);
+            return KL_ERROR;
+        }
 
-    (void) kl_http_cgi_prefix(&url, proto->prefix);
+        r->upstream->ssl = 1;
+        r->upstream->schema.data = (u_char *) proto->tls_prefix;
+        r->upstream->schema.len = kl_strlen(proto->tls_prefix);
+
+    } else {
+        (void) kl_http_cgi_prefix(&url, proto->prefix);
+    }
 
     ur = kl_pcalloc(r->pool, sizeof(kl_http_upstream_resolved_t));
     if (ur == NULL) {
@@ -213,16 +227,27 @@ kl_http_cgi_pass(kl_conf_t *cf, kl_http_cgi_loc_conf_t *conf,
     if (kl_http_script_variables_count(&value[1])) {
         /* checked per request, as nginx: the value is not known yet */
         conf->pass_value = kl_http_compile_value(cf, &value[1]);
+
+        /* the scheme is known per request: a context in case (nginx's) */
+        conf->upstream.ssl.enable =
+            KL_HTTP_UPSTREAM_SSL && proto->tls_prefix[0] != '\0';
+
         return conf->pass_value ? KL_CONF_OK : KL_CONF_ERROR;
     }
 
     url = value[1];
 
     if (kl_http_cgi_prefix(&url, proto->tls_prefix)) {
-        return KL_HTTP_CGI_NO_TLS;
-    }
+        if (!KL_HTTP_UPSTREAM_SSL) {
+            return KL_HTTP_CGI_NO_TLS;
+        }
 
-    (void) kl_http_cgi_prefix(&url, proto->prefix);
+        conf->upstream.ssl.enable = 1;
+
+    } else {
+        (void) kl_http_cgi_prefix(&url, proto->prefix);
+        conf->upstream.ssl.enable = 0;
+    }
 
     us = kl_http_upstream_add(cf, &url, 0);
     if (us == NULL) {

@@ -36,7 +36,7 @@ static char *kl_http_uwsgi_merge_loc_conf(kl_conf_t *cf, void *parent,
 
 
 /* uwsgi_pass takes "uwsgi://" before the address, and "suwsgi://" for
- * uwsgi over TLS, which kiln refuses. */
+ * uwsgi over TLS (refused by a build without TLS). */
 static const kl_http_cgi_proto_t kl_http_uwsgi_proto = {
     .create = kl_http_uwsgi_create,
     .schema = "uwsgi://",
@@ -267,6 +267,11 @@ static kl_command_t  kl_http_uwsgi_commands[] = {
       KL_HTTP_LOC_CONF_OFFSET,
       offsetof(kl_http_uwsgi_loc_conf_t, cgi.upstream.local),
       NULL },
+
+#if (KL_HTTP_UPSTREAM_SSL)
+    KL_HTTP_UPSTREAM_SSL_COMMANDS("uwsgi", kl_http_uwsgi_loc_conf_t,
+                                  cgi.upstream),
+#endif
 
     kl_null_command
 };

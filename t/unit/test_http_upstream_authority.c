@@ -101,3 +101,48 @@ Test(upstream_authority, host_in_text)
     cr_expect_eq(ntohs(ur.sockaddr.sockaddr_in.sin_port), 9);
     cr_expect_eq(ur.sockaddr.sockaddr_in.sin_family, AF_INET);
 }
+
+
+/* https://: a missing port is 443, in the address and its name too; a
+ * port given stays. */
+Test(upstream_authority, default_port)
+{
+    size_t                      i;
+    kl_str_t                    text;
+    const char                 *err;
+    kl_http_upstream_resolved_t ur;
+    static const struct {
+        const char *text;
+        in_port_t   port;
+        const char *name; /* NULL: not an address literal */
+    } t[] = {
+        { "127.0.0.1", 443, "127.0.0.1:443" },
+        { "[::1]", 443, "[::1]:443" },
+        { "127.0.0.1:8443", 8443, "127.0.0.1:8443" },
+        { "backend", 443, NULL },
+        { "backend:80", 80, NULL },
+    };
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        text.data = (u_char *) t[i].text;
+        text.len = strlen(t[i].text);
+
+        cr_assert_eq(kl_http_upstream_parse_authority(&text, &ur, &err), KL_OK,
+                     "%s: accepted", t[i].text);
+
+        kl_http_upstream_default_port(&ur, 443);
+
+        cr_expect_eq(ur.port, t[i].port, "%s: port", t[i].text);
+
+        if (t[i].name == NULL) {
+            cr_expect_eq(ur.socklen, 0, "%s: not a literal", t[i].text);
+            continue;
+        }
+
+        cr_expect(ur.name.len == strlen(t[i].name)
+                      && memcmp(ur.name.data, t[i].name, ur.name.len) == 0,
+                  "%s: name %.*s", t[i].text, (int) ur.name.len, ur.name.data);
+        cr_expect_eq(ntohs(ur.sockaddr.sockaddr_in.sin_port), t[i].port,
+                     "%s: the address's port", t[i].text);
+    }
+}
