@@ -180,6 +180,19 @@ typedef struct {
 /* Per-connection HTTP/1 state; it outlives the requests on a keep-alive one. */
 typedef struct kl_http_addr_conf_s kl_http_addr_conf_t;
 
+/*
+ * What the PROXY protocol header of a connection said (listen ...
+ * proxy_protocol), in one block of its own that lives as long as the
+ * connection: the strings follow the struct.
+ */
+typedef struct {
+    kl_str_t  src_addr;
+    kl_str_t  dst_addr;
+    in_port_t src_port;
+    in_port_t dst_port;
+    kl_str_t  tlvs; /* v2, raw */
+} kl_http_proxy_protocol_t;
+
 typedef struct {
     kl_http_addr_conf_t *addr_conf;
     kl_http_conf_ctx_t  *conf_ctx; /* the default server's */
@@ -190,6 +203,8 @@ typedef struct {
     kl_uint_t  nfree;
 
     kl_msec_t start_msec; /* for keepalive_time */
+
+    kl_http_proxy_protocol_t *proxy_protocol; /* NULL: none, or no address */
 
     /* the request being answered: its lingering close or discarded
      * body's deadline, and a discarded body's framing */
@@ -454,6 +469,7 @@ typedef struct {
     unsigned      reuseport:1;
     unsigned      deferred_accept:1;
     unsigned      keepalive:2;
+    unsigned      proxy_protocol:1;
 } kl_http_listen_opt_t;
 
 typedef struct {
@@ -467,6 +483,7 @@ struct kl_http_addr_conf_s {
     kl_http_core_srv_conf_t *default_server;
     kl_array_t               names; /* kl_http_server_name_t */
     unsigned                 default_explicit:1;
+    unsigned                 proxy_protocol:1; /* any listen of it says so */
 };
 
 typedef struct {
