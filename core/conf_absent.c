@@ -27,7 +27,6 @@ typedef struct {
 #define KL_H3     "HTTP/3 and QUIC are not supported by kiln"
 #define KL_CACHE  "response caching is not supported by kiln yet"
 #define KL_STORE  "storing responses to files is not supported by kiln"
-#define KL_ACCESS "access control is not supported by this build of kiln"
 #define KL_AUTH   "authentication is not supported by this build of kiln"
 #define KL_LIMITS                                                              \
     "request and connection limits are not supported by "                      \
@@ -92,13 +91,8 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "scgi_store*", KL_STORE },
 
     /* access, authentication, limits, client addresses */
-    { "allow", KL_ACCESS },
-    { "deny", KL_ACCESS },
-    { "satisfy", KL_ACCESS },
-    { "limit_except", KL_ACCESS },
     { "auth_basic*", KL_AUTH },
     { "auth_request*", KL_AUTH },
-    { "auth_delay", KL_AUTH },
     { "auth_jwt*", KL_PLUS },
     { "limit_req*", KL_LIMITS },
     { "limit_conn*", KL_LIMITS },

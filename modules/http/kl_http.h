@@ -570,12 +570,14 @@ struct kl_http_core_loc_conf_s {
 
     kl_http_regex_t *regex;           /* "~" and "~*" locations */
     kl_array_t      *regex_locations; /* nested regexes, in config order */
-    kl_array_t      *if_locations;    /* rewrite's "if" blocks: merged only */
+    /* rewrite's "if" blocks and limit_except blocks: merged only */
+    kl_array_t *if_locations;
 
     unsigned exact_match:1;
     unsigned noregex:1;
     unsigned named:1;
     unsigned internal:1;
+    unsigned lmt_excpt:1; /* the pseudo-location of a limit_except block */
 
     kl_http_handler_pt handler; /* set by content modules */
 
@@ -639,7 +641,16 @@ struct kl_http_core_loc_conf_s {
     kl_uint_t disable_symlinks;
     void     *disable_symlinks_from; /* NULL: the whole path */
     size_t    subrequest_output_buffer_size;
+
+    /* core_access.c: satisfy, limit_except, auth_delay */
+    kl_uint_t satisfy;      /* KL_HTTP_SATISFY_* */
+    kl_uint_t limit_except; /* methods that get limit_except_loc_conf */
+    void    **limit_except_loc_conf;
+    kl_msec_t auth_delay;
 };
+
+#define KL_HTTP_SATISFY_ALL 0
+#define KL_HTTP_SATISFY_ANY 1
 
 #define KL_HTTP_ALIAS_REGEX ((size_t) -1)
 
