@@ -31,7 +31,6 @@ typedef struct {
 #define KL_LIMITS                                                              \
     "request and connection limits are not supported by "                      \
     "this build of kiln"
-#define KL_REALIP "the realip module is not supported by this build of kiln"
 #define KL_STREAM "TCP/UDP proxying (stream) is not supported by kiln"
 #define KL_MAIL   "the mail proxy is not supported by kiln"
 #define KL_PLUS   "this is an nginx Plus directive, not part of kiln"
@@ -96,8 +95,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "auth_jwt*", KL_PLUS },
     { "limit_req*", KL_LIMITS },
     { "limit_conn*", KL_LIMITS },
-    { "set_real_ip_from", KL_REALIP },
-    { "real_ip_*", KL_REALIP },
 
     /* http modules nginx builds by default or on request */
     { "geo", KL_MODULE },
