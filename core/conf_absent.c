@@ -104,7 +104,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "valid_referers", KL_MODULE },
     { "referer_hash_*", KL_MODULE },
     { "userid*", KL_MODULE },
-    { "random_index", KL_MODULE },
     { "stub_status", KL_MODULE },
     { "sub_filter*", KL_MODULE },
     { "ssi*", KL_MODULE },
