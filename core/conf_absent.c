@@ -91,7 +91,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "scgi_store*", KL_STORE },
 
     /* access, authentication, limits, client addresses */
-    { "auth_basic*", KL_AUTH },
     { "auth_request*", KL_AUTH },
     { "auth_jwt*", KL_PLUS },
     { "limit_req*", KL_LIMITS },
