@@ -2,8 +2,8 @@
 # auth_basic.t: auth_basic and auth_basic_user_file: 401 with
 # WWW-Authenticate (realm with variables) and nginx's log lines; every
 # hash scheme ({PLAIN}, {SHA}, {SSHA}, $apr1$, crypt(3): DES, $1$, $5$,
-# $6$, bcrypt when libcrypt has it); comments, "user:hash:comment";
-# malformed lines logged with file and line and never matching; a user
+# $6$, bcrypt and yescrypt when libcrypt has them); comments,
+# "user:hash:comment"; malformed lines logged with file and line and never matching; a user
 # file path with variables, a missing file (403); auth_basic off in a
 # nested location; $remote_user; satisfy any with allow; limit_except;
 # auth_delay. Bad input: a 1 MiB Authorization header, bad base64, no
@@ -108,6 +108,7 @@ my %users = (
     sha256 => crypt('secret', '$5$saltsalt$'),
     sha512 => crypt('secret', '$6$saltsalt$'),
     bcrypt => crypt('secret', '$2b$05$abcdefghijklmnopqrstuu'),
+    yescrypt => crypt('secret', '$y$j9T$abcdefghijklmnop$'),
 );
 
 my @schemes = sort grep { $users{$_} && $users{$_} !~ /^\*/ } keys %users;
