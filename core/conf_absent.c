@@ -27,6 +27,7 @@ typedef struct {
 #define KL_H3     "HTTP/3 and QUIC are not supported by kiln"
 #define KL_CACHE  "response caching is not supported by kiln yet"
 #define KL_STORE  "storing responses to files is not supported by kiln"
+#define KL_ACCESS "access control is not supported by this build of kiln"
 #define KL_AUTH   "authentication is not supported by this build of kiln"
 #define KL_LIMITS                                                              \
     "request and connection limits are not supported by "                      \
