@@ -27,10 +27,12 @@ typedef struct {
 #define KL_H3     "HTTP/3 and QUIC are not supported by kiln"
 #define KL_CACHE  "response caching is not supported by kiln yet"
 #define KL_STORE  "storing responses to files is not supported by kiln"
+#define KL_ACCESS "access control is not supported by this build of kiln"
 #define KL_AUTH   "authentication is not supported by this build of kiln"
 #define KL_LIMITS                                                              \
     "request and connection limits are not supported by "                      \
     "this build of kiln"
+#define KL_REALIP "the realip module is not supported by this build of kiln"
 #define KL_STREAM "TCP/UDP proxying (stream) is not supported by kiln"
 #define KL_MAIL   "the mail proxy is not supported by kiln"
 #define KL_PLUS   "this is an nginx Plus directive, not part of kiln"
@@ -90,7 +92,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "scgi_store*", KL_STORE },
 
     /* access, authentication, limits, client addresses */
-    { "auth_basic*", KL_AUTH },
     { "auth_request*", KL_AUTH },
     { "auth_jwt*", KL_PLUS },
     { "limit_req*", KL_LIMITS },

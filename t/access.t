@@ -2,8 +2,9 @@
 # access.t: allow and deny (address, CIDR, IPv6, unix:, all), the first
 # matching rule wins, 403 with nginx's log line; rules inherited by a
 # level without its own; satisfy all|any with auth_request; limit_except
-# (GET implies HEAD) with deny inside; an IPv6 client on [::1] and a
-# client on a unix socket; bad rules refused at config time.
+# (GET implies HEAD) with deny inside; an IPv6 client on [::1], an IPv4
+# one on a v4-mapped listener, and a client on a unix socket; bad rules
+# refused at config time.
 
 use strict;
 use warnings;
@@ -150,24 +151,51 @@ http {
             return 401;
         }
     }
+
+    # IPv4 clients arrive as ::ffff:127.0.0.1 (loopback only)
+    server {
+        listen [::ffff:127.0.0.1]:%%PORT_8082%% ipv6only=off;
+        server_name localhost;
+        root %%TESTDIR%%/html;
+
+        location /mapped-v4/ {
+            deny 127.0.0.1;
+            allow all;
+        }
+
+        location /mapped-v6/ {
+            deny ::ffff:127.0.0.1;
+        }
+
+        location /mapped-both/ {
+            deny ::ffff:127.0.0.1;
+            allow all;
+        }
+    }
 }
 EOF
 
 for my $d (qw(inherit deny-all allow-local first other-net v6-rules v6-deny
     v6-net unix-deny unix-allow nested nested/open any-ok any-401 any-allow
-    any-none all-deny all-401 lmt lmt-post))
+    any-none all-deny all-401 lmt lmt-post mapped-v4 mapped-v6 mapped-both))
 {
     $t->write_file("html/$d/index.html", "$d\n");
 }
 
-$t->plan(31);
-$t->run(wait_ports => [8080]);
+$t->plan(34);
+$t->run(wait_ports => [8080, 8082]);
 
 sub get {
     my ($uri, $method) = @_;
     $method //= 'GET';
     return parse_response(http("$method $uri HTTP/1.0\r\nHost: localhost\r\n"
         . ($method eq 'POST' ? "Content-Length: 0\r\n" : '') . "\r\n"));
+}
+
+sub get_port {
+    my ($port, $uri) = @_;
+    return parse_response(http("GET $uri HTTP/1.0\r\nHost: localhost\r\n\r\n",
+        port => $port));
 }
 
 sub get6 {
@@ -208,6 +236,14 @@ is(get_unix('/unix-deny/')->{status}, 403, 'unix client: deny unix:');
 is(get_unix('/unix-allow/')->{status}, 200, 'unix client: allow unix:');
 is(get_unix('/allow-local/')->{status}, 403, 'unix client: deny all');
 is(get_unix('/first/')->{status}, 200, 'unix client, IPv4 rules only: 200');
+
+# A v4-mapped client: the IPv4 rules when there are any, as nginx.
+is(get_port(8082, '/mapped-v4/')->{status}, 403,
+    'v4-mapped client: IPv4 rule matches');
+is(get_port(8082, '/mapped-v6/')->{status}, 403,
+    'v4-mapped client, IPv6 rules only: the IPv6 rule matches');
+is(get_port(8082, '/mapped-both/')->{status}, 200,
+    'v4-mapped client, IPv4 rules exist (all): IPv6 rule not read');
 
 is(get('/any-ok/')->{status}, 200, 'satisfy any: denied, auth_request 204');
 my $r = get('/any-401/');

@@ -118,6 +118,11 @@ kl_http_core_limit_except(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 }
 
 
+/*
+ * The write event's handler meanwhile. The connection's handler clears
+ * "delayed" (and "timedout") when the timer fires, as for limit_rate;
+ * a write event before that finds it still set.
+ */
 static void
 kl_http_core_auth_delay_handler(kl_http_request_t *r)
 {
@@ -125,12 +130,9 @@ kl_http_core_auth_delay_handler(kl_http_request_t *r)
 
     wev = r->connection->write;
 
-    if (!wev->timedout) {
+    if (wev->delayed) {
         return;
     }
-
-    wev->timedout = 0;
-    wev->delayed = 0;
 
     r->write_event_handler = kl_http_core_run_phases;
 

@@ -731,8 +731,7 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
                              prev->subrequest_output_buffer_size,
                              (size_t) sysconf(_SC_PAGESIZE));
-    kl_conf_merge_uint_value(conf->satisfy, prev->satisfy,
-                             KL_HTTP_SATISFY_ALL);
+    kl_conf_merge_uint_value(conf->satisfy, prev->satisfy, KL_HTTP_SATISFY_ALL);
     kl_conf_merge_msec_value(conf->auth_delay, prev->auth_delay, 0);
 
     return KL_CONF_OK;
