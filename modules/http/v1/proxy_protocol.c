@@ -81,6 +81,8 @@ kl_http_proxy_protocol_handler(kl_event_t *rev)
                 kl_event_add_timer(rev, cscf->client_header_timeout);
             }
 
+            /* As nginx: closed first when connections run out. */
+            kl_reusable_connection(c, 1);
             return;
         }
 
@@ -97,6 +99,8 @@ kl_http_proxy_protocol_handler(kl_event_t *rev)
 
         b->last += n;
     }
+
+    kl_reusable_connection(c, 0);
 
     if (pp.addrs && kl_http_proxy_protocol_keep(c, &pp) != KL_OK) {
         kl_http_close_connection(c);
