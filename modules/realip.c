@@ -28,7 +28,7 @@
 typedef struct {
     kl_array_t *from; /* kl_cidr_t; AF_UNIX for "unix:" */
     kl_uint_t   type;
-    kl_str_t    header; /* lowercased */
+    kl_str_t    header; /* compared without case */
     kl_int_t    recursive;
 } kl_http_realip_loc_conf_t;
 
