@@ -126,8 +126,13 @@ v2(u_char *b, u_char ver_cmd, u_char fam, const u_char *addrs, size_t alen,
     n = alen + tlen;
     b[14] = (u_char) (n >> 8);
     b[15] = (u_char) n;
-    memcpy(b + 16, addrs, alen);
-    memcpy(b + 16 + alen, tlvs, tlen);
+    if (alen) {
+        memcpy(b + 16, addrs, alen);
+    }
+
+    if (tlen) {
+        memcpy(b + 16 + alen, tlvs, tlen);
+    }
 
     return 16 + n;
 }

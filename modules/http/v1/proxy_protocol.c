@@ -152,9 +152,13 @@ kl_http_proxy_protocol_keep(kl_connection_t *c, kl_proxy_protocol_t *pp)
     kp->dst_addr.len = pp->dst_addr.len;
     p = kl_cpymem(p, pp->dst_addr.data, pp->dst_addr.len);
 
+    /* v1 has no TLVs: no pointer to copy from. */
     kp->tlvs.data = p;
     kp->tlvs.len = pp->tlvs.len;
-    kl_memcpy(p, pp->tlvs.data, pp->tlvs.len);
+
+    if (pp->tlvs.len) {
+        kl_memcpy(p, pp->tlvs.data, pp->tlvs.len);
+    }
 
     kp->src_port = pp->src_port;
     kp->dst_port = pp->dst_port;
