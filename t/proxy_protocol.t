@@ -3,8 +3,8 @@
 # and v2 (IPv4, IPv6, LOCAL, TLVs) headers, the $proxy_protocol_
 # variables, kept across keep-alive requests; a header and the request in
 # one segment; a header arriving a byte at a time (kiln waits for it;
-# nginx 1.22 calls it broken); malformed and missing headers close the
-# connection with nginx's log line. $proxy_protocol_tlv_ (nginx 1.23.2)
+# nginx 1.22 calls it broken); malformed, missing and too large headers
+# close the connection with nginx's log line. $proxy_protocol_tlv_ (nginx 1.23.2)
 # is tested only where the binary has it.
 
 use strict;
@@ -66,7 +66,7 @@ $tlv_location
 }
 EOF
 
-$t->plan(23);
+$t->plan(24);
 $t->run;
 
 my $req = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
@@ -164,6 +164,8 @@ is(http("PROXY TCP4 192.0.2.x 198.51.100.2 1 2\r\n$req"), '',
     'v1 broken address: closed without a response');
 is(http($req), '', 'no header: closed without a response');
 is(http(v2(0x11, 0x11, $a4) . $req), '', 'v2 version 1: closed');
+is(http(v2(0x21, 0x11, $a4, tlv(0xe0, 'x' x 2000)) . $req), '',
+    'v2 longer than client_header_buffer_size: closed');
 
 # nginx 1.22 logs the whole segment, CRLFs included; later nginx, as
 # kiln, the header up to its first CR or LF.
@@ -172,7 +174,8 @@ ok(wait_for(sub {
     my $log = $t->read_file('error.log');
     $log =~ /broken header: "PROXY TCP4 192\.0\.2\.x 198\.51\.100\.2 1 2$end/
         && $log =~ /broken header: "GET \/ HTTP\/1\.0$end/
-        && $log =~ /unknown PROXY protocol version: 1 while reading PROXY protocol/;
+        && $log =~ /unknown PROXY protocol version: 1 while reading PROXY protocol/
+        && $log =~ /header is too large while reading PROXY protocol/;
 }, 5), 'error log: nginx\'s lines for each');
 
 # A byte at a time: kiln waits for the header; nginx reads it from the

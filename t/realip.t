@@ -1,10 +1,11 @@
 #!/usr/bin/perl
-# realip.t: set_real_ip_from (address, CIDR, a host name), real_ip_header
+# realip.t: set_real_ip_from (address, CIDR, unix:, a host name), real_ip_header
 # X-Real-IP (with a port, IPv6), X-Forwarded-For (last item; recursive,
 # over several fields), any field, proxy_protocol; $realip_remote_addr and
 # _port; an untrusted or a missing source changes nothing; a keep-alive
-# connection's next request starts from the socket's address; the access
-# log and deny see the real address; config errors and warnings.
+# connection's next request starts from the socket's address; an internal
+# redirect keeps it without running realip again; the access log and deny
+# see the real address; config errors and warnings.
 
 use strict;
 use warnings;
@@ -14,6 +15,7 @@ use lib "$Bin/lib";
 
 use Test::More;
 use Test::Kiln;
+use IO::Socket::UNIX;
 
 my $t = Test::Kiln->new->has('realip');
 my $d = $t->testdir;
@@ -63,6 +65,20 @@ http {
             add_header X-Addr $remote_addr;
         }
 
+        location /missing {
+            set_real_ip_from 127.0.0.1;
+            set_real_ip_from 192.0.2.0/24;
+            real_ip_header X-Forwarded-For;
+            error_page 404 = /show;
+        }
+
+        location = /show {
+            set_real_ip_from 127.0.0.1;
+            set_real_ip_from 192.0.2.0/24;
+            real_ip_header X-Forwarded-For;
+            add_header X-Addr "$remote_addr $realip_remote_addr";
+        }
+
         location /deny {
             deny 192.0.2.1;
             add_header X-Addr $remote_addr;
@@ -98,6 +114,15 @@ http {
     }
 
     server {
+        listen unix:%%TESTDIR%%/s.sock;
+        set_real_ip_from unix:;
+
+        location / {
+            return 200 "$remote_addr|$realip_remote_addr";
+        }
+    }
+
+    server {
         listen 127.0.0.1:%%PORT_8084%%;
         set_real_ip_from localhost;
 
@@ -108,9 +133,9 @@ http {
 }
 EOF
 
-$t->write_file("html/$_", "$_\n") for qw(xff xffr hdr deny);
+$t->write_file("html/$_", "$_\n") for qw(xff xffr hdr deny show);
 
-$t->plan(30);
+$t->plan(32);
 $t->run;
 
 sub get {
@@ -180,6 +205,19 @@ is(get('/', "X-Real-IP: 192.0.2.1\r\n", port => 8083), '200 127.0.0.1',
     'untrusted source: ignored');
 is(get('/', "X-Real-IP: 192.0.2.1\r\n", port => 8084), '200 192.0.2.1',
     'set_real_ip_from a host name (localhost)');
+
+# An internal redirect keeps the address; realip does not run again.
+is(get('/missing', "X-Forwarded-For: 10.9.9.9, 192.0.2.1\r\n"),
+    '200 192.0.2.1 127.0.0.1',
+    'after an internal redirect: the same address, the socket\'s kept');
+
+# A unix socket client, trusted with "unix:".
+{
+    my $s = IO::Socket::UNIX->new(Peer => "$d/s.sock");
+    my $r = parse_response(http("GET / HTTP/1.0\r\nHost: x\r\n"
+        . "X-Real-IP: 192.0.2.6\r\n\r\n", socket => $s));
+    is($r->{body}, '192.0.2.6|unix:', 'set_real_ip_from unix:');
+}
 
 # proxy_protocol.
 is(parse_response(http("PROXY TCP4 203.0.113.5 127.0.0.1 5555 80\r\n"
