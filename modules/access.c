@@ -151,6 +151,12 @@ kl_http_access_handler(kl_http_request_t *r)
     kl_http_access_loc_conf_t *alcf;
 
     alcf = kl_http_get_module_loc_conf(r, kl_http_access_module);
+
+    /* No rule at this level: the address is not even looked at. */
+    if (alcf->rules == NULL && alcf->rules6 == NULL && alcf->rules_un == NULL) {
+        return KL_DECLINED;
+    }
+
     sa = r->connection->sockaddr;
 
     switch (sa->sa_family) {

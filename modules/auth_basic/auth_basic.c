@@ -218,10 +218,13 @@ kl_http_auth_basic_scan(kl_http_request_t *r, kl_fd_t fd, const char *file,
         have = (size_t) (end - p);
 
         if (have == sizeof(buf)) {
-            /* A line that does not fit: logged, and dropped up to its LF. */
-            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
-                         "invalid line in user file \"%s\" at line %ui", file,
-                         line + 1);
+            /* A line that does not fit: logged once, dropped up to its LF. */
+            if (!skip) {
+                kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                             "invalid line in user file \"%s\" at line %ui",
+                             file, line + 1);
+            }
+
             skip = 1;
             have = 0;
             continue;

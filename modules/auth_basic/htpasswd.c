@@ -383,6 +383,11 @@ kl_htpasswd_crypt(kl_pool_t *pool, const kl_str_t *passwd, const kl_str_t *hash)
     setting[hash->len] = '\0';
     data->initialized = 0;
 
+    /* crypt(3) would stop at a NUL: "pw\0anything" must not match "pw" */
+    if (memchr(passwd->data, '\0', passwd->len) != NULL) {
+        return KL_DECLINED;
+    }
+
     out = crypt_rn((char *) passwd->data, setting, data, (int) sizeof(*data));
 
     if (out == NULL || out[0] == '*' || strlen(out) != hash->len) {

@@ -192,6 +192,10 @@ Test(htpasswd, schemes)
                                 "Tt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq."
                                 "H91p5hVO1"),
                  KL_DECLINED);
+    cr_expect_eq(kl_htpasswd_verify(
+                     kl_test_pool, &(kl_str_t){ 8, (u_char *) "secret\0x" },
+                     &(kl_str_t){ 13, (u_char *) "abNANd1rDfiNc" }),
+                 KL_DECLINED);
     cr_expect_eq(kl_test_verify("secret", "$9$nonsense"), KL_ERROR);
     cr_expect_eq(kl_test_verify("secret", "x"), KL_ERROR);
 #else
