@@ -70,7 +70,7 @@ static kl_uint_t kl_conf_argument_number[] = {
 static kl_command_t kl_conf_commands[] = {
 
     { .name = kl_string("include"),
-      .type = KL_ANY_CONF | KL_CONF_TAKE1,
+      .type = KL_ANY_CONF | KL_HTTP_LMT_CONF | KL_CONF_TAKE1,
       .set = kl_conf_include,
       .conf = 0,
       .offset = 0,

@@ -42,6 +42,7 @@
 #define KL_HTTP_UPS_CONF  0x20000000
 #define KL_HTTP_SIF_CONF  0x40000000 /* "if" in server */
 #define KL_HTTP_LIF_CONF  0x80000000 /* "if" in location */
+#define KL_HTTP_LMT_CONF  0x00020000 /* "limit_except" in location */
 #define KL_ANY_CONF       0xff000000
 
 #define KL_CONF_UNSET      -1

@@ -94,16 +94,8 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "scgi_store*", KL_STORE },
 
     /* access, authentication, limits, client addresses */
-    { "allow", KL_ACCESS },
-    { "deny", KL_ACCESS },
-    { "satisfy", KL_ACCESS },
-    { "limit_except", KL_ACCESS },
-    { "auth_basic*", KL_AUTH },
     { "auth_request*", KL_AUTH },
-    { "auth_delay", KL_AUTH },
     { "auth_jwt*", KL_PLUS },
-    { "set_real_ip_from", KL_REALIP },
-    { "real_ip_*", KL_REALIP },
 
     /* http modules nginx builds by default or on request */
     { "geo", KL_MODULE },
@@ -113,8 +105,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "valid_referers", KL_MODULE },
     { "referer_hash_*", KL_MODULE },
     { "userid*", KL_MODULE },
-    { "empty_gif", KL_MODULE },
-    { "random_index", KL_MODULE },
     { "stub_status", KL_MODULE },
     { "sub_filter*", KL_MODULE },
     { "ssi*", KL_MODULE },

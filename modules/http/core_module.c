@@ -7,6 +7,7 @@
 #include "core_module.h"
 #include "core_limits.h"
 #include "core_symlinks.h"
+#include "core_access.h"
 
 
 static void *kl_http_core_create_main_conf(kl_conf_t *cf);
@@ -153,6 +154,22 @@ static kl_command_t  kl_http_core_commands[] = {
       0,
       NULL },
 
+    { kl_string("satisfy"),
+      KL_HTTP_ANY_LOC | KL_CONF_TAKE1,
+      kl_conf_set_enum_slot,
+      KL_HTTP_LOC_CONF_OFFSET,
+      offsetof(kl_http_core_loc_conf_t, satisfy),
+      kl_http_core_satisfy },
+
+    { kl_string("limit_except"),
+      KL_HTTP_LOC_CONF | KL_CONF_BLOCK | KL_CONF_1MORE,
+      kl_http_core_limit_except,
+      KL_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    kl_http_core_loc_slot("auth_delay", KL_CONF_TAKE1,
+                          kl_conf_set_msec_slot, auth_delay),
     kl_http_core_loc_slot("recursive_error_pages", KL_CONF_FLAG,
                           kl_conf_set_flag_slot, recursive_error_pages),
 
@@ -539,6 +556,8 @@ kl_http_core_create_loc_conf(kl_conf_t *cf)
     clcf->disable_symlinks = KL_CONF_UNSET_UINT;
     clcf->disable_symlinks_from = KL_CONF_UNSET_PTR;
     clcf->subrequest_output_buffer_size = KL_CONF_UNSET_SIZE;
+    clcf->satisfy = KL_CONF_UNSET_UINT;
+    clcf->auth_delay = KL_CONF_UNSET_MSEC;
 
     return clcf;
 }
@@ -712,6 +731,8 @@ kl_http_core_merge_loc_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_size_value(conf->subrequest_output_buffer_size,
                              prev->subrequest_output_buffer_size,
                              (size_t) sysconf(_SC_PAGESIZE));
+    kl_conf_merge_uint_value(conf->satisfy, prev->satisfy, KL_HTTP_SATISFY_ALL);
+    kl_conf_merge_msec_value(conf->auth_delay, prev->auth_delay, 0);
 
     return KL_CONF_OK;
 }

@@ -431,10 +431,6 @@ kl_http_core_listen_absent(kl_str_t *v)
         return "HTTP/3 and QUIC are not supported by kiln";
     }
 
-    if (kl_strcmp(v->data, "proxy_protocol") == 0) {
-        return "the PROXY protocol is not supported by this build of kiln";
-    }
-
     if (kl_strncmp(v->data, "setfib=", 7) == 0
         || kl_strncmp(v->data, "accept_filter=", 14) == 0)
     {
@@ -548,6 +544,11 @@ kl_http_core_listen_param(kl_conf_t *cf, kl_http_listen_opt_t *lsopt,
                           "reuseport is not supported on this platform");
         return KL_ERROR;
 #endif
+    }
+
+    if (kl_strcmp(v->data, "proxy_protocol") == 0) {
+        lsopt->proxy_protocol = 1;
+        return KL_OK;
     }
 
     if (kl_strcmp(v->data, "deferred") == 0) {

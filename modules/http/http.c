@@ -600,6 +600,9 @@ kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
     kl_uint_t              i, j;
     kl_http_server_name_t *sn, *name;
 
+    /* As nginx: one listen with proxy_protocol sets it for its address. */
+    ac->proxy_protocol |= l->opt.proxy_protocol;
+
     /* The first server on an address is its default, unless one says so. */
     if (l->opt.default_server) {
         ac->default_server = l->server;

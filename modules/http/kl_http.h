@@ -186,6 +186,19 @@ typedef struct {
 /* Per-connection HTTP/1 state; it outlives the requests on a keep-alive one. */
 typedef struct kl_http_addr_conf_s kl_http_addr_conf_t;
 
+/*
+ * What the PROXY protocol header of a connection said (listen ...
+ * proxy_protocol), in one block of its own that lives as long as the
+ * connection: the strings follow the struct.
+ */
+typedef struct {
+    kl_str_t  src_addr;
+    kl_str_t  dst_addr;
+    in_port_t src_port;
+    in_port_t dst_port;
+    kl_str_t  tlvs; /* v2, raw */
+} kl_http_proxy_protocol_t;
+
 typedef struct {
     kl_http_addr_conf_t *addr_conf;
     kl_http_conf_ctx_t  *conf_ctx; /* the default server's */
@@ -196,6 +209,8 @@ typedef struct {
     kl_uint_t  nfree;
 
     kl_msec_t start_msec; /* for keepalive_time */
+
+    kl_http_proxy_protocol_t *proxy_protocol; /* NULL: none, or no address */
 
     /* the request being answered: its lingering close or discarded
      * body's deadline, and a discarded body's framing */
@@ -465,6 +480,7 @@ typedef struct {
     unsigned      deferred_accept:1;
     unsigned      keepalive:2;
     unsigned      ssl:1; /* listen ... ssl */
+    unsigned      proxy_protocol:1;
 } kl_http_listen_opt_t;
 
 typedef struct {
@@ -479,6 +495,7 @@ struct kl_http_addr_conf_s {
     kl_array_t               names; /* kl_http_server_name_t */
     unsigned                 default_explicit:1;
     unsigned                 ssl:1; /* a listen of it says ssl: TLS first */
+    unsigned                 proxy_protocol:1; /* any listen of it says so */
 };
 
 typedef struct {
@@ -573,12 +590,14 @@ struct kl_http_core_loc_conf_s {
 
     kl_http_regex_t *regex;           /* "~" and "~*" locations */
     kl_array_t      *regex_locations; /* nested regexes, in config order */
-    kl_array_t      *if_locations;    /* rewrite's "if" blocks: merged only */
+    /* rewrite's "if" blocks and limit_except blocks: merged only */
+    kl_array_t *if_locations;
 
     unsigned exact_match:1;
     unsigned noregex:1;
     unsigned named:1;
     unsigned internal:1;
+    unsigned lmt_excpt:1; /* the pseudo-location of a limit_except block */
 
     kl_http_handler_pt handler; /* set by content modules */
 
@@ -642,7 +661,16 @@ struct kl_http_core_loc_conf_s {
     kl_uint_t disable_symlinks;
     void     *disable_symlinks_from; /* NULL: the whole path */
     size_t    subrequest_output_buffer_size;
+
+    /* core_access.c: satisfy, limit_except, auth_delay */
+    kl_uint_t satisfy;      /* KL_HTTP_SATISFY_* */
+    kl_uint_t limit_except; /* methods that get limit_except_loc_conf */
+    void    **limit_except_loc_conf;
+    kl_msec_t auth_delay;
 };
+
+#define KL_HTTP_SATISFY_ALL 0
+#define KL_HTTP_SATISFY_ANY 1
 
 #define KL_HTTP_ALIAS_REGEX ((size_t) -1)
 

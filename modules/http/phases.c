@@ -6,6 +6,7 @@
 
 #include "kl_http.h"
 #include "core_limits.h"
+#include "core_access.h"
 
 
 static kl_int_t kl_http_core_generic_phase(kl_http_request_t       *r,
@@ -282,10 +283,17 @@ kl_http_core_post_rewrite_phase(kl_http_request_t       *r,
 }
 
 
+/*
+ * satisfy all: every access handler must say OK or decline, the first
+ * refusal answers. satisfy any: the first OK skips the rest of the phase;
+ * a 401 or 403 is kept in r->access_code (a 401 wins over a 403) for
+ * post_access to answer when none said OK.
+ */
 static kl_int_t
 kl_http_core_access_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 {
-    kl_int_t rc;
+    kl_int_t                 rc;
+    kl_http_core_loc_conf_t *clcf;
 
     if (r != r->main) {
         r->phase_handler = ph->next;
@@ -294,13 +302,42 @@ kl_http_core_access_phase(kl_http_request_t *r, kl_http_phase_handler_t *ph)
 
     rc = ph->handler(r);
 
-    if (rc == KL_DECLINED || rc == KL_OK) {
+    if (rc == KL_DECLINED) {
         r->phase_handler++;
         return KL_AGAIN;
     }
 
     if (rc == KL_AGAIN || rc == KL_DONE) {
         return KL_OK;
+    }
+
+    clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    if (clcf->satisfy == KL_HTTP_SATISFY_ALL) {
+        if (rc == KL_OK) {
+            r->phase_handler++;
+            return KL_AGAIN;
+        }
+
+    } else {
+        if (rc == KL_OK) {
+            r->access_code = 0;
+            r->phase_handler = ph->next;
+            return KL_AGAIN;
+        }
+
+        if (rc == KL_HTTP_FORBIDDEN || rc == KL_HTTP_UNAUTHORIZED) {
+            if (r->access_code != KL_HTTP_UNAUTHORIZED) {
+                r->access_code = (kl_uint_t) rc;
+            }
+
+            r->phase_handler++;
+            return KL_AGAIN;
+        }
+    }
+
+    if (rc == KL_HTTP_UNAUTHORIZED) {
+        return kl_http_core_auth_delay(r);
     }
 
     kl_http_finalize_request(r, rc);
@@ -321,6 +358,17 @@ kl_http_core_post_access_phase(kl_http_request_t       *r,
 
     if (access_code) {
         r->access_code = 0;
+
+        /* satisfy any: the access module leaves this line to the end. */
+        if (access_code == KL_HTTP_FORBIDDEN) {
+            kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                         "access forbidden by rule");
+        }
+
+        if (access_code == KL_HTTP_UNAUTHORIZED) {
+            return kl_http_core_auth_delay(r);
+        }
+
         kl_http_finalize_request(r, access_code);
         return KL_OK;
     }
@@ -625,6 +673,12 @@ kl_http_update_location_config(kl_http_request_t *r)
     c = r->connection;
     hc = r->http_connection;
     clcf = kl_http_get_module_loc_conf(r, kl_http_core_module);
+
+    /* limit_except: the methods it does not list get its confs. */
+    if (r->method & clcf->limit_except) {
+        r->loc_conf = clcf->limit_except_loc_conf;
+        clcf = r->loc_conf[kl_http_core_module.ctx_index];
+    }
 
     if (r->keepalive) {
         if (clcf->keepalive_timeout == 0) {

@@ -2,13 +2,14 @@
  * variables_request.c: core variables nginx added after the first set:
  * $request_id, $request_body, $request_body_file, $request_completion,
  * $request_port, $is_request_port, $connection_time and $tcpinfo_rtt,
- * _rttvar, _snd_cwnd, _rcv_space; and the $proxy_protocol_ ones, which
- * are not found on every connection kiln accepts, since it refuses
- * "listen ... proxy_protocol" (as nginx's on a listener without it).
+ * _rttvar, _snd_cwnd, _rcv_space; and the $proxy_protocol_ ones, from
+ * the header of a "listen ... proxy_protocol" connection (not found
+ * without one, as nginx's).
  */
 
 #include "kl_http.h"
 #include "variables.h"
+#include "proxy_protocol.h"
 
 #include <netinet/tcp.h>
 #include <sys/random.h>
@@ -19,6 +20,13 @@ enum {
     KL_HTTP_VAR_TCPINFO_RTTVAR,
     KL_HTTP_VAR_TCPINFO_SND_CWND,
     KL_HTTP_VAR_TCPINFO_RCV_SPACE
+};
+
+enum {
+    KL_HTTP_VAR_PP_ADDR = 0,
+    KL_HTTP_VAR_PP_PORT,
+    KL_HTTP_VAR_PP_SERVER_ADDR,
+    KL_HTTP_VAR_PP_SERVER_PORT
 };
 
 
@@ -40,9 +48,12 @@ static kl_int_t kl_http_variable_request_port(kl_http_request_t        *r,
 static kl_int_t kl_http_variable_connection_time(kl_http_request_t        *r,
                                                  kl_http_variable_value_t *v,
                                                  uintptr_t data);
-static kl_int_t kl_http_variable_no_proxy_protocol(kl_http_request_t        *r,
-                                                   kl_http_variable_value_t *v,
-                                                   uintptr_t data);
+static kl_int_t kl_http_variable_proxy_protocol(kl_http_request_t        *r,
+                                                kl_http_variable_value_t *v,
+                                                uintptr_t                 data);
+static kl_int_t kl_http_variable_proxy_protocol_tlv(kl_http_request_t        *r,
+                                                    kl_http_variable_value_t *v,
+                                                    uintptr_t data);
 static kl_int_t kl_http_variable_tcpinfo(kl_http_request_t        *r,
                                          kl_http_variable_value_t *v,
                                          uintptr_t                 data);
@@ -74,16 +85,18 @@ static kl_http_variable_t kl_http_request_variables[] = {
                         KL_HTTP_VAR_TCPINFO_SND_CWND, KL_HTTP_VAR_NOCACHEABLE),
     kl_http_request_var("tcpinfo_rcv_space", kl_http_variable_tcpinfo,
                         KL_HTTP_VAR_TCPINFO_RCV_SPACE, KL_HTTP_VAR_NOCACHEABLE),
-    kl_http_request_var("proxy_protocol_addr",
-                        kl_http_variable_no_proxy_protocol, 0, 0),
-    kl_http_request_var("proxy_protocol_port",
-                        kl_http_variable_no_proxy_protocol, 0, 0),
+    kl_http_request_var("proxy_protocol_addr", kl_http_variable_proxy_protocol,
+                        KL_HTTP_VAR_PP_ADDR, 0),
+    kl_http_request_var("proxy_protocol_port", kl_http_variable_proxy_protocol,
+                        KL_HTTP_VAR_PP_PORT, 0),
     kl_http_request_var("proxy_protocol_server_addr",
-                        kl_http_variable_no_proxy_protocol, 0, 0),
+                        kl_http_variable_proxy_protocol,
+                        KL_HTTP_VAR_PP_SERVER_ADDR, 0),
     kl_http_request_var("proxy_protocol_server_port",
-                        kl_http_variable_no_proxy_protocol, 0, 0),
+                        kl_http_variable_proxy_protocol,
+                        KL_HTTP_VAR_PP_SERVER_PORT, 0),
     kl_http_request_var("proxy_protocol_tlv_",
-                        kl_http_variable_no_proxy_protocol, 0,
+                        kl_http_variable_proxy_protocol_tlv, 0,
                         KL_HTTP_VAR_PREFIX),
     kl_http_null_variable
 };
@@ -432,13 +445,99 @@ kl_http_variable_tcpinfo(kl_http_request_t *r, kl_http_variable_value_t *v,
 
 
 static kl_int_t
-kl_http_variable_no_proxy_protocol(kl_http_request_t        *r,
-                                   kl_http_variable_value_t *v, uintptr_t data)
+kl_http_variable_proxy_protocol(kl_http_request_t        *r,
+                                kl_http_variable_value_t *v, uintptr_t data)
 {
-    (void) r;
-    (void) data;
+    u_char                   *p;
+    in_port_t                 port;
+    kl_http_proxy_protocol_t *pp;
 
-    v->not_found = 1;
+    pp = r->http_connection->proxy_protocol;
+
+    if (pp == NULL) {
+        v->not_found = 1;
+        return KL_OK;
+    }
+
+    if (data == KL_HTTP_VAR_PP_ADDR) {
+        kl_http_variable_set(v, pp->src_addr.data, pp->src_addr.len);
+        return KL_OK;
+    }
+
+    if (data == KL_HTTP_VAR_PP_SERVER_ADDR) {
+        kl_http_variable_set(v, pp->dst_addr.data, pp->dst_addr.len);
+        return KL_OK;
+    }
+
+    port = data == KL_HTTP_VAR_PP_PORT ? pp->src_port : pp->dst_port;
+
+    p = kl_pnalloc(r->pool, sizeof("65535") - 1);
+    if (p == NULL) {
+        return KL_ERROR;
+    }
+
+    /* Port 0 is an empty value, as nginx's. */
+    kl_http_variable_set(
+        v, p, port ? kl_slprintf(p, p + 5, "%ui", (kl_uint_t) port) - p : 0);
+
+    return KL_OK;
+}
+
+
+/* $proxy_protocol_tlv_NAME: nginx's names, 0xNN, ssl_NAME, ssl_0xNN. */
+static kl_int_t
+kl_http_variable_proxy_protocol_tlv(kl_http_request_t        *r,
+                                    kl_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                    *p;
+    kl_int_t                   rc;
+    kl_str_t                   name, value;
+    kl_uint_t                  verify;
+    kl_http_proxy_protocol_t  *pp;
+    kl_http_variable_prefix_t *pd;
+
+    pp = r->http_connection->proxy_protocol;
+    pd = (kl_http_variable_prefix_t *) data;
+
+    if (pp == NULL) {
+        v->not_found = 1;
+        return KL_OK;
+    }
+
+    name.data = pd->name.data + pd->prefix;
+    name.len = pd->name.len - pd->prefix;
+
+    rc = kl_proxy_protocol_tlv(&pp->tlvs, &name, &value, &verify);
+
+    if (rc == KL_DECLINED) {
+        v->not_found = 1;
+        return KL_OK;
+    }
+
+    if (rc != KL_OK) {
+        kl_log_error(KL_LOG_ERR, r->connection->log, 0,
+                     rc == KL_ABORT ? "unknown PROXY protocol TLV \"%V\""
+                                    : "broken PROXY protocol TLV",
+                     &name);
+        return KL_ERROR;
+    }
+
+    if (verify) {
+        p = kl_pnalloc(r->pool, KL_INT_T_LEN);
+        if (p == NULL) {
+            return KL_ERROR;
+        }
+
+        value.len = kl_slprintf(p, p + KL_INT_T_LEN, "%ui",
+                                (kl_uint_t) ((uint32_t) value.data[0] << 24
+                                             | (uint32_t) value.data[1] << 16
+                                             | (uint32_t) value.data[2] << 8
+                                             | value.data[3]))
+                    - p;
+        value.data = p;
+    }
+
+    kl_http_variable_set(v, value.data, value.len);
 
     return KL_OK;
 }

@@ -92,7 +92,7 @@ static kl_command_t  kl_http_log_commands[] = {
 
     { kl_string("access_log"),
       KL_HTTP_MAIN_CONF | KL_HTTP_SRV_CONF | KL_HTTP_LOC_CONF
-      | KL_HTTP_LIF_CONF | KL_CONF_1MORE,
+      | KL_HTTP_LIF_CONF | KL_HTTP_LMT_CONF | KL_CONF_1MORE,
       kl_http_log_set_log,
       KL_HTTP_LOC_CONF_OFFSET,
       0,

@@ -65,7 +65,7 @@ static kl_conf_enum_t kl_http_proxy_next_upstream_masks[] = {
 static kl_command_t  kl_http_proxy_commands[] = {
 
     { kl_string("proxy_pass"),
-      KL_HTTP_LOC_CONF | KL_HTTP_LIF_CONF | KL_CONF_TAKE1,
+      KL_HTTP_LOC_CONF | KL_HTTP_LIF_CONF | KL_HTTP_LMT_CONF | KL_CONF_TAKE1,
       kl_http_proxy_pass,
       KL_HTTP_LOC_CONF_OFFSET,
       0,
@@ -635,7 +635,8 @@ kl_http_proxy_pass(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     plcf->location = clcf->name;
 
     if (plcf->has_uri
-        && (clcf->regex || clcf->named || cf->cmd_type == KL_HTTP_LIF_CONF))
+        && (clcf->regex || clcf->named || clcf->lmt_excpt
+            || cf->cmd_type == KL_HTTP_LIF_CONF))
     {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0,
                           "\"proxy_pass\" cannot have URI part in location "

@@ -194,7 +194,9 @@ Test(http_modules, chains_end_in_the_header_and_write_filters)
         (kl_uint_t) ((kl_test_position("kl_http_static_module") != -1)
                      + (kl_test_position("kl_http_gzip_static_module") != -1)
                      + (kl_test_position("kl_http_autoindex_module") != -1)
-                     + (kl_test_position("kl_http_index_module") != -1)));
+                     + (kl_test_position("kl_http_index_module") != -1)
+                     + (kl_test_position("kl_http_random_index_module")
+                        != -1)));
 
     kl_cycle_free(cycle, 0);
 }

@@ -147,13 +147,18 @@ kl_http_init_connection(kl_connection_t *c)
     rev->handler = kl_http_wait_request_handler;
     c->write->handler = kl_http_empty_handler;
 
+    if (addr->conf.proxy_protocol) {
+        c->log->action = "reading PROXY protocol";
+        rev->handler = kl_http_proxy_protocol_handler;
+    }
+
     /*
      * The request usually came with the handshake's last packet (and
      * always does with deferred accept): reading now saves a trip
      * through epoll; if nothing is there yet, recv says so at once.
      */
     rev->ready = 1;
-    kl_http_wait_request_handler(rev);
+    rev->handler(rev);
 }
 
 
@@ -164,7 +169,7 @@ kl_http_init_connection(kl_connection_t *c)
  * header buffer when that is small enough, so the buffer costs no malloc
  * either.
  */
-static kl_int_t
+kl_int_t
 kl_http_get_buffer(kl_connection_t *c, size_t size)
 {
     size_t pool_size;
@@ -256,7 +261,10 @@ kl_http_wait_request_handler(kl_event_t *rev)
         return;
     }
 
-    n = c->io->recv(c, c->buffer->last, c->buffer->end - c->buffer->last);
+    /* Bytes that came after a PROXY protocol header are the first ones. */
+    n = c->buffer->pos < c->buffer->last
+            ? 0
+            : c->io->recv(c, c->buffer->last, c->buffer->end - c->buffer->last);
 
     if (n == KL_AGAIN) {
         if (!rev->timer_set) {
@@ -273,7 +281,7 @@ kl_http_wait_request_handler(kl_event_t *rev)
         return;
     }
 
-    if (n == 0) {
+    if (n == 0 && c->buffer->pos == c->buffer->last) {
         if (!c->idle) {
             kl_log_error(KL_LOG_INFO, c->log, 0, "client closed connection");
         }
@@ -1108,6 +1116,10 @@ kl_http_close_connection(kl_connection_t *c)
     idle = c->own_log ? c->log->data : NULL;
 
     kl_close_connection(c);
+
+    if (idle != NULL) {
+        kl_free(idle->hc.proxy_protocol);
+    }
 
     kl_free(idle);
 }

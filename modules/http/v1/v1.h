@@ -25,6 +25,15 @@ void kl_http_release_pool(kl_connection_t *c, kl_http_connection_t *hc);
 void     kl_http_ssl_init_connection(kl_connection_t *c);
 kl_int_t kl_http_ssl_plain_request(kl_http_request_t *r);
 kl_int_t kl_http_ssl_close(kl_connection_t *c);
+/* The connection's pool and a header buffer of size: KL_OK or KL_ERROR. */
+kl_int_t kl_http_get_buffer(kl_connection_t *c, size_t size);
+
+/*
+ * proxy_protocol.c: the read handler of a "listen ... proxy_protocol"
+ * connection until its header is read; then it hands the connection,
+ * with the bytes after the header in c->buffer, to the next stage.
+ */
+void kl_http_proxy_protocol_handler(kl_event_t *rev);
 
 /* keepalive.c: the proto's finalize: keep-alive or lingering close. */
 void kl_http_v1_finalize(kl_http_request_t *r);
