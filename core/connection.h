@@ -91,6 +91,10 @@ struct kl_conn_io_s {
 /* Plain sockets: recv, writev and sendfile (core/os_io.c). */
 extern const kl_conn_io_t kl_os_io;
 
+/* Look at up to size bytes, more than have, leaving them queued. */
+ssize_t kl_os_recv_peek(kl_connection_t *c, u_char *buf, size_t size,
+                        size_t have);
+
 struct kl_listening_s {
     kl_fd_t       fd;
     kl_sockaddr_t sockaddr;

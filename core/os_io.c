@@ -38,6 +38,48 @@ const kl_conn_io_t kl_os_io = {
 };
 
 
+/*
+ * A PROXY protocol header in front of a TLS handshake: the header is
+ * looked at without taking it, so that once its length is known exactly
+ * that many bytes are read and the ClientHello stays in the socket for
+ * OpenSSL. Only for the plain socket, before any transport replaced it.
+ * Bytes (> 0), 0 at end of stream, KL_AGAIN (nothing new since the last
+ * look: have bytes; ready cleared) or KL_ERROR.
+ */
+ssize_t
+kl_os_recv_peek(kl_connection_t *c, u_char *buf, size_t size, size_t have)
+{
+    ssize_t n;
+
+    for (;;) {
+        n = recv(c->fd, buf, size, MSG_PEEK);
+
+        if (n == 0) {
+            c->read->ready = 0;
+            c->read->eof = 1;
+            return 0;
+        }
+
+        if (n > 0 && (size_t) n > have) {
+            return n;
+        }
+
+        if (n > 0 || errno == EAGAIN || errno == EWOULDBLOCK) {
+            /* The next edge comes with the next segment. */
+            c->read->ready = 0;
+            return KL_AGAIN;
+        }
+
+        if (errno != EINTR) {
+            c->read->ready = 0;
+            c->read->error = 1;
+            c->error = 1;
+            return KL_ERROR;
+        }
+    }
+}
+
+
 static ssize_t
 kl_os_io_recv(kl_connection_t *c, u_char *buf, size_t size)
 {

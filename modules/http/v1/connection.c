@@ -136,20 +136,21 @@ kl_http_init_connection(kl_connection_t *c)
     c->log->connection = c->number;
     c->log->handler = kl_http_log_error;
     c->log->data = ctx;
-    if (addr->conf.ssl) {
-        kl_http_ssl_init_connection(c);
-        return;
-    }
-
-    c->log->action = "waiting for request";
-
     rev = c->read;
-    rev->handler = kl_http_wait_request_handler;
     c->write->handler = kl_http_empty_handler;
 
+    /* The stages: the PROXY header, then TLS, then HTTP/1. */
     if (addr->conf.proxy_protocol) {
         c->log->action = "reading PROXY protocol";
         rev->handler = kl_http_proxy_protocol_handler;
+
+    } else if (addr->conf.ssl) {
+        kl_http_ssl_init_connection(c);
+        return;
+
+    } else {
+        c->log->action = "waiting for request";
+        rev->handler = kl_http_wait_request_handler;
     }
 
     /*

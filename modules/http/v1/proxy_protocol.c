@@ -74,7 +74,16 @@ kl_http_proxy_protocol_handler(kl_event_t *rev)
             return;
         }
 
-        n = c->io->recv(c, b->last, b->end - b->last);
+        if (hc->addr_conf->ssl) {
+            /* TLS reads the socket itself: take nothing past the header. */
+            n = kl_os_recv_peek(c, b->pos, b->end - b->pos, b->last - b->pos);
+            if (n > 0) {
+                b->last = b->pos;
+            }
+
+        } else {
+            n = c->io->recv(c, b->last, b->end - b->last);
+        }
 
         if (n == KL_AGAIN) {
             if (!rev->timer_set) {
@@ -107,6 +116,16 @@ kl_http_proxy_protocol_handler(kl_event_t *rev)
         return;
     }
 
+    if (hc->addr_conf->ssl) {
+        /* Only the header: it was looked at, now it is taken. */
+        if (c->io->recv(c, b->pos, pp.len) != (ssize_t) pp.len) {
+            kl_http_close_connection(c);
+            return;
+        }
+
+        b->last = b->pos + pp.len;
+    }
+
     b->pos += pp.len;
 
     if (b->pos == b->last) {
@@ -115,10 +134,14 @@ kl_http_proxy_protocol_handler(kl_event_t *rev)
     }
 
     /*
-     * The next stage: HTTP/1 here, which takes the bytes left in
-     * c->buffer before it reads; a TLS handshake would go first, fed
-     * from the same bytes.
+     * The next stage: TLS, whose ClientHello is still in the socket,
+     * or HTTP/1, which takes the bytes left in c->buffer before it reads.
      */
+    if (hc->addr_conf->ssl) {
+        kl_http_ssl_init_connection(c);
+        return;
+    }
+
     c->log->action = "waiting for request";
     rev->handler = kl_http_wait_request_handler;
     kl_http_wait_request_handler(rev);
