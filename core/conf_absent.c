@@ -49,7 +49,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     /* core and events */
     { "load_module", KL_DYNMOD },
     { "ssl_engine", KL_TLS },
-    { "ssl_object_cache_inheritable", KL_TLS },
     { "timer_resolution",
       "timer_resolution is not supported: kiln reads the clock once per "
       "event-loop iteration, without a system call" },
@@ -64,7 +63,18 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "worker_rlimit_sigpending",
       "it was for nginx's rtsig events, which nginx removed" },
 
-    /* TLS, HTTP/2, HTTP/3 */
+    /* TLS, HTTP/2, HTTP/3 (the ssl module claims its own names first) */
+    { "ssl_verify_client", "client certificates are not supported by kiln "
+                           "yet" },
+    { "ssl_client_certificate", "client certificates are not supported by "
+                                "kiln yet" },
+    { "ssl_trusted_certificate", "client certificates are not supported by "
+                                 "kiln yet" },
+    { "ssl_verify_depth", "client certificates are not supported by kiln "
+                          "yet" },
+    { "ssl_crl", "client certificates are not supported by kiln yet" },
+    { "ssl_ocsp*", "OCSP is not supported by kiln yet" },
+    { "ssl_stapling*", "OCSP stapling is not supported by kiln yet" },
     { "ssl", KL_TLS },
     { "ssl_*", KL_TLS },
     { "proxy_ssl*", KL_TLS },

@@ -438,6 +438,10 @@ kl_close_connection(kl_connection_t *c)
     c->read->closed = 1;
     c->write->closed = 1;
 
+    if (c->ssl) {
+        kl_ssl_free_connection(c);
+    }
+
     kl_reusable_connection(c, 0);
 
     fd = c->fd;

@@ -133,6 +133,8 @@ struct kl_connection_s {
 
     const kl_conn_io_t *io; /* the transport; set at accept and connect */
 
+    struct kl_ssl_connection_s *ssl; /* TLS state (core/ssl.h), or NULL */
+
     kl_listening_t *listening;
     kl_log_t       *log;
     kl_pool_t      *pool;

@@ -27,6 +27,7 @@
 #include "event.h"
 #include "event_timer.h"
 #include "connection.h"
+#include "ssl.h"
 #include "cycle.h"
 #include "process.h"
 

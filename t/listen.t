@@ -168,15 +168,16 @@ sub refused {
 SKIP: {
     skip 'kiln\'s own messages', 12 if $is_nginx;
 
-    refused('listen ssl', 'server { listen 127.0.0.1:1 ssl; }',
-        qr/invalid parameter "ssl": TLS is not supported by this build of kiln/);
+    refused('listen ssl without a certificate',
+        'server { listen 127.0.0.1:1 ssl; }',
+        qr/no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive/);
     refused('listen http2', 'server { listen 127.0.0.1:1 http2; }',
         qr/invalid parameter "http2": HTTP\/2 is not supported/);
     refused('listen proxy_protocol',
         'server { listen 127.0.0.1:1 proxy_protocol; }',
         qr/invalid parameter "proxy_protocol": the PROXY protocol is not/);
-    refused('ssl_certificate', 'ssl_certificate /x.pem;',
-        qr/unknown directive "ssl_certificate": TLS is not supported/);
+    refused('ssl_stapling', 'ssl_stapling on;',
+        qr/unknown directive "ssl_stapling": OCSP stapling is not supported/);
     refused('proxy_cache_path', 'proxy_cache_path /tmp/c keys_zone=c:1m;',
         qr/unknown directive "proxy_cache_path": response caching is not/);
     refused('timer_resolution', '}' . "\n" . 'timer_resolution 100ms;'

@@ -419,7 +419,7 @@ kl_http_core_is_wildcard(kl_sockaddr_t *sa)
 static const char *
 kl_http_core_listen_absent(kl_str_t *v)
 {
-    if (kl_strcmp(v->data, "ssl") == 0) {
+    if (kl_strcmp(v->data, "ssl") == 0 && !kl_ssl_available()) {
         return "TLS is not supported by this build of kiln";
     }
 
@@ -523,6 +523,11 @@ kl_http_core_listen_param(kl_conf_t *cf, kl_http_listen_opt_t *lsopt,
         || kl_strcmp(v->data, "default") == 0)
     {
         lsopt->default_server = 1;
+        return KL_OK;
+    }
+
+    if (kl_strcmp(v->data, "ssl") == 0 && kl_ssl_available()) {
+        lsopt->ssl = 1;
         return KL_OK;
     }
 

@@ -71,13 +71,14 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
         /* 0 for a unix socket: a path has no port to name */
         port = kl_sock_get_port(c->local_sockaddr);
 
-        if (port == 80) {
+        /* the scheme's own port goes without saying, as nginx */
+        if (port == (c->ssl ? 443 : 80)) {
             port = 0;
         }
     }
 
     rel = *location;
-    len = sizeof("http://") - 1 + host.len + sizeof(":65535") - 1 + rel.len;
+    len = sizeof("https://") - 1 + host.len + sizeof(":65535") - 1 + rel.len;
 
     p = kl_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -85,7 +86,8 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
     }
 
     location->data = p;
-    p = kl_slprintf(p, location->data + len, "http://%V", &host);
+    p = kl_slprintf(p, location->data + len, c->ssl ? "https://%V" : "http://%V",
+                    &host);
 
     if (port) {
         p = kl_slprintf(p, location->data + len, ":%d", (int) port);

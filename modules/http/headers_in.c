@@ -514,24 +514,29 @@ kl_http_server_name_match(kl_str_t *pattern, kl_str_t *host)
 }
 
 
-/* Exact names first, then the longest leading wildcard, then trailing. */
-kl_int_t
-kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
+/*
+ * Exact names first, then the longest leading wildcard, then trailing,
+ * then regex names in the order written; NULL when none matches. With r,
+ * a regex's captures go to r; without (SNI, before any request), the
+ * match alone counts. KL_ERROR in *rc when matching failed.
+ */
+kl_http_core_srv_conf_t *
+kl_http_find_virtual_server(kl_http_addr_conf_t *ac, kl_str_t *host,
+                            kl_http_request_t *r, kl_log_t *log, kl_int_t *rc)
 {
-    kl_int_t                 rc;
+    kl_int_t                 n;
     kl_uint_t                i, m, best_m;
     size_t                   best_len;
     kl_http_server_name_t   *sn;
-    kl_http_connection_t    *hc;
     kl_http_core_srv_conf_t *cscf;
 
-    hc = r->http_connection;
-    sn = hc->addr_conf->names.elts;
+    sn = ac->names.elts;
     cscf = NULL;
     best_m = 0;
     best_len = 0;
+    *rc = KL_OK;
 
-    for (i = 0; host && i < hc->addr_conf->names.nelts; i++) {
+    for (i = 0; host && i < ac->names.nelts; i++) {
         if (sn[i].regex) {
             continue;
         }
@@ -549,23 +554,58 @@ kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
         }
     }
 
-    /* Regex names last, in the order written, as nginx tries them. */
-    for (i = 0; cscf == NULL && host && i < hc->addr_conf->names.nelts; i++) {
+    for (i = 0; cscf == NULL && host && i < ac->names.nelts; i++) {
         if (sn[i].regex == NULL) {
             continue;
         }
 
-        rc = kl_http_regex_exec(r, sn[i].regex, host);
+        if (r) {
+            n = kl_http_regex_exec(r, sn[i].regex, host);
 
-        if (rc == KL_OK) {
+        } else {
+            n = kl_regex_exec(sn[i].regex->regex, host, NULL, 0);
+            if (n >= 0) {
+                n = KL_OK;
+            } else if (n == KL_REGEX_NO_MATCHED) {
+                n = KL_DECLINED;
+            } else {
+                kl_log_error(KL_LOG_ALERT, log, 0,
+                             "pcre2_match() failed: %i on \"%V\"", n, host);
+                n = KL_ERROR;
+            }
+        }
+
+        if (n == KL_OK) {
             cscf = sn[i].server;
 
-        } else if (rc == KL_ERROR) {
-            kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
-            return KL_ERROR;
+        } else if (n == KL_ERROR) {
+            *rc = KL_ERROR;
+            return NULL;
         }
     }
 
+    return cscf;
+}
+
+
+kl_int_t
+kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host)
+{
+    kl_int_t                 rc;
+    kl_http_connection_t    *hc;
+    kl_http_core_srv_conf_t *cscf;
+
+    hc = r->http_connection;
+
+    cscf = kl_http_find_virtual_server(hc->addr_conf, host, r,
+                                       r->connection->log, &rc);
+
+    if (rc == KL_ERROR) {
+        kl_http_finalize_request(r, KL_HTTP_INTERNAL_SERVER_ERROR);
+        return KL_ERROR;
+    }
+
+    /* No match: the address's default, even when SNI chose another. */
     if (cscf == NULL) {
         cscf = hc->addr_conf->default_server;
     }

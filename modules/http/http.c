@@ -20,6 +20,7 @@ static kl_int_t  kl_http_optimize_servers(kl_conf_t                *cf,
                                           kl_http_core_main_conf_t *cmcf);
 static kl_int_t  kl_http_add_addr_server(kl_conf_t *cf, kl_http_addr_conf_t *ac,
                                          kl_http_listen_t *l);
+static kl_int_t  kl_http_check_ssl(kl_conf_t *cf, kl_http_addr_conf_t *ac);
 static in_port_t kl_http_listen_port(kl_http_listen_t *l);
 static kl_uint_t kl_http_listen_socket(kl_http_core_main_conf_t *cmcf,
                                        u_char *used, kl_uint_t i);
@@ -480,7 +481,14 @@ kl_http_port_addrs(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf, u_char *used,
             return NULL;
         }
 
+        addr[k].conf.ssl |= l[j].opt.ssl;
         used[j] = 1;
+    }
+
+    for (k = 0; k < naddrs; k++) {
+        if (kl_http_check_ssl(cf, &addr[k].conf) != KL_OK) {
+            return NULL;
+        }
     }
 
     /* The wildcard address goes last: specific ones match first. */
@@ -499,6 +507,49 @@ kl_http_port_addrs(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf, u_char *used,
     port->naddrs = naddrs;
 
     return port;
+}
+
+
+/*
+ * A TLS address needs a certificate in its default server, as nginx
+ * says; a default server that only rejects handshakes (no certificate)
+ * needs every other server on the address to have one or to reject too.
+ */
+static kl_int_t
+kl_http_check_ssl(kl_conf_t *cf, kl_http_addr_conf_t *ac)
+{
+    kl_uint_t                i;
+    kl_http_server_name_t   *sn;
+    kl_http_core_srv_conf_t *cscf;
+
+    if (!ac->ssl) {
+        return KL_OK;
+    }
+
+    cscf = ac->default_server;
+
+    if (cscf->ssl && cscf->ssl->certificates) {
+        return KL_OK;
+    }
+
+    sn = ac->names.elts;
+
+    for (i = 0; cscf->ssl && i < ac->names.nelts; i++) {
+        if (sn[i].server->ssl == NULL) {
+            cscf = sn[i].server;
+            break;
+        }
+    }
+
+    if (cscf->ssl == NULL) {
+        kl_log_error(KL_LOG_EMERG, cf->log, 0,
+                     "no \"ssl_certificate\" is defined for the \"listen ... "
+                     "ssl\" directive in %s:%ui",
+                     cscf->file_name, cscf->line);
+        return KL_ERROR;
+    }
+
+    return KL_OK;
 }
 
 

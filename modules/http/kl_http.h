@@ -47,6 +47,12 @@ typedef struct kl_http_posted_s         kl_http_posted_request_t;
 #define KL_HTTP_MISDIRECTED_REQUEST      421
 #define KL_HTTP_TOO_MANY_REQUESTS        429
 #define KL_HTTP_REQUEST_HEADER_TOO_LARGE 431
+/* nginx's own codes, sent as 400 with a page saying why (error_page
+ * may catch them by these numbers). */
+#define KL_HTTP_REQUEST_HEADER_OR_COOKIE_TOO_LARGE 494
+#define KL_HTTPS_CERT_ERROR                        495
+#define KL_HTTPS_NO_CERT                           496
+#define KL_HTTP_TO_HTTPS                           497
 /* nginx's "close without a response" (return 444). */
 #define KL_HTTP_CLOSE 444
 /* Not sent: the client went away; logged as nginx logs it. */
@@ -454,6 +460,7 @@ typedef struct {
     unsigned      reuseport:1;
     unsigned      deferred_accept:1;
     unsigned      keepalive:2;
+    unsigned      ssl:1; /* listen ... ssl */
 } kl_http_listen_opt_t;
 
 typedef struct {
@@ -467,6 +474,7 @@ struct kl_http_addr_conf_s {
     kl_http_core_srv_conf_t *default_server;
     kl_array_t               names; /* kl_http_server_name_t */
     unsigned                 default_explicit:1;
+    unsigned                 ssl:1; /* a listen of it says ssl: TLS first */
 };
 
 typedef struct {
@@ -528,6 +536,14 @@ struct kl_http_core_srv_conf_s {
     kl_int_t underscores_in_headers;
 
     kl_uint_t max_headers; /* request field lines at most */
+
+    /*
+     * The server's TLS context, set by the ssl module (modules/ssl/) when
+     * the server has a certificate or ssl_reject_handshake on; NULL else.
+     * A listen ... ssl address hands its connections to its default
+     * server's, and SNI switches to the named server's.
+     */
+    kl_ssl_t *ssl;
 
     unsigned listen:1;
 };
@@ -641,6 +657,15 @@ void kl_http_close_request(kl_http_request_t *r, kl_int_t rc);
 kl_int_t kl_http_process_known_header(kl_http_request_t *r, kl_table_elt_t *h);
 kl_int_t kl_http_validate_host(kl_str_t *host, kl_pool_t *pool);
 kl_int_t kl_http_set_virtual_server(kl_http_request_t *r, kl_str_t *host);
+
+/*
+ * The server of ac named host (exact, wildcard, regex), or NULL; r may be
+ * NULL (SNI): regex captures then go nowhere. *rc: KL_ERROR when a regex
+ * failed to run.
+ */
+kl_http_core_srv_conf_t *
+kl_http_find_virtual_server(kl_http_addr_conf_t *ac, kl_str_t *host,
+                            kl_http_request_t *r, kl_log_t *log, kl_int_t *rc);
 
 /* phases.c: running requests through the phase engine. */
 void     kl_http_handler(kl_http_request_t *r);

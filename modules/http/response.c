@@ -184,6 +184,28 @@ static const char kl_http_error_tail[] =
     "<hr><center>kiln</center>" KL_CRLF "</body>" KL_CRLF "</html>" KL_CRLF;
 
 
+/*
+ * nginx's own codes 494-497 go out as 400 with a page that says why:
+ * its title names the reason, a line under the heading repeats it.
+ */
+static const char *
+kl_http_status_detail(kl_uint_t status)
+{
+    switch (status) {
+    case KL_HTTP_REQUEST_HEADER_OR_COOKIE_TOO_LARGE:
+        return "Request Header Or Cookie Too Large";
+    case KL_HTTPS_CERT_ERROR:
+        return "The SSL certificate error";
+    case KL_HTTPS_NO_CERT:
+        return "No required SSL certificate was sent";
+    case KL_HTTP_TO_HTTPS:
+        return "The plain HTTP request was sent to HTTPS port";
+    default:
+        return NULL;
+    }
+}
+
+
 static kl_int_t
 kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
 {
@@ -197,7 +219,16 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
     kl_http_core_loc_conf_t *clcf;
     const char              *tail;
     size_t                   tail_len;
-    kl_str_t                 padding;
+    kl_str_t                 padding, title, detail;
+    u_char                   tbuf[128];
+
+    kl_str_null(&detail);
+    detail.data = (u_char *) kl_http_status_detail(status);
+
+    if (detail.data) {
+        detail.len = kl_strlen(detail.data);
+        status = KL_HTTP_BAD_REQUEST;
+    }
 
     text = kl_http_status_text(status);
 
@@ -240,9 +271,19 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
         tail_len = sizeof(kl_http_error_tail) - 1;
     }
 
+    title = *text;
+
+    if (detail.len) {
+        title.data = tbuf;
+        title.len = kl_slprintf(tbuf, tbuf + sizeof(tbuf), "400 %V", &detail)
+                    - tbuf;
+    }
+
     len = sizeof("<html>" KL_CRLF "<head><title></title></head>" KL_CRLF
                  "<body>" KL_CRLF "<center><h1></h1></center>" KL_CRLF)
-          - 1 + 2 * text->len;
+          - 1 + title.len + text->len
+          + (detail.len ? sizeof("<center></center>" KL_CRLF) - 1 + detail.len
+                        : 0);
 
     kl_http_msie_padding(r, status, &padding);
 
@@ -257,13 +298,20 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
     p = b->last;
     p = kl_cpymem(p, "<html>" KL_CRLF "<head><title>",
                   sizeof("<html>" KL_CRLF "<head><title>") - 1);
-    p = kl_cpymem(p, text->data, text->len);
+    p = kl_cpymem(p, title.data, title.len);
     p = kl_cpymem(
         p, "</title></head>" KL_CRLF "<body>" KL_CRLF "<center><h1>",
         sizeof("</title></head>" KL_CRLF "<body>" KL_CRLF "<center><h1>") - 1);
     p = kl_cpymem(p, text->data, text->len);
     p = kl_cpymem(p, "</h1></center>" KL_CRLF,
                   sizeof("</h1></center>" KL_CRLF) - 1);
+
+    if (detail.len) {
+        p = kl_cpymem(p, "<center>", sizeof("<center>") - 1);
+        p = kl_cpymem(p, detail.data, detail.len);
+        p = kl_cpymem(p, "</center>" KL_CRLF, sizeof("</center>" KL_CRLF) - 1);
+    }
+
     b->last = p;
 
     tb->pos = (u_char *) tail;
@@ -411,6 +459,10 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
         case KL_HTTP_INTERNAL_SERVER_ERROR:
         case KL_HTTP_NOT_IMPLEMENTED:
         case KL_HTTP_VERSION_NOT_SUPPORTED:
+        case KL_HTTP_TO_HTTPS:
+        case KL_HTTPS_CERT_ERROR:
+        case KL_HTTPS_NO_CERT:
+        case KL_HTTP_REQUEST_HEADER_OR_COOKIE_TOO_LARGE:
             /* The stream may be out of step with our framing: close it. */
             r->keepalive = 0;
         }
@@ -434,6 +486,11 @@ kl_http_special_response_handler(kl_http_request_t *r, kl_int_t error)
 
     /* An error page never asks for the body: no 100 Continue for it. */
     r->expect_tested = 1;
+
+    /* nginx's 494-497 leave as 400 once no error_page took them. */
+    if (kl_http_status_detail((kl_uint_t) error)) {
+        r->err_status = KL_HTTP_BAD_REQUEST;
+    }
 
     if (r->keepalive && kl_http_discard_request_body(r) != KL_OK) {
         r->keepalive = 0;

@@ -336,11 +336,19 @@ kl_http_variable_misc(kl_http_request_t *r, kl_http_variable_value_t *v,
         break;
 
     case KL_HTTP_VAR_SCHEME:
-        kl_str_set(&s, "http");
+        if (r->connection->ssl) {
+            kl_str_set(&s, "https");
+        } else {
+            kl_str_set(&s, "http");
+        }
         break;
 
     case KL_HTTP_VAR_HTTPS:
-        kl_str_set(&s, "");
+        if (r->connection->ssl) {
+            kl_str_set(&s, "on");
+        } else {
+            kl_str_set(&s, "");
+        }
         break;
 
     case KL_HTTP_VAR_IS_ARGS:

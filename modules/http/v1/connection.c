@@ -136,6 +136,11 @@ kl_http_init_connection(kl_connection_t *c)
     c->log->connection = c->number;
     c->log->handler = kl_http_log_error;
     c->log->data = ctx;
+    if (addr->conf.ssl) {
+        kl_http_ssl_init_connection(c);
+        return;
+    }
+
     c->log->action = "waiting for request";
 
     rev = c->read;
@@ -1020,6 +1025,10 @@ kl_http_process_request(kl_http_request_t *r)
     kl_stat_add(reading, -1);
     kl_stat_add(writing, 1);
 
+    if (kl_http_ssl_plain_request(r) == KL_DONE) {
+        return;
+    }
+
     /* nginx's messages carry no "while ..." once a request runs. */
     c->log->action = NULL;
 
@@ -1090,6 +1099,10 @@ void
 kl_http_close_connection(kl_connection_t *c)
 {
     kl_http_idle_t *idle;
+
+    if (kl_http_ssl_close(c) == KL_AGAIN) {
+        return;
+    }
 
     /* Accepted connections only: the unit tests bring their own. */
     idle = c->own_log ? c->log->data : NULL;

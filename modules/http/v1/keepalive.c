@@ -135,6 +135,11 @@ kl_http_set_keepalive(kl_http_request_t *r)
 
     kl_http_release_pool(c, hc);
 
+    /* An idle TLS connection holds no record buffers (OpenSSL's, ours). */
+    if (c->ssl) {
+        kl_ssl_free_buffer(c);
+    }
+
     if (clcf->tcp_nodelay && !c->tcp_nodelay) {
         on = 1;
 

@@ -19,6 +19,13 @@ void               kl_http_empty_handler(kl_event_t *wev);
 kl_http_request_t *kl_http_create_request(kl_connection_t *c);
 void kl_http_release_pool(kl_connection_t *c, kl_http_connection_t *hc);
 
+/* ssl.c: a listen ... ssl connection's handshake, then the request;
+ * plain HTTP there (KL_DONE: finalized 497); the close_notify on close
+ * (KL_AGAIN: the close resumes later). */
+void     kl_http_ssl_init_connection(kl_connection_t *c);
+kl_int_t kl_http_ssl_plain_request(kl_http_request_t *r);
+kl_int_t kl_http_ssl_close(kl_connection_t *c);
+
 /* keepalive.c: the proto's finalize: keep-alive or lingering close. */
 void kl_http_v1_finalize(kl_http_request_t *r);
 
