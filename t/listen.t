@@ -176,8 +176,9 @@ SKIP: {
     refused('listen proxy_protocol',
         'server { listen 127.0.0.1:1 proxy_protocol; }',
         qr/invalid parameter "proxy_protocol": the PROXY protocol is not/);
-    refused('ssl_stapling', 'ssl_stapling on;',
-        qr/unknown directive "ssl_stapling": OCSP stapling is not supported/);
+    refused('ssl_stapling_responder',
+        'ssl_stapling_responder http://127.0.0.1:1/;',
+        qr/unknown directive "ssl_stapling_responder": querying an OCSP responder is not supported/);
     refused('proxy_cache_path', 'proxy_cache_path /tmp/c keys_zone=c:1m;',
         qr/unknown directive "proxy_cache_path": response caching is not/);
     refused('timer_resolution', '}' . "\n" . 'timer_resolution 100ms;'
