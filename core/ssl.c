@@ -743,12 +743,14 @@ kl_ssl_write(kl_connection_t *c, u_char *data, size_t size)
     c->ssl->last = n;
 
     if (n > 0) {
+        /*
+         * With SSL_MODE_ENABLE_PARTIAL_WRITE a short count means one
+         * record went out, not that the socket is full: the socket is
+         * still writable, so write->ready stays set (an edge-triggered
+         * write event would never come to say it again).
+         */
         if (c->ssl->saved_read_handler) {
             kl_ssl_restore_handlers(c);
-        }
-
-        if ((size_t) n < size) {
-            c->write->ready = 0;
         }
 
         return n;
@@ -761,18 +763,31 @@ kl_ssl_write(kl_connection_t *c, u_char *data, size_t size)
 static ssize_t
 kl_ssl_send(kl_connection_t *c, u_char *buf, size_t size)
 {
-    ssize_t n;
+    ssize_t n, sent;
 
     if (size == 0) {
         return 0;
     }
 
-    n = kl_ssl_write(c, buf, size);
-    if (n > 0) {
+    /* A record at a time (partial writes): on until all or the socket is
+     * full, so a short count means what it means for a plain socket. */
+    sent = 0;
+
+    while ((size_t) sent < size) {
+        n = kl_ssl_write(c, buf + sent, size - sent);
+
+        if (n <= 0) {
+            if (sent) {
+                break;
+            }
+            return n;
+        }
+
+        sent += n;
         c->sent += n;
     }
 
-    return n;
+    return sent;
 }
 
 
@@ -889,6 +904,7 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 {
     off_t       sent;
     size_t      size;
+    kl_uint_t   file;
     ssize_t     n;
     u_char     *data;
     kl_buf_t   *b;
@@ -906,6 +922,8 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
         if (size == (size_t) KL_ERROR) {
             return KL_CHAIN_ERROR;
         }
+
+        file = size == 0;
 
         if (size == 0) {
             /* A file buffer first (kTLS), or only empty ones left. */
@@ -954,7 +972,9 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
         sent += n;
         in = kl_chain_update_sent(in, n);
 
-        if ((size_t) n < size) {
+        /* A short SSL_write is one record (partial writes): go on; a
+         * short SSL_sendfile is a full socket. */
+        if ((size_t) n < size && file) {
             c->write->ready = 0;
             return in;
         }
@@ -1105,8 +1125,7 @@ kl_ssl_ktls_check(kl_ssl_t *ssl, kl_log_t *log)
     char    buf[256];
 
     if (ssl->ctx == NULL
-        || !(SSL_CTX_get_options(ssl->ctx) & SSL_OP_ENABLE_KTLS))
-    {
+        || !(SSL_CTX_get_options(ssl->ctx) & SSL_OP_ENABLE_KTLS)) {
         return 0;
     }
 
