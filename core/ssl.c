@@ -453,9 +453,18 @@ kl_ssl_handshake(kl_connection_t *c)
 
     c->read->eof = 1;
 
+    /*
+     * A close inside a record is OpenSSL 3's "unexpected eof while
+     * reading": the same close for nginx, which sets
+     * SSL_OP_IGNORE_UNEXPECTED_EOF.
+     */
     if (sslerr == SSL_ERROR_ZERO_RETURN
-        || (sslerr == SSL_ERROR_SYSCALL && err == 0 && ERR_peek_error() == 0))
+        || (sslerr == SSL_ERROR_SYSCALL && err == 0 && ERR_peek_error() == 0)
+        || (sslerr == SSL_ERROR_SSL
+            && ERR_GET_REASON(ERR_peek_error())
+                   == SSL_R_UNEXPECTED_EOF_WHILE_READING))
     {
+        ERR_clear_error();
         kl_log_error(KL_LOG_INFO, c->log, 0,
                      "peer closed connection in SSL handshake");
         c->read->error = 1;
