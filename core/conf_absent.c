@@ -48,7 +48,8 @@ typedef struct {
 static const kl_conf_absent_t kl_conf_absent[] = {
     /* core and events */
     { "load_module", KL_DYNMOD },
-    { "ssl_engine", KL_TLS },
+    { "ssl_engine", "OpenSSL engines are not supported by kiln (OpenSSL 3 "
+                    "deprecated them)" },
     { "timer_resolution",
       "timer_resolution is not supported: kiln reads the clock once per "
       "event-loop iteration, without a system call" },

@@ -747,63 +747,70 @@ kl_ssl_recv(kl_connection_t *c, u_char *buf, size_t size)
 }
 
 
+/*
+ * SSL_write until size bytes went or the socket is full: with partial
+ * writes on, OpenSSL returns after each record even when the socket
+ * would take more, and an edge-triggered writer must not stop there.
+ * A write cut by WANT_WRITE leaves its record pending in OpenSSL: the
+ * next call must offer at least the rest again (c->ssl->retry).
+ */
 static ssize_t
 kl_ssl_write(kl_connection_t *c, u_char *data, size_t size)
 {
-    int n;
+    int     n;
+    ssize_t total, rc;
 
-    ERR_clear_error();
+    total = 0;
 
-    n = SSL_write(c->ssl->connection, data,
-                  (int) kl_min(size, (size_t) INT_MAX));
-    c->ssl->last = n;
+    for (;;) {
+        ERR_clear_error();
 
-    if (n > 0) {
-        /*
-         * With SSL_MODE_ENABLE_PARTIAL_WRITE a short count means one
-         * record went out, not that the socket is full: the socket is
-         * still writable, so write->ready stays set (an edge-triggered
-         * write event would never come to say it again).
-         */
-        if (c->ssl->saved_read_handler) {
-            kl_ssl_restore_handlers(c);
+        n = SSL_write(c->ssl->connection, data + total,
+                      (int) kl_min(size - (size_t) total, (size_t) INT_MAX));
+        c->ssl->last = n;
+
+        if (n > 0) {
+            if (c->ssl->saved_read_handler) {
+                kl_ssl_restore_handlers(c);
+            }
+
+            total += n;
+
+            if ((size_t) total == size) {
+                c->ssl->retry = 0;
+                return total;
+            }
+
+            continue;
         }
 
-        return n;
-    }
+        rc = kl_ssl_handle_io(c, n, 1, "SSL_write() failed");
 
-    return kl_ssl_handle_io(c, n, 1, "SSL_write() failed");
+        if (rc == KL_AGAIN) {
+            c->ssl->retry = size - (size_t) total;
+            return total ? total : KL_AGAIN;
+        }
+
+        return KL_ERROR;
+    }
 }
 
 
 static ssize_t
 kl_ssl_send(kl_connection_t *c, u_char *buf, size_t size)
 {
-    ssize_t n, sent;
+    ssize_t n;
 
     if (size == 0) {
         return 0;
     }
 
-    /* A record at a time (partial writes): on until all or the socket is
-     * full, so a short count means what it means for a plain socket. */
-    sent = 0;
-
-    while ((size_t) sent < size) {
-        n = kl_ssl_write(c, buf + sent, size - sent);
-
-        if (n <= 0) {
-            if (sent) {
-                break;
-            }
-            return n;
-        }
-
-        sent += n;
+    n = kl_ssl_write(c, buf, size);
+    if (n > 0) {
         c->sent += n;
     }
 
-    return sent;
+    return n;
 }
 
 
@@ -920,7 +927,6 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
 {
     off_t       sent;
     size_t      size;
-    kl_uint_t   file;
     ssize_t     n;
     u_char     *data;
     kl_buf_t   *b;
@@ -938,8 +944,6 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
         if (size == (size_t) KL_ERROR) {
             return KL_CHAIN_ERROR;
         }
-
-        file = size == 0;
 
         if (size == 0) {
             /* A file buffer first (kTLS), or only empty ones left. */
@@ -977,20 +981,15 @@ kl_ssl_send_chain(kl_connection_t *c, kl_chain_t *in, off_t limit)
             }
 
             if (n == KL_AGAIN) {
-                c->ssl->retry = size;
                 return in;
             }
-
-            c->ssl->retry = 0;
         }
 
         c->sent += n;
         sent += n;
         in = kl_chain_update_sent(in, n);
 
-        /* A short SSL_write is one record (partial writes): go on; a
-         * short SSL_sendfile is a full socket. */
-        if ((size_t) n < size && file) {
+        if ((size_t) n < size) {
             c->write->ready = 0;
             return in;
         }

@@ -40,6 +40,8 @@ typedef struct {
     size_t             buffer_size;
     kl_uint_t          certificates; /* pairs kl_ssl_certificate added */
     void              *data;         /* the owner's (a server's conf) */
+    const u_char      *alpn;         /* kl_ssl_alpn's, in wire form */
+    size_t             alpn_len;
 } kl_ssl_t;
 
 /* Called when an asynchronous handshake or shutdown ends. */
@@ -102,6 +104,26 @@ kl_int_t kl_ssl_certificate(kl_ssl_t *ssl, kl_str_t *cert, kl_str_t *key,
  */
 kl_int_t kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert,
                                        kl_str_t *key, kl_array_t *passwords);
+
+/*
+ * A certificate chain and key loaded once and used by many handshakes
+ * (a cache of certificates named with variables): OpenSSL objects,
+ * untyped here.
+ */
+typedef struct {
+    void *x509;  /* X509 * */
+    void *chain; /* STACK_OF(X509) * */
+    void *pkey;  /* EVP_PKEY * */
+} kl_ssl_pair_t;
+
+/* Load a pair as kl_ssl_certificate does (errors logged at error). */
+kl_int_t kl_ssl_load_pair(kl_str_t *cert, kl_str_t *key, kl_array_t *passwords,
+                          kl_log_t *log, kl_ssl_pair_t *pair);
+
+/* c's handshake uses pair (OpenSSL takes references, pair stays). */
+kl_int_t kl_ssl_use_pair(kl_connection_t *c, kl_ssl_pair_t *pair);
+
+void kl_ssl_free_pair(kl_ssl_pair_t *pair);
 
 /* ssl_password_file: its lines (kl_str_t), empty lines skipped. */
 kl_array_t *kl_ssl_read_password_file(kl_pool_t *pool, kl_str_t *file,

@@ -18,21 +18,21 @@
 
 /* PEM bytes of cert or key: a file, or the text after "data:". */
 static BIO *
-kl_ssl_bio(kl_str_t *value, kl_log_t *log, const char *what)
+kl_ssl_bio(kl_str_t *value, kl_uint_t level, kl_log_t *log, const char *what)
 {
     BIO *bio;
 
     if (value->len > 5 && kl_strncmp(value->data, "data:", 5) == 0) {
         bio = BIO_new_mem_buf(value->data + 5, (int) (value->len - 5));
         if (bio == NULL) {
-            kl_ssl_error(KL_LOG_EMERG, log, 0, "BIO_new_mem_buf() failed");
+            kl_ssl_error(level, log, 0, "BIO_new_mem_buf() failed");
         }
         return bio;
     }
 
     bio = BIO_new_file((char *) value->data, "r");
     if (bio == NULL) {
-        kl_ssl_error(KL_LOG_EMERG, log, 0,
+        kl_ssl_error(level, log, 0,
                      "cannot load %s \"%V\": BIO_new_file() failed", what,
                      value);
     }
@@ -43,19 +43,20 @@ kl_ssl_bio(kl_str_t *value, kl_log_t *log, const char *what)
 
 /* A chain: the leaf and its intermediates, from one PEM. */
 static X509 *
-kl_ssl_load_chain(kl_str_t *cert, STACK_OF(X509) * *chain, kl_log_t *log)
+kl_ssl_load_chain(kl_str_t *cert, STACK_OF(X509) * *chain, kl_uint_t level,
+                  kl_log_t *log)
 {
     BIO  *bio;
     X509 *x509, *ca;
 
-    bio = kl_ssl_bio(cert, log, "certificate");
+    bio = kl_ssl_bio(cert, level, log, "certificate");
     if (bio == NULL) {
         return NULL;
     }
 
     x509 = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
     if (x509 == NULL) {
-        kl_ssl_error(KL_LOG_EMERG, log, 0,
+        kl_ssl_error(level, log, 0,
                      "cannot load certificate \"%V\": "
                      "PEM_read_bio_X509_AUX() failed",
                      cert);
@@ -79,7 +80,7 @@ kl_ssl_load_chain(kl_str_t *cert, STACK_OF(X509) * *chain, kl_log_t *log)
                 break;
             }
 
-            kl_ssl_error(KL_LOG_EMERG, log, 0,
+            kl_ssl_error(level, log, 0,
                          "cannot load certificate \"%V\": "
                          "PEM_read_bio_X509() failed",
                          cert);
@@ -136,7 +137,8 @@ kl_ssl_password_callback(char *buf, int size, int rwflag, void *userdata)
 
 /* The key, each password tried in turn (nginx: "all ... failed"). */
 static EVP_PKEY *
-kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_log_t *log)
+kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_uint_t level,
+                kl_log_t *log)
 {
     BIO        *bio;
     EVP_PKEY   *pkey;
@@ -147,7 +149,7 @@ kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_log_t *log)
     tries = (passwords && passwords->nelts) ? passwords->nelts : 1;
 
     for (pw.next = 0; pw.next < tries; pw.next++) {
-        bio = kl_ssl_bio(key, log, "certificate key");
+        bio = kl_ssl_bio(key, level, log, "certificate key");
         if (bio == NULL) {
             return NULL;
         }
@@ -163,7 +165,7 @@ kl_ssl_load_key(kl_str_t *key, kl_array_t *passwords, kl_log_t *log)
         }
     }
 
-    kl_ssl_error(KL_LOG_EMERG, log, 0,
+    kl_ssl_error(level, log, 0,
                  "cannot load certificate key \"%V\": "
                  "PEM_read_bio_PrivateKey() failed",
                  key);
@@ -179,7 +181,7 @@ kl_ssl_certificate(kl_ssl_t *ssl, kl_str_t *cert, kl_str_t *key,
     EVP_PKEY *pkey;
     STACK_OF(X509) * chain;
 
-    x509 = kl_ssl_load_chain(cert, &chain, log);
+    x509 = kl_ssl_load_chain(cert, &chain, KL_LOG_EMERG, log);
     if (x509 == NULL) {
         return KL_ERROR;
     }
@@ -202,7 +204,7 @@ kl_ssl_certificate(kl_ssl_t *ssl, kl_str_t *cert, kl_str_t *key,
         return KL_ERROR;
     }
 
-    pkey = kl_ssl_load_key(key, passwords, log);
+    pkey = kl_ssl_load_key(key, passwords, KL_LOG_EMERG, log);
     if (pkey == NULL) {
         return KL_ERROR;
     }
@@ -231,7 +233,7 @@ kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert, kl_str_t *key,
 
     ssl = c->ssl->connection;
 
-    x509 = kl_ssl_load_chain(cert, &chain, c->log);
+    x509 = kl_ssl_load_chain(cert, &chain, KL_LOG_ERR, c->log);
     if (x509 == NULL) {
         return KL_ERROR;
     }
@@ -253,7 +255,7 @@ kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert, kl_str_t *key,
         return KL_ERROR;
     }
 
-    pkey = kl_ssl_load_key(key, passwords, c->log);
+    pkey = kl_ssl_load_key(key, passwords, KL_LOG_ERR, c->log);
     if (pkey == NULL) {
         return KL_ERROR;
     }
@@ -267,6 +269,59 @@ kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert, kl_str_t *key,
 
     EVP_PKEY_free(pkey);
     return KL_OK;
+}
+
+
+kl_int_t
+kl_ssl_load_pair(kl_str_t *cert, kl_str_t *key, kl_array_t *passwords,
+                 kl_log_t *log, kl_ssl_pair_t *pair)
+{
+    X509     *x509;
+    EVP_PKEY *pkey;
+    STACK_OF(X509) * chain;
+
+    x509 = kl_ssl_load_chain(cert, &chain, KL_LOG_ERR, log);
+    if (x509 == NULL) {
+        return KL_ERROR;
+    }
+
+    pkey = kl_ssl_load_key(key, passwords, KL_LOG_ERR, log);
+    if (pkey == NULL) {
+        X509_free(x509);
+        sk_X509_pop_free(chain, X509_free);
+        return KL_ERROR;
+    }
+
+    pair->x509 = x509;
+    pair->chain = chain;
+    pair->pkey = pkey;
+
+    return KL_OK;
+}
+
+
+kl_int_t
+kl_ssl_use_pair(kl_connection_t *c, kl_ssl_pair_t *pair)
+{
+    if (SSL_use_cert_and_key(c->ssl->connection, pair->x509, pair->pkey,
+                             pair->chain, 1)
+        != 1)
+    {
+        kl_ssl_error(KL_LOG_ERR, c->log, 0, "SSL_use_cert_and_key() failed");
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
+void
+kl_ssl_free_pair(kl_ssl_pair_t *pair)
+{
+    X509_free(pair->x509);
+    sk_X509_pop_free(pair->chain, X509_free);
+    EVP_PKEY_free(pair->pkey);
+    kl_memzero(pair, sizeof(kl_ssl_pair_t));
 }
 
 
@@ -474,25 +529,19 @@ kl_ssl_conf_commands(kl_ssl_t *ssl, kl_array_t *commands, kl_log_t *log)
 }
 
 
-typedef struct {
-    const u_char *protos;
-    size_t        len;
-} kl_ssl_alpn_t;
-
-
 static int
 kl_ssl_alpn_select(SSL *ssl_conn, const unsigned char **out,
                    unsigned char *outlen, const unsigned char *in,
                    unsigned int inlen, void *arg)
 {
-    kl_ssl_alpn_t *alpn;
+    kl_ssl_t *ssl;
 
     (void) ssl_conn;
 
-    alpn = arg;
+    ssl = arg;
 
-    if (SSL_select_next_proto((unsigned char **) out, outlen, alpn->protos,
-                              (unsigned int) alpn->len, in, inlen)
+    if (SSL_select_next_proto((unsigned char **) out, outlen, ssl->alpn,
+                              (unsigned int) ssl->alpn_len, in, inlen)
         != OPENSSL_NPN_NEGOTIATED)
     {
         return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -505,25 +554,16 @@ kl_ssl_alpn_select(SSL *ssl_conn, const unsigned char **out,
 kl_int_t
 kl_ssl_alpn(kl_ssl_t *ssl, const u_char *protos, size_t len)
 {
-    kl_ssl_alpn_t *alpn;
+    ssl->alpn = protos;
+    ssl->alpn_len = len;
 
     if (protos == NULL) {
         SSL_CTX_set_alpn_select_cb(ssl->ctx, NULL, NULL);
         return KL_OK;
     }
 
-    /* The context's data outlives it: the pool of its configuration. */
-    alpn = OPENSSL_malloc(sizeof(kl_ssl_alpn_t));
-    if (alpn == NULL) {
-        return KL_ERROR;
-    }
-
-    alpn->protos = protos;
-    alpn->len = len;
-
-    /* Freed with the context: kept in its ex_data slot 1 would need an
-     * index; the few bytes live as long as the process at most. */
-    SSL_CTX_set_alpn_select_cb(ssl->ctx, kl_ssl_alpn_select, alpn);
+    /* ssl lives as long as its context: the configuration's memory. */
+    SSL_CTX_set_alpn_select_cb(ssl->ctx, kl_ssl_alpn_select, ssl);
 
     return KL_OK;
 }

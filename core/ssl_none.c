@@ -85,6 +85,33 @@ kl_ssl_connection_certificate(kl_connection_t *c, kl_str_t *cert, kl_str_t *key,
 }
 
 
+kl_int_t
+kl_ssl_load_pair(kl_str_t *cert, kl_str_t *key, kl_array_t *passwords,
+                 kl_log_t *log, kl_ssl_pair_t *pair)
+{
+    (void) cert;
+    (void) key;
+    (void) passwords;
+    (void) pair;
+    return kl_ssl_none(log);
+}
+
+
+kl_int_t
+kl_ssl_use_pair(kl_connection_t *c, kl_ssl_pair_t *pair)
+{
+    (void) pair;
+    return kl_ssl_none(c->log);
+}
+
+
+void
+kl_ssl_free_pair(kl_ssl_pair_t *pair)
+{
+    (void) pair;
+}
+
+
 kl_array_t *
 kl_ssl_read_password_file(kl_pool_t *pool, kl_str_t *file, kl_log_t *log)
 {

@@ -86,8 +86,8 @@ kl_http_absolute_location(kl_http_request_t *r, kl_str_t *location)
     }
 
     location->data = p;
-    p = kl_slprintf(p, location->data + len, c->ssl ? "https://%V" : "http://%V",
-                    &host);
+    p = kl_slprintf(p, location->data + len,
+                    c->ssl ? "https://%V" : "http://%V", &host);
 
     if (port) {
         p = kl_slprintf(p, location->data + len, ":%d", (int) port);

@@ -275,8 +275,8 @@ kl_http_send_page(kl_http_request_t *r, kl_uint_t status)
 
     if (detail.len) {
         title.data = tbuf;
-        title.len = kl_slprintf(tbuf, tbuf + sizeof(tbuf), "400 %V", &detail)
-                    - tbuf;
+        title.len =
+            kl_slprintf(tbuf, tbuf + sizeof(tbuf), "400 %V", &detail) - tbuf;
     }
 
     len = sizeof("<html>" KL_CRLF "<head><title></title></head>" KL_CRLF

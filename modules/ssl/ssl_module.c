@@ -24,7 +24,7 @@ static void    *kl_http_ssl_create_srv_conf(kl_conf_t *cf);
 static char    *kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent,
                                            void *child);
 static kl_int_t kl_http_ssl_add_variables(kl_conf_t *cf);
-static kl_int_t kl_http_ssl_init(kl_conf_t *cf);
+static kl_int_t kl_http_ssl_init_module(kl_cycle_t *cycle);
 static char *kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_ssl_password_file(kl_conf_t *cf, kl_command_t *cmd,
                                        void *conf);
@@ -197,7 +197,7 @@ static kl_command_t  kl_http_ssl_commands[] = {
 
 static kl_http_module_t kl_http_ssl_module_ctx = {
     .preconfiguration = kl_http_ssl_add_variables,
-    .postconfiguration = kl_http_ssl_init,
+
     .create_srv_conf = kl_http_ssl_create_srv_conf,
     .merge_srv_conf = kl_http_ssl_merge_srv_conf,
 };
@@ -208,6 +208,7 @@ kl_module_t kl_http_ssl_module = {
     .type = KL_HTTP_MODULE,
     .ctx = &kl_http_ssl_module_ctx,
     .commands = kl_http_ssl_commands,
+    .init_module = kl_http_ssl_init_module,
 };
 
 
@@ -229,8 +230,10 @@ kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 
 /*
- * ssl_early_data: off is what kiln does; on (TLS 1.3 0-RTT) is refused
- * until the handshake reads early data.
+ * ssl_early_data: kiln does not read TLS 1.3 0-RTT data yet, so "on" is
+ * warned about and the context offers no early data: clients send their
+ * request after the handshake, as with "off" (nginx warns and goes on so
+ * where its OpenSSL lacks early data).
  */
 static char *
 kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd, void *conf)
@@ -243,7 +246,10 @@ kl_http_ssl_early_data(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     rv = kl_conf_set_flag_slot(cf, cmd, conf);
 
     if (rv == KL_CONF_OK && sscf->early_data) {
-        return "on is not supported by kiln yet (TLS 1.3 0-RTT data)";
+        kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                          "\"ssl_early_data\" is not supported by kiln yet, "
+                          "ignored: clients send requests after the "
+                          "handshake");
     }
 
     return rv;
@@ -255,17 +261,9 @@ static char *
 kl_http_ssl_certificate_slot(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
     char                   *rv;
-    kl_str_t               *value;
     kl_http_ssl_srv_conf_t *sscf;
 
     sscf = conf;
-    value = cf->args->elts;
-
-    if (memchr(value[1].data, '$', value[1].len)
-        && kl_strncmp(value[1].data, "data:", 5) != 0)
-    {
-        return "with variables is not supported by kiln yet";
-    }
 
     rv = kl_conf_set_str_array_slot(cf, cmd, conf);
 
@@ -343,9 +341,8 @@ kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 
 /*
  * ssl_certificate_cache off | max=N [inactive=time] [valid=time]: the
- * cache of certificates loaded per handshake. kiln loads no certificate
- * per handshake yet (variables in ssl_certificate are refused), so the
- * settings are checked and kept for when it does.
+ * cache of certificates named with variables (ssl_certificate.c);
+ * inactive 10s and valid 60s by default, as nginx.
  */
 static char *
 kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
@@ -370,6 +367,8 @@ kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     sscf->certificate_cache = 0;
+    sscf->cache_inactive = 10;
+    sscf->cache_valid = 60;
 
     for (i = 1; i < cf->args->nelts; i++) {
         if (kl_strncmp(value[i].data, "max=", 4) == 0) {
@@ -387,8 +386,15 @@ kl_http_ssl_certificate_cache(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             s.data = (u_char *) memchr(value[i].data, '=', value[i].len) + 1;
             s.len = value[i].data + value[i].len - s.data;
 
-            if (kl_conf_parse_time(&s, 1) == KL_ERROR) {
+            n = kl_conf_parse_time(&s, 1);
+            if (n == KL_ERROR) {
                 goto invalid;
+            }
+
+            if (value[i].data[0] == 'i') {
+                sscf->cache_inactive = (time_t) n;
+            } else {
+                sscf->cache_valid = (time_t) n;
             }
             continue;
         }
@@ -590,7 +596,15 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     kl_conf_merge_value(conf->reject_handshake, prev->reject_handshake, 0);
     kl_conf_merge_value(conf->certificate_compression,
                         prev->certificate_compression, 0);
-    kl_conf_merge_value(conf->certificate_cache, prev->certificate_cache, 0);
+    if (conf->certificate_cache == KL_CONF_UNSET) {
+        conf->certificate_cache = prev->certificate_cache;
+        conf->cache_inactive = prev->cache_inactive;
+        conf->cache_valid = prev->cache_valid;
+    }
+
+    if (conf->certificate_cache == KL_CONF_UNSET) {
+        conf->certificate_cache = 0;
+    }
     kl_conf_merge_value(conf->session_timeout, prev->session_timeout, 300);
     kl_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
                              KL_SSL_BUFSIZE);
@@ -649,9 +663,22 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     SSL_CTX_set_tlsext_servername_callback(conf->ssl.ctx,
                                            kl_http_ssl_servername);
 
-    if (conf->certificates && kl_http_ssl_certificates(cf, conf, &log) != KL_OK)
-    {
-        return KL_CONF_ERROR;
+    if (conf->certificates) {
+        switch (kl_http_ssl_variable_certificates(cf, conf)) {
+        case KL_OK:
+            /* Named with variables: loaded per handshake (cert_cb). */
+            conf->ssl.certificates = conf->certificates->nelts;
+            break;
+
+        case KL_DECLINED:
+            if (kl_http_ssl_certificates(cf, conf, &log) != KL_OK) {
+                return KL_CONF_ERROR;
+            }
+            break;
+
+        default:
+            return KL_CONF_ERROR;
+        }
     }
 
     if (kl_http_ssl_configure(cf, conf, &log) != KL_OK) {
@@ -671,24 +698,31 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
 
 
 /*
- * After every server is merged: kTLS asked for where the kernel lacks
- * it is said once (at info), not per server nor per connection.
+ * The new cycle in force, its error log open: kTLS asked for where the
+ * kernel lacks it is said once (at info), not per server, per worker nor
+ * per connection.
  */
 static kl_int_t
-kl_http_ssl_init(kl_conf_t *cf)
+kl_http_ssl_init_module(kl_cycle_t *cycle)
 {
-    kl_uint_t                  i;
-    kl_http_core_srv_conf_t  **cscfp;
-    kl_http_core_main_conf_t  *cmcf;
+    kl_uint_t                 i;
+    kl_http_conf_ctx_t       *ctx;
+    kl_http_core_srv_conf_t **cscfp;
+    kl_http_core_main_conf_t *cmcf;
 
-    cmcf = kl_http_conf_get_module_main_conf(cf, kl_http_core_module);
+    ctx = (kl_http_conf_ctx_t *) cycle->conf_ctx[kl_http_module.index];
+    if (ctx == NULL) {
+        return KL_OK;
+    }
+
+    cmcf = ctx->main_conf[kl_http_core_module.ctx_index];
     cscfp = cmcf->servers.elts;
 
     for (i = 0; i < cmcf->servers.nelts; i++) {
         if (cscfp[i]->ssl
             && (SSL_CTX_get_options(cscfp[i]->ssl->ctx) & SSL_OP_ENABLE_KTLS))
         {
-            (void) kl_ssl_ktls_check(cscfp[i]->ssl, cf->log);
+            (void) kl_ssl_ktls_check(cscfp[i]->ssl, cycle->log);
             break;
         }
     }
@@ -795,7 +829,10 @@ kl_http_ssl_servername(SSL *ssl_conn, int *ad, void *arg)
                       SSL_get_options(ssl_conn) & ~SSL_CTX_get_options(ctx));
     SSL_set_options(ssl_conn, SSL_CTX_get_options(ctx));
 
-    c->ssl->ssl = cscf->ssl;
+    /*
+     * c->ssl->ssl stays the context the connection was made from: OpenSSL
+     * keeps using its session cache and ticket keys (its session_ctx).
+     */
     c->ssl->buffer_size = cscf->ssl->buffer_size;
 
     return SSL_TLSEXT_ERR_OK;

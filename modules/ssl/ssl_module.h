@@ -21,6 +21,9 @@ typedef struct {
     kl_int_t  reject_handshake;
     kl_int_t  certificate_compression;
     kl_int_t  certificate_cache; /* max=, 0 off */
+    time_t    cache_inactive;    /* inactive=, seconds */
+    time_t    cache_valid;       /* valid=, seconds */
+    void     *cache;             /* ssl_certificate.c's, per worker */
     kl_int_t  builtin_session_cache;
     kl_int_t  session_timeout; /* seconds */
     size_t    buffer_size;
@@ -33,6 +36,10 @@ typedef struct {
     kl_array_t *conf_commands;       /* kl_keyval_t */
     kl_array_t *session_ticket_keys; /* kl_str_t, file names */
     kl_array_t *ticket_keys;         /* their contents (ssl_session.c) */
+
+    /* certificates named with variables: complex values, per pair */
+    kl_http_complex_value_t **certificate_values;
+    kl_http_complex_value_t **certificate_key_values;
 
     kl_str_t ciphers;
     kl_str_t ecdh_curve;
@@ -47,6 +54,12 @@ extern kl_module_t kl_http_ssl_module;
 /* ssl_module.c: the SNI callback every server's context gets. */
 struct ssl_st;
 int kl_http_ssl_servername(struct ssl_st *ssl_conn, int *ad, void *arg);
+
+/* ssl_certificate.c: names with variables compiled (KL_DECLINED when
+ * none has any) and the context's callback that loads them per
+ * handshake. */
+kl_int_t kl_http_ssl_variable_certificates(kl_conf_t              *cf,
+                                           kl_http_ssl_srv_conf_t *sscf);
 
 /* ssl_session.c: ssl_session_cache's setter; the session cache, ticket
  * keys and tickets on a context; the variables that need raw OpenSSL. */

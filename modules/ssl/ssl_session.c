@@ -192,6 +192,29 @@ invalid:
 }
 
 
+/*
+ * The settings OpenSSL's session callbacks belong to: those of the
+ * context the connection was made from (OpenSSL's session_ctx), not of
+ * the one SNI switched to.
+ */
+static kl_http_ssl_srv_conf_t *
+kl_http_ssl_session_conf(SSL *ssl_conn)
+{
+    kl_ssl_t        *ssl;
+    kl_connection_t *c;
+
+    c = SSL_get_app_data(ssl_conn);
+
+    if (c != NULL && c->ssl != NULL) {
+        ssl = c->ssl->ssl;
+    } else {
+        ssl = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl_conn));
+    }
+
+    return ssl ? ssl->data : NULL;
+}
+
+
 static kl_shm_zone_t *
 kl_http_ssl_zone_of(SSL_CTX *ctx)
 {
@@ -205,6 +228,16 @@ kl_http_ssl_zone_of(SSL_CTX *ctx)
 
     sscf = ssl->data;
     return sscf->shm_zone;
+}
+
+
+static kl_shm_zone_t *
+kl_http_ssl_conn_zone(SSL *ssl_conn)
+{
+    kl_http_ssl_srv_conf_t *sscf;
+
+    sscf = kl_http_ssl_session_conf(ssl_conn);
+    return sscf ? sscf->shm_zone : NULL;
 }
 
 
@@ -233,7 +266,7 @@ kl_http_ssl_new_session(SSL *ssl_conn, SSL_SESSION *sess)
     kl_zone_tree_t     *tree;
     kl_http_ssl_sess_t *s;
 
-    zone = kl_http_ssl_zone_of(SSL_get_SSL_CTX(ssl_conn));
+    zone = kl_http_ssl_conn_zone(ssl_conn);
     if (zone == NULL) {
         return 0;
     }
@@ -304,7 +337,7 @@ kl_http_ssl_get_session(SSL *ssl_conn, const unsigned char *id, int len,
 
     *copy = 0;
 
-    zone = kl_http_ssl_zone_of(SSL_get_SSL_CTX(ssl_conn));
+    zone = kl_http_ssl_conn_zone(ssl_conn);
     if (zone == NULL || len <= 0) {
         return NULL;
     }
@@ -431,15 +464,17 @@ kl_http_ssl_ticket_key_cb(SSL *ssl_conn, unsigned char *name, unsigned char *iv,
 {
     size_t                    size;
     kl_uint_t                 i;
-    kl_ssl_t                 *ssl;
     kl_array_t               *keys;
     OSSL_PARAM                params[2];
     const EVP_CIPHER         *cipher;
     kl_http_ssl_srv_conf_t   *sscf;
     kl_http_ssl_ticket_key_t *key;
 
-    ssl = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl_conn));
-    sscf = ssl->data;
+    sscf = kl_http_ssl_session_conf(ssl_conn);
+    if (sscf == NULL || sscf->ticket_keys == NULL) {
+        return enc ? -1 : 0;
+    }
+
     keys = sscf->ticket_keys;
     key = keys->elts;
 
@@ -792,7 +827,7 @@ kl_http_ssl_get_curves(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
 }
 
 
-/* kiln takes no 0-RTT data (ssl_early_data on is refused): always "". */
+/* kiln takes no 0-RTT data (ssl_early_data on is warned about): "". */
 kl_int_t
 kl_http_ssl_get_early_data(kl_connection_t *c, kl_pool_t *pool, kl_str_t *s)
 {
