@@ -1143,6 +1143,12 @@ kl_http_log_error(kl_log_t *log, u_char *buf, size_t len)
     r = ctx->request;
 
     if (r == NULL) {
+        /* Before a request (TLS handshake, waiting): the address, as nginx. */
+        if (ctx->connection->listening) {
+            p = kl_slprintf(p, last, ", server: %V",
+                            &ctx->connection->listening->addr_text);
+        }
+
         return p;
     }
 
