@@ -106,7 +106,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "real_ip_*", KL_REALIP },
 
     /* http modules nginx builds by default or on request */
-    { "geo", KL_MODULE },
     { "geoip_*", KL_MODULE },
     { "secure_link*", KL_MODULE },
     { "valid_referers", KL_MODULE },
