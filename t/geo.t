@@ -3,7 +3,8 @@
 # IPv4-mapped IPv6), default or none, delete, include, an address from a
 # variable (255.255.255.255 when it is no address), ranges (nested ones
 # cut the outer, default, delete), proxy with X-Forwarded-For, recursive
-# or not, volatile, 3000 networks, configuration errors and warnings.
+# or not, a client over IPv6, volatile, 3000 networks, configuration
+# errors and warnings.
 
 use strict;
 use warnings;
@@ -11,6 +12,7 @@ use warnings;
 use FindBin qw($Bin);
 use lib "$Bin/lib";
 
+use IO::Socket::IP;
 use Test::More;
 use Test::Kiln;
 
@@ -101,9 +103,20 @@ http {
         include              %%TESTDIR%%/big.geo;
     }
 
+    geo $v6client {
+        default              other;
+        127.0.0.1            v4-loopback;
+        ::1                  v6-loopback;
+    }
+
     server {
         listen       127.0.0.1:%%PORT_8080%%;
+        listen       [::1]:%%PORT_8081%%;
         server_name  localhost;
+
+        location /v6 {
+            return 200 "[$v6client]";
+        }
 
         location /cidr {
             return 200 "[$cidr] [$nodefault]";
@@ -147,8 +160,8 @@ for my $i (0 .. 2999) {
 }
 $t->write_file('big.geo', $big);
 
-$t->plan(48);
-$t->run;
+$t->plan(50);
+$t->run(wait_ports => ['8080']);
 
 sub body {
     my ($uri, %o) = @_;
@@ -210,6 +223,18 @@ is(xff('/client', '192.0.2.1', '10.1.1.1:8080'),
     'two fields, an address with a port');
 is(xff('/client', 'junk'), '[direct] [direct] [loopback]',
     'not an address: the client');
+
+# A client over IPv6 is looked up in the IPv6 tree.
+is(xff('/v6'), '[v4-loopback]', 'IPv4 client');
+my $s6;
+for (1 .. 50) {
+    $s6 = IO::Socket::IP->new(PeerHost => '::1', PeerPort => port(8081),
+        Proto => 'tcp') and last;
+    select(undef, undef, undef, 0.1);
+}
+my $r6 = $s6 ? parse_response(http("GET /v6 HTTP/1.0\r\nHost: x\r\n\r\n",
+    socket => $s6)) : undef;
+is($r6 ? $r6->{body} : 'no connection', '[v6-loopback]', 'IPv6 client');
 
 # volatile, and many networks.
 SKIP: {
