@@ -100,12 +100,7 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "real_ip_*", KL_REALIP },
 
     /* http modules nginx builds by default or on request */
-    { "geo", KL_MODULE },
     { "geoip_*", KL_MODULE },
-    { "split_clients", KL_MODULE },
-    { "secure_link*", KL_MODULE },
-    { "valid_referers", KL_MODULE },
-    { "referer_hash_*", KL_MODULE },
     { "userid*", KL_MODULE },
     { "empty_gif", KL_MODULE },
     { "random_index", KL_MODULE },
