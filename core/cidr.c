@@ -1,10 +1,11 @@
-/* cidr.c: "ADDR[/BITS]" for IPv4 and IPv6 (allow, deny; geo and realip may share it). */
+/* cidr.c: "ADDR[/BITS]" for IPv4 and IPv6 (allow, deny, realip, geo). */
 
 #include "kl_config.h"
 #include "kl_types.h"
 #include "cidr.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 
 /* The BITS of "/BITS": 0..max, decimal, no sign; -1 if invalid. */
@@ -33,29 +34,55 @@ kl_cidr_bits(const u_char *p, size_t len, kl_int_t max)
 
 
 kl_int_t
+kl_cidr_parse_addr(const u_char *p, size_t len, int *family, u_char *addr)
+{
+    char text[INET6_ADDRSTRLEN + 1];
+
+    /* inet_pton would stop at a NUL and take "10.0.0.1\0junk" */
+    if (len == 0 || len >= sizeof(text) || memchr(p, '\0', len) != NULL) {
+        return KL_ERROR;
+    }
+
+    memcpy(text, p, len);
+    text[len] = '\0';
+
+    if (memchr(p, ':', len) == NULL) {
+        if (inet_pton(AF_INET, text, addr) != 1) {
+            return KL_ERROR;
+        }
+
+        *family = AF_INET;
+        return KL_OK;
+    }
+
+    if (inet_pton(AF_INET6, text, addr) != 1) {
+        return KL_ERROR;
+    }
+
+    *family = AF_INET6;
+    return KL_OK;
+}
+
+
+kl_int_t
 kl_cidr_parse(const u_char *p, size_t len, kl_cidr_t *cidr)
 {
-    char           text[INET6_ADDRSTRLEN + 1];
-    size_t         alen, i;
-    kl_int_t       bits, rc;
-    kl_uint_t      ipv6;
-    const u_char  *slash;
-    struct in_addr in;
+    u_char        a[16];
+    size_t        alen, i;
+    kl_int_t      bits, rc;
+    uint32_t      in;
+    const u_char *slash;
 
     slash = memchr(p, '/', len);
     alen = slash ? (size_t) (slash - p) : len;
 
-    if (alen == 0 || alen >= sizeof(text) || memchr(p, '\0', alen) != NULL) {
+    memset(cidr, 0, sizeof(kl_cidr_t));
+
+    if (kl_cidr_parse_addr(p, alen, &cidr->family, a) != KL_OK) {
         return KL_ERROR;
     }
 
-    memcpy(text, p, alen);
-    text[alen] = '\0';
-
-    ipv6 = memchr(p, ':', alen) != NULL;
-
-    memset(cidr, 0, sizeof(kl_cidr_t));
-    bits = ipv6 ? 128 : 32;
+    bits = cidr->family == AF_INET ? 32 : 128;
 
     if (slash) {
         bits = kl_cidr_bits(slash + 1, len - alen - 1, bits);
@@ -64,26 +91,19 @@ kl_cidr_parse(const u_char *p, size_t len, kl_cidr_t *cidr)
         }
     }
 
-    rc = KL_OK;
+    cidr->prefix = (kl_uint_t) bits;
 
-    if (!ipv6) {
-        if (inet_pton(AF_INET, text, &in) != 1) {
-            return KL_ERROR;
-        }
-
-        cidr->family = AF_INET;
+    if (cidr->family == AF_INET) {
+        memcpy(&in, a, 4);
         cidr->u.in.mask =
             bits ? htonl((uint32_t) (0xffffffffu << (32 - bits))) : 0;
-        cidr->u.in.addr = in.s_addr & cidr->u.in.mask;
+        cidr->u.in.addr = in & cidr->u.in.mask;
 
-        return cidr->u.in.addr == in.s_addr ? KL_OK : KL_DONE;
+        return cidr->u.in.addr == in ? KL_OK : KL_DONE;
     }
 
-    if (inet_pton(AF_INET6, text, cidr->u.in6.addr) != 1) {
-        return KL_ERROR;
-    }
-
-    cidr->family = AF_INET6;
+    memcpy(cidr->u.in6.addr, a, 16);
+    rc = KL_OK;
 
     for (i = 0; i < 16; i++) {
         if (bits >= 8) {

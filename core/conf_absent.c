@@ -101,12 +101,7 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "auth_jwt*", KL_PLUS },
 
     /* http modules nginx builds by default or on request */
-    { "geo", KL_MODULE },
     { "geoip_*", KL_MODULE },
-    { "split_clients", KL_MODULE },
-    { "secure_link*", KL_MODULE },
-    { "valid_referers", KL_MODULE },
-    { "referer_hash_*", KL_MODULE },
     { "userid*", KL_MODULE },
     { "stub_status", KL_MODULE },
     { "sub_filter*", KL_MODULE },

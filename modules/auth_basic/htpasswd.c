@@ -14,73 +14,6 @@
 #endif
 
 
-static kl_int_t
-kl_htpasswd_b64_value(u_char ch)
-{
-    if (ch >= 'A' && ch <= 'Z') {
-        return ch - 'A';
-    }
-
-    if (ch >= 'a' && ch <= 'z') {
-        return ch - 'a' + 26;
-    }
-
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0' + 52;
-    }
-
-    if (ch == '+') {
-        return 62;
-    }
-
-    if (ch == '/') {
-        return 63;
-    }
-
-    return -1;
-}
-
-
-kl_int_t
-kl_htpasswd_decode_base64(u_char *dst, size_t *dlen, const u_char *src,
-                          size_t len)
-{
-    size_t    i, n;
-    uint32_t  acc;
-    kl_int_t  d;
-    kl_uint_t bits;
-
-    for (n = 0; n < len && src[n] != '='; n++) {
-        /* void */
-    }
-
-    if (n % 4 == 1) {
-        return KL_ERROR;
-    }
-
-    acc = 0;
-    bits = 0;
-    *dlen = 0;
-
-    for (i = 0; i < n; i++) {
-        d = kl_htpasswd_b64_value(src[i]);
-        if (d < 0) {
-            return KL_ERROR;
-        }
-
-        acc = (acc << 6) | (uint32_t) d;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            dst[(*dlen)++] = (u_char) (acc >> bits);
-        }
-    }
-
-    return KL_OK;
-}
-
-
 kl_int_t
 kl_htpasswd_credentials(const u_char *value, size_t len, u_char *buf,
                         kl_str_t *user, kl_str_t *passwd)
@@ -107,7 +40,7 @@ kl_htpasswd_credentials(const u_char *value, size_t len, u_char *buf,
         return KL_DECLINED;
     }
 
-    if (kl_htpasswd_decode_base64(buf, &dlen, p, (size_t) (end - p)) != KL_OK) {
+    if (kl_base64_decode(buf, &dlen, p, (size_t) (end - p)) != KL_OK) {
         return KL_DECLINED;
     }
 
@@ -328,8 +261,7 @@ kl_htpasswd_sha(const kl_str_t *passwd, const kl_str_t *hash, size_t skip,
     kl_sha1_t sha;
 
     if (hash->len - skip > sizeof(decoded) * 4 / 3
-        || kl_htpasswd_decode_base64(decoded, &dlen, hash->data + skip,
-                                     hash->len - skip)
+        || kl_base64_decode(decoded, &dlen, hash->data + skip, hash->len - skip)
                != KL_OK
         || dlen < KL_SHA1_DIGEST_LEN || (!salted && dlen != KL_SHA1_DIGEST_LEN))
     {

@@ -6,16 +6,9 @@
 #include "kl_core.h"
 
 /*
- * RFC 4648 base64 as nginx decodes it: the input ends at its first '='
- * (what follows is ignored), any byte outside the alphabet before it is
- * KL_ERROR, and so is a length of 4n+1. dst needs len * 3 / 4 bytes.
- */
-kl_int_t kl_htpasswd_decode_base64(u_char *dst, size_t *dlen, const u_char *src,
-                                   size_t len);
-
-/*
  * An Authorization value [value, value + len): "Basic" (any case), one
- * space, any more spaces, base64 of "user:password". Decoded into buf (at
+ * space, any more spaces, base64 of "user:password" (kl_base64_decode:
+ * as nginx, the base64 ends at its first '='). Decoded into buf (at
  * least len bytes); user and passwd point into it, passwd followed by a
  * NUL. KL_OK; KL_DECLINED when it is not such a value, the base64 is
  * invalid, there is no colon, or the user is empty (nginx's cases for

@@ -593,51 +593,6 @@ kl_http_variable_sent(kl_http_request_t *r, kl_http_variable_value_t *v,
 }
 
 
-/* RFC 4648 base64, strict as nginx's: KL_ERROR on any other byte. */
-static kl_int_t
-kl_http_variable_decode_base64(u_char *dst, size_t *dlen, u_char *src,
-                               size_t len)
-{
-    size_t            i, n;
-    kl_uint_t         acc, bits;
-    u_char            ch;
-    kl_int_t          d;
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    for (n = 0; n < len && src[n] != '='; n++) {
-        /* void */
-    }
-
-    if (n % 4 == 1) {
-        return KL_ERROR;
-    }
-
-    acc = 0;
-    bits = 0;
-    *dlen = 0;
-
-    for (i = 0; i < n; i++) {
-        ch = src[i];
-
-        if (ch == '\0' || strchr(alphabet, ch) == NULL) {
-            return KL_ERROR;
-        }
-
-        d = strchr(alphabet, ch) - alphabet;
-        acc = (acc << 6) | (kl_uint_t) d;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            dst[(*dlen)++] = (u_char) (acc >> bits);
-        }
-    }
-
-    return KL_OK;
-}
-
-
 /* The user of "Authorization: Basic ...", whether or not auth is on. */
 static kl_int_t
 kl_http_variable_remote_user(kl_http_request_t *r, kl_http_variable_value_t *v,
@@ -682,8 +637,8 @@ kl_http_variable_remote_user(kl_http_request_t *r, kl_http_variable_value_t *v,
         return KL_ERROR;
     }
 
-    if (kl_http_variable_decode_base64(p, &len, encoded.data, encoded.len)
-        != KL_OK) {
+    /* strict as nginx's: KL_ERROR on any byte outside the alphabet */
+    if (kl_base64_decode(p, &len, encoded.data, encoded.len) != KL_OK) {
         return KL_OK;
     }
 

@@ -1,4 +1,4 @@
-/* test_cidr.c: core/cidr.c: ADDR[/BITS] for IPv4 and IPv6, as nginx's allow/deny read them. */
+/* test_cidr.c: core/cidr.c: ADDR[/BITS] for IPv4 and IPv6, as allow/deny, realip and geo read them. */
 
 #include <criterion/criterion.h>
 
@@ -6,6 +6,8 @@
 #include "cidr.h"
 
 #include <arpa/inet.h>
+
+#define S(lit) (const u_char *) (lit), sizeof(lit) - 1
 
 
 typedef struct {
@@ -108,4 +110,113 @@ Test(cidr, match6)
     cr_expect(kl_cidr_match6(&cidr, a));
     inet_pton(AF_INET6, "2001:db9::1", a);
     cr_expect(!kl_cidr_match6(&cidr, a));
+}
+
+
+/* geo's view: the address as bytes in network order and the prefix. */
+Test(cidr, ipv4)
+{
+    kl_cidr_t c;
+
+    cr_assert_eq(kl_cidr_parse(S("192.0.2.0/24"), &c), KL_OK);
+    cr_assert_eq(c.family, AF_INET);
+    cr_assert_eq(c.prefix, 24);
+    cr_assert(memcmp(kl_cidr_addr(&c), "\xc0\x00\x02\x00", 4) == 0);
+
+    cr_assert_eq(kl_cidr_parse(S("10.1.2.3"), &c), KL_OK);
+    cr_assert_eq(c.prefix, 32);
+
+    cr_assert_eq(kl_cidr_parse(S("0.0.0.0/0"), &c), KL_OK);
+    cr_assert_eq(c.prefix, 0);
+}
+
+
+Test(cidr, host_bits_cleared)
+{
+    kl_cidr_t c;
+
+    cr_assert_eq(kl_cidr_parse(S("192.0.2.77/25"), &c), KL_DONE);
+    cr_assert(memcmp(kl_cidr_addr(&c), "\xc0\x00\x02\x00", 4) == 0);
+
+    cr_assert_eq(kl_cidr_parse(S("192.0.2.200/25"), &c), KL_DONE);
+    cr_assert(memcmp(kl_cidr_addr(&c), "\xc0\x00\x02\x80", 4) == 0);
+
+    cr_assert_eq(kl_cidr_parse(S("2001:db8::1/64"), &c), KL_DONE);
+    cr_assert_eq(kl_cidr_addr(&c)[15], 0);
+}
+
+
+Test(cidr, ipv6)
+{
+    kl_cidr_t c;
+
+    cr_assert_eq(kl_cidr_parse(S("2001:db8::/32"), &c), KL_OK);
+    cr_assert_eq(c.family, AF_INET6);
+    cr_assert_eq(c.prefix, 32);
+    cr_assert(memcmp(kl_cidr_addr(&c), "\x20\x01\x0d\xb8", 4) == 0);
+
+    cr_assert_eq(kl_cidr_parse(S("::1"), &c), KL_OK);
+    cr_assert_eq(c.prefix, 128);
+    cr_assert_eq(kl_cidr_parse(S("::/0"), &c), KL_OK);
+    cr_assert_eq(c.prefix, 0);
+}
+
+
+Test(cidr, errors)
+{
+    kl_cidr_t c;
+
+    cr_assert_eq(kl_cidr_parse(S("192.0.2.0/33"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("2001:db8::/129"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("192.0.2.0/"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("192.0.2.0/2x"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("192.0.2/24"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("256.0.0.1"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("example.com"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S(""), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("/8"), &c), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse(S("1.2.3.4/0024"), &c), KL_ERROR);
+}
+
+
+Test(cidr, parse_addr)
+{
+    int    family;
+    u_char a[16];
+
+    cr_assert_eq(kl_cidr_parse_addr(S("192.0.2.1"), &family, a), KL_OK);
+    cr_assert_eq(family, AF_INET);
+    cr_assert(memcmp(a, "\xc0\x00\x02\x01", 4) == 0);
+
+    cr_assert_eq(kl_cidr_parse_addr(S("2001:db8::1"), &family, a), KL_OK);
+    cr_assert_eq(family, AF_INET6);
+    cr_assert(memcmp(a, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16) == 0);
+
+    cr_assert_eq(kl_cidr_parse_addr(S("192.0.2.0/24"), &family, a), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse_addr(S("192.0.2.1\0x"), &family, a), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse_addr(S(""), &family, a), KL_ERROR);
+    cr_assert_eq(kl_cidr_parse_addr(S("localhost"), &family, a), KL_ERROR);
+}
+
+
+Test(cidr, match)
+{
+    u_char    a[16];
+    kl_cidr_t c;
+
+    cr_assert_eq(kl_cidr_parse(S("192.0.2.128/25"), &c), KL_OK);
+
+    inet_pton(AF_INET, "192.0.2.200", a);
+    cr_expect(kl_cidr_match(&c, AF_INET, a));
+    inet_pton(AF_INET, "192.0.2.127", a);
+    cr_expect(!kl_cidr_match(&c, AF_INET, a));
+
+    inet_pton(AF_INET6, "::ffff:192.0.2.200", a);
+    cr_expect(!kl_cidr_match(&c, AF_INET6, a), "another family");
+
+    cr_assert_eq(kl_cidr_parse(S("2001:db8::/32"), &c), KL_OK);
+    inet_pton(AF_INET6, "2001:db8:1::5", a);
+    cr_expect(kl_cidr_match(&c, AF_INET6, a));
+    inet_pton(AF_INET, "32.1.13.184", a);
+    cr_expect(!kl_cidr_match(&c, AF_INET, a), "another family");
 }

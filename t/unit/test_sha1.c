@@ -1,10 +1,9 @@
-/* test_digest.c: core/sha1.c and core/md5.c against the vectors of FIPS 180 and RFC 1321. */
+/* test_sha1.c: core/sha1.c against the vectors of FIPS 180 (MD5: test_md5.c). */
 
 #include <criterion/criterion.h>
 
 #include "kl_core.h"
 #include "sha1.h"
-#include "md5.h"
 
 
 static void
@@ -43,31 +42,7 @@ kl_test_sha1(const char *in, size_t len, const char *hex)
 }
 
 
-static void
-kl_test_md5(const char *in, size_t len, const char *hex)
-{
-    char     out[33];
-    u_char   d[KL_MD5_DIGEST_LEN];
-    size_t   i;
-    kl_md5_t ctx;
-
-    kl_md5_init(&ctx);
-    kl_md5_update(&ctx, in, len);
-    kl_md5_final(d, &ctx);
-    kl_test_hex(d, sizeof(d), out);
-    cr_expect_str_eq(out, hex, "md5 of %zu bytes", len);
-
-    kl_md5_init(&ctx);
-    for (i = 0; i < len; i++) {
-        kl_md5_update(&ctx, in + i, 1);
-    }
-    kl_md5_final(d, &ctx);
-    kl_test_hex(d, sizeof(d), out);
-    cr_expect_str_eq(out, hex, "md5 bytewise of %zu bytes", len);
-}
-
-
-Test(digest, sha1)
+Test(sha1, fips180)
 {
     static char million[1000000];
     const char *s448 =
@@ -81,17 +56,4 @@ Test(digest, sha1)
     memset(million, 'a', sizeof(million));
     kl_test_sha1(million, sizeof(million),
                  "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
-}
-
-
-Test(digest, md5)
-{
-    const char *s80 = "1234567890123456789012345678901234567890"
-                      "1234567890123456789012345678901234567890";
-
-    kl_test_md5("", 0, "d41d8cd98f00b204e9800998ecf8427e");
-    kl_test_md5("a", 1, "0cc175b9c0f1b6a831c399e269772661");
-    kl_test_md5("abc", 3, "900150983cd24fb0d6963f7d28e17f72");
-    kl_test_md5("message digest", 14, "f96b697d7cb7938d525a2f31aaf161d0");
-    kl_test_md5(s80, strlen(s80), "57edf4a22be3c955ac49da2e2107b67a");
 }
