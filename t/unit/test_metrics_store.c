@@ -1,0 +1,137 @@
+/* test_metrics_store.c: modules/metrics/metrics_store.c: slots found and made by key, a full table, the time buckets. */
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl_core.h"
+#include "metrics.h"
+
+
+static kl_http_metrics_table_t *
+t_table(kl_uint_t nslots)
+{
+    size_t size;
+    void  *mem;
+
+    size = sizeof(kl_http_metrics_table_t)
+           + nslots * sizeof(kl_http_metrics_slot_t);
+    mem = calloc(1, size);
+    cr_assert_not_null(mem);
+
+    return kl_http_metrics_table_init(mem, size);
+}
+
+
+Test(metrics_store, too_small)
+{
+    u_char mem[sizeof(kl_http_metrics_table_t) + 8];
+
+    cr_assert_null(kl_http_metrics_table_init(mem, sizeof(mem)));
+}
+
+
+Test(metrics_store, same_key_same_slot)
+{
+    kl_http_metrics_table_t *t;
+    kl_http_metrics_slot_t  *a, *b, *c;
+
+    t = t_table(16);
+    cr_assert_eq(t->nslots, 16);
+
+    a = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_SERVER,
+                             (u_char *) "example", 7);
+    b = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_SERVER,
+                             (u_char *) "example", 7);
+    cr_assert_not_null(a);
+    cr_assert_eq(a, b);
+
+    /* another kind, the same bytes: another slot */
+    c = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_LIMIT_REQ,
+                             (u_char *) "example", 7);
+    cr_assert_neq(a, c);
+
+    /* a prefix is another key */
+    c = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_SERVER,
+                             (u_char *) "exampl", 6);
+    cr_assert_neq(a, c);
+
+    /* the empty server name */
+    c = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_SERVER, (u_char *) "", 0);
+    cr_assert_not_null(c);
+    cr_assert_eq(c->len, 0);
+
+    cr_assert_eq(a->state, KL_HTTP_METRICS_READY);
+    cr_assert_eq(a->len, 7);
+    cr_assert(memcmp(a->key, "example", 7) == 0);
+
+    free(t);
+}
+
+
+Test(metrics_store, full_table_drops)
+{
+    char                     key[16];
+    kl_uint_t                i;
+    kl_http_metrics_table_t *t;
+    kl_http_metrics_slot_t  *s;
+
+    t = t_table(4);
+
+    for (i = 0; i < 4; i++) {
+        snprintf(key, sizeof(key), "k%u", (unsigned) i);
+        cr_assert_not_null(kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_SERVER,
+                                                (u_char *) key, strlen(key)));
+    }
+
+    s = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_SERVER, (u_char *) "k9",
+                             2);
+    cr_assert_null(s);
+    cr_assert_eq(t->dropped, 1);
+
+    /* the ones made are still found when full */
+    for (i = 0; i < 4; i++) {
+        snprintf(key, sizeof(key), "k%u", (unsigned) i);
+        s = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_SERVER,
+                                 (u_char *) key, strlen(key));
+        cr_assert_not_null(s);
+        cr_assert_eq(s->len, strlen(key));
+    }
+
+    cr_assert_eq(t->dropped, 1);
+
+    free(t);
+}
+
+
+Test(metrics_store, long_key_cut)
+{
+    u_char                   key[KL_HTTP_METRICS_KEY_MAX + 50];
+    kl_http_metrics_table_t *t;
+    kl_http_metrics_slot_t  *a, *b;
+
+    t = t_table(8);
+    memset(key, 'x', sizeof(key));
+
+    a = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_PEER, key, sizeof(key));
+    b = kl_http_metrics_slot(t, NULL, KL_HTTP_METRICS_PEER, key,
+                             KL_HTTP_METRICS_KEY_MAX);
+    cr_assert_not_null(a);
+    cr_assert_eq(a, b);
+    cr_assert_eq(a->len, KL_HTTP_METRICS_KEY_MAX);
+
+    free(t);
+}
+
+
+Test(metrics_store, buckets)
+{
+    cr_assert_eq(kl_http_metrics_bucket(0), 0);
+    cr_assert_eq(kl_http_metrics_bucket(5), 0);
+    cr_assert_eq(kl_http_metrics_bucket(6), 1);
+    cr_assert_eq(kl_http_metrics_bucket(1000), 7);
+    cr_assert_eq(kl_http_metrics_bucket(10000), KL_HTTP_METRICS_NBOUNDS - 1);
+    cr_assert_eq(kl_http_metrics_bucket(10001), KL_HTTP_METRICS_NBOUNDS);
+    cr_assert_eq(kl_http_metrics_bound(0), 5);
+    cr_assert_eq(kl_http_metrics_bound(KL_HTTP_METRICS_NBOUNDS - 1), 10000);
+}
