@@ -112,7 +112,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "secure_link*", KL_MODULE },
     { "valid_referers", KL_MODULE },
     { "referer_hash_*", KL_MODULE },
-    { "userid*", KL_MODULE },
     { "empty_gif", KL_MODULE },
     { "random_index", KL_MODULE },
     { "stub_status", KL_MODULE },
