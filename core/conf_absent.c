@@ -136,7 +136,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "ancient_browser*", KL_MODULE },
     { "modern_browser*", KL_MODULE },
     { "google_perftools_profiles", KL_MODULE },
-    { "zone", KL_MODULE },
     { "stream", KL_STREAM },
     { "mail", KL_MAIL },
 

@@ -125,7 +125,9 @@ kl_http_upstream_zone(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 /*
  * A group whose peers follow a name at run time ("server ... resolve")
  * rebuilds its tables in each worker (upstream_resolve_group.c), which a
- * shared copy cannot follow yet: refused rather than half shared.
+ * shared copy cannot follow yet. nginx requires a zone for "resolve", so
+ * such configurations carry one: the group is served with its state per
+ * worker, and the configuration test says so.
  */
 static kl_int_t
 kl_http_upstream_zone_check(kl_conf_t *cf)
@@ -139,11 +141,11 @@ kl_http_upstream_zone_check(kl_conf_t *cf)
 
     for (i = 0; i < umcf->upstreams.nelts; i++) {
         if (usp[i]->shm_zone && usp[i]->resolve) {
-            kl_log_error(KL_LOG_EMERG, cf->log, 0,
-                         "\"zone\" with \"server ... resolve\" is not "
-                         "supported by kiln yet in upstream \"%V\" in %V:%ui",
+            kl_log_error(KL_LOG_WARN, cf->log, 0,
+                         "\"zone\" is not shared by a group with "
+                         "\"server ... resolve\": its peers' state stays "
+                         "per worker in upstream \"%V\" in %V:%ui",
                          &usp[i]->host, &usp[i]->file_name, usp[i]->line);
-            return KL_ERROR;
         }
     }
 
@@ -174,7 +176,8 @@ kl_http_upstream_zone_init(kl_shm_zone_t *zone, void *old_data)
     usp = umcf->upstreams.elts;
 
     for (i = 0; i < umcf->upstreams.nelts; i++) {
-        if (usp[i]->shm_zone != zone || usp[i]->peer.data == NULL) {
+        if (usp[i]->shm_zone != zone || usp[i]->peer.data == NULL
+            || usp[i]->resolve) {
             continue;
         }
 
