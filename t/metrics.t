@@ -3,9 +3,9 @@
 # every line parsed (HELP, TYPE, samples of declared families, histograms
 # cumulative), exact counts after known requests on both workers
 # (requests by server and status class, bytes in, histogram count,
-# upstream attempts and failures by peer), the Content-Type, GET/HEAD
-# only, and the counts kept across a reload (SIGHUP) and a changed
-# configuration that keeps the zone.
+# upstream attempts and failures by peer, limit_req and limit_conn
+# outcomes), the Content-Type, GET/HEAD only, and the counts kept across
+# a reload (SIGHUP) with two workers.
 
 use strict;
 use warnings;
@@ -19,7 +19,49 @@ use Test::Kiln;
 plan(skip_all => 'metrics is kiln\'s own: nginx has no such module')
     if ($ENV{KILN_BINARY} // '') =~ /nginx/;
 
-my $t = Test::Kiln->new->has('metrics', 'proxy');
+my $t = Test::Kiln->new->has('metrics', 'proxy', 'map');
+
+# limit_req and limit_conn, when this kiln has them (their own branch):
+# else a map stands in for $limit_req_status and $limit_conn_status, which
+# the metrics module reads by name whichever module registered them.
+my $d = $t->testdir;
+$t->write_file('probe.conf', "error_log $d/probe.log;\nevents { }\n"
+    . "http { limit_req_zone \$binary_remote_addr zone=p:1m rate=1r/m; }\n");
+my $real_limits = $t->run_kiln('-p', "$d/", '-c', "$d/probe.conf", '-t')
+    ->{exit} == 0;
+
+my $limits = $real_limits ? <<'REAL' : <<'MAP';
+    limit_req_zone $binary_remote_addr zone=one:1m rate=1r/m;
+    limit_conn_zone $binary_remote_addr zone=conns:1m;
+REAL
+    map $arg_s $limit_req_status {
+        default $arg_s;
+    }
+
+    map $arg_c $limit_conn_status {
+        default $arg_c;
+    }
+MAP
+
+my $limit_locations = $real_limits ? <<'REAL' : <<'MAP';
+        location = /limited {
+            limit_req zone=one;
+            return 200 "limited\n";
+        }
+
+        location = /conn {
+            limit_conn conns 10;
+            return 200 "conn\n";
+        }
+REAL
+        location = /limited {
+            return 200 "limited\n";
+        }
+
+        location = /conn {
+            return 200 "conn\n";
+        }
+MAP
 
 my $conf = <<'EOF';
 daemon on;
@@ -35,6 +77,7 @@ http {
     access_log off;
     metrics_zone counters 256k;
 
+%%LIMITS%%
     upstream backend {
         server 127.0.0.1:%%PORT_8081%%;
     }
@@ -74,6 +117,13 @@ http {
     }
 
     server {
+        listen 127.0.0.1:%%PORT_8084%%;
+        server_name limits;
+
+%%LIMIT_LOCATIONS%%
+    }
+
+    server {
         listen 127.0.0.1:%%PORT_8083%% reuseport;
         server_name scrape;
 
@@ -84,14 +134,16 @@ http {
 }
 EOF
 
+$conf =~ s/%%LIMITS%%\n/$limits/;
+$conf =~ s/%%LIMIT_LOCATIONS%%\n/$limit_locations/;
 $t->write_file_expand('kiln.conf', $conf);
 $t->write_file('html/index.html', "index\n");
 
 # The dead peer refuses: its 502 is logged as an error.
 $t->expect_errors(qr/connect\(\) failed/);
 
-$t->plan(38);
-$t->run(wait_ports => [8080, 8081, 8083]);
+$t->plan(42);
+$t->run(wait_ports => [8080, 8081, 8083, 8084]);
 
 # scrape(): [status, content-type, body] of the page.
 
@@ -241,6 +293,21 @@ is(get($m, "kiln_upstream_requests_total$dead"), 1, 'dead peer: 1 attempt');
 is(get($m, "kiln_upstream_failures_total$dead"), 1, 'dead peer: 1 failure');
 is(get($m, "kiln_upstream_response_seconds_count$peer"), 2,
     'peer: response time count');
+
+# limit_req and limit_conn outcomes, by status.
+
+http_get('/limited?s=PASSED', port => 8084);
+http_get('/limited?s=REJECTED', port => 8084);
+http_get('/conn?c=PASSED', port => 8084);
+ok(wait_for(sub {
+    $m = parse(scrape()->{body});
+    get($m, 'kiln_limit_conn_total{status="PASSED"}') == 1;
+}), 'limits: counted (' . ($real_limits ? 'limit_req, limit_conn' : 'a map for their variables') . ')');
+is(get($m, 'kiln_limit_req_total{status="PASSED"}'), 1, 'limit_req: 1 PASSED');
+is(get($m, 'kiln_limit_req_total{status="REJECTED"}'), 1,
+    'limit_req: 1 REJECTED');
+is(get($m, qq{kiln_http_requests_total{server="main",code="2xx"}}), 7,
+    'limits: another server\'s counts');
 
 # A reload with the same zone keeps every count; the new workers add to it.
 
