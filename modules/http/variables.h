@@ -126,6 +126,9 @@ kl_int_t kl_http_get_variable_index(kl_conf_t *cf, kl_str_t *name);
  */
 kl_uint_t kl_http_variable_registered(kl_conf_t *cf, kl_str_t *name);
 
+/* $bytes_sent as a number, without formatting it: for the log phase. */
+off_t kl_http_bytes_sent(kl_http_request_t *r);
+
 /*
  * The value of variable index for r, computed on first use and then kept;
  * NULL when it could not be computed (its not_found is set).

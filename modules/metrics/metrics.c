@@ -29,7 +29,6 @@
 typedef struct {
     kl_shm_zone_t *zone;       /* NULL: nothing counted */
     kl_uint_t      pages;      /* some location has "metrics" */
-    kl_int_t       bytes_sent; /* the $bytes_sent index */
     kl_int_t       limit_req;  /* the $limit_req_status index, or -1 */
     kl_int_t       limit_conn; /* the $limit_conn_status index, or -1 */
 } kl_http_metrics_main_conf_t;
@@ -133,7 +132,6 @@ kl_http_metrics_log_handler(kl_http_request_t *r)
     kl_shmtx_t                  *mutex;
     kl_http_metrics_slot_t      *s;
     kl_http_metrics_table_t     *t;
-    kl_http_variable_value_t    *v;
     kl_http_core_srv_conf_t     *cscf;
     kl_http_metrics_main_conf_t *mmcf;
 
@@ -166,12 +164,8 @@ kl_http_metrics_log_handler(kl_http_request_t *r)
         __atomic_fetch_add(&s->n[KL_HTTP_METRICS_TIME_SUM], (uint64_t) ms,
                            __ATOMIC_RELAXED);
 
-        v = kl_http_get_indexed_variable(r, mmcf->bytes_sent);
-        if (v && !v->not_found && v->len) {
-            __atomic_fetch_add(&s->n[KL_HTTP_METRICS_BYTES_OUT],
-                               (uint64_t) kl_atoof(v->data, v->len),
-                               __ATOMIC_RELAXED);
-        }
+        __atomic_fetch_add(&s->n[KL_HTTP_METRICS_BYTES_OUT],
+                           (uint64_t) kl_http_bytes_sent(r), __ATOMIC_RELAXED);
     }
 
     if (r->upstream) {
@@ -880,12 +874,6 @@ kl_http_metrics_init(kl_conf_t *cf)
         }
 
         mmcf->zone->init = kl_http_metrics_zone_init;
-    }
-
-    kl_str_set(&name, "bytes_sent");
-    mmcf->bytes_sent = kl_http_get_variable_index(cf, &name);
-    if (mmcf->bytes_sent == KL_ERROR) {
-        return KL_ERROR;
     }
 
     kl_str_set(&name, "limit_req_status");
