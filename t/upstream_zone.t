@@ -3,7 +3,8 @@
 # worker found dead (max_fails=1, a long fail_timeout) is skipped by the
 # other too, so it is tried once in all; least_conn counts the
 # connections of both workers (a peer holding one request gets no other
-# from either worker); two groups share a zone named once with its size;
+# from either worker); hash, consistent hash, ip_hash and keepalive
+# groups in the zone; groups share a zone named once with its size;
 # a reload maps the zone afresh. Then kiln -t: the size check in
 # nginx's words, and the warning for a group with "resolve". Passes against nginx 1.22
 # (but the last check: 1.22 has no "resolve").
@@ -20,7 +21,8 @@ use Test::More;
 use Test::Kiln;
 
 my $t = Test::Kiln->new->has('upstream_zone', 'upstream_least_conn', 'proxy',
-    'headers_filter');
+    'headers_filter', 'upstream_hash', 'upstream_ip_hash',
+    'upstream_keepalive');
 my $nginx = ($ENV{KILN_BINARY} // '') =~ /nginx/;
 
 # A peer that takes connections (the kernel's backlog) and never answers.
@@ -54,8 +56,44 @@ http {
         server 127.0.0.1:%%PORT_8081%%;
     }
 
+    upstream h {
+        hash $arg_k;
+        zone shared;
+        server 127.0.0.1:%%PORT_8081%%;
+        server 127.0.0.2:%%PORT_8081%%;
+        keepalive 4;
+    }
+
+    upstream ch {
+        hash $arg_k consistent;
+        zone shared;
+        server 127.0.0.1:%%PORT_8081%%;
+        server 127.0.0.2:%%PORT_8081%%;
+    }
+
+    upstream ip {
+        ip_hash;
+        zone shared;
+        server 127.0.0.1:%%PORT_8081%%;
+        server 127.0.0.2:%%PORT_8081%%;
+    }
+
     server {
         listen 127.0.0.1:%%PORT_8080%% reuseport;
+
+        location /h {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://h/;
+        }
+
+        location /ch {
+            proxy_pass http://ch/;
+        }
+
+        location /ip {
+            proxy_pass http://ip/;
+        }
 
         add_header X-Pid $pid always;
         add_header X-Up $upstream_addr always;
@@ -83,7 +121,7 @@ EOF
 # The dead peer's refusals, and nginx's warning when it is disabled.
 $t->expect_errors(qr/connect\(\) failed/);
 
-$t->plan(13);
+$t->plan(16);
 $t->run(wait_ports => [8080, 8081]);
 
 my ($dead, $live, $held) = map { '127.0.0.1:' . port($_) } 8082, 8081, 8083;
@@ -143,6 +181,13 @@ close $c if $c;
 my $held_r = parse_response(http_read($s1));
 like($held_r->{headers}{'x-up'} // '', qr/^\Q$held\E/,
     'least_conn: the held request, on that peer first');
+
+# The other balancers choose under the zone's lock too.
+
+for my $b (qw(h ch ip)) {
+    my @st = map { get("/$b?k=$_")->[2] // 0 } 1 .. 6;
+    is("@st", '200 200 200 200 200 200', "$b in a zone: every request 200");
+}
 
 # A reload: a new zone, the dead peer counted from zero again.
 
