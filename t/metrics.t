@@ -142,7 +142,7 @@ $t->write_file('html/index.html', "index\n");
 # The dead peer refuses: its 502 is logged as an error.
 $t->expect_errors(qr/connect\(\) failed/);
 
-$t->plan(42);
+$t->plan(44);
 $t->run(wait_ports => [8080, 8081, 8083, 8084]);
 
 # scrape(): [status, content-type, body] of the page.
@@ -331,3 +331,19 @@ ok(wait_for(sub {
 is(get($m, "kiln_upstream_failures_total$dead"), 1, 'reload: peer counts kept');
 
 $t->stop;
+
+# kiln -t: the zone's size, and one zone only.
+
+sub check {
+    my ($text) = @_;
+    $t->write_file('bad.conf', "error_log $d/test.log;\nevents { }\nhttp {\n"
+        . $text . "    server { listen 127.0.0.1:" . port(8080) . "; }\n}\n");
+    return $t->run_kiln('-p', "$d/", '-c', "$d/bad.conf", '-t');
+}
+
+my $r2 = check("    metrics_zone m 8k;\n");
+like($r2->{stderr}, qr/\[emerg\] zone "m" is too small in \Q$d\E\/bad\.conf:4$/m,
+    'metrics_zone under 32k: too small, with file and line');
+$r2 = check("    metrics_zone m 64k;\n    metrics_zone n 64k;\n");
+like($r2->{stderr}, qr/\[emerg\] "metrics_zone" directive is duplicate in \Q$d\E\/bad\.conf:5$/m,
+    'a second metrics_zone: duplicate');
