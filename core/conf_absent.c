@@ -102,7 +102,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
 
     /* http modules nginx builds by default or on request */
     { "geoip_*", KL_MODULE },
-    { "userid*", KL_MODULE },
     { "stub_status", KL_MODULE },
     { "sub_filter*", KL_MODULE },
     { "ssi*", KL_MODULE },
@@ -125,7 +124,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
     { "ancient_browser*", KL_MODULE },
     { "modern_browser*", KL_MODULE },
     { "google_perftools_profiles", KL_MODULE },
-    { "zone", KL_MODULE },
     { "stream", KL_STREAM },
     { "mail", KL_MAIL },
 

@@ -256,7 +256,8 @@ kl_shm_zone_map(kl_cycle_t *cycle, kl_shm_zone_t *zone, kl_cycle_t *old)
         return KL_ERROR;
     }
 
-    oz = kl_shm_zone_find(old, &zone->shm.name);
+    /* noreuse (an upstream zone): the old workers keep the old one */
+    oz = zone->noreuse ? NULL : kl_shm_zone_find(old, &zone->shm.name);
 
     /*
      * nginx maps a fresh zone when the size changed and the state is

@@ -57,6 +57,7 @@ struct kl_shm_zone_s {
     unsigned            reused:1;       /* mapped by the previous cycle */
     unsigned            remain:1;       /* taken over by the next cycle */
     unsigned            quiet_unlock:1; /* a dead holder is no news */
+    unsigned            noreuse:1;      /* a reload maps it afresh */
 };
 
 /* The lock word alone on its cache lines (two: adjacent-line prefetch). */

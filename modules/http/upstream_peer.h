@@ -11,8 +11,9 @@
  *
  * A group is an "upstream NAME { }" block, or made implicitly by
  * proxy_pass http://host:port (one server: every address the name
- * resolves to). Groups are per worker: fails, conns and the keepalive
- * cache are not shared between workers (docs say so).
+ * resolves to). Groups are per worker: fails, conns and weights are not
+ * shared between workers unless the group has a "zone"; the keepalive
+ * cache never is.
  */
 
 #ifndef KL_HTTP_UPSTREAM_PEER_H
@@ -86,6 +87,10 @@ struct kl_http_upstream_srv_conf_s {
     in_port_t port; /* implicit groups: proxy_pass's port */
 
     void *resolve; /* servers with "resolve": their run-time state */
+
+    /* "zone NAME [SIZE]": the peers' tables are copied there, shared by
+     * the workers (upstream_zone.c); NULL: each worker has its own */
+    kl_shm_zone_t *shm_zone;
 
     unsigned implicit:1; /* made by proxy_pass, not an upstream block */
     unsigned no_port:1;  /* proxy_pass named no port (port is then 80) */

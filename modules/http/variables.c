@@ -249,6 +249,28 @@ kl_http_get_variable_index(kl_conf_t *cf, kl_str_t *name)
 }
 
 
+kl_uint_t
+kl_http_variable_registered(kl_conf_t *cf, kl_str_t *name)
+{
+    kl_uint_t                      i;
+    kl_http_variable_t            *v;
+    kl_http_variables_main_conf_t *vmcf;
+
+    vmcf = kl_http_conf_get_module_main_conf(cf, kl_http_variables_module);
+    v = vmcf->keys.elts;
+
+    for (i = 0; i < vmcf->keys.nelts; i++) {
+        if (v[i].name.len == name->len
+            && kl_strncasecmp(v[i].name.data, name->data, name->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 kl_http_variable_value_t *
 kl_http_get_indexed_variable(kl_http_request_t *r, kl_uint_t index)
 {

@@ -120,6 +120,16 @@ kl_http_variable_t *kl_http_add_variable(kl_conf_t *cf, kl_str_t *name,
 kl_int_t kl_http_get_variable_index(kl_conf_t *cf, kl_str_t *name);
 
 /*
+ * Whether a module registered a variable of exactly this name (not one
+ * a prefix covers): a module reads another's variable by index only when
+ * that module is built, without naming it. Valid from postconfiguration.
+ */
+kl_uint_t kl_http_variable_registered(kl_conf_t *cf, kl_str_t *name);
+
+/* $bytes_sent as a number, without formatting it: for the log phase. */
+off_t kl_http_bytes_sent(kl_http_request_t *r);
+
+/*
  * The value of variable index for r, computed on first use and then kept;
  * NULL when it could not be computed (its not_found is set).
  */

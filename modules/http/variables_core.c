@@ -431,6 +431,17 @@ kl_http_variable_misc(kl_http_request_t *r, kl_http_variable_value_t *v,
 }
 
 
+off_t
+kl_http_bytes_sent(kl_http_request_t *r)
+{
+    kl_http_variables_ctx_t *ctx;
+
+    ctx = kl_http_get_module_ctx(r, kl_http_variables_module);
+
+    return ctx ? r->connection->sent - ctx->sent_start : 0;
+}
+
+
 static kl_int_t
 kl_http_variable_number(kl_http_request_t *r, kl_http_variable_value_t *v,
                         uintptr_t data)

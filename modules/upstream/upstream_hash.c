@@ -46,6 +46,8 @@ static kl_int_t kl_http_upstream_init_hash_peer(kl_http_request_t           *r,
                                                 kl_peer_connection_t *pc);
 static kl_int_t kl_http_upstream_get_hash_peer(kl_peer_connection_t *pc,
                                                void                 *data);
+static kl_int_t kl_http_upstream_get_hash_peer_locked(kl_peer_connection_t *pc,
+                                                      void *data);
 static kl_int_t kl_http_upstream_init_chash(kl_conf_t                   *cf,
                                             kl_http_upstream_srv_conf_t *us);
 static void     kl_http_upstream_chash_server(kl_str_t *server, uint32_t *base);
@@ -59,6 +61,8 @@ static kl_int_t
                                                  kl_peer_connection_t        *pc);
 static kl_int_t kl_http_upstream_get_chash_peer(kl_peer_connection_t *pc,
                                                 void                 *data);
+static kl_int_t kl_http_upstream_get_chash_peer_locked(kl_peer_connection_t *pc,
+                                                       void *data);
 
 
 static kl_command_t kl_http_upstream_hash_commands[] = {
@@ -173,8 +177,25 @@ kl_http_upstream_init_hash_peer(kl_http_request_t           *r,
 }
 
 
+/* The balancer's choice under the group's lock (a zone's; none: none). */
 static kl_int_t
 kl_http_upstream_get_hash_peer(kl_peer_connection_t *pc, void *data)
+{
+    kl_int_t    rc;
+    kl_shmtx_t *mutex;
+
+    mutex = ((kl_http_upstream_hash_peer_data_t *) data)->rrp.peers->mutex;
+
+    kl_http_upstream_rr_lock(mutex);
+    rc = kl_http_upstream_get_hash_peer_locked(pc, data);
+    kl_http_upstream_rr_unlock(mutex);
+
+    return rc;
+}
+
+
+static kl_int_t
+kl_http_upstream_get_hash_peer_locked(kl_peer_connection_t *pc, void *data)
 {
     u_char                             buf[KL_INT_T_LEN];
     size_t                             size;
@@ -187,7 +208,7 @@ kl_http_upstream_get_hash_peer(kl_peer_connection_t *pc, void *data)
     hp = data;
 
     if (hp->tries > 20 || hp->rrp.peers->single || hp->key.len == 0) {
-        return kl_http_upstream_get_round_robin_peer(pc, &hp->rrp);
+        return kl_http_upstream_get_round_robin_peer_locked(pc, &hp->rrp);
     }
 
     pc->cached = 0;
@@ -227,7 +248,7 @@ kl_http_upstream_get_hash_peer(kl_peer_connection_t *pc, void *data)
         }
 
         if (++hp->tries > 20) {
-            return kl_http_upstream_get_round_robin_peer(pc, &hp->rrp);
+            return kl_http_upstream_get_round_robin_peer_locked(pc, &hp->rrp);
         }
     }
 
@@ -422,8 +443,25 @@ kl_http_upstream_init_chash_peer(kl_http_request_t           *r,
 }
 
 
+/* The balancer's choice under the group's lock (a zone's; none: none). */
 static kl_int_t
 kl_http_upstream_get_chash_peer(kl_peer_connection_t *pc, void *data)
+{
+    kl_int_t    rc;
+    kl_shmtx_t *mutex;
+
+    mutex = ((kl_http_upstream_hash_peer_data_t *) data)->rrp.peers->mutex;
+
+    kl_http_upstream_rr_lock(mutex);
+    rc = kl_http_upstream_get_chash_peer_locked(pc, data);
+    kl_http_upstream_rr_unlock(mutex);
+
+    return rc;
+}
+
+
+static kl_int_t
+kl_http_upstream_get_chash_peer_locked(kl_peer_connection_t *pc, void *data)
 {
     kl_int_t                           total;
     kl_uint_t                          i, best_i;
@@ -436,7 +474,7 @@ kl_http_upstream_get_chash_peer(kl_peer_connection_t *pc, void *data)
     hp = data;
 
     if (hp->tries > 20 || hp->rrp.peers->single || hp->key.len == 0) {
-        return kl_http_upstream_get_round_robin_peer(pc, &hp->rrp);
+        return kl_http_upstream_get_round_robin_peer_locked(pc, &hp->rrp);
     }
 
     pc->cached = 0;
@@ -483,7 +521,7 @@ kl_http_upstream_get_chash_peer(kl_peer_connection_t *pc, void *data)
         hp->tries++;
 
         if (hp->tries > 20) {
-            return kl_http_upstream_get_round_robin_peer(pc, &hp->rrp);
+            return kl_http_upstream_get_round_robin_peer_locked(pc, &hp->rrp);
         }
     }
 

@@ -29,6 +29,8 @@ static kl_int_t
                                                    kl_peer_connection_t        *pc);
 static kl_int_t kl_http_upstream_get_ip_hash_peer(kl_peer_connection_t *pc,
                                                   void                 *data);
+static kl_int_t
+kl_http_upstream_get_ip_hash_peer_locked(kl_peer_connection_t *pc, void *data);
 
 
 static u_char kl_http_upstream_ip_hash_pseudo_addr[3];
@@ -124,8 +126,25 @@ kl_http_upstream_init_ip_hash_peer(kl_http_request_t           *r,
 }
 
 
+/* The balancer's choice under the group's lock (a zone's; none: none). */
 static kl_int_t
 kl_http_upstream_get_ip_hash_peer(kl_peer_connection_t *pc, void *data)
+{
+    kl_int_t    rc;
+    kl_shmtx_t *mutex;
+
+    mutex = ((kl_http_upstream_ip_hash_peer_data_t *) data)->rrp.peers->mutex;
+
+    kl_http_upstream_rr_lock(mutex);
+    rc = kl_http_upstream_get_ip_hash_peer_locked(pc, data);
+    kl_http_upstream_rr_unlock(mutex);
+
+    return rc;
+}
+
+
+static kl_int_t
+kl_http_upstream_get_ip_hash_peer_locked(kl_peer_connection_t *pc, void *data)
 {
     kl_uint_t                             i, p, w, hash;
     kl_msec_t                             now;
@@ -135,7 +154,7 @@ kl_http_upstream_get_ip_hash_peer(kl_peer_connection_t *pc, void *data)
     iphp = data;
 
     if (iphp->tries > 20 || iphp->rrp.peers->single) {
-        return kl_http_upstream_get_round_robin_peer(pc, &iphp->rrp);
+        return kl_http_upstream_get_round_robin_peer_locked(pc, &iphp->rrp);
     }
 
     pc->cached = 0;
@@ -164,7 +183,7 @@ kl_http_upstream_get_ip_hash_peer(kl_peer_connection_t *pc, void *data)
         }
 
         if (++iphp->tries > 20) {
-            return kl_http_upstream_get_round_robin_peer(pc, &iphp->rrp);
+            return kl_http_upstream_get_round_robin_peer_locked(pc, &iphp->rrp);
         }
     }
 

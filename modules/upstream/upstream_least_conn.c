@@ -19,6 +19,9 @@ static kl_int_t
                                                       kl_peer_connection_t        *pc);
 static kl_int_t kl_http_upstream_get_least_conn_peer(kl_peer_connection_t *pc,
                                                      void *data);
+static kl_int_t
+kl_http_upstream_get_least_conn_peer_locked(kl_peer_connection_t *pc,
+                                            void                 *data);
 static kl_http_upstream_rr_peer_t *
 kl_http_upstream_least_conn_pick(kl_http_upstream_rr_peer_data_t *rrp,
                                  kl_msec_t now, kl_uint_t *pi);
@@ -88,8 +91,26 @@ kl_http_upstream_init_least_conn_peer(kl_http_request_t           *r,
 }
 
 
+/* The balancer's choice under the group's lock (a zone's; none: none). */
 static kl_int_t
 kl_http_upstream_get_least_conn_peer(kl_peer_connection_t *pc, void *data)
+{
+    kl_int_t    rc;
+    kl_shmtx_t *mutex;
+
+    mutex = ((kl_http_upstream_rr_peer_data_t *) data)->peers->mutex;
+
+    kl_http_upstream_rr_lock(mutex);
+    rc = kl_http_upstream_get_least_conn_peer_locked(pc, data);
+    kl_http_upstream_rr_unlock(mutex);
+
+    return rc;
+}
+
+
+static kl_int_t
+kl_http_upstream_get_least_conn_peer_locked(kl_peer_connection_t *pc,
+                                            void                 *data)
 {
     kl_int_t                         rc;
     kl_uint_t                        i, n, p;
@@ -122,7 +143,7 @@ kl_http_upstream_get_least_conn_peer(kl_peer_connection_t *pc, void *data)
             rrp->tried[i] = 0;
         }
 
-        rc = kl_http_upstream_get_least_conn_peer(pc, rrp);
+        rc = kl_http_upstream_get_least_conn_peer_locked(pc, rrp);
 
         if (rc != KL_BUSY) {
             return rc;

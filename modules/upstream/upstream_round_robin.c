@@ -294,6 +294,25 @@ kl_http_upstream_rr_peer_init(kl_http_request_t               *r,
 kl_int_t
 kl_http_upstream_get_round_robin_peer(kl_peer_connection_t *pc, void *data)
 {
+    kl_int_t                         rc;
+    kl_shmtx_t                      *mutex;
+    kl_http_upstream_rr_peer_data_t *rrp;
+
+    rrp = data;
+    mutex = rrp->peers->mutex;
+
+    kl_http_upstream_rr_lock(mutex);
+    rc = kl_http_upstream_get_round_robin_peer_locked(pc, data);
+    kl_http_upstream_rr_unlock(mutex);
+
+    return rc;
+}
+
+
+kl_int_t
+kl_http_upstream_get_round_robin_peer_locked(kl_peer_connection_t *pc,
+                                             void                 *data)
+{
     kl_uint_t                        i, n;
     kl_int_t                         rc;
     kl_http_upstream_rr_peer_t      *peer;
@@ -345,7 +364,7 @@ failed:
             rrp->tried[i] = 0;
         }
 
-        rc = kl_http_upstream_get_round_robin_peer(pc, rrp);
+        rc = kl_http_upstream_get_round_robin_peer_locked(pc, rrp);
 
         if (rc != KL_BUSY) {
             return rc;
@@ -374,7 +393,7 @@ kl_http_upstream_rr_usable(kl_http_upstream_rr_peer_data_t *rrp,
     }
 
     if (peer->max_fails && peer->fails >= peer->max_fails
-        && now - peer->checked <= peer->fail_timeout)
+        && kl_http_upstream_rr_since(now, peer->checked) <= peer->fail_timeout)
     {
         return 0;
     }
@@ -398,7 +417,7 @@ kl_http_upstream_rr_take(kl_peer_connection_t            *pc,
         (uintptr_t) 1 << i % KL_HTTP_UPSTREAM_TRIED_BITS;
 
     /* Past fail_timeout a failed peer gets this one request as a probe. */
-    if (now - peer->checked > peer->fail_timeout) {
+    if (kl_http_upstream_rr_since(now, peer->checked) > peer->fail_timeout) {
         peer->checked = now;
     }
 
@@ -457,7 +476,7 @@ kl_http_upstream_get_peer(kl_http_upstream_rr_peer_data_t *rrp)
 
     best->current_weight -= total;
 
-    if (now - best->checked > best->fail_timeout) {
+    if (kl_http_upstream_rr_since(now, best->checked) > best->fail_timeout) {
         best->checked = now;
     }
 
@@ -470,6 +489,7 @@ kl_http_upstream_free_round_robin_peer(kl_peer_connection_t *pc, void *data,
                                        kl_uint_t state)
 {
     kl_msec_t                        now;
+    kl_shmtx_t                      *mutex;
     kl_http_upstream_rr_peer_t      *peer;
     kl_http_upstream_rr_peer_data_t *rrp;
 
@@ -482,9 +502,13 @@ kl_http_upstream_free_round_robin_peer(kl_peer_connection_t *pc, void *data,
     }
 
     rrp->current = NULL;
+    mutex = rrp->peers->mutex;
+
+    kl_http_upstream_rr_lock(mutex);
 
     if (rrp->peers->single) {
         peer->conns--;
+        kl_http_upstream_rr_unlock(mutex);
         pc->tries = 0;
         return;
     }
@@ -515,6 +539,8 @@ kl_http_upstream_free_round_robin_peer(kl_peer_connection_t *pc, void *data,
     }
 
     peer->conns--;
+
+    kl_http_upstream_rr_unlock(mutex);
 
     if (pc->tries) {
         pc->tries--;

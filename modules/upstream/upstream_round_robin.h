@@ -54,6 +54,10 @@ struct kl_http_upstream_rr_peers_s {
 
     kl_str_t *name; /* the group's */
 
+    /* "zone": the tables are in that shared zone and every worker's get
+     * and free hold its lock; NULL: the worker's own tables, no lock */
+    kl_shmtx_t *mutex;
+
     kl_http_upstream_rr_peers_t *next;
     kl_http_upstream_rr_peer_t  *peer;
 };
@@ -77,8 +81,39 @@ kl_int_t kl_http_upstream_rr_peer_init(kl_http_request_t               *r,
 /* The round robin get and free: data is a kl_http_upstream_rr_peer_data_t. */
 kl_int_t kl_http_upstream_get_round_robin_peer(kl_peer_connection_t *pc,
                                                void                 *data);
-void     kl_http_upstream_free_round_robin_peer(kl_peer_connection_t *pc,
-                                                void *data, kl_uint_t state);
+
+/* The same get for a balancer's get that holds the group's lock already. */
+kl_int_t kl_http_upstream_get_round_robin_peer_locked(kl_peer_connection_t *pc,
+                                                      void *data);
+
+/* Take and release the lock of a group in a zone (none: no-ops). */
+static inline void
+kl_http_upstream_rr_lock(kl_shmtx_t *mutex)
+{
+    if (mutex) {
+        kl_shmtx_lock(mutex);
+    }
+}
+
+static inline void
+kl_http_upstream_rr_unlock(kl_shmtx_t *mutex)
+{
+    if (mutex) {
+        kl_shmtx_unlock(mutex);
+    }
+}
+
+/*
+ * ms from then to now, 0 if then is later: in a zone, then may come from
+ * another worker, whose clock was read a little after this one's.
+ */
+static inline kl_msec_t
+kl_http_upstream_rr_since(kl_msec_t now, kl_msec_t then)
+{
+    return ((kl_msec_int_t) (now - then) > 0) ? now - then : 0;
+}
+void kl_http_upstream_free_round_robin_peer(kl_peer_connection_t *pc,
+                                            void *data, kl_uint_t state);
 
 /* May peer be chosen now (not tried by this request, down, failed, full)? */
 kl_uint_t kl_http_upstream_rr_usable(kl_http_upstream_rr_peer_data_t *rrp,
