@@ -46,12 +46,13 @@ MAP
 my $limit_locations = $real_limits ? <<'REAL' : <<'MAP';
         location = /limited {
             limit_req zone=one;
-            return 200 "limited\n";
+            # a return would answer before preaccess, as in nginx
+            try_files /index.html =404;
         }
 
         location = /conn {
             limit_conn conns 10;
-            return 200 "conn\n";
+            try_files /index.html =404;
         }
 REAL
         location = /limited {
@@ -119,6 +120,7 @@ http {
     server {
         listen 127.0.0.1:%%PORT_8084%%;
         server_name limits;
+        root %%TESTDIR%%/html;
 
 %%LIMIT_LOCATIONS%%
     }
