@@ -567,6 +567,7 @@ struct kl_http_core_srv_conf_s {
     kl_ssl_t *ssl;
 
     unsigned listen:1;
+    unsigned ssl_enable:1; /* "ssl on" (nginx 1.22): as listen ... ssl */
 };
 
 /* error_page CODE ... [=[RESPONSE]] URI */
