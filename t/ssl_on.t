@@ -2,7 +2,7 @@
 # ssl_on.t: the deprecated "ssl on|off" of nginx 1.22 (removed in nginx
 # 1.25.1): accepted with a warning naming file and line; an address whose
 # default server has it on (set there or inherited from http) speaks TLS,
-# plain HTTP there gets the 497 page; on in a server that is not the
+# plain HTTP there gets the 497 page (or error_page 497's redirect); on in a server that is not the
 # address's default changes nothing; "ssl off" does not undo listen ...
 # ssl; and the certificate checks, in nginx 1.22's words.
 
@@ -65,6 +65,16 @@ http {
     }
 
     server {
+        listen 127.0.0.1:%%PORT_8447%%;
+        server_name localhost;
+        error_page 497 =301 https://$host:$server_port$request_uri;
+
+        location / {
+            return 200 "redirected $scheme\n";
+        }
+    }
+
+    server {
         listen 127.0.0.1:%%PORT_8445%% ssl;
         server_name localhost;
         ssl off;
@@ -76,7 +86,7 @@ http {
 }
 EOF
 
-$t->plan(12)->run;
+$t->plan(13)->run;
 
 sub get { "GET / HTTP/1.0\r\nHost: $_[0]\r\n\r\n" }
 
@@ -92,6 +102,13 @@ $r = http("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     port => '8443');
 like($r, qr{^HTTP/1\.1 400 .*<title>400 The plain HTTP request was sent to HTTPS port</title>}s,
     'plain HTTP there: the 497 page');
+
+# error_page 497 with variables: back to the same URL over https
+
+$r = http("GET /a?b=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    port => '8447');
+like($r, qr{^HTTP/1\.1 301 .*\r\nLocation: https://localhost:${\ port('8447')}/a\?b=1\r\n}s,
+    'error_page 497 https://$host:$server_port$request_uri');
 
 # the default server's setting decides for the address
 
