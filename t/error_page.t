@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # error_page.t: error_page with codes, =code, "=", @named, URLs (302 and
-# =301), query strings, inheritance, recursive_error_pages, the
+# =301), query strings, URIs and URLs built from variables, inheritance, recursive_error_pages, the
 # redirection cycle limit, HEAD and POST; the built-in error pages byte for
 # byte, with server_tokens on and off.
 
@@ -122,6 +122,18 @@ LOG_SRV
         location /post/ {
             error_page 405 /p405.html;
         }
+
+        location /var/ {
+            error_page 404 https://$host$request_uri;
+        }
+
+        location /var301/ {
+            error_page 404 =301 https://$host/moved$uri?q=$arg_q;
+        }
+
+        location /varint/ {
+            error_page 404 /err$uri?from=$arg_a;
+        }
     }
 
     # No error_page: the built-in pages.
@@ -160,10 +172,11 @@ $t->write_file('html/post/file.txt', "post file\n");
 $t->write_file('html/own/sub/x.txt', "x\n");
 $t->write_file('html/multi/sub/x.txt', "x\n");
 $t->write_file('html/noindex/x.txt', "x\n");
+$t->write_file('html/err/varint/missing.txt', "err page\n");
 $t->write_file('fallback/named/missing.txt', "fallback\n");
 $t->write_file('fallback/named200/missing.txt', "fallback 200\n");
 
-$t->plan(116);
+$t->plan(124);
 $t->run;
 
 
@@ -270,6 +283,41 @@ SKIP: {
         $t->read_file('ep.log') =~ m{^404 GET /page\.txt\?from=err$}m
     }), 'error_page /uri?args: logged with the page\'s URI and args');
 }
+
+# --- variables in the URI: evaluated per error, as nginx ---------------------
+
+$r = get('/var/missing?x=1');
+is($r->{status}, 302, 'error_page with variables in a URL: 302');
+is($r->{headers}{location}, 'https://localhost/var/missing?x=1',
+    'error_page https://$host$request_uri: Location built per request');
+
+$r = get('/var301/missing?q=z');
+is($r->{status}, 301, 'error_page =301 URL with variables: 301');
+is($r->{headers}{location}, 'https://localhost/moved/var301/missing?q=z',
+    'error_page =301 URL with variables: its query kept in Location');
+
+$r = get('/varint/missing.txt?a=7');
+is($r->{status}, 404, 'error_page /err$uri?from=$arg_a: 404');
+is($r->{body}, "err page\n",
+    'error_page /err$uri?from=$arg_a: the page the variables name');
+SKIP: {
+    skip 'kiln built without the access log', 1 unless $log;
+
+    ok(wait_for(sub {
+        $t->read_file('ep.log')
+            =~ m{^404 GET /err/varint/missing\.txt\?from=7$}m
+    }), 'error_page /err$uri?from=$arg_a: the query split off, as nginx');
+}
+
+$t->write_file_expand('badvar.conf', "error_log %%TESTDIR%%/badvar.log;\n"
+    . "events { }\nhttp {\n    server {\n"
+    . "        listen 127.0.0.1:%%PORT_8083%%;\n"
+    . "        error_page 404 /x/\$nosuchvar;\n    }\n}\n");
+my $c = $t->run_kiln('-t', '-p', $t->testdir . '/', '-c',
+    $t->testdir . '/badvar.conf');
+ok($c->{exit} != 0
+    && $c->{stderr} =~ /unknown "nosuchvar" variable/,
+    'error_page with an unknown variable: refused at config time');
 
 # --- recursive_error_pages ---------------------------------------------------
 

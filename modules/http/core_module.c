@@ -1009,6 +1009,7 @@ kl_http_core_error_page(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     kl_str_t                *value, uri;
     kl_uint_t                i, n;
     kl_http_err_page_t      *err;
+    kl_http_complex_value_t *cv;
 
     (void) cmd;
 
@@ -1049,6 +1050,16 @@ kl_http_core_error_page(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     }
 
     uri = value[cf->args->nelts - 1];
+    cv = NULL;
+
+    /* With variables ("https://$host$request_uri", "/err/$uri"): compiled
+     * once for all the codes; a constant stays a string, as cheap as ever. */
+    if (kl_http_script_variables_count(&uri)) {
+        cv = kl_http_compile_value(cf, &uri);
+        if (cv == NULL) {
+            return KL_CONF_ERROR;
+        }
+    }
 
     for (i = 1; i < n; i++) {
         status = kl_atoi(value[i].data, value[i].len);
@@ -1079,12 +1090,13 @@ kl_http_core_error_page(kl_conf_t *cf, kl_command_t *cmd, void *conf)
             err->overwrite = KL_HTTP_BAD_REQUEST;
         }
         err->uri = uri;
+        err->value = cv;
         kl_str_null(&err->args);
 
         /* "/50x.html?from=err": the query goes with the redirect. */
         q = (u_char *) kl_strchr(uri.data, '?');
 
-        if (q && uri.data[0] == '/') {
+        if (cv == NULL && q && uri.data[0] == '/') {
             err->uri.len = q - uri.data;
             err->args.data = q + 1;
             err->args.len = uri.len - err->uri.len - 1;

@@ -486,6 +486,11 @@ kl_http_port_addrs(kl_conf_t *cf, kl_http_core_main_conf_t *cmcf, u_char *used,
     }
 
     for (k = 0; k < naddrs; k++) {
+        /* nginx 1.22: "ssl on" in the default server makes TLS come first. */
+        if (addr[k].conf.default_server->ssl_enable) {
+            addr[k].conf.ssl = 1;
+        }
+
         if (kl_http_check_ssl(cf, &addr[k].conf) != KL_OK) {
             return NULL;
         }

@@ -567,6 +567,7 @@ struct kl_http_core_srv_conf_s {
     kl_ssl_t *ssl;
 
     unsigned listen:1;
+    unsigned ssl_enable:1; /* "ssl on" (nginx 1.22): as listen ... ssl */
 };
 
 /* error_page CODE ... [=[RESPONSE]] URI */
@@ -575,6 +576,11 @@ typedef struct {
     kl_int_t overwrite; /* -1: keep the code; 0: "=", the page's own */
     kl_str_t uri;       /* "/x", "@name" or a URL */
     kl_str_t args;
+
+    /* A URI with variables: a kl_http_complex_value_t (variables.h comes
+     * later), evaluated per error, uri and args then unused; NULL for a
+     * constant one. */
+    void *value;
 } kl_http_err_page_t;
 
 typedef struct {

@@ -351,45 +351,62 @@ static kl_int_t
 kl_http_send_error_page(kl_http_request_t *r, kl_http_err_page_t *err_page)
 {
     size_t          len;
-    u_char         *p;
-    kl_str_t        location;
+    u_char         *p, *q;
+    kl_str_t        uri, args, location;
     kl_table_elt_t *h;
 
     if (err_page->overwrite >= 0) {
         r->err_status = (kl_uint_t) err_page->overwrite;
     }
 
-    if (err_page->uri.data[0] == '/') {
+    uri = err_page->uri;
+    args = err_page->args;
+
+    if (err_page->value) {
+        if (kl_http_complex_value(r, err_page->value, &uri) != KL_OK) {
+            return KL_ERROR;
+        }
+
+        /* As nginx: an internal URI's query is split off once built. */
+        q = uri.len && uri.data[0] == '/' ? memchr(uri.data, '?', uri.len)
+                                          : NULL;
+        if (q) {
+            args.data = q + 1;
+            args.len = uri.data + uri.len - args.data;
+            uri.len = q - uri.data;
+        }
+    }
+
+    if (uri.len && uri.data[0] == '/') {
         /* The error page is fetched, whatever the request's method was. */
         if (r->method != KL_HTTP_HEAD) {
             r->method = KL_HTTP_GET;
             kl_str_set(&r->method_name, "GET");
         }
 
-        return kl_http_internal_redirect(
-            r, &err_page->uri, err_page->args.len ? &err_page->args : NULL);
+        return kl_http_internal_redirect(r, &uri, args.len ? &args : NULL);
     }
 
-    if (err_page->uri.data[0] == '@') {
-        return kl_http_named_location(r, &err_page->uri);
+    if (uri.len && uri.data[0] == '@') {
+        return kl_http_named_location(r, &uri);
     }
 
     if (r->keepalive && kl_http_discard_request_body(r) != KL_OK) {
         r->keepalive = 0;
     }
 
-    len = err_page->uri.len + (err_page->args.len ? 1 + err_page->args.len : 0);
+    len = uri.len + (args.len ? 1 + args.len : 0);
 
     location.data = kl_pnalloc(r->pool, len);
     if (location.data == NULL) {
         return KL_ERROR;
     }
 
-    p = kl_cpymem(location.data, err_page->uri.data, err_page->uri.len);
+    p = kl_cpymem(location.data, uri.data, uri.len);
 
-    if (err_page->args.len) {
+    if (args.len) {
         *p++ = '?';
-        p = kl_cpymem(p, err_page->args.data, err_page->args.len);
+        p = kl_cpymem(p, args.data, args.len);
     }
 
     location.len = p - location.data;

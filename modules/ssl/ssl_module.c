@@ -23,9 +23,11 @@
 static void    *kl_http_ssl_create_srv_conf(kl_conf_t *cf);
 static char    *kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent,
                                            void *child);
+static kl_int_t kl_http_ssl_check_enable(kl_conf_t              *cf,
+                                         kl_http_ssl_srv_conf_t *conf);
 static kl_int_t kl_http_ssl_add_variables(kl_conf_t *cf);
 static kl_int_t kl_http_ssl_init_module(kl_cycle_t *cycle);
-static char *kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf);
+static char *kl_http_ssl_enable(kl_conf_t *cf, kl_command_t *cmd, void *conf);
 static char *kl_http_ssl_password_file(kl_conf_t *cf, kl_command_t *cmd,
                                        void *conf);
 static char *kl_http_ssl_conf_command(kl_conf_t *cf, kl_command_t *cmd,
@@ -59,9 +61,9 @@ static kl_command_t  kl_http_ssl_commands[] = {
 
     { kl_string("ssl"),
       KL_HTTP_SSL_CONF | KL_CONF_FLAG,
-      kl_http_ssl_removed,
+      kl_http_ssl_enable,
       KL_HTTP_SRV_CONF_OFFSET,
-      0,
+      offsetof(kl_http_ssl_srv_conf_t, enable),
       NULL },
 
     { kl_string("ssl_certificate"),
@@ -216,16 +218,32 @@ kl_module_t kl_http_ssl_module = {
 static const u_char kl_http_ssl_alpn[] = "\x08http/1.1\x08http/1.0";
 
 
+/*
+ * ssl on|off: nginx 1.22's deprecated switch (removed in 1.25.1), kept
+ * because real configs still use it: warned about, and an address whose
+ * default server has it on speaks TLS as with listen ... ssl.
+ */
 static char *
-kl_http_ssl_removed(kl_conf_t *cf, kl_command_t *cmd, void *conf)
+kl_http_ssl_enable(kl_conf_t *cf, kl_command_t *cmd, void *conf)
 {
-    (void) cmd;
-    (void) conf;
+    char                   *rv;
+    kl_http_ssl_srv_conf_t *sscf;
 
-    kl_conf_log_error(KL_LOG_EMERG, cf, 0,
-                      "the \"ssl\" directive was removed in nginx 1.25.1: "
-                      "use the \"ssl\" parameter of the \"listen\" directive");
-    return KL_CONF_ERROR;
+    sscf = conf;
+
+    rv = kl_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != KL_CONF_OK) {
+        return rv;
+    }
+
+    sscf->enable_file = cf->conf_file->file.name.data;
+    sscf->enable_line = cf->conf_file->line;
+
+    kl_conf_log_error(KL_LOG_WARN, cf, 0,
+                      "the \"ssl\" directive is deprecated, "
+                      "use the \"listen ... ssl\" directive instead");
+
+    return KL_CONF_OK;
 }
 
 
@@ -441,6 +459,7 @@ kl_http_ssl_create_srv_conf(kl_conf_t *cf)
     sscf->session_ticket_keys = KL_CONF_UNSET_PTR;
     sscf->prefer_server_ciphers = KL_CONF_UNSET;
     sscf->session_tickets = KL_CONF_UNSET;
+    sscf->enable = KL_CONF_UNSET;
     sscf->early_data = KL_CONF_UNSET;
     sscf->reject_handshake = KL_CONF_UNSET;
     sscf->certificate_compression = KL_CONF_UNSET;
@@ -569,6 +588,54 @@ kl_http_ssl_configure(kl_conf_t *cf, kl_http_ssl_srv_conf_t *sscf,
 }
 
 
+/*
+ * ssl on needs what listen ... ssl needs, said as nginx 1.22 says it:
+ * a certificate with its key (or ssl_reject_handshake), checked for
+ * every server where it is on, default or not.
+ */
+static kl_int_t
+kl_http_ssl_check_enable(kl_conf_t *cf, kl_http_ssl_srv_conf_t *conf)
+{
+    kl_str_t *cert;
+
+    if (!conf->enable) {
+        return KL_OK;
+    }
+
+    if (conf->certificates == NULL) {
+        if (conf->reject_handshake) {
+            return KL_OK;
+        }
+
+        kl_log_error(KL_LOG_EMERG, cf->log, 0,
+                     "no \"ssl_certificate\" is defined for "
+                     "the \"ssl\" directive in %s:%ui",
+                     conf->enable_file, conf->enable_line);
+        return KL_ERROR;
+    }
+
+    if (conf->certificate_keys == NULL) {
+        kl_log_error(KL_LOG_EMERG, cf->log, 0,
+                     "no \"ssl_certificate_key\" is defined for "
+                     "the \"ssl\" directive in %s:%ui",
+                     conf->enable_file, conf->enable_line);
+        return KL_ERROR;
+    }
+
+    if (conf->certificate_keys->nelts < conf->certificates->nelts) {
+        cert = conf->certificates->elts;
+        kl_log_error(KL_LOG_EMERG, cf->log, 0,
+                     "no \"ssl_certificate_key\" is defined for "
+                     "certificate \"%V\" and the \"ssl\" directive in %s:%ui",
+                     &cert[conf->certificates->nelts - 1], conf->enable_file,
+                     conf->enable_line);
+        return KL_ERROR;
+    }
+
+    return KL_OK;
+}
+
+
 static char *
 kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
 {
@@ -624,6 +691,20 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
     if (conf->file == NULL) {
         conf->file = prev->file;
         conf->line = prev->line;
+    }
+
+    if (conf->enable == KL_CONF_UNSET) {
+        conf->enable = prev->enable;
+        conf->enable_file = prev->enable_file;
+        conf->enable_line = prev->enable_line;
+    }
+
+    if (conf->enable == KL_CONF_UNSET) {
+        conf->enable = 0;
+    }
+
+    if (kl_http_ssl_check_enable(cf, conf) != KL_OK) {
+        return KL_CONF_ERROR;
     }
 
     if (conf->certificates == NULL && !conf->reject_handshake) {
@@ -692,6 +773,7 @@ kl_http_ssl_merge_srv_conf(kl_conf_t *cf, void *parent, void *child)
 
     cscf = kl_http_conf_get_module_srv_conf(cf, kl_http_core_module);
     cscf->ssl = &conf->ssl;
+    cscf->ssl_enable = conf->enable ? 1 : 0;
 
     return KL_CONF_OK;
 }

@@ -15,6 +15,7 @@ typedef struct {
     kl_ssl_t ssl; /* ctx NULL: no TLS context for this server */
 
     kl_uint_t protocols;
+    kl_int_t  enable; /* ssl on|off (deprecated) */
     kl_int_t  prefer_server_ciphers;
     kl_int_t  session_tickets;
     kl_int_t  early_data;
@@ -47,6 +48,9 @@ typedef struct {
 
     u_char   *file; /* where the first ssl_certificate was */
     kl_uint_t line;
+
+    u_char   *enable_file; /* where "ssl" was */
+    kl_uint_t enable_line;
 } kl_http_ssl_srv_conf_t;
 
 extern kl_module_t kl_http_ssl_module;
