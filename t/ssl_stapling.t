@@ -26,6 +26,7 @@ use lib "$Bin/lib";
 use Test::More;
 use Test::Kiln;
 use Test::Kiln::TLS qw(make_ca make_cert openssl s_client);
+use Test::Kiln::DNS;
 
 my $t = Test::Kiln->new->has('ssl');
 my $d = $t->testdir;
@@ -67,10 +68,19 @@ my $rport = port(8450);
 my $good = aia_cert('good', 'good.test', "http://127.0.0.1:$rport/");
 my $revoked = aia_cert('revoked', 'revoked.test');
 aia_cert('down', 'down.test');
+my $named = aia_cert('named', 'named.test');
 $t->write_file('responder.txt',
     "V\t491231000000Z\t\t$good\tunknown\t/CN=good.test\n"
     . "R\t491231000000Z\t260101000000Z\t$revoked\tunknown\t/CN=revoked.test\n"
+    . "V\t491231000000Z\t\t$named\tunknown\t/CN=named.test\n"
     . "V\t491231000000Z\t\t$serial\tunknown\t/CN=a.test\n");
+
+# The responder by name, through the resolver. Its name must resolve at
+# config time too (nginx ignores stapling for a name that does not):
+# localhost, which the test's name server answers as well.
+my $dns = Test::Kiln::DNS->new(port => 'dns', table => {
+    'localhost' => { A => ['127.0.0.1'] },
+});
 
 # The responder: started here, killed by its pid at the end.
 my $responder = fork() // die "fork: $!\n";
@@ -167,11 +177,23 @@ http {
         ssl_stapling_responder http://127.0.0.1:%%PORT_8451%%/ocsp;
         return 200 "down\n";
     }
+
+    server {
+        listen        127.0.0.1:%%PORT_8448%% ssl;
+        ssl_certificate      %%TESTDIR%%/named.crt;
+        ssl_certificate_key  %%TESTDIR%%/named.key;
+        ssl_trusted_certificate %%TESTDIR%%/ca.crt;
+        ssl_stapling_file    "";
+        ssl_stapling  on;
+        ssl_stapling_responder http://localhost:%%PORT_8450%%/;
+        resolver      127.0.0.1:%%PORT_dns%% ipv6=off;
+        return 200 "named\n";
+    }
 }
 EOF
 
-$t->plan(19);
-$t->run(wait_ports => [8443 .. 8447]);
+$t->plan(21);
+$t->run(wait_ports => [8443 .. 8448]);
 
 # status(PORT, NAME): s_client -status with SNI NAME, verifying the chain
 # and the stapled response against the CA.
@@ -245,3 +267,9 @@ ok($ok, 'responder down: the error is logged');
 $out = status(8447, 'down.test');
 like($out, qr/OCSP response: no response sent.*^down$/ms,
     'responder down: no staple, the request is served');
+
+# The responder's name resolved by the resolver at the fetch.
+status(8448, 'named.test');
+$ok = wait_for(sub { status(8448, 'named.test') =~ /Cert Status: good/ }, 20, 0.2);
+ok($ok, 'by name: stapled');
+ok($dns->count('localhost', 'A') >= 1, 'by name: asked of the resolver');

@@ -433,6 +433,7 @@ kl_http_ssl_stapling_responder(kl_conf_t *cf, kl_http_ssl_stapling_conf_t *conf,
     const char              *err;
     struct in_addr           in;
     kl_http_conf_ctx_t      *http;
+    kl_http_core_srv_conf_t *cscf;
     kl_http_resolver_conf_t *rcf, *hrcf;
     STACK_OF(OPENSSL_STRING) * aia;
 
@@ -485,8 +486,10 @@ kl_http_ssl_stapling_responder(kl_conf_t *cf, kl_http_ssl_stapling_conf_t *conf,
         st->numeric = inet_pton(AF_INET, (char *) p, &in) == 1;
     }
 
-    /* the server's resolver, or the http block's */
-    rcf = kl_http_conf_get_module_loc_conf(cf, kl_http_resolver_module);
+    /* the server's resolver, or the http block's (its loc confs are not
+     * merged yet when servers' srv confs are) */
+    cscf = kl_http_conf_get_module_srv_conf(cf, kl_http_core_module);
+    rcf = cscf->ctx->loc_conf[kl_http_resolver_module.ctx_index];
     http = (kl_http_conf_ctx_t *) cf->cycle->conf_ctx[kl_http_module.index];
     hrcf = http->loc_conf[kl_http_resolver_module.ctx_index];
 
@@ -510,11 +513,13 @@ kl_http_ssl_stapling_responder(kl_conf_t *cf, kl_http_ssl_stapling_conf_t *conf,
                            st->port)
                - addr.data;
 
+    /* as nginx, the name must resolve now, even with a resolver */
     if (kl_sock_parse_all(cf->pool, &addr, st->port, &st->addrs, &st->socklens,
                           &st->naddrs, &err)
-            != KL_OK
-        && st->resolver == NULL)
+        != KL_OK)
     {
+        url.data += 7;
+        url.len -= 7;
         kl_log_error(KL_LOG_WARN, cf->log, 0,
                      "\"ssl_stapling\" ignored, %s in OCSP responder \"%V\" "
                      "in the certificate \"%s\"",
