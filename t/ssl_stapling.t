@@ -27,6 +27,8 @@ use Test::More;
 use Test::Kiln;
 use Test::Kiln::TLS qw(make_ca make_cert openssl s_client);
 use Test::Kiln::DNS;
+use IO::Socket::INET;
+use POSIX ();
 
 my $t = Test::Kiln->new->has('ssl');
 my $d = $t->testdir;
@@ -69,6 +71,7 @@ my $good = aia_cert('good', 'good.test', "http://127.0.0.1:$rport/");
 my $revoked = aia_cert('revoked', 'revoked.test');
 aia_cert('down', 'down.test');
 my $named = aia_cert('named', 'named.test');
+aia_cert('html', 'html.test');
 $t->write_file('responder.txt',
     "V\t491231000000Z\t\t$good\tunknown\t/CN=good.test\n"
     . "R\t491231000000Z\t260101000000Z\t$revoked\tunknown\t/CN=revoked.test\n"
@@ -90,7 +93,7 @@ if ($responder == 0) {
     open(STDERR, '>>', "$d/responder.log");
     exec('openssl', 'ocsp', '-index', "$d/responder.txt", '-port', $rport,
         '-rsigner', "$d/ca.crt", '-rkey', "$d/ca.key", '-CA', "$d/ca.crt",
-        '-ndays', '1', '-ignore_err') or exit 127;
+        '-ndays', '1', '-ignore_err') or POSIX::_exit(127);
 }
 END { local $?; kill('TERM', $responder) if $responder; waitpid($responder, 0) if $responder; }
 
@@ -107,6 +110,25 @@ sub listening {
     return 0;
 }
 wait_for(sub { listening($rport) }, 10) or die "responder did not start\n";
+
+# A responder that answers every request with a web page.
+my $html = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+    LocalPort => port(8452), Listen => 8, ReuseAddr => 1)
+    or die "listen: $!\n";
+my $htmlpid = fork() // die "fork: $!\n";
+if ($htmlpid == 0) {
+    while (my $c = $html->accept) {
+        my $buf = '';
+        while ($buf !~ /\r\n\r\n/) {
+            last unless sysread($c, $buf, 4096, length $buf);
+        }
+        print $c "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<p>\n";
+        close $c;
+    }
+    POSIX::_exit(0);    # not the parent's END blocks
+}
+close $html;
+END { local $?; kill('TERM', $htmlpid) if $htmlpid; waitpid($htmlpid, 0) if $htmlpid; }
 
 $t->write_file_expand('kiln.conf', <<'EOF');
 daemon on;
@@ -189,11 +211,22 @@ http {
         resolver      127.0.0.1:%%PORT_dns%% ipv6=off;
         return 200 "named\n";
     }
+
+    server {
+        listen        127.0.0.1:%%PORT_8449%% ssl;
+        ssl_certificate      %%TESTDIR%%/html.crt;
+        ssl_certificate_key  %%TESTDIR%%/html.key;
+        ssl_trusted_certificate %%TESTDIR%%/ca.crt;
+        ssl_stapling_file    "";
+        ssl_stapling  on;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_8452%%/;
+        return 200 "html\n";
+    }
 }
 EOF
 
-$t->plan(21);
-$t->run(wait_ports => [8443 .. 8448]);
+$t->plan(23);
+$t->run(wait_ports => [8443 .. 8449]);
 
 # status(PORT, NAME): s_client -status with SNI NAME, verifying the chain
 # and the stapled response against the CA.
@@ -273,3 +306,11 @@ status(8448, 'named.test');
 $ok = wait_for(sub { status(8448, 'named.test') =~ /Cert Status: good/ }, 20, 0.2);
 ok($ok, 'by name: stapled');
 ok($dns->count('localhost', 'A') >= 1, 'by name: asked of the resolver');
+
+# A web page for an answer: refused in nginx's words, nothing stapled.
+status(8449, 'html.test');
+$ok = wait_for(sub { $t->read_file('error.log')
+    =~ /OCSP responder sent invalid "Content-Type" header: "text\/html" while requesting certificate status/ }, 20, 0.2);
+ok($ok, 'a web page: the Content-Type is refused');
+like(status(8449, 'html.test'), qr/OCSP response: no response sent.*^html$/ms,
+    'a web page: no staple, the request is served');
