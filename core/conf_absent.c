@@ -66,9 +66,6 @@ static const kl_conf_absent_t kl_conf_absent[] = {
 
     /* TLS, HTTP/2, HTTP/3 (the ssl module claims its own names first) */
     { "ssl_ocsp*", "OCSP is not supported by kiln yet" },
-    { "ssl_stapling_responder",
-      "querying an OCSP responder is not supported by kiln yet: "
-      "\"ssl_stapling_file\" staples a response from a file" },
     { "ssl_stapling*", "OCSP stapling is not supported by this build of kiln" },
     { "ssl", KL_TLS },
     { "ssl_*", KL_TLS },

@@ -173,9 +173,8 @@ SKIP: {
         qr/no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive/);
     refused('listen http2', 'server { listen 127.0.0.1:1 http2; }',
         qr/invalid parameter "http2": HTTP\/2 is not supported/);
-    refused('ssl_stapling_responder',
-        'ssl_stapling_responder http://127.0.0.1:1/;',
-        qr/unknown directive "ssl_stapling_responder": querying an OCSP responder is not supported/);
+    refused('ssl_ocsp_cache', 'ssl_ocsp_cache shared:x:1m;',
+        qr/"ssl_ocsp_cache" directive is refused: OCSP checks of client certificates are not supported/);
     refused('proxy_cache_path', 'proxy_cache_path /tmp/c keys_zone=c:1m;',
         qr/unknown directive "proxy_cache_path": response caching is not/);
     refused('timer_resolution', '}' . "\n" . 'timer_resolution 100ms;'
