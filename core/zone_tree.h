@@ -58,7 +58,10 @@ typedef kl_uint_t (*kl_zone_hash_expire_pt)(kl_zone_node_t *node, void *ctx);
 kl_int_t kl_zone_hash_init(kl_zone_hash_t *t, kl_slab_pool_t *pool,
                            kl_uint_t nbuckets, size_t state_size);
 
-/* The node of key (len bytes, hash its hash), or NULL. */
+/*
+ * The node of key (len bytes, hash its hash), or NULL. Hashes that fold
+ * to the same 32 bits are one: callers derive the hash from the key.
+ */
 kl_zone_node_t *kl_zone_hash_lookup(kl_zone_hash_t *t, kl_uint_t hash,
                                     u_char *key, size_t len);
 

@@ -1,8 +1,8 @@
 /*
  * test_zone_tree.c: keyed state in a slab pool: lookup by hash and key
  * (colliding hashes too), insert, delete, the LRU order, expiry of the
- * oldest with and without a predicate, a full pool, and a random run
- * against a shadow table.
+ * oldest with and without a predicate, a full pool, a random run
+ * against a shadow table, and many keys on a bad hash (long chains).
  */
 
 #include <criterion/criterion.h>
@@ -234,4 +234,48 @@ Test(zone_tree, random_run_against_a_shadow_table)
     }
 
     cr_assert_eq(tree->count, k);
+}
+
+
+/* A hash that gives every key one of 3 values: long chains, all found. */
+static kl_uint_t
+bad_hash(kl_uint_t i)
+{
+    return i % 3;
+}
+
+
+Test(zone_tree, many_keys_with_a_bad_hash)
+{
+    kl_uint_t              i;
+    char                   key[16];
+    static kl_zone_node_t *n[600];
+
+    for (i = 0; i < 600; i++) {
+        snprintf(key, sizeof(key), "many%u", (unsigned) i);
+        n[i] = add(key, bad_hash(i));
+        cr_assert_not_null(n[i], "%s", key);
+    }
+
+    cr_assert_eq(tree->count, 600);
+
+    for (i = 0; i < 600; i++) {
+        snprintf(key, sizeof(key), "many%u", (unsigned) i);
+        cr_assert_eq(find(key, bad_hash(i)), n[i], "%s", key);
+        cr_assert_null(find(key, bad_hash(i) + 3), "%s, another hash", key);
+    }
+
+    /* Unlink from the middle, the head and the tail of the chains. */
+    for (i = 0; i < 600; i += 3) {
+        kl_zone_hash_delete(tree, pool, n[i]);
+    }
+
+    for (i = 0; i < 600; i++) {
+        snprintf(key, sizeof(key), "many%u", (unsigned) i);
+        cr_assert_eq(find(key, bad_hash(i)), (i % 3) ? n[i] : NULL, "%s", key);
+    }
+
+    cr_assert_eq(kl_zone_hash_expire(tree, pool, (kl_uint_t) -1, NULL, NULL),
+                 400);
+    cr_assert_eq(tree->count, 0);
 }
