@@ -1,12 +1,16 @@
 /*
  * zone_tree.c: keyed state in a shared zone, the shape limit_req,
- * limit_conn and a TLS session cache share.
+ * limit_conn and a TLS session cache share: a chained hash table and an
+ * LRU queue (the file kept its name from the rbtree it replaced).
  *
- * The tree is core/rbtree.c keyed by the key's hash, with the key bytes
- * to settle equal hashes, so a lookup compares bytes only on a hash
- * match. The LRU queue runs from the most recently used node to the
- * least, so that expiry, when the pool is full or on a schedule, takes
- * from its tail. Nodes and the root live in the zone and link with plain
+ * The bucket array is allocated from the zone once, sized from the
+ * zone's capacity, so a lookup costs the bucket's cache line and the
+ * nodes of one short chain whatever the number of states: the rbtree
+ * cost a cache miss per level (17 levels at 100 000 states). The table
+ * never grows: the zone cannot, and its size bounds the states. The LRU
+ * queue runs from the most recently used node to the least, so that
+ * expiry, when the pool is full or on a schedule, takes from its tail.
+ * Nodes, buckets and the root live in the zone and link with plain
  * pointers: every process maps the zone at one address. Nothing here
  * locks: the caller holds the pool's mutex around a lookup and the
  * insert or update that follows it.
@@ -15,105 +19,67 @@
 #include "kl_core.h"
 #include "zone_tree.h"
 
-
-static void     kl_zone_tree_insert_value(kl_rbtree_node_t *root,
-                                          kl_rbtree_node_t *node,
-                                          kl_rbtree_node_t *sentinel);
-static kl_int_t kl_zone_tree_cmp(kl_zone_node_t *a, kl_uint_t hash, u_char *key,
-                                 size_t len);
+/* Both halves of a 64-bit hash reach the 32 bits a node keeps. */
+#define kl_zone_hash_fold(h)                                                   \
+    ((uint32_t) ((uint64_t) (h) ^ ((uint64_t) (h) >> 32)))
 
 
-void
-kl_zone_tree_init(kl_zone_tree_t *t)
+kl_int_t
+kl_zone_hash_init(kl_zone_hash_t *t, kl_slab_pool_t *pool, kl_uint_t nbuckets,
+                  size_t state_size)
 {
-    kl_rbtree_init(&t->tree, &t->sentinel, kl_zone_tree_insert_value);
+    kl_uint_t n;
+
+    if (nbuckets == 0) {
+        nbuckets = ((kl_uint_t) pool->npages << KL_SLAB_PAGE_SHIFT)
+                   / (state_size ? state_size : 128);
+    }
+
+    /* The bucket index is taken from the node's 32 bits of hash. */
+    nbuckets = kl_min(nbuckets, (kl_uint_t) 1 << 31);
+
+    for (n = 1; n * 2 <= nbuckets; n *= 2) { /* void */
+    }
+
+    t->buckets = kl_slab_calloc(pool, n * sizeof(kl_zone_node_t *));
+    if (t->buckets == NULL) {
+        return KL_ERROR;
+    }
+
+    t->mask = n - 1;
     kl_queue_init(&t->lru);
     t->count = 0;
-}
 
-
-/* <0, 0, >0 as node a sorts before, with, after (hash, key). */
-static kl_int_t
-kl_zone_tree_cmp(kl_zone_node_t *a, kl_uint_t hash, u_char *key, size_t len)
-{
-    int rc;
-
-    if (a->node.key != hash) {
-        return a->node.key < hash ? -1 : 1;
-    }
-
-    rc = memcmp(kl_zone_node_key(a), key, kl_min((size_t) a->len, len));
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (kl_int_t) a->len - (kl_int_t) len;
+    return KL_OK;
 }
 
 
 kl_zone_node_t *
-kl_zone_tree_lookup(kl_zone_tree_t *t, kl_uint_t hash, u_char *key, size_t len)
+kl_zone_hash_lookup(kl_zone_hash_t *t, kl_uint_t hash, u_char *key, size_t len)
 {
-    kl_int_t          rc;
-    kl_zone_node_t   *zn;
-    kl_rbtree_node_t *node, *sentinel;
+    uint32_t        fold;
+    kl_zone_node_t *zn;
 
-    node = t->tree.root;
-    sentinel = t->tree.sentinel;
+    fold = kl_zone_hash_fold(hash);
 
-    while (node != sentinel) {
-        zn = (kl_zone_node_t *) node;
-        rc = kl_zone_tree_cmp(zn, hash, key, len);
-
-        if (rc == 0) {
+    for (zn = t->buckets[fold & t->mask]; zn != NULL; zn = zn->next) {
+        if (zn->hash == fold && zn->len == len
+            && memcmp(kl_zone_node_key(zn), key, len) == 0)
+        {
             return zn;
         }
-
-        node = (rc > 0) ? node->left : node->right;
     }
 
     return NULL;
 }
 
 
-static void
-kl_zone_tree_insert_value(kl_rbtree_node_t *temp, kl_rbtree_node_t *node,
-                          kl_rbtree_node_t *sentinel)
-{
-    kl_zone_node_t    *zn;
-    kl_rbtree_node_t **p;
-
-    zn = (kl_zone_node_t *) node;
-
-    for (;;) {
-        p = (kl_zone_tree_cmp((kl_zone_node_t *) temp, node->key,
-                              kl_zone_node_key(zn), zn->len)
-             > 0)
-                ? &temp->left
-                : &temp->right;
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    kl_rbt_red(node);
-}
-
-
 kl_zone_node_t *
-kl_zone_tree_insert(kl_zone_tree_t *t, kl_slab_pool_t *pool, kl_uint_t hash,
+kl_zone_hash_insert(kl_zone_hash_t *t, kl_slab_pool_t *pool, kl_uint_t hash,
                     u_char *key, size_t len, size_t value_size)
 {
     size_t          offset;
-    kl_zone_node_t *zn;
+    kl_zone_node_t *zn, **b;
 
     offset = kl_align(value_size, 8);
 
@@ -127,12 +93,15 @@ kl_zone_tree_insert(kl_zone_tree_t *t, kl_slab_pool_t *pool, kl_uint_t hash,
     }
 
     kl_memzero(zn->data, offset);
-    zn->node.key = hash;
+    zn->hash = kl_zone_hash_fold(hash);
     zn->len = (uint16_t) len;
     zn->key_offset = (uint16_t) offset;
     kl_memcpy(kl_zone_node_key(zn), key, len);
 
-    kl_rbtree_insert(&t->tree, &zn->node);
+    b = &t->buckets[zn->hash & t->mask];
+    zn->next = *b;
+    *b = zn;
+
     kl_queue_insert_head(&t->lru, &zn->lru);
     t->count++;
 
@@ -141,10 +110,16 @@ kl_zone_tree_insert(kl_zone_tree_t *t, kl_slab_pool_t *pool, kl_uint_t hash,
 
 
 void
-kl_zone_tree_delete(kl_zone_tree_t *t, kl_slab_pool_t *pool,
+kl_zone_hash_delete(kl_zone_hash_t *t, kl_slab_pool_t *pool,
                     kl_zone_node_t *node)
 {
-    kl_rbtree_delete(&t->tree, &node->node);
+    kl_zone_node_t **p;
+
+    for (p = &t->buckets[node->hash & t->mask]; *p != node; p = &(*p)->next) {
+        /* void: the node is in its bucket's chain */
+    }
+
+    *p = node->next;
     kl_queue_remove(&node->lru);
     t->count--;
 
@@ -153,7 +128,7 @@ kl_zone_tree_delete(kl_zone_tree_t *t, kl_slab_pool_t *pool,
 
 
 void
-kl_zone_tree_touch(kl_zone_tree_t *t, kl_zone_node_t *node)
+kl_zone_hash_touch(kl_zone_hash_t *t, kl_zone_node_t *node)
 {
     kl_queue_remove(&node->lru);
     kl_queue_insert_head(&t->lru, &node->lru);
@@ -161,8 +136,8 @@ kl_zone_tree_touch(kl_zone_tree_t *t, kl_zone_node_t *node)
 
 
 kl_uint_t
-kl_zone_tree_expire(kl_zone_tree_t *t, kl_slab_pool_t *pool, kl_uint_t n,
-                    kl_zone_tree_expire_pt expired, void *ctx)
+kl_zone_hash_expire(kl_zone_hash_t *t, kl_slab_pool_t *pool, kl_uint_t n,
+                    kl_zone_hash_expire_pt expired, void *ctx)
 {
     kl_uint_t       done;
     kl_zone_node_t *node;
@@ -174,7 +149,7 @@ kl_zone_tree_expire(kl_zone_tree_t *t, kl_slab_pool_t *pool, kl_uint_t n,
             break;
         }
 
-        kl_zone_tree_delete(t, pool, node);
+        kl_zone_hash_delete(t, pool, node);
     }
 
     return done;

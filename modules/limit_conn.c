@@ -30,7 +30,7 @@ typedef struct {
 
 /* limit_conn_zone's, per cycle (the zone's data). */
 typedef struct {
-    kl_zone_tree_t          *tree;
+    kl_zone_hash_t          *tree;
     kl_slab_pool_t          *shpool;
     kl_http_complex_value_t *key;
     kl_int_t                 index; /* the key is this variable alone */
@@ -192,7 +192,7 @@ kl_http_limit_conn_key_index(kl_http_complex_value_t *cv)
 }
 
 
-/* FNV-1a: the tree sorts by it, then by the key's bytes. */
+/* FNV-1a: the zone hash table buckets and compares by it. */
 static kl_uint_t
 kl_http_limit_conn_hash(u_char *p, size_t len)
 {
@@ -247,10 +247,10 @@ kl_http_limit_conn_take(kl_http_request_t *r, kl_http_limit_conn_limit_t *limit,
 
     kl_shmtx_lock(&ctx->shpool->mutex);
 
-    node = kl_zone_tree_lookup(ctx->tree, hash, key->data, key->len);
+    node = kl_zone_hash_lookup(ctx->tree, hash, key->data, key->len);
 
     if (node == NULL) {
-        node = kl_zone_tree_insert(ctx->tree, ctx->shpool, hash, key->data,
+        node = kl_zone_hash_insert(ctx->tree, ctx->shpool, hash, key->data,
                                    key->len, sizeof(kl_http_limit_conn_node_t));
         if (node == NULL) {
             kl_shmtx_unlock(&ctx->shpool->mutex);
@@ -373,7 +373,7 @@ kl_http_limit_conn_cleanup(void *data)
     lc->conn--;
 
     if (lc->conn == 0) {
-        kl_zone_tree_delete(ctx->tree, ctx->shpool, lccln->node);
+        kl_zone_hash_delete(ctx->tree, ctx->shpool, lccln->node);
     }
 
     kl_shmtx_unlock(&ctx->shpool->mutex);
@@ -440,12 +440,15 @@ kl_http_limit_conn_init_zone(kl_shm_zone_t *zone, void *old_data)
 
     ctx->shpool = pool;
 
-    ctx->tree = kl_slab_alloc(pool, sizeof(kl_zone_tree_t));
+    ctx->tree = kl_slab_alloc(pool, sizeof(kl_zone_hash_t));
     if (ctx->tree == NULL) {
         return KL_ERROR;
     }
 
-    kl_zone_tree_init(ctx->tree);
+    if (kl_zone_hash_init(ctx->tree, pool, 0, 64) != KL_OK) {
+        return KL_ERROR;
+    }
+
     pool->data = ctx->tree;
 
     *kl_slprintf(pool->log_ctx, pool->log_ctx + sizeof(pool->log_ctx) - 1,

@@ -13,7 +13,7 @@
  * held nodes are charged and the longest delay wins, as nginx does, so a
  * request refused by a later zone costs the earlier ones nothing.
  *
- * The zone keeps its keys in a kl_zone_tree_t: each lookup frees up to
+ * The zone keeps its keys in a kl_zone_hash_t: each lookup frees up to
  * two states idle for a minute and fully drained, and a full zone
  * evicts its least recently used state; a request that still finds no
  * room is refused as nginx refuses it (limit_req_status), the failure
@@ -42,7 +42,7 @@ typedef struct {
 
 /* In the zone: the keys, and whether a failed insert was logged. */
 typedef struct {
-    kl_zone_tree_t tree;
+    kl_zone_hash_t tree;
     kl_uint_t      nomem_logged;
 } kl_http_limit_req_shctx_t;
 
@@ -210,7 +210,7 @@ kl_http_limit_req_key_index(kl_http_complex_value_t *cv)
 }
 
 
-/* FNV-1a: the tree sorts by it, then by the key's bytes. */
+/* FNV-1a: the zone hash table buckets and compares by it. */
 static kl_uint_t
 kl_http_limit_req_hash(u_char *p, size_t len)
 {
@@ -243,7 +243,7 @@ kl_http_limit_req_elapsed(kl_msec_t now, kl_msec_t last)
 }
 
 
-/* kl_zone_tree_expire: idle a minute, fully drained, and not held. */
+/* kl_zone_hash_expire: idle a minute, fully drained, and not held. */
 static kl_uint_t
 kl_http_limit_req_idle(kl_zone_node_t *node, void *data)
 {
@@ -270,7 +270,7 @@ kl_http_limit_req_idle(kl_zone_node_t *node, void *data)
 }
 
 
-/* kl_zone_tree_expire, when the zone is full: the oldest, unless held. */
+/* kl_zone_hash_expire, when the zone is full: the oldest, unless held. */
 static kl_uint_t
 kl_http_limit_req_unheld(kl_zone_node_t *node, void *data)
 {
@@ -294,16 +294,16 @@ kl_http_limit_req_insert(kl_http_limit_req_ctx_t *ctx, kl_uint_t hash,
 
     size = sizeof(kl_http_limit_req_node_t);
 
-    node = kl_zone_tree_insert(&ctx->sh->tree, ctx->shpool, hash, key->data,
+    node = kl_zone_hash_insert(&ctx->sh->tree, ctx->shpool, hash, key->data,
                                key->len, size);
 
     if (node == NULL) {
-        (void) kl_zone_tree_expire(&ctx->sh->tree, ctx->shpool, 1,
+        (void) kl_zone_hash_expire(&ctx->sh->tree, ctx->shpool, 1,
                                    kl_http_limit_req_unheld, ctx);
-        (void) kl_zone_tree_expire(&ctx->sh->tree, ctx->shpool, 2,
+        (void) kl_zone_hash_expire(&ctx->sh->tree, ctx->shpool, 2,
                                    kl_http_limit_req_idle, ctx);
 
-        node = kl_zone_tree_insert(&ctx->sh->tree, ctx->shpool, hash, key->data,
+        node = kl_zone_hash_insert(&ctx->sh->tree, ctx->shpool, hash, key->data,
                                    key->len, size);
     }
 
@@ -341,10 +341,10 @@ kl_http_limit_req_lookup(kl_http_limit_req_limit_t *limit, kl_uint_t hash,
     ctx = limit->shm_zone->data;
     now = kl_now();
 
-    node = kl_zone_tree_lookup(&ctx->sh->tree, hash, key->data, key->len);
+    node = kl_zone_hash_lookup(&ctx->sh->tree, hash, key->data, key->len);
 
     if (node != NULL) {
-        kl_zone_tree_touch(&ctx->sh->tree, node);
+        kl_zone_hash_touch(&ctx->sh->tree, node);
         lr = kl_zone_node_value(node);
 
         ms = kl_http_limit_req_elapsed(now, lr->last);
@@ -376,7 +376,7 @@ kl_http_limit_req_lookup(kl_http_limit_req_limit_t *limit, kl_uint_t hash,
 
     *ep = 0;
 
-    (void) kl_zone_tree_expire(&ctx->sh->tree, ctx->shpool, 2,
+    (void) kl_zone_hash_expire(&ctx->sh->tree, ctx->shpool, 2,
                                kl_http_limit_req_idle, ctx);
 
     node = kl_http_limit_req_insert(ctx, hash, key);
@@ -780,7 +780,11 @@ kl_http_limit_req_init_zone(kl_shm_zone_t *zone, void *old_data)
         return KL_ERROR;
     }
 
-    kl_zone_tree_init(&ctx->sh->tree);
+    /* 64 bytes: a state with a key of up to 8 bytes fills a 64-byte chunk. */
+    if (kl_zone_hash_init(&ctx->sh->tree, pool, 0, 64) != KL_OK) {
+        return KL_ERROR;
+    }
+
     ctx->sh->nomem_logged = 0;
     pool->data = ctx->sh;
 

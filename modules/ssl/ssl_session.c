@@ -6,7 +6,7 @@
  * and the $ssl_* variables that need OpenSSL itself.
  *
  * The shared cache keeps each session as OpenSSL serialises it (DER),
- * keyed by its id, in a zone tree (core/zone_tree.h) whose LRU gives the
+ * keyed by its id, in a zone hash table (core/zone_tree.h) whose LRU gives the
  * oldest to drop when the zone is full, as nginx's does.
  */
 
@@ -58,7 +58,7 @@ static kl_int_t
 kl_http_ssl_session_zone_init(kl_shm_zone_t *zone, void *old_data)
 {
     kl_slab_pool_t *pool;
-    kl_zone_tree_t *tree;
+    kl_zone_hash_t *tree;
 
     pool = kl_slab_zone_init(zone, old_data);
     if (pool == NULL) {
@@ -70,12 +70,16 @@ kl_http_ssl_session_zone_init(kl_shm_zone_t *zone, void *old_data)
         return KL_OK;
     }
 
-    tree = kl_slab_calloc(pool, sizeof(kl_zone_tree_t));
+    tree = kl_slab_calloc(pool, sizeof(kl_zone_hash_t));
     if (tree == NULL) {
         return KL_ERROR;
     }
 
-    kl_zone_tree_init(tree);
+    /* A session's DER is some hundreds of bytes. */
+    if (kl_zone_hash_init(tree, pool, 0, 256) != KL_OK) {
+        return KL_ERROR;
+    }
+
     pool->data = tree;
     zone->data = pool;
 
@@ -263,7 +267,7 @@ kl_http_ssl_new_session(SSL *ssl_conn, SSL_SESSION *sess)
     kl_shm_zone_t      *zone;
     kl_zone_node_t     *node;
     kl_slab_pool_t     *pool;
-    kl_zone_tree_t     *tree;
+    kl_zone_hash_t     *tree;
     kl_http_ssl_sess_t *s;
 
     zone = kl_http_ssl_conn_zone(ssl_conn);
@@ -293,19 +297,19 @@ kl_http_ssl_new_session(SSL *ssl_conn, SSL_SESSION *sess)
     kl_shmtx_lock(&pool->mutex);
 
     /* A couple of expired ones go at each store, as nginx does. */
-    (void) kl_zone_tree_expire(tree, pool, 2, kl_http_ssl_sess_expired, &now);
+    (void) kl_zone_hash_expire(tree, pool, 2, kl_http_ssl_sess_expired, &now);
 
-    node = kl_zone_tree_lookup(tree, hash, (u_char *) id, idlen);
+    node = kl_zone_hash_lookup(tree, hash, (u_char *) id, idlen);
     if (node) {
-        kl_zone_tree_delete(tree, pool, node);
+        kl_zone_hash_delete(tree, pool, node);
     }
 
-    node = kl_zone_tree_insert(tree, pool, hash, (u_char *) id, idlen,
+    node = kl_zone_hash_insert(tree, pool, hash, (u_char *) id, idlen,
                                sizeof(kl_http_ssl_sess_t) + (size_t) len);
     if (node == NULL) {
         /* Full: the least recently used goes, expired or not. */
-        (void) kl_zone_tree_expire(tree, pool, 1, NULL, NULL);
-        node = kl_zone_tree_insert(tree, pool, hash, (u_char *) id, idlen,
+        (void) kl_zone_hash_expire(tree, pool, 1, NULL, NULL);
+        node = kl_zone_hash_insert(tree, pool, hash, (u_char *) id, idlen,
                                    sizeof(kl_http_ssl_sess_t) + (size_t) len);
     }
 
@@ -332,7 +336,7 @@ kl_http_ssl_get_session(SSL *ssl_conn, const unsigned char *id, int len,
     kl_shm_zone_t      *zone;
     kl_zone_node_t     *node;
     kl_slab_pool_t     *pool;
-    kl_zone_tree_t     *tree;
+    kl_zone_hash_t     *tree;
     kl_http_ssl_sess_t *s;
 
     *copy = 0;
@@ -349,7 +353,7 @@ kl_http_ssl_get_session(SSL *ssl_conn, const unsigned char *id, int len,
     kl_shmtx_lock(&pool->mutex);
 
     node =
-        kl_zone_tree_lookup(tree, kl_http_ssl_hash((u_char *) id, (size_t) len),
+        kl_zone_hash_lookup(tree, kl_http_ssl_hash((u_char *) id, (size_t) len),
                             (u_char *) id, (size_t) len);
     if (node) {
         s = kl_zone_node_value(node);
@@ -357,10 +361,10 @@ kl_http_ssl_get_session(SSL *ssl_conn, const unsigned char *id, int len,
         if (s->expire > kl_loop.clock.sec) {
             n = s->len;
             kl_memcpy(buf, s->der, n);
-            kl_zone_tree_touch(tree, node);
+            kl_zone_hash_touch(tree, node);
 
         } else {
-            kl_zone_tree_delete(tree, pool, node);
+            kl_zone_hash_delete(tree, pool, node);
         }
     }
 
@@ -383,7 +387,7 @@ kl_http_ssl_remove_session(SSL_CTX *ctx, SSL_SESSION *sess)
     kl_shm_zone_t  *zone;
     kl_zone_node_t *node;
     kl_slab_pool_t *pool;
-    kl_zone_tree_t *tree;
+    kl_zone_hash_t *tree;
 
     zone = kl_http_ssl_zone_of(ctx);
     if (zone == NULL) {
@@ -400,10 +404,10 @@ kl_http_ssl_remove_session(SSL_CTX *ctx, SSL_SESSION *sess)
 
     kl_shmtx_lock(&pool->mutex);
 
-    node = kl_zone_tree_lookup(tree, kl_http_ssl_hash((u_char *) id, len),
+    node = kl_zone_hash_lookup(tree, kl_http_ssl_hash((u_char *) id, len),
                                (u_char *) id, len);
     if (node) {
-        kl_zone_tree_delete(tree, pool, node);
+        kl_zone_hash_delete(tree, pool, node);
     }
 
     kl_shmtx_unlock(&pool->mutex);

@@ -3,7 +3,7 @@
  *
  *   zone_lookup N LOOKUPS
  *
- * Lays a slab pool and a kl_zone_tree_t over malloc'd memory (the zone's
+ * Lays a slab pool and a kl_zone_hash_t over malloc'd memory (the zone's
  * layout without the mapping: no lock), inserts N keys "k1" .. "kN"
  * with limit_req's value size and hash (FNV-1a), then looks up LOOKUPS
  * keys drawn at random (precomputed, so the drawing is not timed), each
@@ -62,7 +62,7 @@ main(int argc, char **argv)
     uint32_t       *pick, seed;
     kl_uint_t       n, m, i, pass, found, *hash;
     kl_zone_node_t *node;
-    kl_zone_tree_t  tree;
+    kl_zone_hash_t  tree;
     kl_slab_pool_t *pool;
     static u_char   keys[100000 * 8 + 8];
     static uint16_t lens[100001];
@@ -90,7 +90,14 @@ main(int argc, char **argv)
         return 1;
     }
 
-    kl_zone_tree_init(&tree);
+    /* As limit_req sizes it: one bucket per 64 bytes of the zone. */
+    if (kl_zone_hash_init(&tree, pool, 0, 64) != KL_OK) {
+        fprintf(stderr, "zone_lookup: no room for the buckets\n");
+        return 1;
+    }
+
+
+    /* The states alone: t/bench/limits adds the buckets' share. */
     used = pool->free_pages;
 
     for (i = 1, offs[0] = 0; i <= n; i++) {
@@ -99,7 +106,7 @@ main(int argc, char **argv)
                                       (unsigned long) i);
         hash[i] = zl_hash(keys + offs[i], lens[i]);
 
-        if (kl_zone_tree_insert(&tree, pool, hash[i], keys + offs[i], lens[i],
+        if (kl_zone_hash_insert(&tree, pool, hash[i], keys + offs[i], lens[i],
                                 sizeof(zl_bucket_t))
             == NULL)
         {
@@ -123,10 +130,10 @@ main(int argc, char **argv)
         t0 = zl_cpu_ns();
 
         for (i = 0; i < m; i++) {
-            node = kl_zone_tree_lookup(&tree, hash[pick[i]],
+            node = kl_zone_hash_lookup(&tree, hash[pick[i]],
                                        keys + offs[pick[i]], lens[pick[i]]);
             if (node != NULL) {
-                kl_zone_tree_touch(&tree, node);
+                kl_zone_hash_touch(&tree, node);
                 found++;
             }
         }
