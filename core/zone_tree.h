@@ -58,6 +58,22 @@ typedef kl_uint_t (*kl_zone_hash_expire_pt)(kl_zone_node_t *node, void *ctx);
 kl_int_t kl_zone_hash_init(kl_zone_hash_t *t, kl_slab_pool_t *pool,
                            kl_uint_t nbuckets, size_t state_size);
 
+/* A key's hash for lookup and insert: FNV-1a, 64 bits, folded as needed. */
+static inline kl_uint_t
+kl_zone_hash_key(const u_char *p, size_t len)
+{
+    uint64_t h;
+
+    h = 14695981039346656037ULL;
+
+    while (len--) {
+        h ^= *p++;
+        h *= 1099511628211ULL;
+    }
+
+    return (kl_uint_t) h;
+}
+
 /*
  * The node of key (len bytes, hash its hash), or NULL. Hashes that fold
  * to the same 32 bits are one: callers derive the hash from the key.

@@ -33,7 +33,6 @@ typedef struct {
     kl_zone_hash_t          *tree;
     kl_slab_pool_t          *shpool;
     kl_http_complex_value_t *key;
-    kl_int_t                 index; /* the key is this variable alone */
 } kl_http_limit_conn_ctx_t;
 
 /* One limit_conn line. */
@@ -153,62 +152,6 @@ static kl_str_t kl_http_limit_conn_status_names[] = {
  * usual $binary_remote_addr) is that variable's value as it is: the
  * complex value would copy it, for the same bytes.
  */
-static kl_int_t
-kl_http_limit_conn_key(kl_http_request_t *r, kl_http_limit_conn_ctx_t *ctx,
-                       kl_str_t *key)
-{
-    kl_http_variable_value_t *vv;
-
-    if (ctx->index == KL_ERROR) {
-        return kl_http_complex_value(r, ctx->key, key);
-    }
-
-    vv = kl_http_get_flushed_variable(r, (kl_uint_t) ctx->index);
-
-    if (vv == NULL || vv->not_found) {
-        key->len = 0;
-        key->data = NULL;
-        return KL_OK;
-    }
-
-    key->len = vv->len;
-    key->data = vv->data;
-
-    return KL_OK;
-}
-
-
-/* At config time: the index of a key that is one variable, or KL_ERROR. */
-static kl_int_t
-kl_http_limit_conn_key_index(kl_http_complex_value_t *cv)
-{
-    if (cv->parts == NULL || cv->nparts != 1 || cv->prefix.len != 0
-        || cv->parts[0].type != KL_HTTP_SCRIPT_VAR)
-    {
-        return KL_ERROR;
-    }
-
-    return (kl_int_t) cv->parts[0].n;
-}
-
-
-/* FNV-1a: the zone hash table buckets and compares by it. */
-static kl_uint_t
-kl_http_limit_conn_hash(u_char *p, size_t len)
-{
-    uint64_t h;
-
-    h = 14695981039346656037ULL;
-
-    while (len--) {
-        h ^= *p++;
-        h *= 1099511628211ULL;
-    }
-
-    return (kl_uint_t) h;
-}
-
-
 /* Give back the counts taken so far by this request (it is refused). */
 static void
 kl_http_limit_conn_cleanup_all(kl_pool_t *pool)
@@ -237,7 +180,7 @@ kl_http_limit_conn_take(kl_http_request_t *r, kl_http_limit_conn_limit_t *limit,
     kl_http_limit_conn_cleanup_t *lccln;
 
     ctx = limit->shm_zone->data;
-    hash = kl_http_limit_conn_hash(key->data, key->len);
+    hash = kl_zone_hash_key(key->data, key->len);
 
     /* First, so that a count taken always has its way back. */
     cln = kl_pool_cleanup_add(r->pool, sizeof(kl_http_limit_conn_cleanup_t));
@@ -307,7 +250,7 @@ kl_http_limit_conn_handler(kl_http_request_t *r)
     for (i = 0; i < lccf->limits->nelts; i++) {
         ctx = limits[i].shm_zone->data;
 
-        if (kl_http_limit_conn_key(r, ctx, &key) != KL_OK) {
+        if (kl_http_complex_value_ref(r, ctx->key, &key) != KL_OK) {
             return KL_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -572,8 +515,6 @@ kl_http_limit_conn_zone(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     if (ctx->key == NULL) {
         return KL_CONF_ERROR;
     }
-
-    ctx->index = kl_http_limit_conn_key_index(ctx->key);
 
     if (kl_strncmp(value[2].data, "zone=", 5) != 0) {
         kl_conf_log_error(KL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",

@@ -52,7 +52,6 @@ typedef struct {
     kl_slab_pool_t            *shpool;
     kl_uint_t                  rate; /* requests per 1000 s */
     kl_http_complex_value_t   *key;
-    kl_int_t                   index; /* the key is this variable alone */
     kl_shm_zone_t             *zone;
     /* this process's: the node held between check and charge */
     kl_zone_node_t *node;
@@ -171,62 +170,6 @@ static kl_str_t kl_http_limit_req_status_names[] = {
  * usual $binary_remote_addr) is that variable's value as it is: the
  * complex value would copy it, for the same bytes.
  */
-static kl_int_t
-kl_http_limit_req_key(kl_http_request_t *r, kl_http_limit_req_ctx_t *ctx,
-                      kl_str_t *key)
-{
-    kl_http_variable_value_t *vv;
-
-    if (ctx->index == KL_ERROR) {
-        return kl_http_complex_value(r, ctx->key, key);
-    }
-
-    vv = kl_http_get_flushed_variable(r, (kl_uint_t) ctx->index);
-
-    if (vv == NULL || vv->not_found) {
-        key->len = 0;
-        key->data = NULL;
-        return KL_OK;
-    }
-
-    key->len = vv->len;
-    key->data = vv->data;
-
-    return KL_OK;
-}
-
-
-/* At config time: the index of a key that is one variable, or KL_ERROR. */
-static kl_int_t
-kl_http_limit_req_key_index(kl_http_complex_value_t *cv)
-{
-    if (cv->parts == NULL || cv->nparts != 1 || cv->prefix.len != 0
-        || cv->parts[0].type != KL_HTTP_SCRIPT_VAR)
-    {
-        return KL_ERROR;
-    }
-
-    return (kl_int_t) cv->parts[0].n;
-}
-
-
-/* FNV-1a: the zone hash table buckets and compares by it. */
-static kl_uint_t
-kl_http_limit_req_hash(u_char *p, size_t len)
-{
-    uint64_t h;
-
-    h = 14695981039346656037ULL;
-
-    while (len--) {
-        h ^= *p++;
-        h *= 1099511628211ULL;
-    }
-
-    return (kl_uint_t) h;
-}
-
-
 /* Milliseconds since last, as nginx bounds them: a clock that went back. */
 static kl_int_t
 kl_http_limit_req_elapsed(kl_msec_t now, kl_msec_t last)
@@ -515,7 +458,7 @@ kl_http_limit_req_check(kl_http_request_t *r, kl_http_limit_req_conf_t *lrcf,
     for (n = 0; n < lrcf->limits->nelts; n++) {
         ctx = limits[n].shm_zone->data;
 
-        if (kl_http_limit_req_key(r, ctx, &key) != KL_OK) {
+        if (kl_http_complex_value_ref(r, ctx->key, &key) != KL_OK) {
             kl_http_limit_req_unlock(limits, n);
             *np = n;
             return KL_HTTP_INTERNAL_SERVER_ERROR;
@@ -533,7 +476,7 @@ kl_http_limit_req_check(kl_http_request_t *r, kl_http_limit_req_conf_t *lrcf,
             continue;
         }
 
-        hash = kl_http_limit_req_hash(key.data, key.len);
+        hash = kl_zone_hash_key(key.data, key.len);
 
         kl_shmtx_lock(&ctx->shpool->mutex);
         rc = kl_http_limit_req_lookup(&limits[n], hash, &key, ep,
@@ -982,8 +925,6 @@ kl_http_limit_req_zone(kl_conf_t *cf, kl_command_t *cmd, void *conf)
     if (ctx->key == NULL) {
         return KL_CONF_ERROR;
     }
-
-    ctx->index = kl_http_limit_req_key_index(ctx->key);
 
     size = 0;
     rate = 1000;

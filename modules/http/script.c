@@ -234,6 +234,34 @@ kl_http_script_capture(kl_http_request_t *r, kl_uint_t n, u_char **data)
 
 
 kl_int_t
+kl_http_complex_value_ref(kl_http_request_t *r, kl_http_complex_value_t *cv,
+                          kl_str_t *value)
+{
+    kl_http_variable_value_t *vv;
+
+    if (cv->parts == NULL || cv->nparts != 1 || cv->prefix.len != 0
+        || cv->literal != 0 || cv->zero
+        || cv->parts[0].type != KL_HTTP_SCRIPT_VAR)
+    {
+        return kl_http_complex_value(r, cv, value);
+    }
+
+    vv = kl_http_get_flushed_variable(r, cv->parts[0].n);
+
+    if (vv == NULL || vv->not_found) {
+        value->len = 0;
+        value->data = NULL;
+        return KL_OK;
+    }
+
+    value->len = vv->len;
+    value->data = vv->data;
+
+    return KL_OK;
+}
+
+
+kl_int_t
 kl_http_complex_value(kl_http_request_t *r, kl_http_complex_value_t *cv,
                       kl_str_t *value)
 {

@@ -278,6 +278,15 @@ kl_int_t kl_http_complex_value(kl_http_request_t       *r,
                                kl_http_complex_value_t *cv, kl_str_t *value);
 
 /*
+ * The same, without a copy when cv is one variable alone (a zone's key,
+ * the usual $binary_remote_addr): value then points into the variable's
+ * storage, for reading only.
+ */
+kl_int_t kl_http_complex_value_ref(kl_http_request_t       *r,
+                                   kl_http_complex_value_t *cv,
+                                   kl_str_t                *value);
+
+/*
  * Setter for a kl_http_complex_value_t * field (initially NULL or
  * KL_CONF_UNSET_PTR): compiles the directive's one argument.
  */
